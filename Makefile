@@ -1,0 +1,43 @@
+# Duplex. `make serve` and `make test` are all a fresh clone needs (plus
+# Chromium for the browser tests).
+GO      ?= go
+PORT    ?= 8080
+WASM    := web/app.wasm
+SOURCES := $(shell find app shared -name '*.go' -not -name '*_test.go') go.mod go.sum
+WASMEXEC = $(shell $(GO) env GOROOT)/lib/wasm
+
+.PHONY: serve wasm test test-native test-wasm test-browser vet fmt bench load fuzz clean
+
+## serve: build the wasm bundle and run the server on :$(PORT) with ./data
+serve: wasm
+	$(GO) run ./server/cmd/duplex
+
+## wasm: build web/app.wasm and its brotli and gzip twins (only when stale)
+wasm: $(WASM) $(WASM).br $(WASM).gz
+
+$(WASM): $(SOURCES)
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $@ ./app/wasm
+	@ls -l $@
+
+$(WASM).br $(WASM).gz &: $(WASM)
+	$(GO) run ./server/cmd/compress $(WASM)
+
+## test: everything: native (with browser tests), then shared and client under js/wasm
+test: $(WASM)
+	$(GO) test -count=1 -timeout 15m ./...
+	$(MAKE) test-wasm
+
+test-wasm:
+	PATH="$(WASMEXEC):$$PATH" GOOS=js GOARCH=wasm $(GO) test -count=1 ./shared/... ./app/client/...
+
+## vet: go vet natively and for js/wasm, and gofmt
+vet:
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./shared/... ./app/...
+	@test -z "$$(gofmt -l app server shared)" || (gofmt -l app server shared; exit 1)
+
+fmt:
+	gofmt -w app server shared
+
+clean:
+	rm -f $(WASM) $(WASM).br $(WASM).gz

@@ -1,0 +1,487 @@
+package client
+
+import (
+	"context"
+	cryptorand "crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/duplex-chat/duplex/shared"
+)
+
+// ErrClosed is returned by calls on a closed Client.
+var ErrClosed = errors.New("duplex client: closed")
+
+// ErrOffline is returned by requests that need a live connection.
+var ErrOffline = errors.New("duplex client: offline")
+
+// Options configure a Client. Zero values pick the documented defaults.
+type Options struct {
+	// Nick is the display name sent in hello. Required.
+	Nick string
+	// Storage keeps the outbox, cursors, cached messages and user id.
+	// Nil means in-memory.
+	Storage Storage
+	// MinBackoff and MaxBackoff bound the reconnect delay, which doubles
+	// after each failed attempt, with full jitter, and resets once a
+	// session is welcomed. Zero means 250ms and 10s.
+	MinBackoff, MaxBackoff time.Duration
+	// DialTimeout bounds one connection attempt. Zero means 10s.
+	DialTimeout time.Duration
+	// CacheSize is how many recent messages per room are kept in Storage
+	// for an instant display after a reload. Zero means 200.
+	CacheSize int
+	// HTTPHeader is sent with the handshake (native only; browsers ignore it).
+	HTTPHeader http.Header
+}
+
+// Client is a connection to a Duplex server that survives disconnects.
+type Client struct {
+	url    string
+	opts   Options
+	events chan Event
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu     sync.Mutex
+	conn   *websocket.Conn // nil while offline
+	state  State
+	user   string
+	rooms  map[string]*roomState
+	outbox []Pending
+	waits  map[string]*waiter // pending requests by id
+	nextID uint64
+	dirty  *time.Timer // debounced save of cursors and cache
+}
+
+// Pending is an unacknowledged send held in the outbox.
+type Pending struct {
+	Room  string `json:"room"`
+	MsgID string `json:"msg_id"`
+	Body  string `json:"body"`
+	TS    int64  `json:"ts"` // client time it was written, Unix ms
+}
+
+type roomState struct {
+	Last  int64            `json:"last"`  // newest seq delivered to the app
+	Cache []shared.Message `json:"cache"` // most recent messages, ascending
+
+	wanted  bool
+	live    bool
+	liveCh  chan struct{} // closed when the current join completes
+	joinErr error
+	members map[string]shared.Member
+}
+
+type waiter struct {
+	kind  shared.Type
+	room  string
+	msgID string
+	ch    chan shared.Frame
+}
+
+// savedState is what Storage keeps under stateKey.
+type savedState struct {
+	User   string                `json:"user"`
+	Rooms  map[string]*roomState `json:"rooms"`
+	Outbox []Pending             `json:"outbox"`
+}
+
+const stateKey = "duplex.state.v1"
+
+// New returns a Client that connects to url (ws:// or wss://) in the
+// background and keeps reconnecting until Close. Read Events: the client
+// blocks when nobody drains them.
+func New(url string, opts *Options) (*Client, error) {
+	o := Options{}
+	if opts != nil {
+		o = *opts
+	}
+	if err := shared.ValidNick(o.Nick); err != nil {
+		return nil, err
+	}
+	if o.Storage == nil {
+		o.Storage = &Memory{}
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = 250 * time.Millisecond
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 10 * time.Second
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 10 * time.Second
+	}
+	if o.CacheSize <= 0 {
+		o.CacheSize = 200
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Client{
+		url: url, opts: o, ctx: ctx, cancel: cancel,
+		events: make(chan Event, 1024),
+		done:   make(chan struct{}),
+		state:  StateConnecting,
+		rooms:  make(map[string]*roomState),
+		waits:  make(map[string]*waiter),
+	}
+	c.load()
+	go c.loop()
+	return c, nil
+}
+
+// Dial is New followed by waiting until the first session is welcomed.
+func Dial(ctx context.Context, url string, opts *Options) (*Client, error) {
+	c, err := New(url, opts)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		c.mu.Lock()
+		online := c.state == StateOnline
+		c.mu.Unlock()
+		if online {
+			return c, nil
+		}
+		select {
+		case <-ctx.Done():
+			c.Close()
+			return nil, fmt.Errorf("duplex client: dial %s: %w", url, ctx.Err())
+		case <-c.done:
+			return nil, ErrClosed
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Events delivers every event in order. It is closed after Close.
+func (c *Client) Events() <-chan Event { return c.events }
+
+// User returns the user id the server assigned (empty before the first
+// welcome). It is kept in Storage, so a reload keeps the same identity.
+func (c *Client) User() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.user
+}
+
+// State returns the connection state.
+func (c *Client) State() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+// Close ends the connection and stops reconnecting. Unacknowledged sends
+// stay in Storage for the next Client.
+func (c *Client) Close() error {
+	c.cancel()
+	c.mu.Lock()
+	conn := c.conn
+	c.mu.Unlock()
+	if conn != nil {
+		conn.Close(websocket.StatusNormalClosure, "client closed")
+	}
+	<-c.done
+	return nil
+}
+
+// Cached returns the messages of room held from earlier sessions or this
+// one, oldest first: what a UI shows before the server has answered.
+func (c *Client) Cached(room string) []shared.Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rs := c.rooms[room]; rs != nil {
+		return append([]shared.Message(nil), rs.Cache...)
+	}
+	return nil
+}
+
+// Outbox returns the sends not yet acknowledged, oldest first.
+func (c *Client) Outbox() []Pending {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Pending(nil), c.outbox...)
+}
+
+// Members returns the current members of a joined room, sorted by nick.
+func (c *Client) Members(room string) []shared.Member {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.membersLocked(room)
+}
+
+func (c *Client) membersLocked(room string) []shared.Member {
+	rs := c.rooms[room]
+	if rs == nil {
+		return nil
+	}
+	out := make([]shared.Member, 0, len(rs.members))
+	for _, m := range rs.members {
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Nick < out[j].Nick })
+	return out
+}
+
+// Join subscribes to room and waits until its replay is complete. The
+// room stays joined across reconnects; if ctx ends first the join still
+// completes in the background.
+func (c *Client) Join(ctx context.Context, room string) error {
+	if err := shared.ValidRoom(room); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	rs := c.roomLocked(room)
+	if !rs.wanted {
+		rs.wanted = true
+		rs.live = false
+		rs.joinErr = nil
+		rs.liveCh = make(chan struct{})
+		if c.conn != nil && c.state == StateOnline {
+			c.sendJoinLocked(room, rs)
+		}
+	}
+	ch := rs.liveCh
+	c.mu.Unlock()
+	select {
+	case <-ch:
+		c.mu.Lock()
+		err := rs.joinErr
+		c.mu.Unlock()
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.done:
+		return ErrClosed
+	}
+}
+
+// Leave unsubscribes from room.
+func (c *Client) Leave(ctx context.Context, room string) error {
+	c.mu.Lock()
+	if rs := c.rooms[room]; rs != nil {
+		rs.wanted, rs.live = false, false
+		rs.members = nil
+	}
+	c.mu.Unlock()
+	_, err := c.request(ctx, shared.TypeLeave, &shared.Leave{Room: room})
+	return err
+}
+
+// Send validates body, puts the message in the outbox (and Storage) and
+// sends it when the room is live. It returns the msg_id at once; the
+// outcome arrives as MessageAcked or MessageFailed. The room must have been
+// joined.
+func (c *Client) Send(room, body string) (string, error) {
+	return c.send(room, body, nil)
+}
+
+// SendWait is Send followed by waiting for the ack. If ctx ends first the
+// message stays in the outbox and is still delivered later.
+func (c *Client) SendWait(ctx context.Context, room, body string) (shared.SendAck, error) {
+	ch := make(chan shared.Frame, 1)
+	id, err := c.send(room, body, ch)
+	if err != nil {
+		return shared.SendAck{}, err
+	}
+	defer func() {
+		c.mu.Lock()
+		delete(c.waits, "w:"+id)
+		c.mu.Unlock()
+	}()
+	select {
+	case f := <-ch:
+		return decodeAnswer[shared.SendAck](f)
+	case <-ctx.Done():
+		return shared.SendAck{}, ctx.Err()
+	case <-c.done:
+		return shared.SendAck{}, ErrClosed
+	}
+}
+
+// send queues a message; a non-nil done receives its final answer.
+func (c *Client) send(room, body string, done chan shared.Frame) (string, error) {
+	if err := shared.ValidRoom(room); err != nil {
+		return "", err
+	}
+	if err := shared.ValidBody(body); err != nil {
+		return "", err
+	}
+	p := Pending{Room: room, MsgID: newMsgID(), Body: body, TS: time.Now().UnixMilli()}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rs := c.rooms[room]
+	if rs == nil || !rs.wanted {
+		return "", shared.Errorf(shared.CodeNotJoined, "join room %q before sending to it", room)
+	}
+	if done != nil {
+		c.waits["w:"+p.MsgID] = &waiter{kind: shared.TypeSend, ch: done}
+	}
+	c.outbox = append(c.outbox, p)
+	c.saveLocked()
+	if rs.live {
+		c.sendPendingLocked(p)
+	}
+	return p.MsgID, nil
+}
+
+// History returns up to limit messages of a joined room older than before
+// (0: the newest), oldest first, and whether older ones exist.
+func (c *Client) History(ctx context.Context, room string, before int64, limit int) (shared.HistoryAck, error) {
+	f, err := c.request(ctx, shared.TypeHistory, &shared.History{Room: room, Before: before, Limit: limit})
+	if err != nil {
+		return shared.HistoryAck{}, err
+	}
+	return decodeAnswer[shared.HistoryAck](f)
+}
+
+// Rooms asks the server for its room list.
+func (c *Client) Rooms(ctx context.Context) ([]shared.RoomInfo, error) {
+	f, err := c.request(ctx, shared.TypeRooms, &shared.Rooms{})
+	if err != nil {
+		return nil, err
+	}
+	if l, ok := f.Payload.(*shared.RoomList); ok {
+		return l.Rooms, nil
+	}
+	_, err = decodeAnswer[struct{}](f)
+	return nil, err
+}
+
+// request sends a request on the live connection and waits for its answer.
+func (c *Client) request(ctx context.Context, t shared.Type, payload any) (shared.Frame, error) {
+	c.mu.Lock()
+	conn := c.conn
+	if conn == nil || c.state != StateOnline {
+		c.mu.Unlock()
+		return shared.Frame{}, ErrOffline
+	}
+	c.nextID++
+	id := "r" + strconv.FormatUint(c.nextID, 10)
+	w := &waiter{kind: t, ch: make(chan shared.Frame, 1)}
+	c.waits[id] = w
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.waits, id)
+		c.mu.Unlock()
+	}()
+	if err := c.write(conn, t, id, payload); err != nil {
+		return shared.Frame{}, err
+	}
+	select {
+	case f, ok := <-w.ch:
+		if !ok {
+			return shared.Frame{}, ErrOffline
+		}
+		return f, nil
+	case <-ctx.Done():
+		return shared.Frame{}, ctx.Err()
+	case <-c.done:
+		return shared.Frame{}, ErrClosed
+	}
+}
+
+// decodeAnswer turns an ack into T, or an error frame into *shared.Error.
+func decodeAnswer[T any](f shared.Frame) (T, error) {
+	var v T
+	if e, ok := f.Payload.(*shared.ErrorFrame); ok {
+		return v, &shared.Error{Code: e.Code, Message: e.Message}
+	}
+	err := shared.DecodeAck(f, &v)
+	return v, err
+}
+
+func (c *Client) write(conn *websocket.Conn, t shared.Type, id string, payload any) error {
+	b, err := shared.Encode(t, id, payload)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	return conn.Write(ctx, websocket.MessageText, b)
+}
+
+// writeAsync writes without holding c.mu; errors surface as a disconnect.
+func (c *Client) writeAsync(conn *websocket.Conn, t shared.Type, id string, payload any) {
+	go func() {
+		if err := c.write(conn, t, id, payload); err != nil {
+			conn.CloseNow()
+		}
+	}()
+}
+
+func (c *Client) roomLocked(room string) *roomState {
+	rs := c.rooms[room]
+	if rs == nil {
+		rs = &roomState{}
+		c.rooms[room] = rs
+	}
+	if rs.liveCh == nil {
+		rs.liveCh = make(chan struct{})
+	}
+	return rs
+}
+
+func (c *Client) emit(ev Event) {
+	select {
+	case c.events <- ev:
+	case <-c.ctx.Done():
+	}
+}
+
+// newMsgID returns a random msg_id: 96 bits make collisions negligible.
+func newMsgID() string {
+	var b [12]byte
+	cryptorand.Read(b[:])
+	return "m" + hex.EncodeToString(b[:])
+}
+
+// load restores the saved state from Storage.
+func (c *Client) load() {
+	raw, ok := c.opts.Storage.Get(stateKey)
+	if !ok {
+		return
+	}
+	var s savedState
+	if json.Unmarshal([]byte(raw), &s) != nil {
+		return // a corrupt entry is dropped, not fatal
+	}
+	c.user = s.User
+	c.outbox = s.Outbox
+	for name, rs := range s.Rooms {
+		if rs != nil && shared.ValidRoom(name) == nil {
+			c.rooms[name] = rs
+		}
+	}
+}
+
+// saveLocked writes the state to Storage now.
+func (c *Client) saveLocked() {
+	b, err := json.Marshal(savedState{User: c.user, Rooms: c.rooms, Outbox: c.outbox})
+	if err == nil {
+		c.opts.Storage.Set(stateKey, string(b))
+	}
+}
+
+// saveSoonLocked coalesces the saves that received messages cause.
+func (c *Client) saveSoonLocked() {
+	if c.dirty != nil {
+		return
+	}
+	c.dirty = time.AfterFunc(200*time.Millisecond, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.dirty = nil
+		c.saveLocked()
+	})
+}

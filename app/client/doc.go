@@ -1,0 +1,11 @@
+// Package client is the Duplex client: it dials the server, says hello,
+// joins rooms, sends messages and reports everything that happens as typed
+// events. It reconnects by itself with jittered exponential backoff,
+// resumes every joined room from the last seq it holds (no gap, no
+// duplicate), and keeps unacknowledged sends in an outbox that it resends
+// with the same msg_id until the server acknowledges them.
+//
+// It compiles natively (bots, CLIs, tests, the load tool) and for js/wasm
+// (the browser UI), where LocalStorage keeps the outbox, the cursors and the
+// recent messages across page reloads.
+package client

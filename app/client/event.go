@@ -1,0 +1,61 @@
+package client
+
+import "github.com/duplex-chat/duplex/shared"
+
+// State is the connection state.
+type State string
+
+// Connection states.
+const (
+	StateConnecting State = "connecting"
+	StateOnline     State = "online"
+	StateOffline    State = "offline"
+)
+
+// Event is one of the *Changed, *Received, *Acked, *Failed and Joined types
+// below, delivered in order on Client.Events.
+type Event interface{ isEvent() }
+
+// StateChanged reports a new connection state. Err says why the connection
+// went offline, if it did.
+type StateChanged struct {
+	State State
+	Err   error
+}
+
+// MessageReceived delivers a room message, in seq order, exactly once.
+type MessageReceived struct{ Message shared.Message }
+
+// MessageAcked reports that a send is durably stored.
+type MessageAcked struct{ Ack shared.SendAck }
+
+// MessageFailed reports that the server refused a send for good; it has
+// left the outbox.
+type MessageFailed struct {
+	Pending Pending
+	Err     *shared.Error
+}
+
+// Joined reports that a room's replay is complete and it is live.
+type Joined struct{ Ack shared.JoinAck }
+
+// PresenceChanged gives a room's full member list after any change.
+type PresenceChanged struct {
+	Room    string
+	Members []shared.Member
+}
+
+// RoomsChanged gives the server's room list.
+type RoomsChanged struct{ Rooms []shared.RoomInfo }
+
+// ErrorReceived reports an error frame that answered no pending request.
+type ErrorReceived struct{ Err *shared.Error }
+
+func (StateChanged) isEvent()    {}
+func (MessageReceived) isEvent() {}
+func (MessageAcked) isEvent()    {}
+func (MessageFailed) isEvent()   {}
+func (Joined) isEvent()          {}
+func (PresenceChanged) isEvent() {}
+func (RoomsChanged) isEvent()    {}
+func (ErrorReceived) isEvent()   {}

@@ -1,0 +1,266 @@
+package ui
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/duplex-chat/duplex/app/client"
+	"github.com/duplex-chat/duplex/shared"
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+)
+
+// nickKey is where the chosen nickname is kept in localStorage.
+const nickKey = "duplex.nick"
+
+// Chat is the whole chat page: sign-in, room list, the open room's
+// messages and composer, and its members. The data-test attributes are a
+// contract with external UI tests; keep them through redesigns.
+type Chat struct {
+	app.Compo
+
+	room   string
+	signed bool
+	nick   string
+	err    string
+}
+
+// OnMount restores the nickname and, if there is one, connects.
+func (c *Chat) OnMount(ctx app.Context) {
+	theModel.attach(ctx)
+	c.room = roomFromPath(ctx.Page().URL().Path)
+	var nick string
+	if ctx.LocalStorage().Get(nickKey, &nick) == nil && shared.ValidNick(nick) == nil {
+		c.signIn(nick)
+	}
+}
+
+// OnNav follows in-app navigation between rooms.
+func (c *Chat) OnNav(ctx app.Context) {
+	c.room = roomFromPath(ctx.Page().URL().Path)
+	if c.signed && c.room != "" {
+		theModel.open(c.room)
+		ctx.Defer(scrollToBottom)
+	}
+}
+
+// OnDismount stops re-render requests to this component.
+func (c *Chat) OnDismount() { theModel.detach() }
+
+func (c *Chat) signIn(nick string) {
+	c.nick, c.signed = nick, true
+	theModel.start(wsURL(), nick)
+	if c.room != "" {
+		theModel.open(c.room)
+	}
+}
+
+// wsURL is the socket on the page's own origin.
+func wsURL() string {
+	loc := app.Window().Get("location")
+	scheme := "ws://"
+	if loc.Get("protocol").String() == "https:" {
+		scheme = "wss://"
+	}
+	return scheme + loc.Get("host").String() + "/ws"
+}
+
+func (c *Chat) onSignIn(ctx app.Context, e app.Event) {
+	e.PreventDefault()
+	nick := strings.TrimSpace(app.Window().GetElementByID("nickname").Get("value").String())
+	if err := shared.ValidNick(nick); err != nil {
+		c.err = "Nickname: " + err.(*shared.Error).Message
+		return
+	}
+	c.err = ""
+	ctx.LocalStorage().Set(nickKey, nick)
+	c.signIn(nick)
+}
+
+func (c *Chat) onSend(ctx app.Context, e app.Event) {
+	e.PreventDefault()
+	input := app.Window().GetElementByID("composer")
+	body := input.Get("value").String()
+	if strings.TrimSpace(body) == "" || c.room == "" {
+		return
+	}
+	theModel.mu.Lock()
+	cl := theModel.cl
+	theModel.mu.Unlock()
+	if cl == nil {
+		return
+	}
+	if _, err := cl.Send(c.room, body); err != nil {
+		c.err = err.Error()
+		if pe, ok := err.(*shared.Error); ok {
+			c.err = pe.Message
+		}
+		return
+	}
+	c.err = ""
+	input.Set("value", "")
+	ctx.Defer(scrollToBottom)
+}
+
+func (c *Chat) onComposerKey(ctx app.Context, e app.Event) {
+	if e.Get("key").String() == "Enter" && !e.Get("shiftKey").Bool() && !e.Get("isComposing").Bool() {
+		c.onSend(ctx, e)
+	}
+}
+
+func (c *Chat) onNewRoom(ctx app.Context, e app.Event) {
+	if e.Get("key").String() != "Enter" {
+		return
+	}
+	e.PreventDefault()
+	input := ctx.JSSrc()
+	name := strings.ToLower(strings.TrimSpace(input.Get("value").String()))
+	if err := shared.ValidRoom(name); err != nil {
+		c.err = err.(*shared.Error).Message
+		return
+	}
+	c.err = ""
+	input.Set("value", "")
+	ctx.Navigate(RoomPath(name))
+}
+
+func (c *Chat) onScroll(ctx app.Context, e app.Event) {
+	if ctx.JSSrc().Get("scrollTop").Int() < 40 {
+		theModel.loadOlder(c.room)
+	}
+}
+
+func (c *Chat) onLoadOlder(ctx app.Context, e app.Event) { theModel.loadOlder(c.room) }
+
+// Render draws the page from the model.
+func (c *Chat) Render() app.UI {
+	theModel.mu.Lock()
+	state, notice := theModel.state, theModel.notice
+	theModel.mu.Unlock()
+	if !c.signed {
+		state = client.StateOffline
+	}
+	return app.Div().Class("shell").Body(
+		app.Header().Class("top").Body(
+			app.H1().Class("brand").Text("Duplex"),
+			app.Span().Class("conn").DataSet("test", "connection").DataSet("state", string(state)).Text(stateLabel(state)),
+			app.If(c.signed, func() app.UI { return app.Span().Class("me").Text(c.nick) }),
+		),
+		app.If(c.err != "" || notice != "", func() app.UI {
+			return app.P().Class("notice").DataSet("test", "notice").Text(strings.TrimSpace(c.err + " " + notice))
+		}),
+		app.If(!c.signed, c.renderSignIn).Else(c.renderChat),
+	)
+}
+
+func stateLabel(s client.State) string {
+	switch s {
+	case client.StateOnline:
+		return "online"
+	case client.StateConnecting:
+		return "connecting…"
+	}
+	return "offline"
+}
+
+func (c *Chat) renderSignIn() app.UI {
+	room := c.room
+	if room == "" {
+		room = DefaultRoom
+	}
+	return app.Form().Class("signin").OnSubmit(c.onSignIn).Body(
+		app.H2().Text("Join #"+room),
+		app.Label().For("nickname").Text("Nickname"),
+		app.Input().ID("nickname").Type("text").DataSet("test", "nickname").
+			MaxLength(shared.MaxNickRunes).AutoFocus(true).Placeholder("your name").
+			Attr("autocomplete", "nickname").Required(true),
+		app.Button().Type("submit").DataSet("test", "join").Text("Join"),
+	)
+}
+
+func (c *Chat) renderChat() app.UI {
+	if c.room == "" {
+		return app.Main().Class("room").Body(app.P().Text("No such room. Room names use a-z, 0-9, '-' and '_'."))
+	}
+	theModel.mu.Lock()
+	rooms := theModel.rooms
+	var members []shared.Member
+	more, loading := false, false
+	if v := theModel.views[c.room]; v != nil {
+		members, more, loading = v.members, v.more && len(v.msgs) > 0, v.loading
+	}
+	theModel.mu.Unlock()
+	rows := theModel.rows(c.room)
+	return app.Div().Class("layout").Body(
+		c.renderRooms(rooms),
+		app.Main().Class("room").Body(
+			app.H2().Class("room-title").Text("#"+c.room),
+			app.Div().ID("messages").Class("messages").DataSet("test", "messages").OnScroll(c.onScroll).Body(
+				app.If(more, func() app.UI {
+					label := "Load older messages"
+					if loading {
+						label = "Loading…"
+					}
+					return app.Button().Class("older").DataSet("test", "load-older").OnClick(c.onLoadOlder).Text(label)
+				}),
+				app.Range(rows).Slice(func(i int) app.UI { return renderRow(rows[i]) }),
+			),
+			app.Form().Class("composer-bar").OnSubmit(c.onSend).Body(
+				app.Input().ID("composer").Type("text").Class("composer").DataSet("test", "composer").
+					Placeholder("Message #"+c.room).AutoComplete(false).AutoFocus(true).
+					OnKeyDown(c.onComposerKey),
+				app.Button().Type("submit").DataSet("test", "send").Text("Send"),
+			),
+		),
+		app.Aside().Class("members").Body(
+			app.H3().Textf("Members (%d)", len(members)),
+			app.Ul().DataSet("test", "members").Body(
+				app.Range(members).Slice(func(i int) app.UI {
+					return app.Li().DataSet("test", "member").DataSet("user", members[i].User).Text(members[i].Nick)
+				}),
+			),
+		),
+	)
+}
+
+func (c *Chat) renderRooms(rooms []shared.RoomInfo) app.UI {
+	listed := false
+	for _, r := range rooms {
+		listed = listed || r.Name == c.room
+	}
+	if !listed {
+		rooms = append([]shared.RoomInfo{{Name: c.room}}, rooms...)
+	}
+	return app.Nav().Class("rooms").Body(
+		app.H3().Text("Rooms"),
+		app.Ul().DataSet("test", "room-list").Body(
+			app.Range(rooms).Slice(func(i int) app.UI {
+				r := rooms[i]
+				cls := "room-item"
+				if r.Name == c.room {
+					cls += " active"
+				}
+				return app.Li().Class(cls).DataSet("test", "room").DataSet("room", r.Name).Body(
+					app.A().Href("%s", RoomPath(r.Name)).Text("#"+r.Name),
+					app.If(r.Members > 0, func() app.UI { return app.Span().Class("count").Text(strconv.Itoa(r.Members)) }),
+				)
+			}),
+		),
+		app.Input().Type("text").Class("new-room").DataSet("test", "new-room").
+			Placeholder("join or create room").AutoComplete(false).OnKeyDown(c.onNewRoom),
+	)
+}
+
+func renderRow(r row) app.UI {
+	t := time.UnixMilli(r.msg.TS)
+	li := app.Li().Class("msg "+r.status).DataSet("test", "message").
+		DataSet("seq", r.msg.Seq).DataSet("status", r.status).DataSet("msg-id", r.msg.MsgID)
+	if r.reason != "" {
+		li = li.Title("%s", "Not sent: "+r.reason)
+	}
+	return li.Body(
+		app.Span().Class("author").DataSet("test", "author").Text(r.msg.Author.Nick),
+		app.Time().Class("time").DataSet("test", "time").Attr("datetime", t.UTC().Format(time.RFC3339)).Text(t.Format("15:04")),
+		app.P().Class("body").DataSet("test", "body").Text(r.msg.Body),
+	)
+}

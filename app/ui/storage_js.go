@@ -1,0 +1,7 @@
+//go:build js && wasm
+
+package ui
+
+import "github.com/duplex-chat/duplex/app/client"
+
+func newStorage() client.Storage { return client.LocalStorage{} }

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/duplex-chat/duplex/app/ui"
+	"github.com/duplex-chat/duplex/server"
+	"github.com/duplex-chat/duplex/server/store"
+	"github.com/duplex-chat/duplex/server/store/sqlite"
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+)
+
+// duplexApp is the wired server: the handler to serve and what to close.
+type duplexApp struct {
+	handler http.Handler
+	srv     *server.Server
+	store   store.Store
+}
+
+func newApp(cfg config) (*duplexApp, error) {
+	var st store.Store = store.NewMemory()
+	if !cfg.memory {
+		s, err := sqlite.Open(cfg.dataDir)
+		if err != nil {
+			return nil, err
+		}
+		st = s
+	}
+	srv, err := server.New(&server.Options{Store: st, OriginPatterns: cfg.origins, QueueSize: cfg.queueSize})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	ui.Routes()
+	wasm := newWasmFiles(cfg.webDir)
+	mux := http.NewServeMux()
+	mux.Handle("/ws", srv)
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.Handle("/web/", staticHandler(cfg.webDir, wasm))
+	mux.Handle("/", &app.Handler{
+		Name:            "Duplex",
+		ShortName:       "Duplex",
+		Title:           "Duplex chat",
+		Description:     "Real-time chat over one typed WebSocket protocol",
+		LoadingLabel:    "Loading Duplex… {progress}%",
+		Lang:            "en",
+		BackgroundColor: "#0f172a",
+		ThemeColor:      "#0f172a",
+		Icon: app.Icon{
+			Default: "/web/icon-192.png",
+			Large:   "/web/icon-512.png",
+			SVG:     "/web/icon.svg",
+		},
+		Styles:            []string{"/web/duplex.css"},
+		Version:           wasm.version,
+		WasmContentLength: wasm.rawLength,
+	})
+	return &duplexApp{handler: securityHeaders(mux), srv: srv, store: st}, nil
+}
+
+// close drains the sockets, then closes the store.
+func (a *duplexApp) close(ctx context.Context) {
+	if err := a.srv.Shutdown(ctx); err != nil {
+		slog.Warn("shutdown", "err", err)
+	}
+	a.store.Close()
+}
+
+// securityHeaders sets headers every response should carry.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// wasmFiles describes web/app.wasm as found at start-up.
+type wasmFiles struct {
+	version   string // content hash: the go-app version and the ETag
+	rawLength string // uncompressed size, for go-app's progress bar
+}
+
+func newWasmFiles(dir string) wasmFiles {
+	f, err := os.Open(filepath.Join(dir, "app.wasm"))
+	if err != nil {
+		slog.Warn("no app.wasm: run `make wasm`", "dir", dir)
+		return wasmFiles{version: "dev"}
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, _ := io.Copy(h, f)
+	return wasmFiles{version: hex.EncodeToString(h.Sum(nil))[:16], rawLength: strconv.FormatInt(n, 10)}
+}

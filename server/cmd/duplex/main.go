@@ -1,0 +1,125 @@
+// Command duplex is the Duplex chat server that `make serve` runs: the
+// WebSocket endpoint, the go-app front end (prerendered pages and the wasm
+// bundle), static files and a health check, on one listener.
+//
+// It is the composition root: the only package that imports both server/
+// and app/ (for the UI routes it prerenders).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	cfg, err := parseConfig(os.Args[1:], os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "duplex:", err)
+		os.Exit(2)
+	}
+	if err := run(cfg); err != nil {
+		slog.Error("duplex stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+// config is everything the command line and environment set.
+type config struct {
+	addr      string
+	dataDir   string
+	webDir    string
+	origins   []string
+	tlsCert   string
+	tlsKey    string
+	memory    bool
+	queueSize int
+}
+
+func parseConfig(args []string, getenv func(string) string) (config, error) {
+	env := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	var c config
+	var origins string
+	fs := flag.NewFlagSet("duplex", flag.ContinueOnError)
+	fs.StringVar(&c.addr, "addr", ":"+env("PORT", "8080"), "listen address (env PORT sets the port)")
+	fs.StringVar(&c.dataDir, "data", env("DATA_DIR", "data"), "data directory for the SQLite history (env DATA_DIR)")
+	fs.StringVar(&c.webDir, "web", env("WEB_DIR", "web"), "directory of static files and app.wasm (env WEB_DIR)")
+	fs.StringVar(&origins, "origins", env("ALLOWED_ORIGINS", ""), "comma-separated extra origins allowed to open sockets, e.g. 'chat.example.com,localhost:*' (env ALLOWED_ORIGINS)")
+	fs.StringVar(&c.tlsCert, "tls-cert", env("TLS_CERT", ""), "TLS certificate file; with -tls-key serves HTTPS")
+	fs.StringVar(&c.tlsKey, "tls-key", env("TLS_KEY", ""), "TLS key file")
+	fs.BoolVar(&c.memory, "memory", false, "keep history in memory only (nothing survives a restart)")
+	fs.IntVar(&c.queueSize, "queue", 0, "per-connection outgoing queue, in frames (0: server default)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	for _, o := range strings.Split(origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.origins = append(c.origins, o)
+		}
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return c, errors.New("-tls-cert and -tls-key go together")
+	}
+	return c, nil
+}
+
+func run(cfg config) error {
+	a, err := newApp(cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		a.close(context.Background())
+		return err
+	}
+	httpSrv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() {
+		scheme := "http"
+		if cfg.tlsCert != "" {
+			scheme = "https"
+			errc <- httpSrv.ServeTLS(ln, cfg.tlsCert, cfg.tlsKey)
+			return
+		}
+		slog.Info("duplex listening", "url", scheme+"://"+displayAddr(ln.Addr()), "data", cfg.dataDir)
+		errc <- httpSrv.Serve(ln)
+	}()
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case err := <-errc:
+		a.close(context.Background())
+		return err
+	case s := <-sig:
+		slog.Info("duplex draining", "signal", s.String())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	// Close the sockets first (1012, queues flushed), then stop HTTP.
+	a.close(ctx)
+	return httpSrv.Shutdown(ctx)
+}
+
+func displayAddr(a net.Addr) string {
+	s := a.String()
+	if strings.HasPrefix(s, "[::]:") || strings.HasPrefix(s, "0.0.0.0:") {
+		return "localhost:" + s[strings.LastIndex(s, ":")+1:]
+	}
+	return s
+}

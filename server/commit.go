@@ -1,0 +1,102 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/duplex-chat/duplex/server/store"
+	"github.com/duplex-chat/duplex/shared"
+)
+
+// maxCommitBatch bounds how many sends share one store transaction.
+const maxCommitBatch = 512
+
+// sendRequest is a send waiting for the committer.
+type sendRequest struct {
+	sess *session
+	id   string
+	msg  store.NewMessage
+}
+
+// send hands a message to the committer; the ack follows the commit.
+func (s *session) send(id string, p *shared.Send) {
+	if s.joined(p.Room) == nil {
+		s.fail(id, shared.Errorf(shared.CodeNotJoined, "join room %q before sending to it", p.Room))
+		return
+	}
+	req := &sendRequest{sess: s, id: id, msg: store.NewMessage{Room: p.Room, MsgID: p.MsgID, Author: s.member, Body: p.Body}}
+	select {
+	case s.srv.commits <- req:
+	case <-s.srv.quit:
+		s.fail(id, shared.Errorf(shared.CodeUnavailable, "the server is shutting down; retry"))
+	}
+}
+
+// commitLoop is the single writer to the store. Sends that arrive while a
+// transaction is in flight are committed together in the next one (group
+// commit), so one fsync covers many messages. After the commit each new
+// message is published in seq order and each sender gets its ack.
+func (s *Server) commitLoop() {
+	defer close(s.committerEnd)
+	batch := make([]*sendRequest, 0, maxCommitBatch)
+	for {
+		select {
+		case req := <-s.commits:
+			batch = append(batch[:0], req)
+		case <-s.quit:
+			for {
+				batch = s.gatherCommits(batch[:0])
+				if len(batch) == 0 {
+					return
+				}
+				s.commit(batch)
+			}
+		}
+		s.commit(s.gatherCommits(batch))
+	}
+}
+
+func (s *Server) gatherCommits(batch []*sendRequest) []*sendRequest {
+	for len(batch) < maxCommitBatch {
+		select {
+		case req := <-s.commits:
+			batch = append(batch, req)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (s *Server) commit(batch []*sendRequest) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	now := time.Now().UnixMilli()
+	msgs := make([]store.NewMessage, len(batch))
+	for i, req := range batch {
+		msgs[i] = req.msg
+		msgs[i].TS = now
+	}
+	results, err := s.opts.Store.Append(ctx, msgs)
+	if err != nil {
+		s.log.Error("store append", "messages", len(msgs), "err", err)
+		for _, req := range batch {
+			req.sess.fail(req.id, shared.Errorf(shared.CodeUnavailable, "the message could not be stored; retry with the same msg_id"))
+		}
+		return
+	}
+	for i, res := range results {
+		req := batch[i]
+		if res.Err != nil {
+			req.sess.fail(req.id, res.Err)
+			continue
+		}
+		m := res.Message
+		if !res.Duplicate {
+			if err := s.opts.Broker.Publish(ctx, m); err != nil {
+				s.log.Error("broker publish", "room", m.Room, "seq", m.Seq, "err", err)
+			}
+		}
+		req.sess.reply(shared.TypeAck, req.id, &shared.SendAck{Room: m.Room, MsgID: m.MsgID, Seq: m.Seq, TS: m.TS})
+	}
+}

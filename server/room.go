@@ -1,0 +1,154 @@
+package server
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/duplex-chat/duplex/shared"
+)
+
+// room is the live state of one room on this node: who is subscribed and
+// how far each subscriber has been delivered. History lives in the store.
+type room struct {
+	name string
+
+	mu      sync.Mutex
+	head    int64 // newest seq delivered on this node
+	members map[*session]*cursor
+	users   map[string]*presence // by user id: a user may have several tabs
+}
+
+// cursor tracks one session's delivery in a room. Until live is set the
+// session is replaying from the store and live frames pass it by; after,
+// every frame with seq > delivered is queued for it.
+type cursor struct {
+	live      bool
+	delivered int64
+}
+
+type presence struct {
+	member   shared.Member
+	sessions int
+}
+
+func newRoom(name string, head int64) *room {
+	return &room{name: name, head: head, members: make(map[*session]*cursor), users: make(map[string]*presence)}
+}
+
+// deliver is the fan-out hot path: the same encoded frame goes to every live
+// member that has not seen seq yet. A member whose queue is full is
+// disconnected instead of slowing the room.
+func (r *room) deliver(seq int64, frame []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.head = max(r.head, seq)
+	for sess, c := range r.members {
+		if !c.live || seq <= c.delivered {
+			continue
+		}
+		c.delivered = seq
+		sess.enqueue(frame)
+	}
+}
+
+// add subscribes sess as replaying from since. It reports the member-joined
+// frame to broadcast when this is the user's first session in the room.
+func (r *room) add(sess *session, since int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.members[sess]; ok {
+		r.members[sess] = &cursor{delivered: since}
+		return
+	}
+	r.members[sess] = &cursor{delivered: since}
+	p := r.users[sess.member.User]
+	if p == nil {
+		p = &presence{member: sess.member}
+		r.users[sess.member.User] = p
+		r.broadcastLocked(shared.TypeMemberJoined, &shared.MemberEvent{Room: r.name, Member: sess.member}, sess)
+	}
+	p.sessions++
+}
+
+// replayed records that sess has been sent everything up to seq. When that
+// reaches the room's head the session goes live: its ack and a presence
+// snapshot are queued under the lock, so no live frame can slip between
+// the replay and them.
+func (r *room) replayed(sess *session, seq int64, ack func() []byte) (live bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.members[sess]
+	if c == nil {
+		return true // left meanwhile
+	}
+	c.delivered = max(c.delivered, seq)
+	if c.delivered < r.head {
+		return false
+	}
+	c.live = true
+	sess.enqueue(ack())
+	if frame, err := shared.Encode(shared.TypePresence, "", r.presenceLocked()); err == nil {
+		sess.enqueue(frame)
+	}
+	return true
+}
+
+// remove unsubscribes sess, announcing member_left when it was the user's
+// last session in the room.
+func (r *room) remove(sess *session) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.members[sess]; !ok {
+		return
+	}
+	delete(r.members, sess)
+	p := r.users[sess.member.User]
+	if p == nil {
+		return
+	}
+	if p.sessions--; p.sessions == 0 {
+		delete(r.users, sess.member.User)
+		r.broadcastLocked(shared.TypeMemberLeft, &shared.MemberEvent{Room: r.name, Member: p.member}, sess)
+	}
+}
+
+func (r *room) has(sess *session) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.members[sess]
+	return ok
+}
+
+func (r *room) headSeq() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.head
+}
+
+func (r *room) memberCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.users)
+}
+
+func (r *room) presenceLocked() *shared.Presence {
+	p := &shared.Presence{Room: r.name, Members: make([]shared.Member, 0, len(r.users))}
+	for _, u := range r.users {
+		p.Members = append(p.Members, u.member)
+	}
+	sort.Slice(p.Members, func(i, j int) bool { return p.Members[i].Nick < p.Members[j].Nick })
+	return p
+}
+
+// broadcastLocked queues a presence event for every live member but skip.
+func (r *room) broadcastLocked(t shared.Type, payload any, skip *session) {
+	frame, err := shared.Encode(t, "", payload)
+	if err != nil {
+		return
+	}
+	for sess, c := range r.members {
+		if c.live && sess != skip {
+			sess.enqueue(frame)
+		}
+	}
+}

@@ -1,0 +1,277 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/duplex-chat/duplex/shared"
+)
+
+// session is one WebSocket connection: one reader (run), one writer
+// (writeLoop) and a bounded queue between the server and the writer.
+type session struct {
+	srv   *Server
+	conn  *websocket.Conn
+	id    string
+	out   chan []byte
+	drain chan shared.CloseCode // asks the writer to flush and close
+
+	ready  atomic.Bool   // hello done; member is set
+	member shared.Member // immutable once ready
+
+	mu    sync.Mutex
+	rooms map[string]*room
+	done  bool
+
+	cancel    context.CancelFunc
+	closeOnce sync.Once
+}
+
+func newSession(srv *Server, conn *websocket.Conn) *session {
+	return &session{
+		srv:   srv,
+		conn:  conn,
+		id:    newID("s-"),
+		out:   make(chan []byte, srv.opts.QueueSize),
+		drain: make(chan shared.CloseCode, 1),
+		rooms: make(map[string]*room),
+	}
+}
+
+// run reads frames until the connection ends, then leaves every room.
+func (s *session) run(parent context.Context) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	s.cancel = cancel
+	defer cancel()
+	go s.writeLoop(ctx)
+	helloTimer := time.AfterFunc(s.srv.opts.HelloTimeout, func() {
+		if !s.ready.Load() {
+			s.kill(shared.CloseHelloTimout)
+		}
+	})
+	defer helloTimer.Stop()
+	defer s.leaveAll()
+	for {
+		typ, data, err := s.conn.Read(ctx)
+		if err != nil {
+			return
+		}
+		if typ != websocket.MessageText {
+			s.kill(shared.CloseBadFrame)
+			return
+		}
+		s.handle(ctx, data)
+	}
+}
+
+// kill closes the connection at once with code; queued frames are dropped.
+func (s *session) kill(code shared.CloseCode) {
+	s.closeOnce.Do(func() {
+		go func() {
+			s.conn.Close(websocket.StatusCode(code), code.Reason())
+			if s.cancel != nil {
+				s.cancel()
+			}
+		}()
+	})
+}
+
+// drainAndClose asks the writer to flush the queue and close with code.
+func (s *session) drainAndClose(code shared.CloseCode) {
+	s.closeOnce.Do(func() { s.drain <- code })
+}
+
+func (s *session) leaveAll() {
+	s.mu.Lock()
+	rooms := s.rooms
+	s.rooms = map[string]*room{}
+	s.done = true
+	s.mu.Unlock()
+	for _, r := range rooms {
+		r.remove(s)
+	}
+}
+
+// reply queues a frame answering request id.
+func (s *session) reply(t shared.Type, id string, payload any) {
+	frame, err := shared.Encode(t, id, payload)
+	if err != nil {
+		s.srv.log.Error("encode reply", "type", t, "err", err)
+		return
+	}
+	s.enqueue(frame)
+}
+
+// fail answers request id with an error frame built from err.
+func (s *session) fail(id string, err error) {
+	var pe *shared.Error
+	if !errors.As(err, &pe) {
+		s.srv.log.Error("request failed", "session", s.id, "err", err)
+		pe = shared.Errorf(shared.CodeUnavailable, "the server could not complete the request; retry")
+	}
+	s.reply(shared.TypeError, id, &shared.ErrorFrame{Code: pe.Code, Message: pe.Message})
+}
+
+func (s *session) handle(ctx context.Context, data []byte) {
+	f, err := shared.Decode(data)
+	if err != nil {
+		s.fail(f.ID, err)
+		return
+	}
+	if !s.ready.Load() && f.Type != shared.TypeHello {
+		s.fail(f.ID, shared.Errorf(shared.CodeHelloRequired, "send hello before %s", f.Type))
+		return
+	}
+	switch p := f.Payload.(type) {
+	case *shared.Hello:
+		s.hello(f.ID, p)
+	case *shared.Join:
+		s.join(ctx, f.ID, p)
+	case *shared.Leave:
+		s.leave(f.ID, p)
+	case *shared.Send:
+		s.send(f.ID, p)
+	case *shared.History:
+		s.history(ctx, f.ID, p)
+	case *shared.Rooms:
+		list, err := s.srv.roomList(ctx)
+		if err != nil {
+			s.fail(f.ID, err)
+			return
+		}
+		s.reply(shared.TypeRoomList, f.ID, list)
+	default:
+		s.fail(f.ID, shared.Errorf(shared.CodeUnknownType, "%s is not a request a client may send", f.Type))
+	}
+}
+
+func (s *session) hello(id string, h *shared.Hello) {
+	if s.ready.Load() {
+		s.fail(id, shared.Errorf(shared.CodeInvalid, "hello was already received on this connection"))
+		return
+	}
+	user := h.User
+	if user == "" {
+		user = newID("u-")
+	}
+	s.member = shared.Member{User: user, Nick: h.Nick}
+	s.ready.Store(true)
+	s.reply(shared.TypeWelcome, id, &shared.Welcome{
+		Protocol: shared.Protocol, Session: s.id, User: user, Nick: h.Nick, MaxBody: shared.MaxBodyRunes,
+	})
+}
+
+// joined returns the room if this session has joined it.
+func (s *session) joined(name string) *room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rooms[name]
+}
+
+// join subscribes to a room and replays what the client missed, page by
+// page, before it goes live; see room.replayed for the hand-over.
+func (s *session) join(ctx context.Context, id string, j *shared.Join) {
+	st := s.srv.opts.Store
+	r, created, err := s.srv.room(ctx, j.Room)
+	if err != nil {
+		s.fail(id, err)
+		return
+	}
+	head, err := st.Head(ctx, j.Room)
+	if err != nil {
+		s.fail(id, err)
+		return
+	}
+	head = max(head, r.headSeq())
+	since := max(head-shared.DefaultRecent, 0)
+	if j.Since != nil {
+		if *j.Since > head {
+			s.fail(id, shared.Errorf(shared.CodeInvalid, "since %d is beyond the newest message of room %q (seq %d)", *j.Since, j.Room, head))
+			return
+		}
+		since = *j.Since
+	}
+	if err := st.AddMember(ctx, j.Room, s.member); err != nil {
+		s.fail(id, err)
+		return
+	}
+	s.mu.Lock()
+	if s.done {
+		s.mu.Unlock()
+		return
+	}
+	s.rooms[j.Room] = r
+	s.mu.Unlock()
+	r.add(s, since)
+	if created {
+		s.srv.broadcastRoomList(ctx)
+	}
+
+	ack := &shared.JoinAck{Room: j.Room}
+	cursor := since
+	const page = 100
+	for {
+		msgs, err := st.After(ctx, j.Room, cursor, page)
+		if err != nil {
+			s.fail(id, err)
+			return
+		}
+		for i := range msgs {
+			frame, err := shared.Encode(shared.TypeMessage, "", &msgs[i])
+			if err != nil {
+				continue
+			}
+			if err := s.enqueueWait(ctx, frame); err != nil {
+				return
+			}
+			cursor = msgs[i].Seq
+			if ack.First == 0 {
+				ack.First = cursor
+			}
+		}
+		if len(msgs) == page {
+			continue
+		}
+		live := r.replayed(s, cursor, func() []byte {
+			ack.Head = max(cursor, r.head)
+			b, _ := shared.Encode(shared.TypeAck, id, ack)
+			return b
+		})
+		if live {
+			return
+		}
+	}
+}
+
+func (s *session) leave(id string, l *shared.Leave) {
+	s.mu.Lock()
+	r := s.rooms[l.Room]
+	delete(s.rooms, l.Room)
+	s.mu.Unlock()
+	if r == nil {
+		s.fail(id, shared.Errorf(shared.CodeNotJoined, "not a member of room %q", l.Room))
+		return
+	}
+	r.remove(s)
+	s.reply(shared.TypeAck, id, &shared.Leave{Room: l.Room})
+}
+
+func (s *session) history(ctx context.Context, id string, h *shared.History) {
+	if s.joined(h.Room) == nil {
+		s.fail(id, shared.Errorf(shared.CodeNotJoined, "join room %q before reading its history", h.Room))
+		return
+	}
+	msgs, err := s.srv.opts.Store.Before(ctx, h.Room, h.Before, h.Limit)
+	if err != nil {
+		s.fail(id, err)
+		return
+	}
+	if msgs == nil {
+		msgs = []shared.Message{}
+	}
+	s.reply(shared.TypeAck, id, &shared.HistoryAck{Room: h.Room, Messages: msgs, More: len(msgs) > 0 && msgs[0].Seq > 1})
+}

@@ -1,0 +1,142 @@
+package store
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	"github.com/duplex-chat/duplex/shared"
+)
+
+// Memory is a Store that keeps everything in memory: for tests, demos and
+// embedders that need no durability.
+type Memory struct {
+	mu     sync.RWMutex
+	closed bool
+	rooms  map[string]*memRoom
+	clock  int64 // bumps on every write, orders Rooms by activity
+}
+
+type memRoom struct {
+	name    string
+	msgs    []shared.Message // msgs[i].Seq == i+1
+	byID    map[string]int64
+	members map[string]shared.Member
+	active  int64
+}
+
+var _ Store = (*Memory)(nil)
+
+// NewMemory returns an empty in-memory store.
+func NewMemory() *Memory { return &Memory{rooms: make(map[string]*memRoom)} }
+
+func (m *Memory) room(name string) *memRoom {
+	r := m.rooms[name]
+	if r == nil {
+		r = &memRoom{name: name, byID: make(map[string]int64), members: make(map[string]shared.Member)}
+		m.rooms[name] = r
+	}
+	m.clock++
+	r.active = m.clock
+	return r
+}
+
+// Append implements Store.
+func (m *Memory) Append(_ context.Context, msgs []NewMessage) ([]Result, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	res := make([]Result, len(msgs))
+	for i, nm := range msgs {
+		r := m.room(nm.Room)
+		if seq, ok := r.byID[nm.MsgID]; ok {
+			old := r.msgs[seq-1]
+			if old.Body != nm.Body || old.Author.User != nm.Author.User {
+				res[i].Err = Conflict(nm.Room, nm.MsgID)
+			} else {
+				res[i] = Result{Message: old, Duplicate: true}
+			}
+			continue
+		}
+		msg := shared.Message{Room: nm.Room, Seq: int64(len(r.msgs)) + 1, TS: nm.TS, Author: nm.Author, Body: nm.Body, MsgID: nm.MsgID}
+		r.msgs = append(r.msgs, msg)
+		r.byID[nm.MsgID] = msg.Seq
+		res[i].Message = msg
+	}
+	return res, nil
+}
+
+// After implements Store.
+func (m *Memory) After(_ context.Context, room string, after int64, limit int) ([]shared.Message, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	r := m.rooms[room]
+	if r == nil || after >= int64(len(r.msgs)) {
+		return nil, nil
+	}
+	end := min(int(after)+limit, len(r.msgs))
+	return append([]shared.Message(nil), r.msgs[after:end]...), nil
+}
+
+// Before implements Store.
+func (m *Memory) Before(_ context.Context, room string, before int64, limit int) ([]shared.Message, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	r := m.rooms[room]
+	if r == nil {
+		return nil, nil
+	}
+	end := len(r.msgs)
+	if before > 0 {
+		end = min(int(before)-1, end)
+	}
+	start := max(end-limit, 0)
+	return append([]shared.Message(nil), r.msgs[start:end]...), nil
+}
+
+// Head implements Store.
+func (m *Memory) Head(_ context.Context, room string) (int64, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if r := m.rooms[room]; r != nil {
+		return int64(len(r.msgs)), nil
+	}
+	return 0, nil
+}
+
+// AddMember implements Store.
+func (m *Memory) AddMember(_ context.Context, room string, member shared.Member) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	m.room(room).members[member.User] = member
+	return nil
+}
+
+// Rooms implements Store.
+func (m *Memory) Rooms(_ context.Context, limit int) ([]shared.RoomInfo, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	rs := make([]*memRoom, 0, len(m.rooms))
+	for _, r := range m.rooms {
+		rs = append(rs, r)
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].active > rs[j].active })
+	out := make([]shared.RoomInfo, 0, min(limit, len(rs)))
+	for _, r := range rs[:min(limit, len(rs))] {
+		out = append(out, shared.RoomInfo{Name: r.name, Head: int64(len(r.msgs))})
+	}
+	return out, nil
+}
+
+// Close implements Store.
+func (m *Memory) Close() error {
+	m.mu.Lock()
+	m.closed = true
+	m.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,295 @@
+// Package sqlite is the durable default history store: one SQLite file in
+// WAL mode through the pure-Go modernc.org/sqlite driver, so the server
+// stays a single portable binary without cgo.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/duplex-chat/duplex/server/store"
+	"github.com/duplex-chat/duplex/shared"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// FileName is the database file Open creates inside the data directory.
+const FileName = "duplex.db"
+
+// migrations are applied in order; PRAGMA user_version records how many ran.
+// Append new steps, never edit old ones.
+var migrations = []string{
+	`CREATE TABLE rooms (
+		name   TEXT PRIMARY KEY,
+		head   INTEGER NOT NULL DEFAULT 0,
+		active INTEGER NOT NULL DEFAULT 0
+	) WITHOUT ROWID;
+	CREATE TABLE messages (
+		room    TEXT    NOT NULL,
+		seq     INTEGER NOT NULL,
+		kind    TEXT    NOT NULL DEFAULT 'message',
+		msg_id  TEXT    NOT NULL,
+		user_id TEXT    NOT NULL,
+		nick    TEXT    NOT NULL,
+		body    TEXT    NOT NULL,
+		ts      INTEGER NOT NULL,
+		PRIMARY KEY (room, seq)
+	) WITHOUT ROWID;
+	CREATE UNIQUE INDEX messages_msg_id ON messages (room, msg_id);
+	CREATE TABLE members (
+		room    TEXT    NOT NULL,
+		user_id TEXT    NOT NULL,
+		nick    TEXT    NOT NULL,
+		joined  INTEGER NOT NULL,
+		PRIMARY KEY (room, user_id)
+	) WITHOUT ROWID;`,
+}
+
+// Store is a store.Store on one SQLite file.
+type Store struct {
+	db *sql.DB
+
+	mu    sync.Mutex       // guards heads
+	heads map[string]int64 // cached rooms.head; Append is the only writer
+	clock int64            // last "active" stamp handed out
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating when needed) the database in dir and migrates it.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("sqlite store: create data dir: %w", err)
+	}
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + filepath.Join(dir, FileName) + "?" + q.Encode()
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: open: %w", err)
+	}
+	db.SetMaxOpenConns(4)
+	s := &Store{db: db, heads: make(map[string]int64)}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.QueryRow(`SELECT COALESCE(MAX(active), 0) FROM rooms`).Scan(&s.clock); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite store: read clock: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Store) migrate() error {
+	var version int
+	if err := s.db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		return fmt.Errorf("sqlite store: read schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("sqlite store: schema version %d is newer than this binary (%d)", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		tx, err := s.db.Begin()
+		if err != nil {
+			return fmt.Errorf("sqlite store: migrate: %w", err)
+		}
+		if _, err := tx.Exec(migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite store: migration %d: %w", i+1, err)
+		}
+		if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite store: migration %d: %w", i+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlite store: migration %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// Append implements store.Store: one IMMEDIATE transaction for the whole
+// batch, so concurrent sends share one fsync (group commit).
+func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Result, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: begin: %w", err)
+	}
+	defer tx.Rollback()
+	find, err := tx.PrepareContext(ctx, `SELECT seq, user_id, nick, body, ts FROM messages WHERE room = ? AND msg_id = ?`)
+	if err != nil {
+		return nil, err
+	}
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO messages (room, seq, msg_id, user_id, nick, body, ts) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return nil, err
+	}
+	heads := make(map[string]int64)
+	res := make([]store.Result, len(msgs))
+	for i, m := range msgs {
+		var old shared.Message
+		err := find.QueryRowContext(ctx, m.Room, m.MsgID).Scan(&old.Seq, &old.Author.User, &old.Author.Nick, &old.Body, &old.TS)
+		switch {
+		case err == nil:
+			if old.Body != m.Body || old.Author.User != m.Author.User {
+				res[i].Err = store.Conflict(m.Room, m.MsgID)
+				continue
+			}
+			old.Room, old.MsgID = m.Room, m.MsgID
+			res[i] = store.Result{Message: old, Duplicate: true}
+			continue
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, fmt.Errorf("sqlite store: dedup lookup: %w", err)
+		}
+		head, ok := heads[m.Room]
+		if !ok {
+			if head, err = s.head(ctx, tx, m.Room); err != nil {
+				return nil, err
+			}
+		}
+		head++
+		heads[m.Room] = head
+		if _, err := insert.ExecContext(ctx, m.Room, head, m.MsgID, m.Author.User, m.Author.Nick, m.Body, m.TS); err != nil {
+			return nil, fmt.Errorf("sqlite store: insert: %w", err)
+		}
+		res[i].Message = shared.Message{Room: m.Room, Seq: head, TS: m.TS, Author: m.Author, Body: m.Body, MsgID: m.MsgID}
+	}
+	s.mu.Lock()
+	clock := s.clock
+	s.mu.Unlock()
+	for room, head := range heads {
+		clock++
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rooms (name, head, active) VALUES (?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET head = excluded.head, active = excluded.active`, room, head, clock); err != nil {
+			return nil, fmt.Errorf("sqlite store: update head: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("sqlite store: commit: %w", err)
+	}
+	s.mu.Lock()
+	for room, head := range heads {
+		s.heads[room] = head
+	}
+	s.clock = max(s.clock, clock)
+	s.mu.Unlock()
+	return res, nil
+}
+
+// head returns the cached head of room, reading it inside tx on a miss.
+func (s *Store) head(ctx context.Context, tx *sql.Tx, room string) (int64, error) {
+	s.mu.Lock()
+	head, ok := s.heads[room]
+	s.mu.Unlock()
+	if ok {
+		return head, nil
+	}
+	err := tx.QueryRowContext(ctx, `SELECT head FROM rooms WHERE name = ?`, room).Scan(&head)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("sqlite store: read head: %w", err)
+	}
+	return head, nil
+}
+
+// After implements store.Store.
+func (s *Store) After(ctx context.Context, room string, after int64, limit int) ([]shared.Message, error) {
+	return s.query(ctx, `SELECT seq, user_id, nick, body, ts, msg_id FROM messages
+		WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?`, room, after, limit)
+}
+
+// Before implements store.Store.
+func (s *Store) Before(ctx context.Context, room string, before int64, limit int) ([]shared.Message, error) {
+	if before <= 0 {
+		before = 1 << 62
+	}
+	msgs, err := s.query(ctx, `SELECT seq, user_id, nick, body, ts, msg_id FROM messages
+		WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, room, before, limit)
+	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+		msgs[i], msgs[j] = msgs[j], msgs[i]
+	}
+	return msgs, err
+}
+
+func (s *Store) query(ctx context.Context, q, room string, seq int64, limit int) ([]shared.Message, error) {
+	rows, err := s.db.QueryContext(ctx, q, room, seq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: query: %w", err)
+	}
+	defer rows.Close()
+	var msgs []shared.Message
+	for rows.Next() {
+		m := shared.Message{Room: room}
+		if err := rows.Scan(&m.Seq, &m.Author.User, &m.Author.Nick, &m.Body, &m.TS, &m.MsgID); err != nil {
+			return nil, fmt.Errorf("sqlite store: scan: %w", err)
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, rows.Err()
+}
+
+// Head implements store.Store.
+func (s *Store) Head(ctx context.Context, room string) (int64, error) {
+	s.mu.Lock()
+	head, ok := s.heads[room]
+	s.mu.Unlock()
+	if ok {
+		return head, nil
+	}
+	err := s.db.QueryRowContext(ctx, `SELECT head FROM rooms WHERE name = ?`, room).Scan(&head)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("sqlite store: read head: %w", err)
+	}
+	return head, nil
+}
+
+// AddMember implements store.Store.
+func (s *Store) AddMember(ctx context.Context, room string, m shared.Member) error {
+	s.mu.Lock()
+	s.clock++
+	clock := s.clock
+	s.mu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite store: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO rooms (name, active) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET active = excluded.active`, room, clock); err != nil {
+		return fmt.Errorf("sqlite store: add room: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO members (room, user_id, nick, joined) VALUES (?, ?, ?, ?)
+		ON CONFLICT (room, user_id) DO UPDATE SET nick = excluded.nick`, room, m.User, m.Nick, clock); err != nil {
+		return fmt.Errorf("sqlite store: add member: %w", err)
+	}
+	return tx.Commit()
+}
+
+// Rooms implements store.Store.
+func (s *Store) Rooms(ctx context.Context, limit int) ([]shared.RoomInfo, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, head FROM rooms ORDER BY active DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: rooms: %w", err)
+	}
+	defer rows.Close()
+	var out []shared.RoomInfo
+	for rows.Next() {
+		var r shared.RoomInfo
+		if err := rows.Scan(&r.Name, &r.Head); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Close implements store.Store.
+func (s *Store) Close() error { return s.db.Close() }

@@ -1,0 +1,268 @@
+package shared
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// Decode parses and validates one frame. On failure it returns an *Error
+// whose Code says what was wrong; the returned Frame still carries the type
+// and request id when they could be read, so the error can name the request.
+//
+// MaxFrameBytes bounds what a client may send: a frame longer than that is
+// refused with CodeTooLarge unless it has a server-to-client type, since
+// server frames such as a history ack or a batch may be longer.
+func Decode(b []byte) (Frame, error) {
+	f, err := decode(b)
+	if len(b) > MaxFrameBytes && !isServerFrame(f.Type) {
+		return Frame{Type: f.Type, ID: f.ID}, Errorf(CodeTooLarge, "frame is %d bytes, the limit is %d", len(b), MaxFrameBytes)
+	}
+	return f, err
+}
+
+func decode(b []byte) (Frame, error) {
+	var f Frame
+	if !utf8.Valid(b) {
+		return f, Errorf(CodeBadFrame, "frame is not valid UTF-8")
+	}
+	var env Envelope
+	if err := strictUnmarshal(b, &env); err != nil {
+		return f, Errorf(CodeBadFrame, "frame is not a valid envelope: %s", jsonReason(err))
+	}
+	if env.ID != "" {
+		if err := ValidID("id", env.ID); err != nil {
+			return f, err
+		}
+	}
+	f.Type, f.ID = env.Type, env.ID
+	if env.Type == "" {
+		return f, Errorf(CodeBadFrame, "frame has no type")
+	}
+	p, ok := newPayload(env.Type)
+	if !ok {
+		return f, Errorf(CodeUnknownType, "unknown frame type %q", env.Type)
+	}
+	if len(env.Data) == 0 || bytes.Equal(env.Data, []byte("null")) {
+		env.Data = []byte("{}")
+	}
+	if raw, isRaw := p.(*json.RawMessage); isRaw {
+		*raw = env.Data
+	} else if err := strictUnmarshal(env.Data, p); err != nil {
+		return f, Errorf(CodeBadFrame, "%s data: %s", env.Type, jsonReason(err))
+	}
+	if v, ok := p.(interface{ validate() error }); ok {
+		if err := v.validate(); err != nil {
+			return f, err
+		}
+	}
+	if isRequest(env.Type) && env.ID == "" {
+		return f, Errorf(CodeBadFrame, "%s frame has no id", env.Type)
+	}
+	f.Payload = p
+	return f, nil
+}
+
+// Encode builds the JSON text of a frame. HTML characters are not escaped,
+// so bodies stay as compact as the sender wrote them.
+func Encode(t Type, id string, payload any) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(128)
+	buf.WriteString(`{"type":`)
+	if err := writeJSON(&buf, string(t)); err != nil {
+		return nil, err
+	}
+	if id != "" {
+		buf.WriteString(`,"id":`)
+		if err := writeJSON(&buf, id); err != nil {
+			return nil, err
+		}
+	}
+	if payload != nil {
+		buf.WriteString(`,"data":`)
+		if err := writeJSON(&buf, payload); err != nil {
+			return nil, err
+		}
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// EncodeBatch wraps already encoded frames in one batch frame without
+// decoding them again.
+func EncodeBatch(frames [][]byte) []byte {
+	n := 32
+	for _, f := range frames {
+		n += len(f) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"type":"batch","data":{"frames":[`...)
+	for i, f := range frames {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, f...)
+	}
+	return append(b, "]}}"...)
+}
+
+// DecodeAck decodes the payload of an ack frame into v (for example
+// *SendAck), knowing the request it answers.
+func DecodeAck(f Frame, v any) error {
+	raw, ok := f.Payload.(*json.RawMessage)
+	if !ok {
+		return Errorf(CodeBadFrame, "%s frame is not an ack", f.Type)
+	}
+	if err := json.Unmarshal(*raw, v); err != nil {
+		return Errorf(CodeBadFrame, "ack data: %s", jsonReason(err))
+	}
+	return nil
+}
+
+func writeJSON(buf *bytes.Buffer, v any) error {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	buf.Truncate(buf.Len() - 1) // Encoder appends a newline
+	return nil
+}
+
+// strictUnmarshal decodes exactly one JSON value, refusing unknown fields
+// and trailing data.
+func strictUnmarshal(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data after the JSON value")
+	}
+	return nil
+}
+
+// jsonReason turns encoding/json errors into short messages that name the
+// field, without Go type names.
+func jsonReason(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := te.Field
+		if field == "" {
+			return "wrong JSON type: expected an object, got " + te.Value
+		}
+		return "field " + field + ": expected " + jsonKind(te.Type.Kind().String()) + ", got " + te.Value
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return "malformed JSON: " + se.Error()
+	}
+	msg := err.Error()
+	if strings.HasPrefix(msg, "json: unknown field") {
+		return strings.TrimPrefix(msg, "json: ")
+	}
+	if err == io.EOF {
+		return "empty frame"
+	}
+	return strings.TrimPrefix(msg, "json: ")
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "a string"
+	case "int", "int64", "int32", "uint", "uint64", "float64":
+		return "a number"
+	case "bool":
+		return "true or false"
+	case "slice":
+		return "an array"
+	case "struct", "map", "ptr":
+		return "an object"
+	}
+	return k
+}
+
+// isServerFrame reports whether t is a server-to-client frame type.
+func isServerFrame(t Type) bool {
+	switch t {
+	case TypeWelcome, TypeAck, TypeError, TypeMessage, TypePresence,
+		TypeMemberJoined, TypeMemberLeft, TypeRoomList, TypeBatch:
+		return true
+	}
+	return false
+}
+
+func isRequest(t Type) bool {
+	switch t {
+	case TypeHello, TypeJoin, TypeLeave, TypeSend, TypeHistory, TypeRooms:
+		return true
+	}
+	return false
+}
+
+func (h *Hello) validate() error {
+	if err := ValidNick(h.Nick); err != nil {
+		return err
+	}
+	if h.User != "" {
+		return ValidID("user", h.User)
+	}
+	return nil
+}
+
+func (j *Join) validate() error {
+	if err := ValidRoom(j.Room); err != nil {
+		return err
+	}
+	if j.Since != nil && *j.Since < 0 {
+		return Errorf(CodeInvalid, "since must be 0 or more, got %d", *j.Since)
+	}
+	return nil
+}
+
+func (l *Leave) validate() error { return ValidRoom(l.Room) }
+
+func (s *Send) validate() error {
+	if err := ValidRoom(s.Room); err != nil {
+		return err
+	}
+	if err := ValidID("msg_id", s.MsgID); err != nil {
+		return err
+	}
+	return ValidBody(s.Body)
+}
+
+func (h *History) validate() error {
+	if err := ValidRoom(h.Room); err != nil {
+		return err
+	}
+	if h.Before < 0 {
+		return Errorf(CodeInvalid, "before must be 0 or more, got %d", h.Before)
+	}
+	if h.Limit < 1 || h.Limit > MaxHistory {
+		return Errorf(CodeInvalid, "limit must be between 1 and %d, got %d", MaxHistory, h.Limit)
+	}
+	return nil
+}
+
+func (e *ErrorFrame) validate() error {
+	if e.Code == "" {
+		return Errorf(CodeBadFrame, "error frame has no code")
+	}
+	return nil
+}
+
+func (m *Message) validate() error {
+	if err := ValidRoom(m.Room); err != nil {
+		return err
+	}
+	if m.Seq < 1 {
+		return Errorf(CodeInvalid, "message seq must be positive, got %d", m.Seq)
+	}
+	return nil
+}

@@ -1,0 +1,44 @@
+package shared
+
+import "fmt"
+
+// Code is a stable, machine-readable error code carried by error frames.
+// Codes never change meaning; new ones may be added.
+type Code string
+
+// Error codes.
+const (
+	CodeBadFrame      Code = "bad_frame"      // not JSON, wrong field types, missing envelope fields
+	CodeUnknownType   Code = "unknown_type"   // a frame type this server does not know
+	CodeInvalid       Code = "invalid"        // a field failed validation (name, length, UTF-8, range)
+	CodeTooLarge      Code = "too_large"      // the frame or a field exceeds a limit
+	CodeHelloRequired Code = "hello_required" // a request arrived before hello
+	CodeNotJoined     Code = "not_joined"     // the request names a room the connection has not joined
+	CodeConflict      Code = "conflict"       // a msg_id was reused with a different body or room
+	CodeRateLimited   Code = "rate_limited"   // too many requests; retry later
+	CodeUnavailable   Code = "unavailable"    // the server is shutting down or the store failed; retry
+	CodeInternal      Code = "internal"       // a server bug; retry may help
+)
+
+// Error is a protocol error: a code and a human-readable message.
+type Error struct {
+	Code    Code
+	Message string
+}
+
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
+
+// Errorf builds an *Error with a formatted message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Retryable reports whether a request that failed with code may succeed if
+// sent again unchanged.
+func (c Code) Retryable() bool {
+	switch c {
+	case CodeRateLimited, CodeUnavailable, CodeInternal:
+		return true
+	}
+	return false
+}
