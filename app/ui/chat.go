@@ -20,6 +20,7 @@ type Chat struct {
 	app.Compo
 
 	room   string
+	pre    []shared.Message // prerendered messages (server side only)
 	signed bool
 	nick   string
 	err    string
@@ -141,13 +142,13 @@ func (c *Chat) Render() app.UI {
 		state = client.StateOffline
 	}
 	return app.Div().Class("shell").Body(
-		app.Header().Class("top").Body(
-			app.H1().Class("brand").Text("Duplex"),
+		app.Div().Class("top").Attr("role", "banner").Body(
+			heading(1, "brand", "Duplex"),
 			app.Span().Class("conn").DataSet("test", "connection").DataSet("state", string(state)).Text(stateLabel(state)),
 			app.If(c.signed, func() app.UI { return app.Span().Class("me").Text(c.nick) }),
 		),
 		app.If(c.err != "" || notice != "", func() app.UI {
-			return app.P().Class("notice").DataSet("test", "notice").Text(strings.TrimSpace(c.err + " " + notice))
+			return app.Div().Class("notice").Attr("role", "status").DataSet("test", "notice").Text(strings.TrimSpace(c.err + " " + notice))
 		}),
 		app.If(!c.signed, c.renderSignIn).Else(c.renderChat),
 	)
@@ -168,11 +169,35 @@ func (c *Chat) renderSignIn() app.UI {
 	if room == "" {
 		room = DefaultRoom
 	}
+	rows := c.previewRows()
+	return app.Div().Class("preview").Body(
+		app.If(len(rows) > 0, func() app.UI { return c.renderMessages(rows, false, false) }),
+		app.If(c.pre != nil, c.prerenderData),
+		c.renderSignInForm(room),
+	)
+}
+
+// previewRows are the messages shown behind the sign-in form: on the
+// server those prerendered, in the browser those seeded from them.
+func (c *Chat) previewRows() []row {
+	if c.pre != nil {
+		rows := make([]row, len(c.pre))
+		for i, m := range c.pre {
+			rows[i] = row{msg: m, status: "sent"}
+		}
+		return rows
+	}
+	if c.room == "" {
+		return nil
+	}
+	return theModel.rows(c.room)
+}
+
+func (c *Chat) renderSignInForm(room string) app.UI {
 	return app.Form().Class("signin").OnSubmit(c.onSignIn).Body(
-		app.H2().Text("Join #"+room),
-		app.Label().For("nickname").Text("Nickname"),
-		app.Input().ID("nickname").Type("text").DataSet("test", "nickname").
-			MaxLength(shared.MaxNickRunes).AutoFocus(true).Placeholder("your name").
+		heading(2, "", "Join #"+room),
+				app.Input().ID("nickname").Type("text").DataSet("test", "nickname").
+			MaxLength(shared.MaxNickRunes).AutoFocus(true).Placeholder("Nickname").Attr("aria-label", "Nickname").
 			Attr("autocomplete", "nickname").Required(true),
 		app.Button().Type("submit").DataSet("test", "join").Text("Join"),
 	)
@@ -180,7 +205,7 @@ func (c *Chat) renderSignIn() app.UI {
 
 func (c *Chat) renderChat() app.UI {
 	if c.room == "" {
-		return app.Main().Class("room").Body(app.P().Text("No such room. Room names use a-z, 0-9, '-' and '_'."))
+		return app.Div().Class("room").Attr("role", "main").Body(app.Div().Text("No such room. Room names use a-z, 0-9, '-' and '_'."))
 	}
 	theModel.mu.Lock()
 	rooms := theModel.rooms
@@ -193,33 +218,37 @@ func (c *Chat) renderChat() app.UI {
 	rows := theModel.rows(c.room)
 	return app.Div().Class("layout").Body(
 		c.renderRooms(rooms),
-		app.Main().Class("room").Body(
-			app.H2().Class("room-title").Text("#"+c.room),
-			app.Div().ID("messages").Class("messages").DataSet("test", "messages").OnScroll(c.onScroll).Body(
-				app.If(more, func() app.UI {
-					label := "Load older messages"
-					if loading {
-						label = "Loading…"
-					}
-					return app.Button().Class("older").DataSet("test", "load-older").OnClick(c.onLoadOlder).Text(label)
-				}),
-				app.Range(rows).Slice(func(i int) app.UI { return renderRow(rows[i]) }),
-			),
+		app.Div().Class("room").Attr("role", "main").Body(
+			heading(2, "room-title", "#"+c.room),
+			c.renderMessages(rows, more, loading),
 			app.Form().Class("composer-bar").OnSubmit(c.onSend).Body(
 				app.Input().ID("composer").Type("text").Class("composer").DataSet("test", "composer").
-					Placeholder("Message #"+c.room).AutoComplete(false).AutoFocus(true).
+					Placeholder("Message #"+c.room).Attr("aria-label", "Message").AutoComplete(false).AutoFocus(true).
 					OnKeyDown(c.onComposerKey),
 				app.Button().Type("submit").DataSet("test", "send").Text("Send"),
 			),
 		),
-		app.Aside().Class("members").Body(
-			app.H3().Textf("Members (%d)", len(members)),
+		app.Div().Class("members").Attr("role", "complementary").Body(
+			heading(3, "", "Members ("+strconv.Itoa(len(members))+")"),
 			app.Ul().DataSet("test", "members").Body(
 				app.Range(members).Slice(func(i int) app.UI {
 					return app.Li().DataSet("test", "member").DataSet("user", members[i].User).Text(members[i].Nick)
 				}),
 			),
 		),
+	)
+}
+
+func (c *Chat) renderMessages(rows []row, more, loading bool) app.UI {
+	return app.Div().ID("messages").Class("messages").DataSet("test", "messages").OnScroll(c.onScroll).Body(
+		app.If(more, func() app.UI {
+			label := "Load older messages"
+			if loading {
+				label = "Loading…"
+			}
+			return app.Button().Class("older").DataSet("test", "load-older").OnClick(c.onLoadOlder).Text(label)
+		}),
+		app.Range(rows).Slice(func(i int) app.UI { return renderRow(rows[i]) }),
 	)
 }
 
@@ -231,8 +260,8 @@ func (c *Chat) renderRooms(rooms []shared.RoomInfo) app.UI {
 	if !listed {
 		rooms = append([]shared.RoomInfo{{Name: c.room}}, rooms...)
 	}
-	return app.Nav().Class("rooms").Body(
-		app.H3().Text("Rooms"),
+	return app.Div().Class("rooms").Attr("role", "navigation").Body(
+		heading(3, "", "Rooms"),
 		app.Ul().DataSet("test", "room-list").Body(
 			app.Range(rooms).Slice(func(i int) app.UI {
 				r := rooms[i]
@@ -247,7 +276,7 @@ func (c *Chat) renderRooms(rooms []shared.RoomInfo) app.UI {
 			}),
 		),
 		app.Input().Type("text").Class("new-room").DataSet("test", "new-room").
-			Placeholder("join or create room").AutoComplete(false).OnKeyDown(c.onNewRoom),
+			Placeholder("join or create room").Attr("aria-label", "Join or create a room").AutoComplete(false).OnKeyDown(c.onNewRoom),
 	)
 }
 
@@ -260,7 +289,14 @@ func renderRow(r row) app.UI {
 	}
 	return li.Body(
 		app.Span().Class("author").DataSet("test", "author").Text(r.msg.Author.Nick),
-		app.Time().Class("time").DataSet("test", "time").Attr("datetime", t.UTC().Format(time.RFC3339)).Text(t.Format("15:04")),
-		app.P().Class("body").DataSet("test", "body").Text(r.msg.Body),
+		app.Span().Class("time").DataSet("test", "time").Title("%s", t.UTC().Format(time.RFC3339)).Text(t.Format("15:04")),
+		app.Div().Class("body").DataSet("test", "body").Text(r.msg.Body),
 	)
+}
+
+// heading is a div with the heading role: each distinct go-app element
+// type adds tens of kilobytes to the wasm bundle, so the UI sticks to a
+// handful of them and keeps the semantics through ARIA.
+func heading(level int, class, text string) app.UI {
+	return app.Div().Class(strings.TrimSpace("heading "+class)).Attr("role", "heading").Attr("aria-level", level).Text(text)
 }

@@ -21,7 +21,7 @@ func main() {
 	}
 	src := os.Args[1]
 	if err := write(src, src+".br", func(w io.Writer) io.WriteCloser {
-		return brotli.NewWriterLevel(w, brotli.BestCompression)
+		return brotli.NewWriterOptions(w, brotli.WriterOptions{Quality: brotli.BestCompression, LGWin: 24})
 	}); err != nil {
 		fail(err)
 	}

@@ -10,11 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/duplex-chat/duplex/app/ui"
 	"github.com/duplex-chat/duplex/server"
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/server/store/sqlite"
+	"github.com/duplex-chat/duplex/shared"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
@@ -40,6 +42,7 @@ func newApp(cfg config) (*duplexApp, error) {
 		return nil, err
 	}
 	ui.Routes()
+	ui.SetHistorySource(storeHistory{st})
 	wasm := newWasmFiles(cfg.webDir)
 	mux := http.NewServeMux()
 	mux.Handle("/ws", srv)
@@ -48,7 +51,7 @@ func newApp(cfg config) (*duplexApp, error) {
 		io.WriteString(w, "ok\n")
 	})
 	mux.Handle("/web/", staticHandler(cfg.webDir, wasm))
-	mux.Handle("/", &app.Handler{
+	mux.Handle("/", freshPages(&app.Handler{
 		Name:            "Duplex",
 		ShortName:       "Duplex",
 		Title:           "Duplex chat",
@@ -62,10 +65,11 @@ func newApp(cfg config) (*duplexApp, error) {
 			Large:   "/web/icon-512.png",
 			SVG:     "/web/icon.svg",
 		},
-		Styles:            []string{"/web/duplex.css"},
-		Version:           wasm.version,
-		WasmContentLength: wasm.rawLength,
-	})
+		Styles:                []string{"/web/duplex.css"},
+		Version:               wasm.version,
+		WasmContentLength:     wasm.rawLength,
+		ServiceWorkerTemplate: offlineAppWorker,
+	}))
 	return &duplexApp{handler: securityHeaders(mux), srv: srv, store: st}, nil
 }
 
@@ -76,6 +80,42 @@ func (a *duplexApp) close(ctx context.Context) {
 	}
 	a.store.Close()
 }
+
+// storeHistory lets the UI prerender a room's latest messages.
+type storeHistory struct{ st store.Store }
+
+func (h storeHistory) Recent(ctx context.Context, room string, n int) ([]shared.Message, error) {
+	return h.st.Before(ctx, room, 0, n)
+}
+
+// freshPages makes go-app render pages anew on every visit: its ETag only
+// tracks the app version, but a prerendered room page carries messages.
+func freshPages(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p == "/" || strings.HasPrefix(p, "/r/") {
+			r.Header.Del("If-None-Match")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// offlineAppWorker is go-app's service worker with one change: a page
+// navigation that the network cannot answer (the server is down) gets the
+// cached app shell "/". go-app caches "/" but not /r/{room}, so without it a
+// room page reloaded while the server is down is a browser error page, and
+// the outbox and cached history kept in localStorage cannot show.
+var offlineAppWorker = strings.Replace(app.DefaultAppWorkerJS,
+	"  return await fetch(request);\n}",
+	`  try {
+    return await fetch(request);
+  } catch (err) {
+    const shell = request.mode === "navigate" && (await caches.match("/"));
+    if (shell) {
+      return shell;
+    }
+    throw err;
+  }
+}`, 1)
 
 // securityHeaders sets headers every response should carry.
 func securityHeaders(next http.Handler) http.Handler {

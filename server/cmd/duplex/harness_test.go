@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// repoWeb is the repository's web/ directory (with the built app.wasm).
+func repoWeb(t testing.TB) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "web")
+}
+
+// testApp is the real duplex handler on a loopback listener.
+type testApp struct {
+	URL   string // http://127.0.0.1:port
+	WS    string // ws://127.0.0.1:port/ws
+	Addr  string
+	Data  string
+	app   *duplexApp
+	http  *http.Server
+	ln    net.Listener
+	alive bool
+}
+
+// startApp runs newApp on 127.0.0.1. addr "" picks a free port; pass a
+// previous Addr and Data to restart "the same" server.
+func startApp(t testing.TB, addr, data string) *testApp {
+	t.Helper()
+	if data == "" {
+		data = t.TempDir()
+	}
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	a, err := newApp(config{addr: addr, dataDir: data, webDir: repoWeb(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ln net.Listener
+	for i := 0; ; i++ { // a just-closed port may linger briefly
+		ln, err = net.Listen("tcp", addr)
+		if err == nil || i == 50 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta := &testApp{Addr: ln.Addr().String(), Data: data, app: a, ln: ln, alive: true}
+	ta.URL = "http://" + ta.Addr
+	ta.WS = "ws://" + ta.Addr + "/ws"
+	ta.http = &http.Server{Handler: a.handler}
+	go ta.http.Serve(ln)
+	t.Cleanup(ta.Stop)
+	return ta
+}
+
+// Stop drains like SIGTERM does: sockets closed with 1012, store closed.
+func (ta *testApp) Stop() {
+	if !ta.alive {
+		return
+	}
+	ta.alive = false
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ta.app.close(ctx)
+	ta.http.Shutdown(ctx)
+	ta.http.Close()
+}
+
+// wasmBuilt reports whether web/app.wasm exists (make test builds it).
+func wasmBuilt(t testing.TB) bool {
+	_, err := os.Stat(filepath.Join(repoWeb(t), "app.wasm"))
+	return err == nil
+}
