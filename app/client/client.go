@@ -37,10 +37,14 @@ type Options struct {
 	// DialTimeout bounds one connection attempt. Zero means 10s.
 	DialTimeout time.Duration
 	// CacheSize is how many recent messages per room are kept in Storage
-	// for an instant display after a reload. Zero means 200.
+	// for an instant display after a reload. Zero means 200; negative
+	// keeps none (bots and load generators), only the cursors.
 	CacheSize int
 	// HTTPHeader is sent with the handshake (native only; browsers ignore it).
 	HTTPHeader http.Header
+	// HTTPClient makes the handshake request (native only), e.g. to pick
+	// a source address. Nil means http.DefaultClient.
+	HTTPClient *http.Client
 }
 
 // Client is a connection to a Duplex server that survives disconnects.
@@ -89,14 +93,19 @@ type waiter struct {
 	ch    chan shared.Frame
 }
 
-// savedState is what Storage keeps under stateKey.
-type savedState struct {
-	User   string                `json:"user"`
-	Rooms  map[string]*roomState `json:"rooms"`
-	Outbox []Pending             `json:"outbox"`
+// savedOutbox is what Storage keeps under outboxKey, written at once on
+// every change: a send must survive a reload from the moment Send returns.
+type savedOutbox struct {
+	User   string    `json:"user"`
+	Outbox []Pending `json:"outbox"`
 }
 
-const stateKey = "duplex.state.v1"
+// Storage keys. Rooms (cursors and cached messages) are larger and change
+// with every message received, so they are saved apart and debounced.
+const (
+	outboxKey = "duplex.outbox.v1"
+	roomsKey  = "duplex.rooms.v1"
+)
 
 // New returns a Client that connects to url (ws:// or wss://) in the
 // background and keeps reconnecting until Close. Read Events: the client
@@ -121,7 +130,7 @@ func New(url string, opts *Options) (*Client, error) {
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = 10 * time.Second
 	}
-	if o.CacheSize <= 0 {
+	if o.CacheSize == 0 {
 		o.CacheSize = 200
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -191,6 +200,9 @@ func (c *Client) Close() error {
 		conn.Close(websocket.StatusNormalClosure, "client closed")
 	}
 	<-c.done
+	c.mu.Lock()
+	c.saveRoomsLocked()
+	c.mu.Unlock()
 	return nil
 }
 
@@ -446,30 +458,42 @@ func newMsgID() string {
 	return "m" + hex.EncodeToString(b[:])
 }
 
-// load restores the saved state from Storage.
+// load restores the saved state from Storage. A corrupt entry is
+// dropped, not fatal.
 func (c *Client) load() {
-	raw, ok := c.opts.Storage.Get(stateKey)
-	if !ok {
-		return
+	if raw, ok := c.opts.Storage.Get(outboxKey); ok {
+		var s savedOutbox
+		if json.Unmarshal([]byte(raw), &s) == nil {
+			c.user, c.outbox = s.User, s.Outbox
+		}
 	}
-	var s savedState
-	if json.Unmarshal([]byte(raw), &s) != nil {
-		return // a corrupt entry is dropped, not fatal
-	}
-	c.user = s.User
-	c.outbox = s.Outbox
-	for name, rs := range s.Rooms {
-		if rs != nil && shared.ValidRoom(name) == nil {
-			c.rooms[name] = rs
+	if raw, ok := c.opts.Storage.Get(roomsKey); ok {
+		var rooms map[string]*roomState
+		if json.Unmarshal([]byte(raw), &rooms) == nil {
+			for name, rs := range rooms {
+				if rs != nil && shared.ValidRoom(name) == nil {
+					c.rooms[name] = rs
+				}
+			}
 		}
 	}
 }
 
-// saveLocked writes the state to Storage now.
+// saveLocked writes the outbox and user id to Storage now.
 func (c *Client) saveLocked() {
-	b, err := json.Marshal(savedState{User: c.user, Rooms: c.rooms, Outbox: c.outbox})
-	if err == nil {
-		c.opts.Storage.Set(stateKey, string(b))
+	if b, err := json.Marshal(savedOutbox{User: c.user, Outbox: c.outbox}); err == nil {
+		c.opts.Storage.Set(outboxKey, string(b))
+	}
+}
+
+// saveRoomsLocked writes the cursors and cached messages now.
+func (c *Client) saveRoomsLocked() {
+	if c.dirty != nil {
+		c.dirty.Stop()
+		c.dirty = nil
+	}
+	if b, err := json.Marshal(c.rooms); err == nil {
+		c.opts.Storage.Set(roomsKey, string(b))
 	}
 }
 
@@ -481,7 +505,6 @@ func (c *Client) saveSoonLocked() {
 	c.dirty = time.AfterFunc(200*time.Millisecond, func() {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		c.dirty = nil
-		c.saveLocked()
+		c.saveRoomsLocked()
 	})
 }

@@ -104,7 +104,7 @@ func (c *Client) disconnected(conn *websocket.Conn) {
 			delete(c.waits, id)
 		}
 	}
-	c.saveLocked()
+	c.saveRoomsLocked()
 }
 
 func (c *Client) handle(conn *websocket.Conn, f shared.Frame) {
@@ -208,9 +208,11 @@ func (c *Client) message(m *shared.Message) {
 		return
 	}
 	rs.Last = m.Seq
-	rs.Cache = append(rs.Cache, *m)
-	if n := len(rs.Cache) - c.opts.CacheSize; n > 0 {
-		rs.Cache = append(rs.Cache[:0:0], rs.Cache[n:]...)
+	if c.opts.CacheSize > 0 {
+		rs.Cache = append(rs.Cache, *m)
+		if n := len(rs.Cache) - c.opts.CacheSize; n > 0 {
+			rs.Cache = append(rs.Cache[:0:0], rs.Cache[n:]...)
+		}
 	}
 	c.saveSoonLocked()
 	c.mu.Unlock()

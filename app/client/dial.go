@@ -13,6 +13,7 @@ func dial(ctx context.Context, url string, o *Options) (*websocket.Conn, error) 
 	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{
 		Subprotocols: []string{shared.Protocol},
 		HTTPHeader:   o.HTTPHeader,
+		HTTPClient:   o.HTTPClient,
 	})
 	return conn, err
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/coder/websocket"
 	"github.com/duplex-chat/duplex/app/ui"
 	"github.com/duplex-chat/duplex/server"
 	"github.com/duplex-chat/duplex/server/store"
@@ -36,7 +37,11 @@ func newApp(cfg config) (*duplexApp, error) {
 		}
 		st = s
 	}
-	srv, err := server.New(&server.Options{Store: st, OriginPatterns: cfg.origins, QueueSize: cfg.queueSize})
+	opts := &server.Options{Store: st, OriginPatterns: cfg.origins, QueueSize: cfg.queueSize}
+	if cfg.compress {
+		opts.Compression = websocket.CompressionContextTakeover
+	}
+	srv, err := server.New(opts)
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -43,6 +43,8 @@ type config struct {
 	tlsKey    string
 	memory    bool
 	queueSize int
+	debugAddr string
+	compress  bool
 }
 
 func parseConfig(args []string, getenv func(string) string) (config, error) {
@@ -63,6 +65,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.tlsKey, "tls-key", env("TLS_KEY", ""), "TLS key file")
 	fs.BoolVar(&c.memory, "memory", false, "keep history in memory only (nothing survives a restart)")
 	fs.IntVar(&c.queueSize, "queue", 0, "per-connection outgoing queue, in frames (0: server default)")
+	fs.StringVar(&c.debugAddr, "debug-addr", "", "loopback address for pprof and /debug/gc, e.g. 127.0.0.1:6060 (off when empty)")
+	fs.BoolVar(&c.compress, "compression", false, "offer permessage-deflate to clients (less bandwidth, more CPU)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -86,6 +90,10 @@ func run(cfg config) error {
 	if err != nil {
 		a.close(context.Background())
 		return err
+	}
+	raiseFileLimit()
+	if cfg.debugAddr != "" {
+		go serveDebug(cfg.debugAddr)
 	}
 	httpSrv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type benchConfig struct {
+	duplexBin string
+	duration  time.Duration
+	subs      int
+	rates     string
+	idle      int
+	deflate   bool
+}
+
+// target is a server process the bench starts and measures.
+type target struct {
+	name string
+	cmd  *exec.Cmd
+	ws   string
+	dbg  string
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startTarget runs a server and waits until its debug listener answers.
+func startTarget(name string, argv []string, env []string, port, dport int) (*target, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = nil, os.Stderr
+	if name != "naive" {
+		cmd.Stderr = nil // the duplex server logs every connection
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	t := &target{name: name, cmd: cmd, ws: fmt.Sprintf("ws://127.0.0.1:%d/ws", port), dbg: fmt.Sprintf("http://127.0.0.1:%d", dport)}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(t.dbg + "/debug/gc"); err == nil {
+			resp.Body.Close()
+			return t, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.stop()
+	return nil, fmt.Errorf("%s did not start", name)
+}
+
+func (t *target) stop() {
+	t.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { t.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.cmd.Process.Kill()
+		<-done
+	}
+}
+
+func (t *target) common(d time.Duration) common {
+	return common{url: t.ws, naive: t.name == "naive", duration: d, pid: t.cmd.Process.Pid, timeout: 3 * time.Minute, debugURL: t.dbg}
+}
+
+func startDuplex(bin string, extra ...string) (*target, error) {
+	port, dport := freePort(), freePort()
+	data, err := os.MkdirTemp("", "duplex-bench-")
+	if err != nil {
+		return nil, err
+	}
+	argv := append([]string{bin, "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-data", data,
+		"-debug-addr", fmt.Sprintf("127.0.0.1:%d", dport), "-queue", "4096"}, extra...)
+	return startTarget("duplex", argv, []string{"GOMAXPROCS=2"}, port, dport)
+}
+
+func startNaive() (*target, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	port, dport := freePort(), freePort()
+	return startTarget("naive", []string{self, "naive-server", "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-debug-addr", fmt.Sprintf("127.0.0.1:%d", dport)}, nil, port, dport)
+}
+
+// runBench runs the same workloads against Duplex and the naive loop, one
+// server at a time, and prints Duplex's figures as ratios to the naive's.
+func runBench(cfg benchConfig) error {
+	var rates []float64
+	for _, s := range strings.Split(cfg.rates, ",") {
+		r, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return fmt.Errorf("bad rate %q", s)
+		}
+		rates = append(rates, r)
+	}
+	host, _ := os.Hostname()
+	fmt.Printf("machine: %s, %d cores; load tool and server on the same machine\n\n", host, runtime.NumCPU())
+	type row struct{ duplex, naive *result }
+	fan := make([]row, len(rates))
+	var idle row
+	var deflated *result
+	for _, name := range []string{"duplex", "naive"} {
+		var t *target
+		var err error
+		if name == "duplex" {
+			t, err = startDuplex(cfg.duplexBin)
+		} else {
+			t, err = startNaive()
+		}
+		if err != nil {
+			return err
+		}
+		for i, rate := range rates {
+			r, err := runFanout(fanoutConfig{common: t.common(cfg.duration), subs: cfg.subs, pubs: 1, rate: rate, size: 100})
+			if err != nil {
+				t.stop()
+				return fmt.Errorf("%s fanout: %w", name, err)
+			}
+			fmt.Printf("[%s]\n", name)
+			r.print(os.Stdout)
+			fmt.Println()
+			if name == "duplex" {
+				fan[i].duplex = r
+			} else {
+				fan[i].naive = r
+			}
+		}
+		if cfg.idle > 0 {
+			r, err := runIdle(idleConfig{common: t.common(0), conns: cfg.idle})
+			if err != nil {
+				t.stop()
+				return fmt.Errorf("%s idle: %w", name, err)
+			}
+			fmt.Printf("[%s]\n", name)
+			r.print(os.Stdout)
+			fmt.Println()
+			if name == "duplex" {
+				idle.duplex = r
+			} else {
+				idle.naive = r
+			}
+		}
+		t.stop()
+	}
+	if cfg.deflate && len(rates) > 0 {
+		t, err := startDuplex(cfg.duplexBin, "-compression")
+		if err != nil {
+			return err
+		}
+		deflated, err = runFanout(fanoutConfig{common: t.common(cfg.duration), subs: cfg.subs, pubs: 1, rate: rates[0], size: 100})
+		t.stop()
+		if err != nil {
+			return fmt.Errorf("deflate fanout: %w", err)
+		}
+		fmt.Println("[duplex -compression (permessage-deflate)]")
+		deflated.print(os.Stdout)
+		fmt.Println()
+	}
+
+	fmt.Println("== Duplex vs naive coder/websocket loop, same run ==")
+	fmt.Printf("%-34s %14s %14s %8s %10s %10s %8s %8s\n", "workload", "duplex del/s", "naive del/s", "ratio", "duplex p99", "naive p99", "d.loss", "n.loss")
+	var bestD, bestN float64
+	for _, f := range fan {
+		fmt.Printf("%-34s %14.0f %14.0f %8.2f %10v %10v %8d %8d\n",
+			fmt.Sprintf("fanout %d subs @ %.0f msg/s", cfg.subs, f.duplex.sentRate()), f.duplex.rate(), f.naive.rate(), f.duplex.rate()/f.naive.rate(),
+			f.duplex.pct(.99).Round(100*time.Microsecond), f.naive.pct(.99).Round(100*time.Microsecond), f.duplex.loss(), f.naive.loss())
+		bestD, bestN = max(bestD, f.duplex.rate()), max(bestN, f.naive.rate())
+	}
+	fmt.Printf("%-34s %14.0f %14.0f %8.2f\n", "best delivered/s (saturation)", bestD, bestN, bestD/bestN)
+	if idle.duplex != nil {
+		fmt.Printf("%-34s %12.1f KiB %12.1f KiB %8.2f\n", fmt.Sprintf("idle RSS/conn @ %d", cfg.idle), idle.duplex.perConnKiB(), idle.naive.perConnKiB(), idle.duplex.perConnKiB()/idle.naive.perConnKiB())
+	}
+	if deflated != nil && fan[0].duplex != nil {
+		fmt.Printf("%-34s cpu %v vs %v without\n", "permessage-deflate", deflated.cpu.Round(time.Millisecond), fan[0].duplex.cpu.Round(time.Millisecond))
+	}
+	return nil
+}
+
+func (r *result) sentRate() float64 { return float64(r.sent) / r.duration.Seconds() }
+

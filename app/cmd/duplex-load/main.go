@@ -1,0 +1,114 @@
+// Command duplex-load drives a Duplex server (or the naive reference loop)
+// with real WebSocket clients built on the client package, and reports
+// delivered messages/s, loss, latency percentiles, connect rate, and the
+// server's RSS and CPU when it runs on this machine. Every run is bounded
+// in time and exits by itself.
+//
+//	duplex-load fanout -url ws://127.0.0.1:8080/ws -subs 1000 -rate 200 -duration 10s -pid $(pgrep duplex)
+//	duplex-load rooms  -url ... -rooms 100 -members 10 -member-rate 0.5
+//	duplex-load idle   -url ... -conns 10000 -pid ...
+//	duplex-load naive-server -addr 127.0.0.1:9100   # the reference broadcast loop
+//	duplex-load bench  -duplex ./bin/duplex          # both, same workloads, ratios
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	cmd, args := os.Args[1], os.Args[2:]
+	var err error
+	switch cmd {
+	case "fanout":
+		var cfg fanoutConfig
+		fs := commonFlags(cmd, &cfg.common)
+		fs.IntVar(&cfg.subs, "subs", 1000, "subscribers in the room")
+		fs.IntVar(&cfg.pubs, "pubs", 1, "publishers")
+		fs.Float64Var(&cfg.rate, "rate", 200, "messages per second, all publishers together")
+		fs.IntVar(&cfg.size, "size", 100, "message body bytes")
+		fs.Parse(args)
+		var r *result
+		r, err = runFanout(cfg)
+		if err == nil {
+			r.print(os.Stdout)
+		}
+	case "rooms":
+		var cfg roomsConfig
+		fs := commonFlags(cmd, &cfg.common)
+		fs.IntVar(&cfg.rooms, "rooms", 100, "rooms")
+		fs.IntVar(&cfg.members, "members", 10, "members per room, each also sending")
+		fs.Float64Var(&cfg.memberRate, "member-rate", 0.5, "messages per second per member")
+		fs.IntVar(&cfg.size, "size", 100, "message body bytes")
+		fs.Parse(args)
+		var r *result
+		r, err = runRooms(cfg)
+		if err == nil {
+			r.print(os.Stdout)
+		}
+	case "idle":
+		var cfg idleConfig
+		fs := commonFlags(cmd, &cfg.common)
+		fs.IntVar(&cfg.conns, "conns", 10000, "idle connections, each joined to a room")
+		fs.Parse(args)
+		var r *result
+		r, err = runIdle(cfg)
+		if err == nil {
+			r.print(os.Stdout)
+		}
+	case "naive-server":
+		fs := flag.NewFlagSet(cmd, flag.ExitOnError)
+		addr := fs.String("addr", "127.0.0.1:9100", "listen address")
+		debug := fs.String("debug-addr", "", "debug listener with /debug/gc")
+		fs.Parse(args)
+		err = serveNaive(*addr, *debug)
+	case "bench":
+		var cfg benchConfig
+		fs := flag.NewFlagSet(cmd, flag.ExitOnError)
+		fs.StringVar(&cfg.duplexBin, "duplex", "bin/duplex", "the duplex server binary")
+		fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of each workload")
+		fs.IntVar(&cfg.subs, "subs", 1000, "fan-out subscribers")
+		fs.StringVar(&cfg.rates, "rates", "50,200,400", "fan-out publish rates to run (msgs/s)")
+		fs.IntVar(&cfg.idle, "idle", 10000, "idle connections")
+		fs.BoolVar(&cfg.deflate, "deflate", true, "also run fan-out with permessage-deflate")
+		fs.Parse(args)
+		err = runBench(cfg)
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "duplex-load:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|naive-server|bench [flags]  (-h for flags)")
+	os.Exit(2)
+}
+
+// common holds flags every workload has.
+type common struct {
+	url      string
+	naive    bool
+	duration time.Duration
+	pid      int
+	timeout  time.Duration
+	debugURL string
+}
+
+func commonFlags(name string, c *common) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	fs.StringVar(&c.url, "url", "ws://127.0.0.1:8080/ws", "server WebSocket URL")
+	fs.BoolVar(&c.naive, "naive", false, "the server is the naive reference loop, not Duplex")
+	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long to publish")
+	fs.IntVar(&c.pid, "pid", 0, "server process id, to report its RSS and CPU (local servers only)")
+	fs.DurationVar(&c.timeout, "timeout", 2*time.Minute, "hard limit for the whole run")
+	fs.StringVar(&c.debugURL, "debug-url", "", "server debug listener (duplex -debug-addr), asked to GC before RSS is read")
+	return fs
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// result is what one workload run reports.
+type result struct {
+	name       string
+	conns      int
+	connectDur time.Duration
+	sent       int64 // messages published (acked, for Duplex)
+	expected   int64 // deliveries that should have arrived
+	delivered  int64 // deliveries that arrived
+	duplicates int64
+	duration   time.Duration
+	lat        []time.Duration // sorted
+	rssBefore  int64           // server RSS, bytes, before connecting
+	rssAfter   int64           // server RSS, bytes, with the connections open
+	cpu        time.Duration   // server CPU time during the publishing window
+	errs       int64
+}
+
+func (r *result) rate() float64 { return float64(r.delivered) / r.duration.Seconds() }
+
+func (r *result) loss() int64 { return max(r.expected-r.delivered, 0) }
+
+func (r *result) pct(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	return r.lat[min(int(float64(len(r.lat))*p), len(r.lat)-1)]
+}
+
+func (r *result) print(w io.Writer) {
+	fmt.Fprintf(w, "workload            %s\n", r.name)
+	fmt.Fprintf(w, "connections         %d (connected in %v, %.0f/s)\n", r.conns, r.connectDur.Round(time.Millisecond), float64(r.conns)/r.connectDur.Seconds())
+	if r.sent > 0 {
+		fmt.Fprintf(w, "published           %d in %v\n", r.sent, r.duration.Round(time.Millisecond))
+		fmt.Fprintf(w, "delivered           %d of %d (%.0f/s), lost %d, duplicates %d\n", r.delivered, r.expected, r.rate(), r.loss(), r.duplicates)
+		fmt.Fprintf(w, "latency             p50 %v  p99 %v  max %v\n", r.pct(.5).Round(10*time.Microsecond), r.pct(.99).Round(10*time.Microsecond), r.pct(1).Round(10*time.Microsecond))
+	}
+	if r.rssAfter > 0 {
+		fmt.Fprintf(w, "server RSS          %.1f MiB -> %.1f MiB (%.1f KiB per connection)\n", mib(r.rssBefore), mib(r.rssAfter), r.perConnKiB())
+	}
+	if r.cpu > 0 {
+		fmt.Fprintf(w, "server CPU          %v (%.0f%% of one core)\n", r.cpu.Round(time.Millisecond), 100*r.cpu.Seconds()/r.duration.Seconds())
+	}
+	if r.errs > 0 {
+		fmt.Fprintf(w, "errors              %d\n", r.errs)
+	}
+}
+
+func (r *result) perConnKiB() float64 {
+	if r.conns == 0 {
+		return 0
+	}
+	return float64(r.rssAfter-r.rssBefore) / 1024 / float64(r.conns)
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// latencies gathers samples from many receivers with little contention:
+// each receiver appends to its own slice.
+type latencies struct {
+	mu  sync.Mutex
+	all [][]time.Duration
+}
+
+func (l *latencies) add(s []time.Duration) {
+	l.mu.Lock()
+	l.all = append(l.all, s)
+	l.mu.Unlock()
+}
+
+func (l *latencies) sorted() []time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []time.Duration
+	for _, s := range l.all {
+		out = append(out, s...)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// body builds a message body of size bytes carrying the send time.
+func body(size int, seq int64) string {
+	s := "t=" + strconv.FormatInt(time.Now().UnixNano(), 10) + " n=" + strconv.FormatInt(seq, 10) + " "
+	if len(s) < size {
+		s += strings.Repeat("x", size-len(s))
+	}
+	return s
+}
+
+// sentAt reads the send time back out of a body.
+func sentAt(b string) (time.Time, bool) {
+	rest, ok := strings.CutPrefix(b, "t=")
+	if !ok {
+		return time.Time{}, false
+	}
+	ns, _, _ := strings.Cut(rest, " ")
+	n, err := strconv.ParseInt(ns, 10, 64)
+	return time.Unix(0, n), err == nil
+}
+
+// rss returns a process's resident set size in bytes (Linux /proc).
+func rss(pid int) int64 {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// cpuTime returns a process's user+system CPU time (Linux /proc).
+func cpuTime(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(fields) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(fields[11], 10, 64)
+	st, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
+}
+
+// raiseFileLimit lifts RLIMIT_NOFILE as far as allowed: idle runs hold
+// tens of thousands of sockets.
+func raiseFileLimit(n uint64) {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) != nil {
+		return
+	}
+	if l.Max < n {
+		l.Max = n // works as root
+	}
+	l.Cur = l.Max
+	if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l) != nil {
+		syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l)
+		l.Cur = l.Max
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
+	runtime.GC()
+}

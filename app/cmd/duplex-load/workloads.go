@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type fanoutConfig struct {
+	common
+	subs, pubs, size int
+	rate             float64
+}
+
+type roomsConfig struct {
+	common
+	rooms, members, size int
+	memberRate           float64
+}
+
+type idleConfig struct {
+	common
+	conns int
+}
+
+// receiver counts and times the deliveries of one subscriber. Bodies carry
+// a publish number n; seen detects duplicates.
+type receiver struct {
+	mu    sync.Mutex
+	count int64
+	dups  int64
+	seen  map[int64]struct{}
+	lat   []time.Duration
+}
+
+func (r *receiver) onBody(b string) {
+	now := time.Now()
+	t, ok := sentAt(b)
+	n := publishNumber(b)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.seen[n]; dup {
+		r.dups++
+		return
+	}
+	r.seen[n] = struct{}{}
+	r.count++
+	if ok {
+		r.lat = append(r.lat, now.Sub(t))
+	}
+}
+
+func publishNumber(b string) int64 {
+	_, rest, ok := strings.Cut(b, " n=")
+	if !ok {
+		return -1
+	}
+	ns, _, _ := strings.Cut(rest, " ")
+	n, _ := strconv.ParseInt(ns, 10, 64)
+	return n
+}
+
+func randomRoom(prefix string) string {
+	var b [4]byte
+	rand.Read(b[:])
+	return prefix + "-" + hex.EncodeToString(b[:])
+}
+
+func (c *common) dial(ctx context.Context, room string, i int, onBody func(string)) (peer, error) {
+	if c.naive {
+		return dialNaive(ctx, c.url, i, onBody)
+	}
+	return dialDuplex(ctx, c.url, room, i, onBody)
+}
+
+// serverGC asks the server's debug listener to collect garbage and return
+// memory to the OS, so RSS reflects live memory.
+func (c *common) serverGC(debugURL string) {
+	if debugURL == "" {
+		return
+	}
+	if resp, err := http.Get(debugURL + "/debug/gc"); err == nil {
+		resp.Body.Close()
+	}
+	time.Sleep(200 * time.Millisecond)
+}
+
+// runFanout: S subscribers in one room, P publishers at a total rate R.
+func runFanout(cfg fanoutConfig) (*result, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
+	defer cancel()
+	room := randomRoom("fanout")
+	r := &result{name: fmt.Sprintf("fanout subs=%d pubs=%d rate=%.0f/s size=%dB naive=%v", cfg.subs, cfg.pubs, cfg.rate, cfg.size, cfg.naive)}
+	r.rssBefore = rss(cfg.pid)
+	recv := make([]*receiver, cfg.subs)
+	subs, dur, err := dialMany(ctx, cfg.subs, func(i int) (peer, error) {
+		recv[i] = &receiver{seen: make(map[int64]struct{}, int(cfg.rate*cfg.duration.Seconds())+16)}
+		return cfg.dial(ctx, room, i, recv[i].onBody)
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(subs)
+	r.conns, r.connectDur = cfg.subs, dur
+	r.rssAfter = rss(cfg.pid)
+	pubs, _, err := dialMany(ctx, cfg.pubs, func(i int) (peer, error) {
+		return cfg.dial(ctx, room, cfg.subs+i, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(pubs)
+	if cfg.naive {
+		time.Sleep(200 * time.Millisecond) // the naive loop has no join ack: let registrations settle
+	}
+
+	cpu0 := cpuTime(cfg.pid)
+	sent, errs := publish(ctx, pubs, cfg.rate, cfg.duration, cfg.size)
+	r.duration = cfg.duration
+	r.sent, r.errs = sent, errs
+	r.expected = sent * int64(cfg.subs)
+	waitDelivered(ctx, recv, r.expected, 5*time.Second)
+	r.cpu = cpuTime(cfg.pid) - cpu0
+	collect(r, recv)
+	return r, nil
+}
+
+// publish sends at rate msgs/s spread over the publishers for d, in 5 ms
+// ticks, and returns how many were handed to the connections.
+func publish(ctx context.Context, pubs []peer, rate float64, d time.Duration, size int) (sent, errs int64) {
+	var n atomic.Int64
+	var bad atomic.Int64
+	var wg sync.WaitGroup
+	per := rate / float64(len(pubs))
+	for pi, p := range pubs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			tick := time.NewTicker(5 * time.Millisecond)
+			defer tick.Stop()
+			var done int64
+			for range tick.C {
+				el := time.Since(start)
+				if el >= d || ctx.Err() != nil {
+					return
+				}
+				due := int64(per * el.Seconds())
+				for ; done < due; done++ {
+					num := int64(pi)*1_000_000_000 + done
+					if err := p.publish(body(size, num)); err != nil {
+						bad.Add(1)
+						continue
+					}
+					n.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return n.Load(), bad.Load()
+}
+
+// waitDelivered waits until every expected delivery arrived, or until
+// nothing new arrived for quiet.
+func waitDelivered(ctx context.Context, recv []*receiver, expected int64, quiet time.Duration) {
+	last, lastChange := int64(-1), time.Now()
+	for ctx.Err() == nil {
+		var got int64
+		for _, r := range recv {
+			r.mu.Lock()
+			got += r.count
+			r.mu.Unlock()
+		}
+		if got >= expected {
+			return
+		}
+		if got != last {
+			last, lastChange = got, time.Now()
+		} else if time.Since(lastChange) > quiet {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func collect(r *result, recv []*receiver) {
+	var l latencies
+	for _, rc := range recv {
+		rc.mu.Lock()
+		r.delivered += rc.count
+		r.duplicates += rc.dups
+		l.add(rc.lat)
+		rc.mu.Unlock()
+	}
+	r.lat = l.sorted()
+}
+
+// runRooms: many rooms of M members, every member sending at a rate.
+func runRooms(cfg roomsConfig) (*result, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
+	defer cancel()
+	if cfg.naive {
+		return nil, fmt.Errorf("the naive loop has no rooms; run rooms against Duplex")
+	}
+	prefix := randomRoom("rooms")
+	n := cfg.rooms * cfg.members
+	r := &result{name: fmt.Sprintf("rooms rooms=%d members=%d member-rate=%.2f/s size=%dB", cfg.rooms, cfg.members, cfg.memberRate, cfg.size)}
+	r.rssBefore = rss(cfg.pid)
+	recv := make([]*receiver, n)
+	peers, dur, err := dialMany(ctx, n, func(i int) (peer, error) {
+		recv[i] = &receiver{seen: make(map[int64]struct{})}
+		return cfg.dial(ctx, fmt.Sprintf("%s-%d", prefix, i/cfg.members), i, recv[i].onBody)
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(peers)
+	r.conns, r.connectDur = n, dur
+	r.rssAfter = rss(cfg.pid)
+	cpu0 := cpuTime(cfg.pid)
+	var sent, errs atomic.Int64
+	var wg sync.WaitGroup
+	for room := 0; room < cfg.rooms; room++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			members := peers[room*cfg.members : (room+1)*cfg.members]
+			s, e := publish(ctx, members, cfg.memberRate*float64(cfg.members), cfg.duration, cfg.size)
+			sent.Add(s)
+			errs.Add(e)
+		}()
+	}
+	wg.Wait()
+	r.duration = cfg.duration
+	r.sent, r.errs = sent.Load(), errs.Load()
+	r.expected = r.sent * int64(cfg.members) // members receive their own messages too
+	waitDelivered(ctx, recv, r.expected, 5*time.Second)
+	r.cpu = cpuTime(cfg.pid) - cpu0
+	collect(r, recv)
+	return r, nil
+}
+
+// runIdle: C connections joined and silent; reports RSS per connection.
+func runIdle(cfg idleConfig) (*result, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
+	defer cancel()
+	raiseFileLimit(uint64(cfg.conns) + 1024)
+	r := &result{name: fmt.Sprintf("idle conns=%d naive=%v", cfg.conns, cfg.naive)}
+	debugURL := cfg.debugURL
+	cfg.serverGC(debugURL)
+	r.rssBefore = rss(cfg.pid)
+	room := randomRoom("idle")
+	peers, dur, err := dialMany(ctx, cfg.conns, func(i int) (peer, error) {
+		return cfg.dial(ctx, fmt.Sprintf("%s-%d", room, i/100), i, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(peers)
+	r.conns, r.connectDur = cfg.conns, dur
+	time.Sleep(time.Second)
+	cfg.serverGC(debugURL)
+	r.rssAfter = rss(cfg.pid)
+	return r, nil
+}
+
