@@ -1,8 +1,13 @@
 package server
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"io"
+	"net"
 	"net/http"
 
 	"github.com/coder/websocket"
@@ -21,7 +26,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "duplex server is shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	conn, err := websocket.Accept(leanHijacker{w}, r, &websocket.AcceptOptions{
 		Subprotocols:    []string{shared.Protocol},
 		OriginPatterns:  s.opts.OriginPatterns,
 		CompressionMode: s.opts.Compression,
@@ -47,14 +52,63 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.sessions[sess] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
-	defer s.wg.Done()
 
-	sess.run(r.Context())
-
-	s.mu.Lock()
-	delete(s.sessions, sess)
-	s.mu.Unlock()
+	// The session reads on a goroutine of its own so that net/http's
+	// connection goroutine, with its stack and buffers, ends here.
+	go func() {
+		defer s.wg.Done()
+		sess.run()
+		s.mu.Lock()
+		delete(s.sessions, sess)
+		s.mu.Unlock()
+	}()
 }
+
+// Buffer sizes of a hijacked connection. net/http hands over 4 KiB each;
+// most frames are far smaller, larger ones bypass the buffers, and idle
+// connections are the common case, so smaller buffers save memory.
+const (
+	readBufferSize  = 512
+	writeBufferSize = 512
+)
+
+// leanHijacker swaps the buffers net/http hands over on Hijack for smaller
+// ones, keeping any bytes the client already sent.
+type leanHijacker struct{ http.ResponseWriter }
+
+func (h leanHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := h.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("duplex server: the response writer cannot be hijacked")
+	}
+	conn, brw, err := hj.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	// Bytes the client sent right after the handshake may already sit in
+	// net/http's buffer. They must stay *buffered* in the new reader:
+	// coder/websocket re-reads Buffered() and Resets the reader's source.
+	pending := bytes.Clone(peekBuffered(brw.Reader))
+	if len(pending) == 0 {
+		return conn, bufio.NewReadWriter(bufio.NewReaderSize(conn, readBufferSize), bufio.NewWriterSize(conn, writeBufferSize)), nil
+	}
+	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(pending), conn), max(readBufferSize, len(pending)))
+	{
+		if _, err := br.Peek(len(pending)); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+	}
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, writeBufferSize)), nil
+}
+
+func peekBuffered(r *bufio.Reader) []byte {
+	b, _ := r.Peek(r.Buffered())
+	return b
+}
+
+// Unwrap lets http.ResponseController reach the original writer.
+func (h leanHijacker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
 // newID returns a random identifier with a prefix, valid as a protocol id.
 func newID(prefix string) string {

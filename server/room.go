@@ -10,7 +10,8 @@ import (
 // room is the live state of one room on this node: who is subscribed and
 // how far each subscriber has been delivered. History lives in the store.
 type room struct {
-	name string
+	name    string
+	changed func() // called when the member count changes
 
 	mu      sync.Mutex
 	head    int64 // newest seq delivered on this node
@@ -31,8 +32,8 @@ type presence struct {
 	sessions int
 }
 
-func newRoom(name string, head int64) *room {
-	return &room{name: name, head: head, members: make(map[*session]*cursor), users: make(map[string]*presence)}
+func newRoom(name string, head int64, changed func()) *room {
+	return &room{name: name, head: head, changed: changed, members: make(map[*session]*cursor), users: make(map[string]*presence)}
 }
 
 // deliver is the fan-out hot path: the same encoded frame goes to every live
@@ -54,11 +55,17 @@ func (r *room) deliver(seq int64, frame []byte) {
 // add subscribes sess as replaying from since. It reports the member-joined
 // frame to broadcast when this is the user's first session in the room.
 func (r *room) add(sess *session, since int64) {
+	if r.addLocked(sess, since) {
+		r.changed() // outside r.mu: the server lock is taken before room locks
+	}
+}
+
+func (r *room) addLocked(sess *session, since int64) (newUser bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.members[sess]; ok {
 		r.members[sess] = &cursor{delivered: since}
-		return
+		return false
 	}
 	r.members[sess] = &cursor{delivered: since}
 	p := r.users[sess.member.User]
@@ -66,8 +73,10 @@ func (r *room) add(sess *session, since int64) {
 		p = &presence{member: sess.member}
 		r.users[sess.member.User] = p
 		r.broadcastLocked(shared.TypeMemberJoined, &shared.MemberEvent{Room: r.name, Member: sess.member}, sess)
+		newUser = true
 	}
 	p.sessions++
+	return newUser
 }
 
 // replayed records that sess has been sent everything up to seq. When that
@@ -96,20 +105,28 @@ func (r *room) replayed(sess *session, seq int64, ack func() []byte) (live bool)
 // remove unsubscribes sess, announcing member_left when it was the user's
 // last session in the room.
 func (r *room) remove(sess *session) {
+	if r.removeLocked(sess) {
+		r.changed()
+	}
+}
+
+func (r *room) removeLocked(sess *session) (userLeft bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.members[sess]; !ok {
-		return
+		return false
 	}
 	delete(r.members, sess)
 	p := r.users[sess.member.User]
 	if p == nil {
-		return
+		return false
 	}
 	if p.sessions--; p.sessions == 0 {
 		delete(r.users, sess.member.User)
 		r.broadcastLocked(shared.TypeMemberLeft, &shared.MemberEvent{Room: r.name, Member: p.member}, sess)
+		return true
 	}
+	return false
 }
 
 func (r *room) has(sess *session) bool {

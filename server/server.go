@@ -95,11 +95,12 @@ type Server struct {
 	committerEnd chan struct{}
 	unsubscribe  func()
 
-	mu       sync.Mutex
-	closing  bool
-	rooms    map[string]*room
-	sessions map[*session]struct{}
-	wg       sync.WaitGroup // one per live session
+	mu            sync.Mutex
+	closing       bool
+	roomListTimer *time.Timer // pending pushRoomList
+	rooms         map[string]*room
+	sessions      map[*session]struct{}
+	wg            sync.WaitGroup // one per live session
 }
 
 // New returns a Server ready to be mounted as an http.Handler.
@@ -116,6 +117,7 @@ func New(opts *Options) (*Server, error) {
 	}
 	s.unsubscribe = o.Broker.Subscribe(s.deliver)
 	go s.commitLoop()
+	go s.pingLoop()
 	return s, nil
 }
 
@@ -185,7 +187,7 @@ func (s *Server) room(ctx context.Context, name string) (r *room, created bool, 
 	if err != nil {
 		return nil, false, err
 	}
-	r = newRoom(name, head)
+	r = newRoom(name, head, s.roomsChanged)
 	s.rooms[name] = r
 	return r, true, nil
 }
@@ -210,9 +212,27 @@ func (s *Server) roomList(ctx context.Context) (*shared.RoomList, error) {
 	return &shared.RoomList{Rooms: infos}, nil
 }
 
-// broadcastRoomList pushes the room list to every session that said hello,
-// so new rooms appear in open UIs.
-func (s *Server) broadcastRoomList(ctx context.Context) {
+// roomListDelay coalesces room-list pushes: a storm of joins produces one
+// push per delay, not one per join.
+const roomListDelay = 500 * time.Millisecond
+
+// roomsChanged schedules a push of the room list (new rooms, member
+// counts) to the sessions that asked for it with a rooms request.
+func (s *Server) roomsChanged() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.roomListTimer != nil || s.closing {
+		return
+	}
+	s.roomListTimer = time.AfterFunc(roomListDelay, s.pushRoomList)
+}
+
+func (s *Server) pushRoomList() {
+	s.mu.Lock()
+	s.roomListTimer = nil
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	list, err := s.roomList(ctx)
 	if err != nil {
 		s.log.Warn("room list", "err", err)
@@ -225,7 +245,7 @@ func (s *Server) broadcastRoomList(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for sess := range s.sessions {
-		if sess.ready.Load() {
+		if sess.wantsRooms.Load() {
 			sess.enqueue(frame)
 		}
 	}

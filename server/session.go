@@ -14,75 +14,96 @@ import (
 // session is one WebSocket connection: one reader (run), one writer
 // (writeLoop) and a bounded queue between the server and the writer.
 type session struct {
-	srv   *Server
-	conn  *websocket.Conn
-	id    string
-	out   chan []byte
-	drain chan shared.CloseCode // asks the writer to flush and close
+	srv  *Server
+	conn *websocket.Conn
+	id   string
+	ctx  context.Context // ends when the session ends
 
-	ready  atomic.Bool   // hello done; member is set
-	member shared.Member // immutable once ready
+	qmu       sync.Mutex
+	queue     [][]byte         // outgoing frames; see write.go
+	writing   bool             // a writeLoop is running
+	qclosed   bool             // nothing more will be written
+	drainCode shared.CloseCode // when set, close with it once the queue is empty
+	space     chan struct{}    // signalled when the writer takes frames
+
+	ready      atomic.Bool   // hello done; member is set
+	wantsRooms atomic.Bool   // asked for the room list: gets pushed updates
+	member     shared.Member // immutable once ready
 
 	mu    sync.Mutex
 	rooms map[string]*room
 	done  bool
 
-	cancel    context.CancelFunc
-	closeOnce sync.Once
+	cancel     context.CancelFunc
+	closeOnce  sync.Once
+	helloTimer *time.Timer
 }
 
 func newSession(srv *Server, conn *websocket.Conn) *session {
-	return &session{
+	s := &session{
 		srv:   srv,
 		conn:  conn,
 		id:    newID("s-"),
-		out:   make(chan []byte, srv.opts.QueueSize),
-		drain: make(chan shared.CloseCode, 1),
+		space: make(chan struct{}, 1),
 		rooms: make(map[string]*room),
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
 }
 
 // run reads frames until the connection ends, then leaves every room.
-func (s *session) run(parent context.Context) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
-	s.cancel = cancel
-	defer cancel()
-	go s.writeLoop(ctx)
-	helloTimer := time.AfterFunc(s.srv.opts.HelloTimeout, func() {
+func (s *session) run() {
+	ctx := s.ctx
+	defer s.cancel()
+	// After a read error (the peer left, or broke the protocol and
+	// coder/websocket answered with a close frame) the socket is done:
+	// release it even if the peer never closes its end.
+	defer s.conn.CloseNow()
+	defer func() {
+		s.qmu.Lock()
+		s.qclosed = true
+		s.queue = nil
+		s.qmu.Unlock()
+	}()
+	s.helloTimer = time.AfterFunc(s.srv.opts.HelloTimeout, func() {
 		if !s.ready.Load() {
 			s.kill(shared.CloseHelloTimout)
 		}
 	})
-	defer helloTimer.Stop()
+	defer s.helloTimer.Stop()
 	defer s.leaveAll()
 	for {
-		typ, data, err := s.conn.Read(ctx)
+		// No deadline or cancel on Read: with either, coder/websocket
+		// keeps a watcher per blocked Read; closing the conn unblocks it.
+		typ, data, err := s.conn.Read(context.Background())
 		if err != nil {
 			return
 		}
 		if typ != websocket.MessageText {
-			s.kill(shared.CloseBadFrame)
+			s.closeWith(shared.CloseBadFrame)
 			return
 		}
-		s.handle(ctx, data)
+		offStack(func() { s.handle(ctx, data) })
 	}
 }
 
-// kill closes the connection at once with code; queued frames are dropped.
+// kill closes the connection with code without blocking the caller (it
+// may be the fan-out); queued frames are dropped.
 func (s *session) kill(code shared.CloseCode) {
-	s.closeOnce.Do(func() {
-		go func() {
-			s.conn.Close(websocket.StatusCode(code), code.Reason())
-			if s.cancel != nil {
-				s.cancel()
-			}
-		}()
-	})
+	go s.closeWith(code)
 }
 
-// drainAndClose asks the writer to flush the queue and close with code.
-func (s *session) drainAndClose(code shared.CloseCode) {
-	s.closeOnce.Do(func() { s.drain <- code })
+// closeWith drops the queue and closes with code, waiting for the close
+// handshake (bounded by coder/websocket).
+func (s *session) closeWith(code shared.CloseCode) {
+	s.qmu.Lock()
+	s.qclosed = true
+	s.queue = nil
+	s.qmu.Unlock()
+	s.closeOnce.Do(func() {
+		s.conn.Close(websocket.StatusCode(code), code.Reason())
+		s.cancel()
+	})
 }
 
 func (s *session) leaveAll() {
@@ -138,6 +159,7 @@ func (s *session) handle(ctx context.Context, data []byte) {
 	case *shared.History:
 		s.history(ctx, f.ID, p)
 	case *shared.Rooms:
+		s.wantsRooms.Store(true) // from now on, pushed when rooms change
 		list, err := s.srv.roomList(ctx)
 		if err != nil {
 			s.fail(f.ID, err)
@@ -147,6 +169,16 @@ func (s *session) handle(ctx context.Context, data []byte) {
 	default:
 		s.fail(f.ID, shared.Errorf(shared.CodeUnknownType, "%s is not a request a client may send", f.Type))
 	}
+}
+
+// offStack runs fn on a short-lived goroutine and waits for it. Decoding,
+// handling and store queries (SQLite in pure Go) need deep stacks; run on
+// the reader they would leave every idle connection holding a grown stack,
+// while the reader itself only ever needs a small one.
+func offStack(fn func()) {
+	done := make(chan struct{})
+	go func() { defer close(done); fn() }()
+	<-done
 }
 
 func (s *session) hello(id string, h *shared.Hello) {
@@ -160,6 +192,7 @@ func (s *session) hello(id string, h *shared.Hello) {
 	}
 	s.member = shared.Member{User: user, Nick: h.Nick}
 	s.ready.Store(true)
+	s.helloTimer.Stop()
 	s.reply(shared.TypeWelcome, id, &shared.Welcome{
 		Protocol: shared.Protocol, Session: s.id, User: user, Nick: h.Nick, MaxBody: shared.MaxBodyRunes,
 	})
@@ -208,7 +241,7 @@ func (s *session) join(ctx context.Context, id string, j *shared.Join) {
 	s.mu.Unlock()
 	r.add(s, since)
 	if created {
-		s.srv.broadcastRoomList(ctx)
+		s.srv.roomsChanged()
 	}
 
 	ack := &shared.JoinAck{Room: j.Room}

@@ -193,4 +193,3 @@ func runBench(cfg benchConfig) error {
 }
 
 func (r *result) sentRate() float64 { return float64(r.sent) / r.duration.Seconds() }
-

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,9 +76,17 @@ func randomRoom(prefix string) string {
 
 func (c *common) dial(ctx context.Context, room string, i int, onBody func(string)) (peer, error) {
 	if c.naive {
-		return dialNaive(ctx, c.url, i, onBody)
+		p, err := dialNaive(ctx, c.url, i, onBody)
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
 	}
-	return dialDuplex(ctx, c.url, room, i, onBody)
+	p, err := dialDuplex(ctx, c.url, room, i, onBody)
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return p, nil
 }
 
 // serverGC asks the server's debug listener to collect garbage and return
@@ -269,6 +278,10 @@ func runIdle(cfg idleConfig) (*result, error) {
 	time.Sleep(time.Second)
 	cfg.serverGC(debugURL)
 	r.rssAfter = rss(cfg.pid)
+	if d := os.Getenv("DUPLEX_LOAD_HOLD"); d != "" { // keep the connections open for inspection
+		if hold, err := time.ParseDuration(d); err == nil {
+			time.Sleep(hold)
+		}
+	}
 	return r, nil
 }
-

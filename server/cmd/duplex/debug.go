@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 )
@@ -18,6 +20,12 @@ func serveDebug(addr string) {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/debug/gc", func(w http.ResponseWriter, r *http.Request) { debug.FreeOSMemory() })
+	mux.HandleFunc("/debug/mem", func(w http.ResponseWriter, r *http.Request) {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		fmt.Fprintf(w, "goroutines %d\nheap_inuse %d\nstack_inuse %d\nsys %d\nheap_idle %d\nheap_released %d\n",
+			runtime.NumGoroutine(), m.HeapInuse, m.StackInuse, m.Sys, m.HeapIdle, m.HeapReleased)
+	})
 	slog.Info("debug listener", "addr", addr)
 	if err := http.ListenAndServe(addr, mux); err != nil {
 		slog.Error("debug listener", "err", err)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/shared"
@@ -54,10 +55,24 @@ var migrations = []string{
 type Store struct {
 	db *sql.DB
 
-	mu    sync.Mutex       // guards heads
-	heads map[string]int64 // cached rooms.head; Append is the only writer
-	clock int64            // last "active" stamp handed out
+	mu      sync.Mutex       // guards the fields below
+	heads   map[string]int64 // cached rooms.head; Append is the only writer
+	clock   int64            // last "active" stamp handed out
+	known   map[string]bool  // rooms known to have a row
+	members []memberRow      // joins not yet written; see AddMember
+	flush   *time.Timer      // pending write of members
+	closed  bool
 }
+
+type memberRow struct {
+	room   string
+	member shared.Member
+	stamp  int64
+}
+
+// memberFlushDelay batches member records: a storm of joins costs one
+// transaction (one fsync) per delay instead of one per join.
+const memberFlushDelay = 100 * time.Millisecond
 
 var _ store.Store = (*Store)(nil)
 
@@ -77,7 +92,7 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite store: open: %w", err)
 	}
 	db.SetMaxOpenConns(4)
-	s := &Store{db: db, heads: make(map[string]int64)}
+	s := &Store{db: db, heads: make(map[string]int64), known: make(map[string]bool)}
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, err
@@ -251,30 +266,65 @@ func (s *Store) Head(ctx context.Context, room string) (int64, error) {
 	return head, nil
 }
 
-// AddMember implements store.Store.
+// AddMember implements store.Store. A new room's row is written before it
+// returns; member records are written in batches within memberFlushDelay
+// (and on Close), since a join must not wait for an fsync.
 func (s *Store) AddMember(ctx context.Context, room string, m shared.Member) error {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return store.ErrClosed
+	}
 	s.clock++
-	clock := s.clock
+	stamp, known := s.clock, s.known[room]
 	s.mu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	if !known {
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO rooms (name, active) VALUES (?, ?)
+			ON CONFLICT (name) DO UPDATE SET active = excluded.active`, room, stamp); err != nil {
+			return fmt.Errorf("sqlite store: add room: %w", err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.known[room] = true
+	s.members = append(s.members, memberRow{room, m, stamp})
+	if s.flush == nil {
+		s.flush = time.AfterFunc(memberFlushDelay, func() { s.flushMembers() })
+	}
+	return nil
+}
+
+// flushMembers writes the pending member records in one transaction.
+func (s *Store) flushMembers() error {
+	s.mu.Lock()
+	rows := s.members
+	s.members, s.flush = nil, nil
+	s.mu.Unlock()
+	if len(rows) == 0 {
+		return nil
+	}
+	tx, err := s.db.Begin()
 	if err != nil {
 		return fmt.Errorf("sqlite store: begin: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO rooms (name, active) VALUES (?, ?)
-		ON CONFLICT (name) DO UPDATE SET active = excluded.active`, room, clock); err != nil {
-		return fmt.Errorf("sqlite store: add room: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO members (room, user_id, nick, joined) VALUES (?, ?, ?, ?)
-		ON CONFLICT (room, user_id) DO UPDATE SET nick = excluded.nick`, room, m.User, m.Nick, clock); err != nil {
-		return fmt.Errorf("sqlite store: add member: %w", err)
+	for _, r := range rows {
+		if _, err := tx.Exec(`INSERT INTO members (room, user_id, nick, joined) VALUES (?, ?, ?, ?)
+			ON CONFLICT (room, user_id) DO UPDATE SET nick = excluded.nick`, r.room, r.member.User, r.member.Nick, r.stamp); err != nil {
+			return fmt.Errorf("sqlite store: add member: %w", err)
+		}
+		if _, err := tx.Exec(`UPDATE rooms SET active = max(active, ?) WHERE name = ?`, r.stamp, r.room); err != nil {
+			return fmt.Errorf("sqlite store: touch room: %w", err)
+		}
 	}
 	return tx.Commit()
 }
 
 // Rooms implements store.Store.
 func (s *Store) Rooms(ctx context.Context, limit int) ([]shared.RoomInfo, error) {
+	if err := s.flushMembers(); err != nil { // joins count as activity
+		return nil, err
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT name, head FROM rooms ORDER BY active DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: rooms: %w", err)
@@ -291,5 +341,14 @@ func (s *Store) Rooms(ctx context.Context, limit int) ([]shared.RoomInfo, error)
 	return out, rows.Err()
 }
 
-// Close implements store.Store.
-func (s *Store) Close() error { return s.db.Close() }
+// Close implements store.Store: it writes pending member records first.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.flush != nil {
+		s.flush.Stop()
+	}
+	s.closed = true
+	s.mu.Unlock()
+	err := s.flushMembers()
+	return errors.Join(err, s.db.Close())
+}
