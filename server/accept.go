@@ -26,7 +26,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "duplex server is shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	conn, err := websocket.Accept(leanHijacker{w}, r, &websocket.AcceptOptions{
+	out := &frameWriter{}
+	conn, err := websocket.Accept(leanHijacker{w, out}, r, &websocket.AcceptOptions{
 		Subprotocols:    []string{shared.Protocol},
 		OriginPatterns:  s.opts.OriginPatterns,
 		CompressionMode: s.opts.Compression,
@@ -42,7 +43,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(shared.MaxFrameBytes)
 
-	sess := newSession(s, conn)
+	sess := newSession(s, conn, out)
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -73,8 +74,12 @@ const (
 )
 
 // leanHijacker swaps the buffers net/http hands over on Hijack for smaller
-// ones, keeping any bytes the client already sent.
-type leanHijacker struct{ http.ResponseWriter }
+// ones, keeping any bytes the client already sent. Writes go through out,
+// which the session holds while it writes a frame (see frameWriter).
+type leanHijacker struct {
+	http.ResponseWriter
+	out *frameWriter
+}
 
 func (h leanHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	hj, ok := h.ResponseWriter.(http.Hijacker)
@@ -88,9 +93,11 @@ func (h leanHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// Bytes the client sent right after the handshake may already sit in
 	// net/http's buffer. They must stay *buffered* in the new reader:
 	// coder/websocket re-reads Buffered() and Resets the reader's source.
+	h.out.conn = conn
+	bw := bufio.NewWriterSize(h.out, writeBufferSize)
 	pending := bytes.Clone(peekBuffered(brw.Reader))
 	if len(pending) == 0 {
-		return conn, bufio.NewReadWriter(bufio.NewReaderSize(conn, readBufferSize), bufio.NewWriterSize(conn, writeBufferSize)), nil
+		return conn, bufio.NewReadWriter(bufio.NewReaderSize(conn, readBufferSize), bw), nil
 	}
 	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(pending), conn), max(readBufferSize, len(pending)))
 	{
@@ -99,7 +106,7 @@ func (h leanHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 			return nil, nil, err
 		}
 	}
-	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, writeBufferSize)), nil
+	return conn, bufio.NewReadWriter(br, bw), nil
 }
 
 func peekBuffered(r *bufio.Reader) []byte {

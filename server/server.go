@@ -46,6 +46,11 @@ type Options struct {
 	HelloTimeout time.Duration
 	// WriteTimeout bounds one write to a client. Zero means 10s.
 	WriteTimeout time.Duration
+	// CoalesceDelay is the shortest time between two writes to one
+	// connection while frames keep coming: frames queued meanwhile go out
+	// as one batch. It bounds the latency it adds; quiet connections are
+	// written at once. Zero means 10ms; negative disables coalescing.
+	CoalesceDelay time.Duration
 	// Compression enables permessage-deflate when the client offers it.
 	// Zero means websocket.CompressionDisabled.
 	Compression websocket.CompressionMode
@@ -75,6 +80,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Second
+	}
+	if c.CoalesceDelay == 0 {
+		c.CoalesceDelay = 10 * time.Millisecond
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -134,6 +142,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return ErrClosed
 	}
 	s.closing = true
+	if s.roomListTimer != nil {
+		s.roomListTimer.Stop()
+	}
 	for sess := range s.sessions {
 		sess.drainAndClose(shared.CloseServiceRestart)
 	}

@@ -16,6 +16,7 @@ import (
 type session struct {
 	srv  *Server
 	conn *websocket.Conn
+	out  *frameWriter // beneath conn: gathers one frame into one syscall
 	id   string
 	ctx  context.Context // ends when the session ends
 
@@ -25,6 +26,8 @@ type session struct {
 	qclosed   bool             // nothing more will be written
 	drainCode shared.CloseCode // when set, close with it once the queue is empty
 	space     chan struct{}    // signalled when the writer takes frames
+	lastWrite time.Time        // for write coalescing; writeLoop only
+	wake      chan struct{}    // wakes a lingering writer
 
 	ready      atomic.Bool   // hello done; member is set
 	wantsRooms atomic.Bool   // asked for the room list: gets pushed updates
@@ -39,12 +42,14 @@ type session struct {
 	helloTimer *time.Timer
 }
 
-func newSession(srv *Server, conn *websocket.Conn) *session {
+func newSession(srv *Server, conn *websocket.Conn, out *frameWriter) *session {
 	s := &session{
 		srv:   srv,
 		conn:  conn,
+		out:   out,
 		id:    newID("s-"),
 		space: make(chan struct{}, 1),
+		wake:  make(chan struct{}, 1),
 		rooms: make(map[string]*room),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())

@@ -2,6 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
+	"net"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -65,6 +68,11 @@ func (s *session) startWriterLocked() {
 	if !s.writing {
 		s.writing = true
 		go s.writeLoop()
+		return
+	}
+	select { // the writer may be lingering
+	case s.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -80,12 +88,28 @@ func (s *session) drainAndClose(code shared.CloseCode) {
 	s.qmu.Unlock()
 }
 
-// writeLoop is the only writer of the connection while it runs.
+// writeLoop is the only writer of the connection while it runs. On a hot
+// connection (one written to within the coalescing window) it waits out
+// the rest of the window first, so that a busy room costs one write per
+// window per member instead of one per message; a quiet connection is
+// written at once.
 func (s *session) writeLoop() {
 	var batch [][]byte
 	for {
 		s.qmu.Lock()
+		draining := s.drainCode != 0
+		s.qmu.Unlock()
+		if d := s.srv.opts.CoalesceDelay; d > 0 && !draining {
+			if wait := d - time.Since(s.lastWrite); wait > 0 {
+				time.Sleep(wait)
+			}
+		}
+		s.qmu.Lock()
 		batch = s.takeLocked(batch[:0])
+		if len(batch) == 0 && s.drainCode == 0 && s.linger() {
+			s.qmu.Unlock()
+			continue
+		}
 		if len(batch) == 0 {
 			s.writing = false
 			code := s.drainCode
@@ -106,6 +130,7 @@ func (s *session) writeLoop() {
 		case s.space <- struct{}{}:
 		default:
 		}
+		s.lastWrite = time.Now()
 		if err := s.write(batch); err != nil {
 			s.qmu.Lock()
 			s.writing = false
@@ -114,6 +139,27 @@ func (s *session) writeLoop() {
 			return
 		}
 	}
+}
+
+// writerLinger is how long an idle writer waits for more frames before it
+// exits: a busy connection keeps one goroutine (with its grown stack)
+// instead of starting one per frame; an idle one keeps none.
+const writerLinger = 2 * time.Second
+
+// linger is called with s.qmu held and an empty queue. It waits for a
+// frame or for writerLinger and reports whether to go on writing; it
+// returns with s.qmu held.
+func (s *session) linger() bool {
+	s.qmu.Unlock()
+	t := time.NewTimer(writerLinger)
+	defer t.Stop()
+	select {
+	case <-s.wake:
+	case <-t.C:
+	case <-s.ctx.Done():
+	}
+	s.qmu.Lock()
+	return len(s.queue) > 0 || s.drainCode != 0
 }
 
 // takeLocked moves queued frames into batch, up to the coalescing bounds.
@@ -137,9 +183,65 @@ func (s *session) write(batch [][]byte) error {
 	if len(batch) > 1 {
 		msg = shared.EncodeBatch(batch)
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, s.srv.opts.WriteTimeout)
-	defer cancel()
-	return s.conn.Write(ctx, websocket.MessageText, msg)
+	// No context deadline here: coder/websocket would arm a watcher per
+	// write. The frame is held in s.out and sent by release, which sets a
+	// deadline on the socket itself.
+	s.out.hold()
+	err := s.conn.Write(context.Background(), websocket.MessageText, msg)
+	return errors.Join(err, s.out.release(s.srv.opts.WriteTimeout))
+}
+
+// frameWriter sits under coder/websocket's small bufio.Writer. While the
+// session writes a frame it holds the bytes (the header flush, the
+// payload) in a pooled buffer and sends them with one write when the frame
+// is done: one syscall per frame without a big buffer per idle connection.
+// Frames written by other goroutines (pongs, close) while not holding go
+// straight through, and those that slip in while holding are sent with it.
+type frameWriter struct {
+	conn    net.Conn
+	mu      sync.Mutex
+	holding bool
+	buf     *[]byte
+}
+
+var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func (w *frameWriter) hold() {
+	w.mu.Lock()
+	w.holding = true
+	w.mu.Unlock()
+}
+
+func (w *frameWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.holding {
+		return w.conn.Write(p)
+	}
+	if w.buf == nil {
+		w.buf = framePool.Get().(*[]byte)
+	}
+	*w.buf = append(*w.buf, p...)
+	return len(p), nil
+}
+
+// release sends what was held, within timeout, and stops holding.
+func (w *frameWriter) release(timeout time.Duration) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.holding = false
+	if w.buf == nil {
+		return nil
+	}
+	w.conn.SetWriteDeadline(time.Now().Add(timeout))
+	_, err := w.conn.Write(*w.buf)
+	w.conn.SetWriteDeadline(time.Time{})
+	if cap(*w.buf) <= 64<<10 {
+		*w.buf = (*w.buf)[:0]
+		framePool.Put(w.buf)
+	}
+	w.buf = nil
+	return err
 }
 
 // pingLoop pings every session from one goroutine per server, instead of

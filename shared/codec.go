@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -17,6 +18,9 @@ import (
 // refused with CodeTooLarge unless it has a server-to-client type, since
 // server frames such as a history ack or a batch may be longer.
 func Decode(b []byte) (Frame, error) {
+	if f, ok := decodeFast(b); ok {
+		return f, nil
+	}
 	f, err := decode(b)
 	if len(b) > MaxFrameBytes && !isServerFrame(f.Type) {
 		return Frame{Type: f.Type, ID: f.ID}, Errorf(CodeTooLarge, "frame is %d bytes, the limit is %d", len(b), MaxFrameBytes)
@@ -64,6 +68,182 @@ func decode(b []byte) (Frame, error) {
 	}
 	f.Payload = p
 	return f, nil
+}
+
+// Prefixes of the frames the fast paths handle, exactly as Encode writes them.
+var (
+	messagePrefix = []byte(`{"type":"message","data":{`)
+	batchPrefix   = []byte(`{"type":"batch","data":{"frames":[`)
+	batchSuffix   = []byte(`]}}`)
+)
+
+// decodeFast is the hot path of a busy client: a message frame exactly as
+// Encode writes it, parsed by hand without reflection. Anything else, or
+// anything unusual (escapes aside), goes to the general path, which
+// decides and words the error, so the result is the same either way
+// (FuzzDecodeFast checks that).
+func decodeFast(b []byte) (Frame, bool) {
+	if !bytes.HasPrefix(b, messagePrefix) || !utf8.Valid(b) {
+		return Frame{}, false
+	}
+	p := fastParser{b: b, i: len(messagePrefix)}
+	m := new(Message)
+	ok := p.str(`"room":`, &m.Room) && p.lit(',') &&
+		p.num(`"seq":`, &m.Seq) && p.lit(',') &&
+		p.num(`"ts":`, &m.TS) && p.lit(',') &&
+		p.str(`"author":{"user":`, &m.Author.User) && p.lit(',') &&
+		p.str(`"nick":`, &m.Author.Nick) && p.lit('}') && p.lit(',') &&
+		p.str(`"body":`, &m.Body) && p.lit(',') &&
+		p.str(`"msg_id":`, &m.MsgID) && p.lit('}') && p.lit('}') &&
+		p.i == len(b) && m.validate() == nil
+	if !ok {
+		return Frame{}, false
+	}
+	return Frame{Type: TypeMessage, Payload: m}, true
+}
+
+// fastParser reads the fixed shape of an encoded message frame.
+type fastParser struct {
+	b []byte
+	i int
+}
+
+func (p *fastParser) lit(c byte) bool {
+	if p.i < len(p.b) && p.b[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// str reads key then a JSON string; strings with escapes are unquoted by
+// encoding/json, so they mean exactly what they mean to the general path.
+func (p *fastParser) str(key string, out *string) bool {
+	if !bytes.HasPrefix(p.b[p.i:], []byte(key)) {
+		return false
+	}
+	p.i += len(key)
+	if !p.lit('"') {
+		return false
+	}
+	start, escaped := p.i, false
+	for ; p.i < len(p.b); p.i++ {
+		switch c := p.b[p.i]; {
+		case c == '\\':
+			escaped = true
+			p.i++
+		case c < 0x20:
+			return false
+		case c == '"':
+			raw := p.b[start:p.i]
+			p.i++
+			if !escaped {
+				*out = string(raw)
+				return true
+			}
+			return json.Unmarshal(p.b[start-1:p.i], out) == nil
+		}
+	}
+	return false
+}
+
+func (p *fastParser) num(key string, out *int64) bool {
+	if !bytes.HasPrefix(p.b[p.i:], []byte(key)) {
+		return false
+	}
+	p.i += len(key)
+	start := p.i
+	for p.i < len(p.b) && (p.b[p.i] >= '0' && p.b[p.i] <= '9' || p.b[p.i] == '-') {
+		p.i++
+	}
+	// Leading zeros and "-0" are not JSON; leave them to the general path.
+	digits := p.b[start:p.i]
+	if len(digits) == 0 || len(digits) > 1 && digits[0] == '0' || digits[0] == '-' {
+		return false
+	}
+	n, err := strconv.ParseInt(string(digits), 10, 64)
+	*out = n
+	return err == nil
+}
+
+// DecodeAll decodes one WebSocket message as a receiver sees it: a single
+// frame, or a batch whose inner frames it hands to each in order. An
+// invalid inner frame is passed with its error, to be skipped (a newer
+// peer may send types this one does not know); the returned error is
+// about the message as a whole. A batch written by EncodeBatch is split
+// without decoding it twice, which matters to clients of busy rooms.
+func DecodeAll(b []byte, each func(Frame, error)) error {
+	if bytes.HasPrefix(b, batchPrefix) && bytes.HasSuffix(b, batchSuffix) {
+		if raws, ok := splitArray(b[len(batchPrefix) : len(b)-len(batchSuffix)]); ok && utf8.Valid(b) {
+			for _, raw := range raws {
+				eachInner(raw, each)
+			}
+			return nil
+		}
+	}
+	f, err := Decode(b)
+	if err != nil {
+		return err
+	}
+	if batch, ok := f.Payload.(*Batch); ok {
+		for _, raw := range batch.Frames {
+			eachInner(raw, each)
+		}
+		return nil
+	}
+	each(f, nil)
+	return nil
+}
+
+func eachInner(raw []byte, each func(Frame, error)) {
+	f, err := Decode(raw)
+	if err == nil && f.Type == TypeBatch {
+		err = Errorf(CodeBadFrame, "a batch may not hold a batch")
+	}
+	each(f, err)
+}
+
+// splitArray splits the body of a JSON array (without its brackets) at
+// its top-level commas, tracking only strings and nesting; decoding each
+// element validates it.
+func splitArray(b []byte) ([][]byte, bool) {
+	var out [][]byte
+	depth, start, inStr, esc := 0, 0, false, false
+	for i, c := range b {
+		if inStr {
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth < 0 {
+				return nil, false
+			}
+		case ',':
+			if depth == 0 {
+				out = append(out, b[start:i])
+				start = i + 1
+			}
+		}
+	}
+	if inStr || depth != 0 {
+		return nil, false
+	}
+	if len(out) > 0 || len(bytes.TrimSpace(b[start:])) > 0 {
+		out = append(out, b[start:])
+	}
+	return out, true
 }
 
 // Encode builds the JSON text of a frame. HTML characters are not escaped,

@@ -58,6 +58,7 @@ type Client struct {
 
 	mu     sync.Mutex
 	conn   *websocket.Conn // nil while offline
+	wq     *writeQueue     // conn's ordered queue for joins and sends
 	state  State
 	user   string
 	rooms  map[string]*roomState
@@ -65,6 +66,9 @@ type Client struct {
 	waits  map[string]*waiter // pending requests by id
 	nextID uint64
 	dirty  *time.Timer // debounced save of cursors and cache
+	// undelivered is set when a MessageReceived could not be emitted
+	// (closed with a full buffer): later messages are dropped, not counted.
+	undelivered bool
 }
 
 // Pending is an unacknowledged send held in the outbox.
@@ -78,6 +82,10 @@ type Pending struct {
 type roomState struct {
 	Last  int64            `json:"last"`  // newest seq delivered to the app
 	Cache []shared.Message `json:"cache"` // most recent messages, ascending
+	// Synced is set once a join succeeded: from then on Last is a cursor
+	// to resume from even when it is 0 (the room was empty), so a rejoin
+	// sends since 0 and gets every message, not only the latest 50.
+	Synced bool `json:"synced,omitempty"`
 
 	wanted  bool
 	live    bool
@@ -423,13 +431,55 @@ func (c *Client) write(conn *websocket.Conn, t shared.Type, id string, payload a
 	return conn.Write(ctx, websocket.MessageText, b)
 }
 
-// writeAsync writes without holding c.mu; errors surface as a disconnect.
+// writeQueue is one connection's outgoing queue for joins and sends. A
+// single goroutine writes it in order, so the outbox (resent after every
+// reconnect) reaches the server, and is stored, in the order it was sent.
+type writeQueue struct {
+	conn   *websocket.Conn
+	frames [][]byte      // guarded by Client.mu
+	wake   chan struct{} // capacity 1
+}
+
+// writeAsync queues a frame for conn without blocking; c.mu must be held.
+// Write errors surface as a disconnect.
 func (c *Client) writeAsync(conn *websocket.Conn, t shared.Type, id string, payload any) {
-	go func() {
-		if err := c.write(conn, t, id, payload); err != nil {
-			conn.CloseNow()
+	q := c.wq
+	if q == nil || q.conn != conn {
+		return // that connection is gone: the next session resends
+	}
+	b, err := shared.Encode(t, id, payload)
+	if err != nil {
+		return
+	}
+	q.frames = append(q.frames, b)
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writeLoop writes q's frames in order until ctx ends or a write fails.
+func (c *Client) writeLoop(ctx context.Context, q *writeQueue) {
+	for {
+		select {
+		case <-q.wake:
+		case <-ctx.Done():
+			return
 		}
-	}()
+		c.mu.Lock()
+		frames := q.frames
+		q.frames = nil
+		c.mu.Unlock()
+		for _, b := range frames {
+			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := q.conn.Write(wctx, websocket.MessageText, b)
+			cancel()
+			if err != nil {
+				q.conn.CloseNow()
+				return
+			}
+		}
+	}
 }
 
 func (c *Client) roomLocked(room string) *roomState {
@@ -444,10 +494,21 @@ func (c *Client) roomLocked(room string) *roomState {
 	return rs
 }
 
-func (c *Client) emit(ev Event) {
+// emit delivers ev, blocking while the buffer is full; it reports false
+// when the client closed first. While the buffer has room ev is delivered
+// even after Close: a state change (cursor, outbox) is never made without
+// the event that reports it just because Close raced with it.
+func (c *Client) emit(ev Event) bool {
 	select {
 	case c.events <- ev:
+		return true
+	default:
+	}
+	select {
+	case c.events <- ev:
+		return true
 	case <-c.ctx.Done():
+		return false
 	}
 }
 

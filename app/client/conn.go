@@ -61,8 +61,12 @@ func (c *Client) setState(s State, err error) {
 func (c *Client) session(conn *websocket.Conn) (welcomed bool, err error) {
 	conn.SetReadLimit(readLimit)
 	defer c.disconnected(conn)
+	q := &writeQueue{conn: conn, wake: make(chan struct{}, 1)}
+	wctx, stopWriter := context.WithCancel(c.ctx)
+	defer stopWriter()
+	go c.writeLoop(wctx, q)
 	c.mu.Lock()
-	c.conn = conn
+	c.conn, c.wq = conn, q
 	hello := &shared.Hello{Nick: c.opts.Nick, User: c.user}
 	c.mu.Unlock()
 	if err := c.write(conn, shared.TypeHello, "hello", hello); err != nil {
@@ -73,15 +77,19 @@ func (c *Client) session(conn *websocket.Conn) (welcomed bool, err error) {
 		if err != nil {
 			return welcomed, err
 		}
-		f, err := shared.Decode(data)
+		err = shared.DecodeAll(data, func(f shared.Frame, err error) {
+			if err != nil {
+				return // an inner frame this client cannot use: skip it
+			}
+			if f.Type == shared.TypeWelcome {
+				welcomed = true
+			}
+			c.handle(conn, f)
+		})
 		if err != nil {
 			conn.Close(websocket.StatusCode(shared.CloseBadFrame), "client could not decode a frame")
 			return welcomed, err
 		}
-		if f.Type == shared.TypeWelcome {
-			welcomed = true
-		}
-		c.handle(conn, f)
 	}
 }
 
@@ -90,7 +98,7 @@ func (c *Client) disconnected(conn *websocket.Conn) {
 	conn.CloseNow()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.conn = nil
+	c.conn, c.wq = nil, nil
 	for _, rs := range c.rooms {
 		rs.members = nil
 		if rs.live {
@@ -109,14 +117,6 @@ func (c *Client) disconnected(conn *websocket.Conn) {
 
 func (c *Client) handle(conn *websocket.Conn, f shared.Frame) {
 	switch p := f.Payload.(type) {
-	case *shared.Batch:
-		for _, raw := range p.Frames {
-			inner, err := shared.Decode(raw)
-			if err != nil || inner.Type == shared.TypeBatch {
-				continue
-			}
-			c.handle(conn, inner)
-		}
 	case *shared.Welcome:
 		c.welcome(conn, p)
 	case *shared.Message:
@@ -132,8 +132,11 @@ func (c *Client) handle(conn *websocket.Conn, f shared.Frame) {
 		c.mu.Unlock()
 		c.emitPresence(p.Room)
 	case *shared.MemberEvent:
+		// Deltas, not the whole list: in a room of n members a join
+		// storm would otherwise cost every client O(n²).
 		c.mu.Lock()
-		if rs := c.rooms[p.Room]; rs != nil && rs.members != nil {
+		rs := c.rooms[p.Room]
+		if rs != nil && rs.members != nil {
 			if f.Type == shared.TypeMemberJoined {
 				rs.members[p.Member.User] = p.Member
 			} else {
@@ -141,7 +144,11 @@ func (c *Client) handle(conn *websocket.Conn, f shared.Frame) {
 			}
 		}
 		c.mu.Unlock()
-		c.emitPresence(p.Room)
+		if f.Type == shared.TypeMemberJoined {
+			c.emit(MemberJoined{Room: p.Room, Member: p.Member})
+		} else {
+			c.emit(MemberLeft{Room: p.Room, Member: p.Member})
+		}
 	case *shared.RoomList:
 		c.answer(f)
 		c.emit(RoomsChanged{Rooms: p.Rooms})
@@ -174,7 +181,7 @@ func (c *Client) welcome(conn *websocket.Conn, w *shared.Welcome) {
 // sendJoinLocked asks for the room, resuming after the last seq held.
 func (c *Client) sendJoinLocked(room string, rs *roomState) {
 	j := &shared.Join{Room: room}
-	if rs.Last > 0 {
+	if rs.Last > 0 || rs.Synced {
 		since := rs.Last
 		j.Since = &since
 	}
@@ -203,10 +210,11 @@ func (c *Client) sendPendingLocked(p Pending) {
 func (c *Client) message(m *shared.Message) {
 	c.mu.Lock()
 	rs := c.rooms[m.Room]
-	if rs == nil || m.Seq <= rs.Last {
+	if rs == nil || m.Seq <= rs.Last || c.undelivered {
 		c.mu.Unlock()
 		return
 	}
+	prevLast, prevCache := rs.Last, rs.Cache
 	rs.Last = m.Seq
 	if c.opts.CacheSize > 0 {
 		rs.Cache = append(rs.Cache, *m)
@@ -216,7 +224,15 @@ func (c *Client) message(m *shared.Message) {
 	}
 	c.saveSoonLocked()
 	c.mu.Unlock()
-	c.emit(MessageReceived{Message: *m})
+	if !c.emit(MessageReceived{Message: *m}) {
+		// Closed before the app took m: the saved cursor must not count
+		// it (nor anything after it), so the next Client on this Storage
+		// resumes with m instead of skipping it.
+		c.mu.Lock()
+		rs.Last, rs.Cache = prevLast, prevCache
+		c.undelivered = true
+		c.mu.Unlock()
+	}
 }
 
 // answer routes an ack or error to the request it names.
@@ -259,7 +275,7 @@ func (c *Client) joinAnswerLocked(room string, f shared.Frame) Event {
 	if errors.As(err, &pe) && pe.Code == shared.CodeInvalid && rs.Last > 0 {
 		// The server does not know our cursor (its history was reset):
 		// start the room afresh instead of failing.
-		rs.Last, rs.Cache = 0, nil
+		rs.Last, rs.Cache, rs.Synced = 0, nil, false
 		c.sendJoinLocked(room, rs)
 		return nil
 	}
@@ -268,7 +284,7 @@ func (c *Client) joinAnswerLocked(room string, f shared.Frame) Event {
 		close(rs.liveCh)
 		return ErrorReceived{Err: pe}
 	}
-	rs.live = true
+	rs.live, rs.Synced = true, true
 	close(rs.liveCh)
 	for _, p := range c.outbox {
 		if p.Room == room {

@@ -4,6 +4,8 @@ package client
 
 import (
 	"context"
+	"errors"
+	"syscall/js"
 
 	"github.com/coder/websocket"
 	"github.com/duplex-chat/duplex/shared"
@@ -12,6 +14,14 @@ import (
 // dial opens the browser WebSocket. HTTPHeader cannot be set there
 // (coder/websocket#290): the browser sends its own cookies and Origin.
 func dial(ctx context.Context, url string, _ *Options) (*websocket.Conn, error) {
+	// coder/websocket panics (and so kills the program) when there is no
+	// WebSocket constructor, e.g. in Node before 22 without
+	// --experimental-websocket: fail the attempt instead.
+	if js.Global().Get("WebSocket").Type() != js.TypeFunction {
+		return nil, errNoWebSocket
+	}
 	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{shared.Protocol}})
 	return conn, err
 }
+
+var errNoWebSocket = errors.New("duplex client: this JavaScript environment has no WebSocket")

@@ -39,10 +39,24 @@ type MessageFailed struct {
 // Joined reports that a room's replay is complete and it is live.
 type Joined struct{ Ack shared.JoinAck }
 
-// PresenceChanged gives a room's full member list after any change.
+// PresenceChanged gives a room's full member list, sorted by nick, when
+// the room is (re)joined.
 type PresenceChanged struct {
 	Room    string
 	Members []shared.Member
+}
+
+// MemberJoined reports a user entering a room (their first tab there).
+// Client.Members gives the whole list.
+type MemberJoined struct {
+	Room   string
+	Member shared.Member
+}
+
+// MemberLeft reports a user leaving a room (their last tab there).
+type MemberLeft struct {
+	Room   string
+	Member shared.Member
 }
 
 // RoomsChanged gives the server's room list.
@@ -57,5 +71,7 @@ func (MessageAcked) isEvent()    {}
 func (MessageFailed) isEvent()   {}
 func (Joined) isEvent()          {}
 func (PresenceChanged) isEvent() {}
+func (MemberJoined) isEvent()    {}
+func (MemberLeft) isEvent()      {}
 func (RoomsChanged) isEvent()    {}
 func (ErrorReceived) isEvent()   {}

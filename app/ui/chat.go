@@ -196,7 +196,7 @@ func (c *Chat) previewRows() []row {
 func (c *Chat) renderSignInForm(room string) app.UI {
 	return app.Form().Class("signin").OnSubmit(c.onSignIn).Body(
 		heading(2, "", "Join #"+room),
-				app.Input().ID("nickname").Type("text").DataSet("test", "nickname").
+		app.Input().ID("nickname").Type("text").DataSet("test", "nickname").
 			MaxLength(shared.MaxNickRunes).AutoFocus(true).Placeholder("Nickname").Attr("aria-label", "Nickname").
 			Attr("autocomplete", "nickname").Required(true),
 		app.Button().Type("submit").DataSet("test", "join").Text("Join"),

@@ -143,6 +143,10 @@ func (m *model) pump(cl *client.Client) {
 			after = scrollToBottom
 		case client.PresenceChanged:
 			m.viewLocked(e.Room).members = e.Members
+		case client.MemberJoined:
+			m.viewLocked(e.Room).members = cl.Members(e.Room)
+		case client.MemberLeft:
+			m.viewLocked(e.Room).members = cl.Members(e.Room)
 		case client.RoomsChanged:
 			m.rooms = e.Rooms
 		case client.ErrorReceived:

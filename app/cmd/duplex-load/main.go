@@ -1,3 +1,5 @@
+//go:build !(js && wasm)
+
 // Command duplex-load drives a Duplex server (or the naive reference loop)
 // with real WebSocket clients built on the client package, and reports
 // delivered messages/s, loss, latency percentiles, connect rate, and the
@@ -15,6 +17,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
+	"runtime/pprof"
 	"time"
 )
 
@@ -23,6 +27,15 @@ func main() {
 		usage()
 	}
 	cmd, args := os.Args[1], os.Args[2:]
+	// A load generator trades memory for CPU: it shares the machine with
+	// the server it measures, so every cycle spent on GC here skews that.
+	debug.SetGCPercent(400)
+	if f := os.Getenv("DUPLEX_LOAD_CPUPROFILE"); f != "" {
+		if out, err := os.Create(f); err == nil {
+			pprof.StartCPUProfile(out)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	var err error
 	switch cmd {
 	case "fanout":
@@ -82,6 +95,7 @@ func main() {
 		usage()
 	}
 	if err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "duplex-load:", err)
 		os.Exit(1)
 	}
