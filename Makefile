@@ -6,7 +6,7 @@ WASM    := web/app.wasm
 SOURCES := $(shell find app shared -name '*.go' -not -name '*_test.go') go.mod go.sum
 WASMEXEC = $(shell $(GO) env GOROOT)/lib/wasm
 
-.PHONY: serve wasm test test-native test-wasm test-browser vet fmt bench load fuzz clean
+.PHONY: serve wasm test test-wasm vet fmt bench fuzz clean
 
 ## serve: build the wasm bundle and run the server on :$(PORT) with ./data
 serve: wasm
@@ -38,6 +38,20 @@ vet:
 
 fmt:
 	gofmt -w app server shared
+
+## bench: Go micro-benchmarks, then the load tool against Duplex and the
+## naive coder/websocket loop in the same run (a few minutes)
+bench: $(WASM)
+	$(GO) build -o bin/duplex ./server/cmd/duplex
+	$(GO) build -o bin/duplex-load ./app/cmd/duplex-load
+	$(GO) test -run '^$$' -bench . -benchtime 1s ./shared/ ./server/ ./server/store/sqlite/
+	DUPLEX_BENCH=1 $(GO) test -count=1 -run FirstPaintTiming ./server/cmd/duplex/
+	bin/duplex-load bench -duplex bin/duplex -duration 5s -rates 50,200,400,800 -idle 10000
+
+## fuzz: a longer run of the decoder fuzzers (make test runs their seeds)
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode$$ -fuzztime 60s ./shared/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeFast -fuzztime 60s ./shared/
 
 clean:
 	rm -f $(WASM) $(WASM).br $(WASM).gz

@@ -189,7 +189,7 @@ func runBench(cfg benchConfig) error {
 		fmt.Printf("%-34s %12.1f KiB %12.1f KiB %8.2f\n", fmt.Sprintf("idle RSS/conn @ %d", cfg.idle), idle.duplex.perConnKiB(), idle.naive.perConnKiB(), idle.duplex.perConnKiB()/idle.naive.perConnKiB())
 	}
 	if deflated != nil && fan[0].duplex != nil {
-		fmt.Printf("%-34s cpu %v vs %v without\n", "permessage-deflate", deflated.cpu.Round(time.Millisecond), fan[0].duplex.cpu.Round(time.Millisecond))
+		fmt.Printf("%-34s server CPU %v vs %v without; wrote %.1f MiB vs %.1f MiB without\n", "permessage-deflate", deflated.cpu.Round(time.Millisecond), fan[0].duplex.cpu.Round(time.Millisecond), mib(deflated.written), mib(fan[0].duplex.written))
 	}
 	return nil
 }

@@ -29,6 +29,7 @@ type result struct {
 	rssBefore  int64           // server RSS, bytes, before connecting
 	rssAfter   int64           // server RSS, bytes, with the connections open
 	cpu        time.Duration   // server CPU time during the publishing window
+	written    int64           // bytes the server wrote (all sockets) in the window
 	errs       int64
 }
 
@@ -56,6 +57,9 @@ func (r *result) print(w io.Writer) {
 	}
 	if r.cpu > 0 {
 		fmt.Fprintf(w, "server CPU          %v (%.0f%% of one core)\n", r.cpu.Round(time.Millisecond), 100*r.cpu.Seconds()/r.duration.Seconds())
+	}
+	if r.written > 0 {
+		fmt.Fprintf(w, "server wrote        %.1f MiB (%.0f bytes per delivery)\n", mib(r.written), float64(r.written)/float64(max(r.delivered, 1)))
 	}
 	if r.errs > 0 {
 		fmt.Fprintf(w, "errors              %d\n", r.errs)
@@ -150,6 +154,25 @@ func cpuTime(pid int) time.Duration {
 	ut, _ := strconv.ParseInt(fields[11], 10, 64)
 	st, _ := strconv.ParseInt(fields[12], 10, 64)
 	return time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
+}
+
+// bytesWritten returns what a process has written through write(2) and
+// friends, sockets included (Linux /proc/PID/io, wchar).
+func bytesWritten(pid int) int64 {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "wchar:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // raiseFileLimit lifts RLIMIT_NOFILE as far as allowed: idle runs hold

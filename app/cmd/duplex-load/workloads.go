@@ -132,13 +132,13 @@ func runFanout(cfg fanoutConfig) (*result, error) {
 	// member) so the measurement sees steady-state fan-out only.
 	time.Sleep(2 * time.Second)
 
-	cpu0 := cpuTime(cfg.pid)
+	cpu0, w0 := cpuTime(cfg.pid), bytesWritten(cfg.pid)
 	sent, errs := publish(ctx, pubs, cfg.rate, cfg.duration, cfg.size)
 	r.duration = cfg.duration
 	r.sent, r.errs = sent, errs
 	r.expected = sent * int64(cfg.subs)
 	waitDelivered(ctx, recv, r.expected, 5*time.Second)
-	r.cpu = cpuTime(cfg.pid) - cpu0
+	r.cpu, r.written = cpuTime(cfg.pid)-cpu0, bytesWritten(cfg.pid)-w0
 	collect(r, recv)
 	return r, nil
 }
