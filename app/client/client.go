@@ -42,6 +42,9 @@ type Options struct {
 	CacheSize int
 	// HTTPHeader is sent with the handshake (native only; browsers ignore it).
 	HTTPHeader http.Header
+	// Compression offers permessage-deflate (native only; browsers
+	// negotiate it themselves). Zero means off.
+	Compression websocket.CompressionMode
 	// HTTPClient makes the handshake request (native only), e.g. to pick
 	// a source address. Nil means http.DefaultClient.
 	HTTPClient *http.Client

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,30 @@ type Chat struct {
 	signed bool
 	nick   string
 	err    string
+}
+
+// OnInit runs before the first render, which in the browser comes before
+// OnMount: without the room and the nickname that render would be an
+// empty sign-in page for DefaultRoom, and the prerendered rows (seeded
+// into the model) would flash away until OnMount re-renders.
+func (c *Chat) OnInit() {
+	if !app.IsClient {
+		return
+	}
+	c.room = roomFromPath(app.Window().URL().Path)
+	if nick := storedNick(); nick != "" {
+		c.nick, c.signed = nick, true
+	}
+}
+
+// storedNick is the valid nickname kept in localStorage, or "".
+func storedNick() string {
+	var nick string
+	raw := app.Window().Get("localStorage").Call("getItem", nickKey)
+	if !raw.Truthy() || json.Unmarshal([]byte(raw.String()), &nick) != nil || shared.ValidNick(nick) != nil {
+		return ""
+	}
+	return nick
 }
 
 // OnMount restores the nickname and, if there is one, connects.

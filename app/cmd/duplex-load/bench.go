@@ -165,7 +165,9 @@ func runBench(cfg benchConfig) error {
 		if err != nil {
 			return err
 		}
-		deflated, err = runFanout(fanoutConfig{common: t.common(cfg.duration), subs: cfg.subs, pubs: 1, rate: rates[0], size: 100})
+		c := t.common(cfg.duration)
+		c.deflate = true
+		deflated, err = runFanout(fanoutConfig{common: c, subs: cfg.subs, pubs: 1, rate: rates[0], size: 100})
 		t.stop()
 		if err != nil {
 			return fmt.Errorf("deflate fanout: %w", err)

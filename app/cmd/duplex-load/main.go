@@ -114,6 +114,7 @@ type common struct {
 	pid      int
 	timeout  time.Duration
 	debugURL string
+	deflate  bool
 }
 
 func commonFlags(name string, c *common) *flag.FlagSet {
@@ -123,6 +124,7 @@ func commonFlags(name string, c *common) *flag.FlagSet {
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long to publish")
 	fs.IntVar(&c.pid, "pid", 0, "server process id, to report its RSS and CPU (local servers only)")
 	fs.DurationVar(&c.timeout, "timeout", 2*time.Minute, "hard limit for the whole run")
+	fs.BoolVar(&c.deflate, "deflate", false, "offer permessage-deflate")
 	fs.StringVar(&c.debugURL, "debug-url", "", "server debug listener (duplex -debug-addr), asked to GC before RSS is read")
 	return fs
 }

@@ -43,13 +43,18 @@ type duplexPeer struct {
 	done chan struct{}
 }
 
-func dialDuplex(ctx context.Context, url, room string, i int, onBody func(string)) (*duplexPeer, error) {
+func dialDuplex(ctx context.Context, url, room string, i int, deflate bool, onBody func(string)) (*duplexPeer, error) {
+	mode := websocket.CompressionDisabled
+	if deflate {
+		mode = websocket.CompressionContextTakeover
+	}
 	c, err := client.New(url, &client.Options{
-		Nick:       fmt.Sprintf("load-%d", i),
-		CacheSize:  -1,
-		MinBackoff: time.Second,
-		MaxBackoff: 5 * time.Second,
-		HTTPClient: httpClientFor(i, hostOf(url)),
+		Compression: mode,
+		Nick:        fmt.Sprintf("load-%d", i),
+		CacheSize:   -1,
+		MinBackoff:  time.Second,
+		MaxBackoff:  5 * time.Second,
+		HTTPClient:  httpClientFor(i, hostOf(url)),
 	})
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	mathrand "math/rand/v2"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -84,7 +85,7 @@ func (c *common) dial(ctx context.Context, room string, i int, onBody func(strin
 		}
 		return p, nil
 	}
-	p, err := dialDuplex(ctx, c.url, room, i, onBody)
+	p, err := dialDuplex(ctx, c.url, room, i, c.deflate, onBody)
 	if err != nil {
 		return nil, err // not a typed nil in the interface
 	}
@@ -150,17 +151,23 @@ func publish(ctx context.Context, pubs []peer, rate float64, d time.Duration, si
 	var bad atomic.Int64
 	var wg sync.WaitGroup
 	per := rate / float64(len(pubs))
+	begin := time.Now()
 	for pi, p := range pubs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			start := time.Now()
+			// A random phase, so that many slow publishers do not all send
+			// at the same instants.
+			start := time.Now().Add(-time.Duration(mathrand.Float64() * float64(time.Second) / per))
+			if per >= 200 {
+				start = time.Now()
+			}
 			tick := time.NewTicker(5 * time.Millisecond)
 			defer tick.Stop()
 			var done int64
 			for range tick.C {
 				el := time.Since(start)
-				if el >= d || ctx.Err() != nil {
+				if time.Since(begin) >= d || ctx.Err() != nil {
 					return
 				}
 				due := int64(per * el.Seconds())

@@ -37,7 +37,7 @@ func newApp(cfg config) (*duplexApp, error) {
 		}
 		st = s
 	}
-	opts := &server.Options{Store: st, OriginPatterns: cfg.origins, QueueSize: cfg.queueSize}
+	opts := &server.Options{Store: st, OriginPatterns: cfg.origins, QueueSize: cfg.queueSize, CoalesceDelay: cfg.coalesce}
 	if cfg.compress {
 		opts.Compression = websocket.CompressionContextTakeover
 	}

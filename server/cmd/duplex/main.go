@@ -45,6 +45,7 @@ type config struct {
 	queueSize int
 	debugAddr string
 	compress  bool
+	coalesce  time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string) (config, error) {
@@ -67,6 +68,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.IntVar(&c.queueSize, "queue", 0, "per-connection outgoing queue, in frames (0: server default)")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "loopback address for pprof and /debug/gc, e.g. 127.0.0.1:6060 (off when empty)")
 	fs.BoolVar(&c.compress, "compression", false, "offer permessage-deflate to clients (less bandwidth, more CPU)")
+	fs.DurationVar(&c.coalesce, "coalesce", 0, "shortest time between writes to a busy connection (0: server default 10ms; negative: off)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
