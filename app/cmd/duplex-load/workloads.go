@@ -5,9 +5,9 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	mathrand "math/rand/v2"
 	"encoding/hex"
 	"fmt"
+	mathrand "math/rand/v2"
 	"net/http"
 	"os"
 	"strconv"
