@@ -45,7 +45,7 @@ bench: $(WASM)
 	$(GO) build -o bin/duplex ./server/cmd/duplex
 	$(GO) build -o bin/duplex-load ./app/cmd/duplex-load
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./shared/ ./server/ ./server/store/sqlite/
-	DUPLEX_BENCH=1 $(GO) test -count=1 -run FirstPaintTiming ./server/cmd/duplex/
+	DUPLEX_BENCH=1 $(GO) test -count=1 -v -run FirstPaintTiming ./server/cmd/duplex/
 	bin/duplex-load bench -duplex bin/duplex -duration 5s -rates 50,200,400,800 -idle 10000
 
 ## fuzz: a longer run of the decoder fuzzers (make test runs their seeds)

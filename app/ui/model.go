@@ -75,6 +75,25 @@ func (v *roomView) addLocked(msgs ...shared.Message) {
 	}
 }
 
+// trimGapLocked keeps only the newest run of consecutive seqs. Rows seeded
+// from an old prerender or cache may not connect to what the join
+// replayed; dropping them leaves no hole in the middle of the list, and
+// scrolling up pages the older history back in order.
+func (v *roomView) trimGapLocked() {
+	i := len(v.msgs) - 1
+	for i > 0 && v.msgs[i-1].Seq == v.msgs[i].Seq-1 {
+		i--
+	}
+	if i <= 0 {
+		return
+	}
+	for _, m := range v.msgs[:i] {
+		delete(v.ids, m.MsgID)
+	}
+	v.msgs = append([]shared.Message(nil), v.msgs[i:]...)
+	v.more = v.msgs[0].Seq > 1
+}
+
 // attach records the mounted component that re-renders on changes.
 func (m *model) attach(ctx app.Context) {
 	m.mu.Lock()
@@ -139,7 +158,9 @@ func (m *model) pump(cl *client.Client) {
 			v := m.viewLocked(e.Pending.Room)
 			v.failed = append(v.failed, failedSend{Pending: e.Pending, reason: e.Err.Message})
 		case client.Joined:
-			m.viewLocked(e.Ack.Room).joined = true
+			v := m.viewLocked(e.Ack.Room)
+			v.joined = true
+			v.trimGapLocked()
 			after = scrollToBottom
 		case client.PresenceChanged:
 			m.viewLocked(e.Room).members = e.Members

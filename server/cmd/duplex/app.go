@@ -104,23 +104,28 @@ func freshPages(next http.Handler) http.Handler {
 	})
 }
 
-// offlineAppWorker is go-app's service worker with one change: a page
-// navigation that the network cannot answer (the server is down) gets the
-// cached app shell "/". go-app caches "/" but not /r/{room}, so without it a
-// room page reloaded while the server is down is a browser error page, and
-// the outbox and cached history kept in localStorage cannot show.
+// offlineAppWorker is go-app's service worker with page navigations made
+// network-first: go-app serves every cached file cache-first, and it caches
+// "/", so "/" would keep showing the messages prerendered when the worker
+// was installed. A navigation the network cannot answer (the server is
+// down) gets the cached app shell "/" instead of a browser error page, so
+// the outbox and cached history kept in localStorage still show; go-app
+// caches "/" but not /r/{room}. Other requests stay cache-first.
 var offlineAppWorker = strings.Replace(app.DefaultAppWorkerJS,
-	"  return await fetch(request);\n}",
-	`  try {
-    return await fetch(request);
-  } catch (err) {
-    const shell = request.mode === "navigate" && (await caches.match("/"));
-    if (shell) {
-      return shell;
+	"async function fetchWithCache(request) {\n",
+	`async function fetchWithCache(request) {
+  if (request.mode === "navigate") {
+    try {
+      return await fetch(request);
+    } catch (err) {
+      const shell = await caches.match("/");
+      if (shell) {
+        return shell;
+      }
+      throw err;
     }
-    throw err;
   }
-}`, 1)
+`, 1)
 
 // securityHeaders sets headers every response should carry.
 func securityHeaders(next http.Handler) http.Handler {
