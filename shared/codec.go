@@ -320,8 +320,10 @@ func strictUnmarshal(b []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("trailing data after the JSON value")
+	for _, c := range b[dec.InputOffset():] { // only JSON whitespace may follow
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return errors.New("trailing data after the JSON value")
+		}
 	}
 	return nil
 }
