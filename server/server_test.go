@@ -617,8 +617,8 @@ func TestBadInputCloses(t *testing.T) {
 		// A client that says hello in time outlives the timeout.
 		prompt := dial(t, ts.url, "prompt")
 		prompt.hello(t, "Prompt")
-		if code, _ := closeStatus(t, silent); code != websocket.StatusCode(shared.CloseHelloTimout) {
-			t.Fatalf("close %d, want %d", code, shared.CloseHelloTimout)
+		if code, _ := closeStatus(t, silent); code != websocket.StatusCode(shared.CloseHelloTimeout) {
+			t.Fatalf("close %d, want %d", code, shared.CloseHelloTimeout)
 		}
 		prompt.call(t, shared.TypeRooms, &shared.Rooms{})
 		stillChatting(t)

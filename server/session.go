@@ -72,7 +72,7 @@ func (s *session) run() {
 	}()
 	s.helloTimer = time.AfterFunc(s.srv.opts.HelloTimeout, func() {
 		if !s.ready.Load() {
-			s.kill(shared.CloseHelloTimout)
+			s.kill(shared.CloseHelloTimeout)
 		}
 	})
 	defer s.helloTimer.Stop()

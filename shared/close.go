@@ -14,11 +14,11 @@ const (
 	CloseServiceRestart CloseCode = 1012 // the server restarts; come back soon
 	CloseTryAgainLater  CloseCode = 1013 // overloaded
 
-	CloseBadProtocol CloseCode = 4000 // missing or unsupported subprotocol
-	CloseSlowClient  CloseCode = 4001 // the outgoing queue overflowed; resume to catch up
-	CloseHelloTimout CloseCode = 4002 // no hello in time
-	CloseBadFrame    CloseCode = 4003 // a frame that cannot be answered (binary frame, repeated garbage)
-	CloseReplaced    CloseCode = 4004 // reserved: a newer session replaced this one
+	CloseBadProtocol  CloseCode = 4000 // missing or unsupported subprotocol
+	CloseSlowClient   CloseCode = 4001 // the outgoing queue overflowed; resume to catch up
+	CloseHelloTimeout CloseCode = 4002 // no hello in time
+	CloseBadFrame     CloseCode = 4003 // a frame that cannot be answered (binary frame, repeated garbage)
+	CloseReplaced     CloseCode = 4004 // reserved: a newer session replaced this one
 )
 
 // closeInfo is one row of the close-code table.
@@ -37,7 +37,7 @@ var closeTable = map[CloseCode]closeInfo{
 	CloseTryAgainLater:  {true, "server overloaded"},
 	CloseBadProtocol:    {false, "unsupported protocol version"},
 	CloseSlowClient:     {true, "client too slow; resume to catch up"},
-	CloseHelloTimout:    {true, "no hello received in time"},
+	CloseHelloTimeout:   {true, "no hello received in time"},
 	CloseBadFrame:       {false, "invalid frame"},
 	CloseReplaced:       {false, "session replaced"},
 }

@@ -21,7 +21,7 @@ func TestCloseCodes(t *testing.T) {
 		{shared.CloseTryAgainLater, 1013, true},
 		{shared.CloseBadProtocol, 4000, false},
 		{shared.CloseSlowClient, 4001, true},
-		{shared.CloseHelloTimout, 4002, true},
+		{shared.CloseHelloTimeout, 4002, true},
 		{shared.CloseBadFrame, 4003, false},
 		{shared.CloseReplaced, 4004, false},
 	}

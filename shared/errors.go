@@ -14,7 +14,7 @@ const (
 	CodeTooLarge      Code = "too_large"      // the frame or a field exceeds a limit
 	CodeHelloRequired Code = "hello_required" // a request arrived before hello
 	CodeNotJoined     Code = "not_joined"     // the request names a room the connection has not joined
-	CodeConflict      Code = "conflict"       // a msg_id was reused with a different body or room
+	CodeConflict      Code = "conflict"       // a msg_id was reused in the room for a different body or author
 	CodeRateLimited   Code = "rate_limited"   // too many requests; retry later
 	CodeUnavailable   Code = "unavailable"    // the server is shutting down or the store failed; retry
 	CodeInternal      Code = "internal"       // a server bug; retry may help
