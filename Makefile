@@ -41,7 +41,7 @@ fmt:
 
 ## bench: Go micro-benchmarks, then the load tool against Duplex and the
 ## naive coder/websocket loop in the same run (a few minutes)
-bench: $(WASM)
+bench: wasm
 	$(GO) build -o bin/duplex ./server/cmd/duplex
 	$(GO) build -o bin/duplex-load ./app/cmd/duplex-load
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./shared/ ./server/ ./server/store/sqlite/

@@ -96,6 +96,7 @@ func (r *room) replayed(sess *session, seq int64, ack func() []byte) (live bool)
 	}
 	c.live = true
 	sess.enqueue(ack())
+	sess.hurryWriter()
 	if frame, err := shared.Encode(shared.TypePresence, "", r.presenceLocked()); err == nil {
 		sess.enqueue(frame)
 	}

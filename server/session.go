@@ -28,6 +28,7 @@ type session struct {
 	space     chan struct{}    // signalled when the writer takes frames
 	lastWrite time.Time        // for write coalescing; writeLoop only
 	wake      chan struct{}    // wakes a lingering writer
+	hurry     chan struct{}    // cuts a coalescing wait short: a reply is queued
 
 	ready      atomic.Bool   // hello done; member is set
 	wantsRooms atomic.Bool   // asked for the room list: gets pushed updates
@@ -50,6 +51,7 @@ func newSession(srv *Server, conn *websocket.Conn, out *frameWriter) *session {
 		id:    newID("s-"),
 		space: make(chan struct{}, 1),
 		wake:  make(chan struct{}, 1),
+		hurry: make(chan struct{}, 1),
 		rooms: make(map[string]*room),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -130,6 +132,7 @@ func (s *session) reply(t shared.Type, id string, payload any) {
 		return
 	}
 	s.enqueue(frame)
+	s.hurryWriter()
 }
 
 // fail answers request id with an error frame built from err.

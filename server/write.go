@@ -76,6 +76,16 @@ func (s *session) startWriterLocked() {
 	}
 }
 
+// hurryWriter is called after queueing an answer to a request: answers
+// are what a client waits on, so they skip the coalescing wait (broadcast
+// frames queued meanwhile ride along).
+func (s *session) hurryWriter() {
+	select {
+	case s.hurry <- struct{}{}:
+	default:
+	}
+}
+
 // drainAndClose flushes what is queued, then closes with code.
 func (s *session) drainAndClose(code shared.CloseCode) {
 	s.qmu.Lock()
@@ -91,8 +101,8 @@ func (s *session) drainAndClose(code shared.CloseCode) {
 // writeLoop is the only writer of the connection while it runs. On a hot
 // connection (one written to within the coalescing window) it waits out
 // the rest of the window first, so that a busy room costs one write per
-// window per member instead of one per message; a quiet connection is
-// written at once.
+// window per member instead of one per message; a quiet connection, or
+// one with an answer to a request queued, is written at once.
 func (s *session) writeLoop() {
 	var batch [][]byte
 	for {
@@ -101,7 +111,12 @@ func (s *session) writeLoop() {
 		s.qmu.Unlock()
 		if d := s.srv.opts.CoalesceDelay; d > 0 && !draining {
 			if wait := d - time.Since(s.lastWrite); wait > 0 {
-				time.Sleep(wait)
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-s.hurry:
+				}
+				t.Stop()
 			}
 		}
 		s.qmu.Lock()
