@@ -35,6 +35,24 @@ func httpClientFor(i int, target string) *http.Client {
 	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
 }
 
+// eventsSeen counts every event every Duplex peer received, so a run can
+// wait until a join storm's presence traffic has died down.
+var eventsSeen atomic.Int64
+
+// settle waits until no peer has received anything for quiet (at most max).
+func settle(quiet, max time.Duration) {
+	deadline := time.Now().Add(max)
+	last, since := eventsSeen.Load(), time.Now()
+	for time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		if n := eventsSeen.Load(); n != last {
+			last, since = n, time.Now()
+		} else if time.Since(since) >= quiet {
+			return
+		}
+	}
+}
+
 // duplexPeer is a Duplex client joined to one room.
 type duplexPeer struct {
 	c    *client.Client
@@ -63,6 +81,7 @@ func dialDuplex(ctx context.Context, url, room string, i int, deflate bool, onBo
 	go func() {
 		defer close(p.done)
 		for ev := range c.Events() {
+			eventsSeen.Add(1)
 			switch e := ev.(type) {
 			case client.MessageReceived:
 				if onBody != nil {

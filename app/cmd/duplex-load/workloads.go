@@ -131,7 +131,8 @@ func runFanout(cfg fanoutConfig) (*result, error) {
 	defer closeAll(pubs)
 	// Let the join storm settle (presence events of 1,000 joins reach every
 	// member) so the measurement sees steady-state fan-out only.
-	time.Sleep(2 * time.Second)
+	time.Sleep(time.Second)
+	settle(time.Second, 30*time.Second)
 
 	cpu0, w0 := cpuTime(cfg.pid), bytesWritten(cfg.pid)
 	sent, errs := publish(ctx, pubs, cfg.rate, cfg.duration, cfg.size)
