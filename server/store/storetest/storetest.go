@@ -1,0 +1,419 @@
+// Package storetest is the conformance suite every store.Store
+// implementation must pass: the memory store and the SQLite store run it,
+// and so should a NATS JetStream store.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/duplex-chat/duplex/server/store"
+	"github.com/duplex-chat/duplex/shared"
+)
+
+// Run runs the store.Store contract against stores made by open,
+// each subtest on a fresh store.
+func Run(t *testing.T, open func(t testing.TB) store.Store) {
+	ctx := context.Background()
+	ann := shared.Member{User: "u-ann", Nick: "Ann"}
+	bob := shared.Member{User: "u-bob", Nick: "Bob"}
+	msg := func(room, id, body string, ts int64) store.NewMessage {
+		return store.NewMessage{Room: room, MsgID: id, Author: ann, Body: body, TS: ts}
+	}
+	appendOK := func(t *testing.T, s store.Store, msgs ...store.NewMessage) []store.Result {
+		t.Helper()
+		res, err := s.Append(ctx, msgs)
+		if err != nil {
+			t.Fatalf("Append: %v", err)
+		}
+		if len(res) != len(msgs) {
+			t.Fatalf("Append returned %d results for %d messages", len(res), len(msgs))
+		}
+		return res
+	}
+	fill := func(t *testing.T, s store.Store, room string, n int) {
+		t.Helper()
+		var batch []store.NewMessage
+		for i := 1; i <= n; i++ {
+			batch = append(batch, msg(room, fmt.Sprintf("m-%d", i), fmt.Sprintf("body %d", i), int64(1000+i)))
+		}
+		appendOK(t, s, batch...)
+	}
+	seqs := func(msgs []shared.Message) []int64 {
+		out := []int64{}
+		for _, m := range msgs {
+			out = append(out, m.Seq)
+		}
+		return out
+	}
+	span := func(from, to int64) []int64 {
+		out := []int64{}
+		for s := from; s <= to; s++ {
+			out = append(out, s)
+		}
+		return out
+	}
+	head := func(t *testing.T, s store.Store, room string) int64 {
+		t.Helper()
+		h, err := s.Head(ctx, room)
+		if err != nil {
+			t.Fatalf("Head(%s): %v", room, err)
+		}
+		return h
+	}
+	fresh := func(t *testing.T) store.Store {
+		s := open(t)
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+
+	t.Run("Append assigns per-room seqs from 1", func(t *testing.T) {
+		s := fresh(t)
+		res := appendOK(t, s, msg("a", "a1", "one", 10), msg("b", "b1", "uno", 11), msg("a", "a2", "two", 12))
+		want := []shared.Message{
+			{Room: "a", Seq: 1, TS: 10, Author: ann, Body: "one", MsgID: "a1"},
+			{Room: "b", Seq: 1, TS: 11, Author: ann, Body: "uno", MsgID: "b1"},
+			{Room: "a", Seq: 2, TS: 12, Author: ann, Body: "two", MsgID: "a2"},
+		}
+		for i, r := range res {
+			if r.Err != nil || r.Duplicate || r.Message != want[i] {
+				t.Fatalf("result %d: %+v, want %+v", i, r, want[i])
+			}
+		}
+		// A later batch continues each room's sequence.
+		res = appendOK(t, s, msg("b", "b2", "dos", 13), msg("a", "a3", "three", 14))
+		if res[0].Message.Seq != 2 || res[1].Message.Seq != 3 {
+			t.Fatalf("second batch seqs %d, %d; want 2, 3", res[0].Message.Seq, res[1].Message.Seq)
+		}
+		if h := head(t, s, "a"); h != 3 {
+			t.Fatalf("Head(a) = %d, want 3", h)
+		}
+		if h := head(t, s, "b"); h != 2 {
+			t.Fatalf("Head(b) = %d, want 2", h)
+		}
+		// What was stored reads back exactly, body bytes included.
+		got, err := s.After(ctx, "a", 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantA := []shared.Message{want[0], want[2], {Room: "a", Seq: 3, TS: 14, Author: ann, Body: "three", MsgID: "a3"}}
+		if !reflect.DeepEqual(got, wantA) {
+			t.Fatalf("After(a, 0) = %+v, want %+v", got, wantA)
+		}
+	})
+
+	t.Run("Append keeps unusual bodies exactly", func(t *testing.T) {
+		s := fresh(t)
+		bodies := []string{"  spaced  ", "line 1\nline 2\r\n", "<b>&amp;</b> \"q\" 'a'", "😀 é 東京", "nul \x00 inside", "'); DROP TABLE messages; --"}
+		var batch []store.NewMessage
+		for i, b := range bodies {
+			batch = append(batch, msg("odd", fmt.Sprintf("o-%d", i), b, 1))
+		}
+		appendOK(t, s, batch...)
+		got, err := s.After(ctx, "odd", 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(bodies) {
+			t.Fatalf("%d messages, want %d", len(got), len(bodies))
+		}
+		for i, m := range got {
+			if m.Body != bodies[i] {
+				t.Errorf("body %d: %q, want %q", i, m.Body, bodies[i])
+			}
+		}
+	})
+
+	t.Run("duplicate msg_id returns the original", func(t *testing.T) {
+		s := fresh(t)
+		first := appendOK(t, s, msg("a", "m-1", "hello", 100))[0].Message
+		res := appendOK(t, s, msg("a", "m-1", "hello", 999))
+		if !res[0].Duplicate || res[0].Err != nil || res[0].Message != first {
+			t.Fatalf("duplicate: %+v, want Duplicate with %+v", res[0], first)
+		}
+		// Inside one batch, the second copy is the duplicate of the first.
+		res = appendOK(t, s, msg("a", "m-2", "twice", 200), msg("a", "m-2", "twice", 201))
+		if res[0].Duplicate || res[0].Message.Seq != 2 || !res[1].Duplicate || res[1].Message != res[0].Message {
+			t.Fatalf("in-batch duplicate: %+v", res)
+		}
+		if h := head(t, s, "a"); h != 2 {
+			t.Fatalf("Head = %d after duplicates, want 2", h)
+		}
+		// msg_id is scoped to its room.
+		res = appendOK(t, s, msg("b", "m-1", "hello", 300))
+		if res[0].Duplicate || res[0].Message.Seq != 1 || res[0].Message.Room != "b" {
+			t.Fatalf("same msg_id in another room: %+v", res[0])
+		}
+	})
+
+	t.Run("conflict on another body or author", func(t *testing.T) {
+		s := fresh(t)
+		appendOK(t, s, msg("a", "m-1", "hello", 100))
+		other := msg("a", "m-1", "hello", 100)
+		other.Author = bob
+		res := appendOK(t, s, msg("a", "m-1", "changed", 101), other, msg("a", "m-2", "next", 102))
+		for i, r := range res[:2] {
+			var e *shared.Error
+			if !errors.As(r.Err, &e) || e.Code != shared.CodeConflict {
+				t.Fatalf("result %d: %+v, want a conflict error", i, r)
+			}
+		}
+		// A conflict writes nothing and does not fail the rest of the batch.
+		if r := res[2]; r.Err != nil || r.Message.Seq != 2 {
+			t.Fatalf("message after conflicts: %+v, want seq 2", r)
+		}
+		got, err := s.After(ctx, "a", 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].Body != "hello" || got[0].Author != ann || got[0].TS != 100 {
+			t.Fatalf("stored after conflicts: %+v", got)
+		}
+	})
+
+	t.Run("After paging edges", func(t *testing.T) {
+		s := fresh(t)
+		fill(t, s, "a", 10)
+		cases := []struct {
+			after int64
+			limit int
+			want  []int64
+		}{
+			{0, 3, span(1, 3)},
+			{0, 100, span(1, 10)}, // limit larger than the count
+			{3, 3, span(4, 6)},
+			{8, 5, span(9, 10)},
+			{9, 1, span(10, 10)},
+			{10, 5, span(1, 0)},  // after = head
+			{50, 5, span(1, 0)},  // beyond head
+			{0, 10, span(1, 10)}, // exactly the count
+		}
+		for _, c := range cases {
+			got, err := s.After(ctx, "a", c.after, c.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(seqs(got), c.want) {
+				t.Errorf("After(%d, %d) = %v, want %v", c.after, c.limit, seqs(got), c.want)
+			}
+		}
+		if got, err := s.After(ctx, "nowhere", 0, 10); err != nil || len(got) != 0 {
+			t.Errorf("After on an unknown room: %v, %v", got, err)
+		}
+	})
+
+	t.Run("Before paging edges", func(t *testing.T) {
+		s := fresh(t)
+		fill(t, s, "a", 10)
+		cases := []struct {
+			before int64
+			limit  int
+			want   []int64
+		}{
+			{0, 3, span(8, 10)}, // 0 means the newest
+			{0, 100, span(1, 10)},
+			{1, 10, span(1, 0)}, // nothing before the first
+			{2, 10, span(1, 1)},
+			{5, 2, span(3, 4)},
+			{5, 100, span(1, 4)},
+			{11, 3, span(8, 10)}, // head+1 is the same as 0
+			{500, 3, span(8, 10)},
+		}
+		for _, c := range cases {
+			got, err := s.Before(ctx, "a", c.before, c.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(seqs(got), c.want) {
+				t.Errorf("Before(%d, %d) = %v, want %v", c.before, c.limit, seqs(got), c.want)
+			}
+		}
+		// Paging back with before = the oldest seq received reaches 1
+		// with neither gap nor overlap.
+		var all []int64
+		before := int64(0)
+		for {
+			page, err := s.Before(ctx, "a", before, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			all = append(seqs(page), all...)
+			before = page[0].Seq
+		}
+		if !reflect.DeepEqual(all, span(1, 10)) {
+			t.Errorf("paging back: %v", all)
+		}
+		if got, err := s.Before(ctx, "nowhere", 0, 10); err != nil || len(got) != 0 {
+			t.Errorf("Before on an unknown room: %v, %v", got, err)
+		}
+	})
+
+	t.Run("Head", func(t *testing.T) {
+		s := fresh(t)
+		if h := head(t, s, "a"); h != 0 {
+			t.Fatalf("Head of an unknown room = %d", h)
+		}
+		fill(t, s, "a", 7)
+		if h := head(t, s, "a"); h != 7 {
+			t.Fatalf("Head = %d, want 7", h)
+		}
+		if err := s.AddMember(ctx, "a", bob); err != nil {
+			t.Fatal(err)
+		}
+		if h := head(t, s, "a"); h != 7 {
+			t.Fatalf("Head after AddMember = %d, want 7", h)
+		}
+	})
+
+	t.Run("AddMember creates the room", func(t *testing.T) {
+		s := fresh(t)
+		if err := s.AddMember(ctx, "new-room", ann); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddMember(ctx, "new-room", ann); err != nil {
+			t.Fatalf("AddMember twice: %v", err)
+		}
+		renamed := shared.Member{User: ann.User, Nick: "Ann 2"}
+		if err := s.AddMember(ctx, "new-room", renamed); err != nil {
+			t.Fatalf("AddMember with a new nick: %v", err)
+		}
+		rooms, err := s.Rooms(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(rooms, []shared.RoomInfo{{Name: "new-room"}}) {
+			t.Fatalf("Rooms = %+v, want the new empty room", rooms)
+		}
+		if h := head(t, s, "new-room"); h != 0 {
+			t.Fatalf("Head of the new room = %d", h)
+		}
+		// Appending to it starts at 1.
+		if r := appendOK(t, s, msg("new-room", "m", "first", 1)); r[0].Message.Seq != 1 {
+			t.Fatalf("first seq %d", r[0].Message.Seq)
+		}
+	})
+
+	t.Run("Rooms ordered by activity", func(t *testing.T) {
+		s := fresh(t)
+		if rooms, err := s.Rooms(ctx, 10); err != nil || len(rooms) != 0 {
+			t.Fatalf("Rooms of an empty store: %v, %v", rooms, err)
+		}
+		for _, r := range []string{"a", "b", "c"} {
+			if err := s.AddMember(ctx, r, ann); err != nil {
+				t.Fatal(err)
+			}
+		}
+		names := func(limit int) []string {
+			t.Helper()
+			rooms, err := s.Rooms(ctx, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := []string{}
+			for _, r := range rooms {
+				if r.Members != 0 {
+					t.Errorf("store reports %d members for %s; presence is the server's", r.Members, r.Name)
+				}
+				out = append(out, r.Name)
+			}
+			return out
+		}
+		if got := names(10); !reflect.DeepEqual(got, []string{"c", "b", "a"}) {
+			t.Fatalf("after joins: %v, want [c b a]", got)
+		}
+		appendOK(t, s, msg("a", "m-1", "wake a", 1))
+		if got := names(10); !reflect.DeepEqual(got, []string{"a", "c", "b"}) {
+			t.Fatalf("after a message in a: %v, want [a c b]", got)
+		}
+		if err := s.AddMember(ctx, "b", bob); err != nil {
+			t.Fatal(err)
+		}
+		if got := names(2); !reflect.DeepEqual(got, []string{"b", "a"}) {
+			t.Fatalf("after a join of b, limit 2: %v, want [b a]", got)
+		}
+		fill(t, s, "c", 3)
+		rooms, err := s.Rooms(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(rooms, []shared.RoomInfo{{Name: "c", Head: 3}}) {
+			t.Fatalf("Rooms(1) = %+v, want c with head 3", rooms)
+		}
+	})
+
+	t.Run("concurrent reads while appending", func(t *testing.T) {
+		s := fresh(t)
+		const batches, size = 20, 10
+		var wg sync.WaitGroup
+		errs := make(chan error, 3)
+		stop := make(chan struct{})
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					h, err := s.Head(ctx, "a")
+					if err != nil {
+						errs <- err
+						return
+					}
+					msgs, err := s.After(ctx, "a", 0, batches*size)
+					if err != nil {
+						errs <- err
+						return
+					}
+					// Everything up to a head read before is visible, in order.
+					if int64(len(msgs)) < h {
+						errs <- fmt.Errorf("After shows %d messages after Head said %d", len(msgs), h)
+						return
+					}
+					for i, m := range msgs {
+						if m.Seq != int64(i+1) {
+							errs <- fmt.Errorf("After: seq %d at %d", m.Seq, i)
+							return
+						}
+					}
+				}
+			}()
+		}
+		for b := range batches {
+			var batch []store.NewMessage
+			for i := range size {
+				batch = append(batch, msg("a", fmt.Sprintf("m-%d-%d", b, i), "x", 1))
+			}
+			if _, err := s.Append(ctx, batch); err != nil {
+				t.Error(err)
+				break
+			}
+		}
+		close(stop)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if h := head(t, s, "a"); h != batches*size {
+			t.Fatalf("Head = %d, want %d", h, batches*size)
+		}
+	})
+
+	t.Run("empty batch", func(t *testing.T) {
+		s := fresh(t)
+		res, err := s.Append(ctx, nil)
+		if err != nil || len(res) != 0 {
+			t.Fatalf("Append(nil) = %v, %v", res, err)
+		}
+	})
+}
