@@ -46,11 +46,7 @@ func main() {
 		fs.Float64Var(&cfg.rate, "rate", 200, "messages per second, all publishers together")
 		fs.IntVar(&cfg.size, "size", 100, "message body bytes")
 		fs.Parse(args)
-		var r *result
-		r, err = runFanout(cfg)
-		if err == nil {
-			r.print(os.Stdout)
-		}
+		err = report(runFanout(cfg))
 	case "rooms":
 		var cfg roomsConfig
 		fs := commonFlags(cmd, &cfg.common)
@@ -59,21 +55,13 @@ func main() {
 		fs.Float64Var(&cfg.memberRate, "member-rate", 0.5, "messages per second per member")
 		fs.IntVar(&cfg.size, "size", 100, "message body bytes")
 		fs.Parse(args)
-		var r *result
-		r, err = runRooms(cfg)
-		if err == nil {
-			r.print(os.Stdout)
-		}
+		err = report(runRooms(cfg))
 	case "idle":
 		var cfg idleConfig
 		fs := commonFlags(cmd, &cfg.common)
 		fs.IntVar(&cfg.conns, "conns", 10000, "idle connections, each joined to a room")
 		fs.Parse(args)
-		var r *result
-		r, err = runIdle(cfg)
-		if err == nil {
-			r.print(os.Stdout)
-		}
+		err = report(runIdle(cfg))
 	case "naive-server":
 		fs := flag.NewFlagSet(cmd, flag.ExitOnError)
 		addr := fs.String("addr", "127.0.0.1:9100", "listen address")
@@ -99,6 +87,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "duplex-load:", err)
 		os.Exit(1)
 	}
+}
+
+// report prints a workload's result.
+func report(r *result, err error) error {
+	if err == nil {
+		r.print(os.Stdout)
+	}
+	return err
 }
 
 func usage() {
