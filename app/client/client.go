@@ -42,6 +42,12 @@ type Options struct {
 	CacheSize int
 	// HTTPHeader is sent with the handshake (native only; browsers ignore it).
 	HTTPHeader http.Header
+	// OnEvent, when set, receives every event synchronously on the
+	// client's own goroutine instead of through Events (which then stays
+	// empty): one goroutine hand-off less per message, for bots and load
+	// generators. It must return quickly and must not wait on the client
+	// (Send is fine; SendWait, Join and History are not).
+	OnEvent func(Event)
 	// Compression offers permessage-deflate (native only; browsers
 	// negotiate it themselves). Zero means off.
 	Compression websocket.CompressionMode
@@ -182,7 +188,8 @@ func Dial(ctx context.Context, url string, opts *Options) (*Client, error) {
 	}
 }
 
-// Events delivers every event in order. It is closed after Close.
+// Events delivers every event in order, unless Options.OnEvent is set. It
+// is closed after Close.
 func (c *Client) Events() <-chan Event { return c.events }
 
 // User returns the user id the server assigned (empty before the first
@@ -502,6 +509,10 @@ func (c *Client) roomLocked(room string) *roomState {
 // even after Close: a state change (cursor, outbox) is never made without
 // the event that reports it just because Close raced with it.
 func (c *Client) emit(ev Event) bool {
+	if c.opts.OnEvent != nil {
+		c.opts.OnEvent(ev)
+		return true
+	}
 	select {
 	case c.events <- ev:
 		return true

@@ -128,6 +128,13 @@ func runBench(cfg benchConfig) error {
 		if err != nil {
 			return err
 		}
+		// A short run first, not reported: a fresh process pays for heap
+		// growth, goroutine stacks and its first SQLite checkpoints, which
+		// is not the steady state being compared.
+		if _, err := runFanout(fanoutConfig{common: t.common(2 * time.Second), subs: cfg.subs, pubs: 1, rate: rates[0], size: 100}); err != nil {
+			t.stop()
+			return fmt.Errorf("%s warm-up: %w", name, err)
+		}
 		for i, rate := range rates {
 			r, err := runFanout(fanoutConfig{common: t.common(cfg.duration), subs: cfg.subs, pubs: 1, rate: rate, size: 100})
 			if err != nil {

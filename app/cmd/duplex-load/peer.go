@@ -58,7 +58,6 @@ type duplexPeer struct {
 	c    *client.Client
 	room string
 	acks atomic.Int64
-	done chan struct{}
 }
 
 func dialDuplex(ctx context.Context, url, room string, i int, deflate bool, onBody func(string)) (*duplexPeer, error) {
@@ -66,6 +65,7 @@ func dialDuplex(ctx context.Context, url, room string, i int, deflate bool, onBo
 	if deflate {
 		mode = websocket.CompressionContextTakeover
 	}
+	p := &duplexPeer{room: room}
 	c, err := client.New(url, &client.Options{
 		Compression: mode,
 		Nick:        fmt.Sprintf("load-%d", i),
@@ -73,14 +73,8 @@ func dialDuplex(ctx context.Context, url, room string, i int, deflate bool, onBo
 		MinBackoff:  time.Second,
 		MaxBackoff:  5 * time.Second,
 		HTTPClient:  httpClientFor(i, hostOf(url)),
-	})
-	if err != nil {
-		return nil, err
-	}
-	p := &duplexPeer{c: c, room: room, done: make(chan struct{})}
-	go func() {
-		defer close(p.done)
-		for ev := range c.Events() {
+		// Events are handled inline, as the naive peers handle frames.
+		OnEvent: func(ev client.Event) {
 			eventsSeen.Add(1)
 			switch e := ev.(type) {
 			case client.MessageReceived:
@@ -90,8 +84,12 @@ func dialDuplex(ctx context.Context, url, room string, i int, deflate bool, onBo
 			case client.MessageAcked:
 				p.acks.Add(1)
 			}
-		}
-	}()
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.c = c
 	if err := c.Join(ctx, room); err != nil {
 		c.Close()
 		return nil, err
@@ -104,7 +102,7 @@ func (p *duplexPeer) publish(body string) error {
 	return err
 }
 
-func (p *duplexPeer) close() { p.c.Close(); <-p.done }
+func (p *duplexPeer) close() { p.c.Close() }
 
 // naivePeer is a plain WebSocket to the naive loop: every text message it
 // writes is broadcast to every connection.
