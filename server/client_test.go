@@ -158,6 +158,17 @@ type wsClient struct {
 	done    chan struct{}               // closed when the reader stopped
 }
 
+// lobbyPair connects Ann and Bob, both said hello and joined "lobby".
+func lobbyPair(t testing.TB, url string) (ann, bob *wsClient) {
+	t.Helper()
+	ann, bob = dial(t, url, "ann"), dial(t, url, "bob")
+	ann.hello(t, "Ann")
+	bob.hello(t, "Bob")
+	ann.join(t, "lobby", nil)
+	bob.join(t, "lobby", nil)
+	return ann, bob
+}
+
 func dialOpts() *websocket.DialOptions {
 	return &websocket.DialOptions{Subprotocols: []string{shared.Protocol}}
 }

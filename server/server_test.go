@@ -272,11 +272,7 @@ func TestSendAckAndOrder(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	forEachStore(t, func(t *testing.T, open func(testing.TB) store.Store) {
 		ts := startServer(t, server.Options{Store: open(t)})
-		ann, bob := dial(t, ts.url, "ann"), dial(t, ts.url, "bob")
-		ann.hello(t, "Ann")
-		bob.hello(t, "Bob")
-		ann.join(t, "lobby", nil)
-		bob.join(t, "lobby", nil)
+		ann, bob := lobbyPair(t, ts.url)
 		ann.sendMsg(t, "lobby", "first", "before the bad input")
 
 		cases := []struct {
@@ -356,11 +352,7 @@ func TestBadInput(t *testing.T) {
 func TestDuplicateMsgID(t *testing.T) {
 	forEachStore(t, func(t *testing.T, open func(testing.TB) store.Store) {
 		ts := startServer(t, server.Options{Store: open(t)})
-		ann, bob := dial(t, ts.url, "ann"), dial(t, ts.url, "bob")
-		ann.hello(t, "Ann")
-		bob.hello(t, "Bob")
-		ann.join(t, "lobby", nil)
-		bob.join(t, "lobby", nil)
+		ann, bob := lobbyPair(t, ts.url)
 
 		first := ann.sendMsg(t, "lobby", "m-1", "original")
 

@@ -114,19 +114,7 @@ chaos:
 		}
 		return s
 	}
-	rcWait(t, 45*time.Second, "outboxes to drain and every client to receive every message", func() bool {
-		for _, p := range peers {
-			if len(p.c.Outbox()) > 0 {
-				return false
-			}
-			for _, r := range rooms {
-				if p.count(r) < want[r] {
-					return false
-				}
-			}
-		}
-		return true
-	}, diag)
+	rcWaitAllDelivered(t, 45*time.Second, peers, rooms, want, diag)
 	settle := time.Since(start)
 
 	// Every client holds the same stream per room: 1..head exactly.

@@ -239,19 +239,7 @@ func TestKill9Recovery(t *testing.T) {
 		want[r] = len(sent[r])
 		total += len(sent[r])
 	}
-	rcWait(t, 60*time.Second, "outboxes to drain and every client to hold every message", func() bool {
-		for _, p := range peers {
-			if len(p.c.Outbox()) > 0 {
-				return false
-			}
-			for _, r := range rooms {
-				if p.count(r) < want[r] {
-					return false
-				}
-			}
-		}
-		return true
-	}, diag)
+	rcWaitAllDelivered(t, 60*time.Second, peers, rooms, want, diag)
 
 	// Every ack is in; kill once more, then read the SQLite file directly.
 	kill()

@@ -192,6 +192,35 @@ func rcWait(t testing.TB, timeout time.Duration, what string, cond func() bool, 
 }
 
 // rcCheckStream checks that msgs are exactly seqs from..to in order.
+// rcWaitAllDelivered waits until every peer's outbox is empty and every
+// peer holds want[room] messages of each room.
+func rcWaitAllDelivered(t testing.TB, timeout time.Duration, peers []*rcPeer, rooms []string, want map[string]int, diag func() string) {
+	t.Helper()
+	rcWait(t, timeout, "outboxes to drain and every client to receive every message", func() bool {
+		for _, p := range peers {
+			if len(p.c.Outbox()) > 0 {
+				return false
+			}
+			for _, r := range rooms {
+				if p.count(r) < want[r] {
+					return false
+				}
+			}
+		}
+		return true
+	}, diag)
+}
+
+// rcWaitReaches waits until p has received room up to seq head.
+func rcWaitReaches(t testing.TB, p *rcPeer, room string, head int64) {
+	t.Helper()
+	rcWait(t, 30*time.Second, "the resumed reader to reach the head", func() bool { return rcLastSeq(p.received(room)) >= head },
+		func() string {
+			m := p.received(room)
+			return fmt.Sprintf("head %d, received %d%s", head, len(m), rcSeqSummary(m))
+		})
+}
+
 func rcCheckStream(msgs []shared.Message, from, to int64) error {
 	if int64(len(msgs)) != to-from+1 {
 		return fmt.Errorf("got %d messages, want %d (seq %d..%d)%s", len(msgs), to-from+1, from, to, rcSeqSummary(msgs))

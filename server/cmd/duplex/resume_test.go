@@ -164,11 +164,7 @@ func TestResumeDuringLiveTraffic(t *testing.T) {
 	sent := wr.halt()
 	rcWait(t, 30*time.Second, "the writer's outbox to drain", func() bool { return len(w.c.Outbox()) == 0 }, nil)
 	head := int64(len(sent))
-	rcWait(t, 30*time.Second, "the resumed reader to reach the head", func() bool { return rcLastSeq(b.received(room)) >= head },
-		func() string {
-			m := b.received(room)
-			return fmt.Sprintf("head %d, received %d%s", head, len(m), rcSeqSummary(m))
-		})
+	rcWaitReaches(t, b, room, head)
 
 	second := b.received(room)
 	if err := rcCheckStream(second, rcLastSeq(first)+1, head); err != nil {
@@ -214,11 +210,7 @@ func TestResumeLargeGap(t *testing.T) {
 	}
 	rcWait(t, 30*time.Second, "the writer's outbox to drain", func() bool { return len(w.c.Outbox()) == 0 }, nil)
 	head := int64(len(sent))
-	rcWait(t, 30*time.Second, "the resumed reader to reach the head", func() bool { return rcLastSeq(b.received(room)) >= head },
-		func() string {
-			m := b.received(room)
-			return fmt.Sprintf("head %d, received %d%s", head, len(m), rcSeqSummary(m))
-		})
+	rcWaitReaches(t, b, room, head)
 	second := b.received(room)
 	if err := rcCheckStream(second, 21, head); err != nil {
 		t.Fatalf("resumed reader: %v", err)
