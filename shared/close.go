@@ -19,6 +19,7 @@ const (
 	CloseHelloTimeout CloseCode = 4002 // no hello in time
 	CloseBadFrame     CloseCode = 4003 // a frame that cannot be answered (binary frame, repeated garbage)
 	CloseReplaced     CloseCode = 4004 // reserved: a newer session replaced this one
+	CloseAuthExpired  CloseCode = 4005 // the session's credential expired; reconnect with a fresh one
 )
 
 // closeInfo is one row of the close-code table.
@@ -40,6 +41,7 @@ var closeTable = map[CloseCode]closeInfo{
 	CloseHelloTimeout:   {true, "no hello received in time"},
 	CloseBadFrame:       {false, "invalid frame"},
 	CloseReplaced:       {false, "session replaced"},
+	CloseAuthExpired:    {true, "credential expired; reconnect with a fresh one"},
 }
 
 // ShouldReconnect reports whether a client closed with c should reconnect.

@@ -373,7 +373,7 @@ func jsonKind(k string) string {
 func isServerFrame(t Type) bool {
 	switch t {
 	case TypeWelcome, TypeAck, TypeError, TypeMessage, TypePresence,
-		TypeMemberJoined, TypeMemberLeft, TypeRoomList, TypeBatch:
+		TypeMemberJoined, TypeMemberLeft, TypeRoomList, TypeBatch, TypeRemoved:
 		return true
 	}
 	return false
@@ -381,18 +381,79 @@ func isServerFrame(t Type) bool {
 
 func isRequest(t Type) bool {
 	switch t {
-	case TypeHello, TypeJoin, TypeLeave, TypeSend, TypeHistory, TypeRooms:
+	case TypeHello, TypeJoin, TypeLeave, TypeSend, TypeHistory, TypeRooms,
+		TypeAuth, TypeNick, TypeCreate, TypeDM, TypeInvite, TypeRemove:
 		return true
 	}
 	return false
 }
 
 func (h *Hello) validate() error {
+	if h.User != "" {
+		return Errorf(CodeUnauthorized, "hello.user is no longer accepted as proof of identity: present the token from an earlier welcome")
+	}
 	if err := ValidNick(h.Nick); err != nil {
 		return err
 	}
-	if h.User != "" {
-		return ValidID("user", h.User)
+	return validToken(h.Token, false)
+}
+
+func (a *Auth) validate() error { return validToken(a.Token, true) }
+
+func (n *Nick) validate() error { return ValidNick(n.Nick) }
+
+func (c *Create) validate() error {
+	if err := ValidRoom(c.Room); err != nil {
+		return err
+	}
+	if c.Kind != RoomPublic && c.Kind != RoomPrivate {
+		return Errorf(CodeInvalid, "kind must be %q or %q", RoomPublic, RoomPrivate)
+	}
+	return nil
+}
+
+func (d *DM) validate() error { return ValidID("user", d.User) }
+
+func (i *Invite) validate() error {
+	if err := ValidRoom(i.Room); err != nil {
+		return err
+	}
+	return ValidID("user", i.User)
+}
+
+func (r *Remove) validate() error {
+	if err := ValidRoom(r.Room); err != nil {
+		return err
+	}
+	return ValidID("user", r.User)
+}
+
+func (r *Rooms) validate() error {
+	if r.Limit < 0 || r.Limit > MaxRooms {
+		return Errorf(CodeInvalid, "limit must be between 0 and %d, got %d", MaxRooms, r.Limit)
+	}
+	if r.Before < 0 {
+		return Errorf(CodeInvalid, "before must be 0 or more, got %d", r.Before)
+	}
+	return nil
+}
+
+// validToken checks a credential's shape: printable ASCII, at most
+// MaxTokenLen bytes. Whether it is genuine is the server's business.
+func validToken(token string, required bool) error {
+	if token == "" {
+		if required {
+			return Errorf(CodeInvalid, "token is empty")
+		}
+		return nil
+	}
+	if len(token) > MaxTokenLen {
+		return Errorf(CodeTooLarge, "token is longer than %d bytes", MaxTokenLen)
+	}
+	for i := 0; i < len(token); i++ {
+		if token[i] <= ' ' || token[i] > '~' {
+			return Errorf(CodeInvalid, "token may hold only printable ASCII")
+		}
 	}
 	return nil
 }

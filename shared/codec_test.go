@@ -68,7 +68,7 @@ var roundTrip = []struct {
 	payload any
 }{
 	{"hello", shared.TypeHello, "h1", &shared.Hello{Nick: "Ann"}},
-	{"hello with user", shared.TypeHello, "h1", &shared.Hello{Nick: "Zoë the 2nd", User: "u-1"}},
+	{"hello with token", shared.TypeHello, "h1", &shared.Hello{Nick: "Zoë the 2nd", Token: "dx1.eyJ1IjoidS0xIn0.c2ln"}},
 	{"join", shared.TypeJoin, "r1", &shared.Join{Room: "lobby"}},
 	{"join since 0", shared.TypeJoin, "r1", &shared.Join{Room: "lobby", Since: i64(0)}},
 	{"join since", shared.TypeJoin, "r1", &shared.Join{Room: "go-dev_2", Since: i64(41)}},
@@ -346,7 +346,14 @@ func TestDecodeRejects(t *testing.T) {
 		{"msg_id empty", `{"type":"send","id":"r1","data":{"room":"a","msg_id":"","body":"b"}}`, shared.CodeInvalid, shared.TypeSend, "r1"},
 		{"msg_id with colon", `{"type":"send","id":"r1","data":{"room":"a","msg_id":"m:1","body":"b"}}`, shared.CodeInvalid, shared.TypeSend, "r1"},
 		{"msg_id too long", `{"type":"send","id":"r1","data":{"room":"a","msg_id":"` + strings.Repeat("m", shared.MaxIDLen+1) + `","body":"b"}}`, shared.CodeInvalid, shared.TypeSend, "r1"},
-		{"hello bad user", `{"type":"hello","id":"h1","data":{"nick":"Ann","user":"u 1"}}`, shared.CodeInvalid, shared.TypeHello, "h1"},
+		{"hello with a bare user id", `{"type":"hello","id":"h1","data":{"nick":"Ann","user":"u-1"}}`, shared.CodeUnauthorized, shared.TypeHello, "h1"},
+		{"hello with a token of spaces", `{"type":"hello","id":"h1","data":{"nick":"Ann","token":"a b"}}`, shared.CodeInvalid, shared.TypeHello, "h1"},
+		{"auth without token", `{"type":"auth","id":"a1","data":{}}`, shared.CodeInvalid, shared.TypeAuth, "a1"},
+		{"create of unknown kind", `{"type":"create","id":"c1","data":{"room":"x","kind":"secret"}}`, shared.CodeInvalid, shared.TypeCreate, "c1"},
+		{"dm with a bad user id", `{"type":"dm","id":"d1","data":{"user":"u 1"}}`, shared.CodeInvalid, shared.TypeDM, "d1"},
+		{"invite to a bad room", `{"type":"invite","id":"i1","data":{"room":"A","user":"u-1"}}`, shared.CodeInvalid, shared.TypeInvite, "i1"},
+		{"nick only zero-width", "{\"type\":\"nick\",\"id\":\"n1\",\"data\":{\"nick\":\"\u200b\u200b\"}}", shared.CodeInvalid, shared.TypeNick, "n1"},
+		{"rooms limit too big", `{"type":"rooms","id":"r1","data":{"limit":1000}}`, shared.CodeInvalid, shared.TypeRooms, "r1"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -18,6 +18,10 @@ const (
 	CodeRateLimited   Code = "rate_limited"   // too many requests; retry later
 	CodeUnavailable   Code = "unavailable"    // the server is shutting down or the store failed; retry
 	CodeInternal      Code = "internal"       // a server bug; retry may help
+	CodeUnauthorized  Code = "unauthorized"   // the credential is missing, malformed, forged, expired or revoked
+	CodeForbidden     Code = "forbidden"      // the identity may not do this (a private room, a DM of others)
+	CodeNickTaken     Code = "nick_taken"     // another online user holds this nickname or one that looks the same
+	CodeNotFound      Code = "not_found"      // no such room or user
 )
 
 // Error is a protocol error: a code and a human-readable message.

@@ -16,6 +16,12 @@ const (
 	TypeSend    Type = "send"
 	TypeHistory Type = "history"
 	TypeRooms   Type = "rooms"
+	TypeAuth    Type = "auth"   // present a fresh credential on an open session
+	TypeNick    Type = "nick"   // change the session's nickname
+	TypeCreate  Type = "create" // create a public or private room
+	TypeDM      Type = "dm"     // open the direct-message room with another user
+	TypeInvite  Type = "invite" // give another user access to a private room
+	TypeRemove  Type = "remove" // take a user's access to a private room away
 )
 
 // Server to client frame types.
@@ -29,6 +35,7 @@ const (
 	TypeMemberLeft   Type = "member_left"
 	TypeRoomList     Type = "room_list"
 	TypeBatch        Type = "batch"
+	TypeRemoved      Type = "removed" // this user lost access to a room
 )
 
 // Envelope is the outer shape of every frame: a type, the request id the
@@ -51,11 +58,17 @@ type Frame struct {
 // Hello opens a session. It must be the first frame on a connection.
 type Hello struct {
 	Nick string `json:"nick"`
-	// User is the user id from an earlier Welcome; empty asks for a new one.
+	// Token is a credential: the token of an earlier Welcome, or one an
+	// embedding application issued (a JWT). Empty asks the server for a
+	// new anonymous identity, unless the upgrade request was already
+	// authenticated (a cookie or header the server checks).
+	Token string `json:"token,omitempty"`
+	// User is no longer accepted: a user id is public and proves nothing.
+	// A hello that carries it is refused with CodeUnauthorized.
 	User string `json:"user,omitempty"`
 }
 
-// Welcome answers Hello with the identity the server assigned.
+// Welcome answers Hello with the identity the server verified or issued.
 type Welcome struct {
 	Protocol string `json:"protocol"`
 	Session  string `json:"session"`
@@ -63,6 +76,75 @@ type Welcome struct {
 	Nick     string `json:"nick"`
 	// MaxBody is the largest body, in runes, the server accepts.
 	MaxBody int `json:"max_body"`
+	// Token, when set, is a fresh server-issued credential for this user:
+	// keep it (replacing any older one) and present it in the next hello.
+	Token string `json:"token,omitempty"`
+	// Expires is when the credential this session runs on expires, Unix
+	// milliseconds (0: never). Before then the client sends auth with a
+	// fresh credential, or the server closes with CloseAuthExpired.
+	Expires int64 `json:"expires,omitempty"`
+}
+
+// Auth presents a fresh credential for the identity of an open session
+// (a refreshed JWT) without reconnecting. It must name the same user.
+type Auth struct {
+	Token string `json:"token"`
+}
+
+// AuthAck is the ack payload for Auth.
+type AuthAck struct {
+	User    string `json:"user"`
+	Expires int64  `json:"expires,omitempty"`
+}
+
+// Nick changes the session's nickname (every session of the user in the
+// rooms it has joined shows the new one).
+type Nick struct {
+	Nick string `json:"nick"`
+}
+
+// RoomKind says who may see and join a room.
+type RoomKind string
+
+// Room kinds.
+const (
+	RoomPublic  RoomKind = "public"  // anyone may list, join and read it
+	RoomPrivate RoomKind = "private" // only users given access by invitation
+	RoomDM      RoomKind = "dm"      // the direct messages of two users
+)
+
+// Create creates a room. Joining a room that does not exist also creates
+// it, as a public room.
+type Create struct {
+	Room string   `json:"room"`
+	Kind RoomKind `json:"kind"` // "public" or "private"
+}
+
+// DM opens (creating it on first use) the direct-message room between the
+// sender and User. The ack is a RoomInfo naming the room to join.
+type DM struct {
+	User string `json:"user"`
+}
+
+// Invite gives User access to the private room Room. Only a user with
+// access to the room may invite.
+type Invite struct {
+	Room string `json:"room"`
+	User string `json:"user"`
+}
+
+// Remove takes User's access to the private room Room away and ends their
+// subscriptions to it. Only the room's owner may remove; the owner may
+// also remove themself (leave for good).
+type Remove struct {
+	Room string `json:"room"`
+	User string `json:"user"`
+}
+
+// Removed tells a user's sessions that they lost access to Room: they are
+// no longer subscribed to it.
+type Removed struct {
+	Room string `json:"room"`
 }
 
 // Join subscribes the connection to a room, creating it on first join.
@@ -122,8 +204,15 @@ type HistoryAck struct {
 }
 
 // Rooms asks for the room list; the answer is a RoomList frame carrying the
-// request id, so it is also the ack.
-type Rooms struct{}
+// request id, so it is also the ack. The list holds the public rooms and
+// the private and direct-message rooms the user has access to.
+type Rooms struct {
+	// Limit is the most rooms to list; 0 means DefaultRooms.
+	Limit int `json:"limit,omitempty"`
+	// Before is the Next cursor of an earlier page; 0 starts at the most
+	// recently active room.
+	Before int64 `json:"before,omitempty"`
+}
 
 // Member is a user present in a room. User is the stable identity; Nick is
 // only a display name and may change.
@@ -159,11 +248,22 @@ type RoomInfo struct {
 	Name    string `json:"name"`
 	Members int    `json:"members"`
 	Head    int64  `json:"head"`
+	// Kind is "public", "private" or "dm"; empty means public.
+	Kind RoomKind `json:"kind,omitempty"`
+	// Owner is the user who created a private room.
+	Owner string `json:"owner,omitempty"`
+	// Peer is the other user of a direct-message room.
+	Peer *Member `json:"peer,omitempty"`
+	// Active orders the list (most recent first) and is the cursor for
+	// the next page.
+	Active int64 `json:"active,omitempty"`
 }
 
 // RoomList lists rooms, most recently active first.
 type RoomList struct {
 	Rooms []RoomInfo `json:"rooms"`
+	// Next, when not 0, is the Before of the next page.
+	Next int64 `json:"next,omitempty"`
 }
 
 // ErrorFrame answers a request that failed, or reports a problem with a
@@ -196,6 +296,20 @@ func newPayload(t Type) (p any, ok bool) {
 		return new(History), true
 	case TypeRooms:
 		return new(Rooms), true
+	case TypeAuth:
+		return new(Auth), true
+	case TypeNick:
+		return new(Nick), true
+	case TypeCreate:
+		return new(Create), true
+	case TypeDM:
+		return new(DM), true
+	case TypeInvite:
+		return new(Invite), true
+	case TypeRemove:
+		return new(Remove), true
+	case TypeRemoved:
+		return new(Removed), true
 	case TypeWelcome:
 		return new(Welcome), true
 	case TypeAck:

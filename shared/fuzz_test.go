@@ -14,7 +14,8 @@ var knownCodes = map[shared.Code]bool{
 	shared.CodeBadFrame: true, shared.CodeUnknownType: true, shared.CodeInvalid: true,
 	shared.CodeTooLarge: true, shared.CodeHelloRequired: true, shared.CodeNotJoined: true,
 	shared.CodeConflict: true, shared.CodeRateLimited: true, shared.CodeUnavailable: true,
-	shared.CodeInternal: true,
+	shared.CodeInternal: true, shared.CodeUnauthorized: true, shared.CodeForbidden: true,
+	shared.CodeNickTaken: true, shared.CodeNotFound: true,
 }
 
 // FuzzDecode checks that Decode never panics, that it fails only with a

@@ -15,6 +15,9 @@ const (
 	MaxIDLen      = 64       // request id and msg_id, ASCII
 	MaxHistory    = 200      // most messages one History answer carries
 	DefaultRecent = 50       // messages sent on a Join without Since
+	MaxTokenLen   = 4096     // a credential in hello or auth
+	MaxRooms      = 200      // most rooms one RoomList page carries
+	DefaultRooms  = 100      // rooms listed when Rooms.Limit is 0
 )
 
 // ValidRoom reports whether name is a valid room name: 1 to MaxRoomLen
@@ -55,6 +58,12 @@ func ValidNick(nick string) error {
 		if unicode.IsControl(r) {
 			return Errorf(CodeInvalid, "nickname contains a control character")
 		}
+		if isBidiControl(r) {
+			return Errorf(CodeInvalid, "nickname contains a bidirectional control character (U+%04X)", r)
+		}
+	}
+	if !hasVisible(nick) {
+		return Errorf(CodeInvalid, "nickname has no visible character")
 	}
 	return nil
 }
