@@ -23,6 +23,9 @@ type memRoom struct {
 	byID    map[string]int64
 	members map[string]shared.Member
 	active  int64
+	kind    shared.RoomKind
+	owner   string
+	access  map[string]bool
 }
 
 var _ Store = (*Memory)(nil)
@@ -33,7 +36,7 @@ func NewMemory() *Memory { return &Memory{rooms: make(map[string]*memRoom)} }
 func (m *Memory) room(name string) *memRoom {
 	r := m.rooms[name]
 	if r == nil {
-		r = &memRoom{name: name, byID: make(map[string]int64), members: make(map[string]shared.Member)}
+		r = &memRoom{name: name, kind: shared.RoomPublic, byID: make(map[string]int64), members: make(map[string]shared.Member), access: make(map[string]bool)}
 		m.rooms[name] = r
 	}
 	m.clock++
@@ -118,19 +121,119 @@ func (m *Memory) AddMember(_ context.Context, room string, member shared.Member)
 }
 
 // Rooms implements Store.
-func (m *Memory) Rooms(_ context.Context, limit int) ([]shared.RoomInfo, error) {
+func (m *Memory) Rooms(_ context.Context, q RoomQuery) ([]shared.RoomInfo, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	rs := make([]*memRoom, 0, len(m.rooms))
 	for _, r := range m.rooms {
-		rs = append(rs, r)
+		if (q.Before <= 0 || r.active < q.Before) && (r.kind == shared.RoomPublic || r.access[q.User]) {
+			rs = append(rs, r)
+		}
 	}
 	sort.Slice(rs, func(i, j int) bool { return rs[i].active > rs[j].active })
-	out := make([]shared.RoomInfo, 0, min(limit, len(rs)))
-	for _, r := range rs[:min(limit, len(rs))] {
-		out = append(out, shared.RoomInfo{Name: r.name, Head: int64(len(r.msgs))})
+	out := make([]shared.RoomInfo, 0, min(q.Limit, len(rs)))
+	for _, r := range rs[:min(q.Limit, len(rs))] {
+		info := shared.RoomInfo{Name: r.name, Head: int64(len(r.msgs)), Active: r.active}
+		if r.kind != shared.RoomPublic {
+			info.Kind, info.Owner = r.kind, r.owner
+		}
+		if r.kind == shared.RoomDM {
+			for u := range r.access {
+				if u != q.User {
+					info.Peer = &shared.Member{User: u}
+				}
+			}
+		}
+		out = append(out, info)
 	}
 	return out, nil
+}
+
+// Room implements Store.
+func (m *Memory) Room(_ context.Context, name string) (RoomMeta, bool, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	r := m.rooms[name]
+	if r == nil {
+		return RoomMeta{}, false, nil
+	}
+	return r.meta(), true, nil
+}
+
+func (r *memRoom) meta() RoomMeta {
+	meta := RoomMeta{Name: r.name, Kind: r.kind, Owner: r.owner}
+	if r.kind == shared.RoomDM {
+		for u := range r.access {
+			meta.Users = append(meta.Users, u)
+		}
+		sort.Strings(meta.Users)
+	}
+	return meta
+}
+
+// CreateRoom implements Store.
+func (m *Memory) CreateRoom(_ context.Context, meta RoomMeta) (RoomMeta, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return RoomMeta{}, false, ErrClosed
+	}
+	if r := m.rooms[meta.Name]; r != nil {
+		return r.meta(), false, nil
+	}
+	r := m.room(meta.Name)
+	r.kind, r.owner = meta.Kind, meta.Owner
+	if r.kind == "" {
+		r.kind = shared.RoomPublic
+	}
+	for _, u := range append([]string{meta.Owner}, meta.Users...) {
+		if u != "" {
+			r.access[u] = true
+		}
+	}
+	return r.meta(), true, nil
+}
+
+// Grant implements Store.
+func (m *Memory) Grant(_ context.Context, room, user string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r := m.rooms[room]; r != nil {
+		r.access[user] = true
+	}
+	return nil
+}
+
+// Revoke implements Store.
+func (m *Memory) Revoke(_ context.Context, room, user string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r := m.rooms[room]; r != nil {
+		delete(r.access, user)
+	}
+	return nil
+}
+
+// HasAccess implements Store.
+func (m *Memory) HasAccess(_ context.Context, room, user string) (bool, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	r := m.rooms[room]
+	return r != nil && r.access[user], nil
+}
+
+// User implements Store.
+func (m *Memory) User(_ context.Context, id string) (shared.Member, bool, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var best shared.Member
+	var at int64 = -1
+	for _, r := range m.rooms {
+		if mem, ok := r.members[id]; ok && r.active > at {
+			best, at = mem, r.active
+		}
+	}
+	return best, at >= 0, nil
 }
 
 // Close implements Store.

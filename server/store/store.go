@@ -50,13 +50,50 @@ type Store interface {
 	Before(ctx context.Context, room string, before int64, limit int) ([]shared.Message, error)
 	// Head returns the newest seq of room, 0 when it has no message.
 	Head(ctx context.Context, room string) (int64, error)
-	// AddMember records that member joined room, creating the room.
+	// AddMember records that member joined room, creating the room as a
+	// public one if it does not exist.
 	AddMember(ctx context.Context, room string, member shared.Member) error
-	// Rooms lists up to limit rooms, most recently active first. Members is
-	// left 0: live presence is the server's business.
-	Rooms(ctx context.Context, limit int) ([]shared.RoomInfo, error)
+	// Rooms lists the rooms q.User may see (public rooms, and the private
+	// and DM rooms whose access list holds q.User), most recently active
+	// first, at most q.Limit, only those with Active < q.Before when
+	// q.Before > 0. Members is left 0 (live presence is the server's
+	// business); for a DM, Peer holds the other user's id only.
+	Rooms(ctx context.Context, q RoomQuery) ([]shared.RoomInfo, error)
+	// Room returns what the store keeps about a room; ok is false when no
+	// such room exists.
+	Room(ctx context.Context, name string) (meta RoomMeta, ok bool, err error)
+	// CreateRoom creates a room with meta and gives meta.Owner and
+	// meta.Users access to it. If the room exists nothing changes, and the
+	// existing room's meta is returned with created false.
+	CreateRoom(ctx context.Context, meta RoomMeta) (existing RoomMeta, created bool, err error)
+	// Grant puts user on room's access list; Revoke takes them off.
+	Grant(ctx context.Context, room, user string) error
+	Revoke(ctx context.Context, room, user string) error
+	// HasAccess reports whether user is on room's access list.
+	HasAccess(ctx context.Context, room, user string) (bool, error)
+	// User returns the member record last stored for a user id (the nick
+	// they last joined a room with); ok is false for an unknown user.
+	User(ctx context.Context, id string) (m shared.Member, ok bool, err error)
 	// Close releases the store.
 	Close() error
+}
+
+// RoomMeta is what a store keeps about a room besides its messages.
+type RoomMeta struct {
+	Name string
+	Kind shared.RoomKind // empty is read as public
+	// Owner created a private room; only they may remove others.
+	Owner string
+	// Users are given access on creation besides Owner: the two users of
+	// a DM.
+	Users []string
+}
+
+// RoomQuery selects a page of the room list for one user.
+type RoomQuery struct {
+	User   string
+	Before int64 // 0: from the most recently active
+	Limit  int
 }
 
 // Conflict builds the error a store returns for a reused msg_id.

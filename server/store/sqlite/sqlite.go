@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 
@@ -49,6 +50,18 @@ var migrations = []string{
 		joined  INTEGER NOT NULL,
 		PRIMARY KEY (room, user_id)
 	) WITHOUT ROWID;`,
+	// 2: room kinds and access lists (private rooms, DMs); the room list
+	// is read through an index instead of sorting the table.
+	`ALTER TABLE rooms ADD COLUMN kind TEXT NOT NULL DEFAULT 'public';
+	ALTER TABLE rooms ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+	CREATE INDEX rooms_active ON rooms (active);
+	CREATE TABLE access (
+		room    TEXT NOT NULL,
+		user_id TEXT NOT NULL,
+		PRIMARY KEY (room, user_id)
+	) WITHOUT ROWID;
+	CREATE INDEX access_user ON access (user_id, room);
+	CREATE INDEX members_user ON members (user_id, joined);`,
 }
 
 // Store is a store.Store on one SQLite file.
@@ -320,12 +333,21 @@ func (s *Store) flushMembers() error {
 	return tx.Commit()
 }
 
-// Rooms implements store.Store.
-func (s *Store) Rooms(ctx context.Context, limit int) ([]shared.RoomInfo, error) {
+// Rooms implements store.Store. The rooms_active index serves the order;
+// access_user the private rooms of the user.
+func (s *Store) Rooms(ctx context.Context, q store.RoomQuery) ([]shared.RoomInfo, error) {
 	if err := s.flushMembers(); err != nil { // joins count as activity
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT name, head FROM rooms ORDER BY active DESC LIMIT ?`, limit)
+	before := q.Before
+	if before <= 0 {
+		before = 1 << 62
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT name, head, kind, owner, active,
+			CASE WHEN kind = 'dm' THEN (SELECT a.user_id FROM access a WHERE a.room = r.name AND a.user_id != ?1 LIMIT 1) ELSE '' END
+		FROM rooms r
+		WHERE active < ?2 AND (kind = 'public' OR name IN (SELECT room FROM access WHERE user_id = ?1))
+		ORDER BY active DESC LIMIT ?3`, q.User, before, q.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: rooms: %w", err)
 	}
@@ -333,12 +355,139 @@ func (s *Store) Rooms(ctx context.Context, limit int) ([]shared.RoomInfo, error)
 	var out []shared.RoomInfo
 	for rows.Next() {
 		var r shared.RoomInfo
-		if err := rows.Scan(&r.Name, &r.Head); err != nil {
-			return nil, err
+		var peer sql.NullString
+		if err := rows.Scan(&r.Name, &r.Head, &r.Kind, &r.Owner, &r.Active, &peer); err != nil {
+			return nil, fmt.Errorf("sqlite store: rooms: %w", err)
+		}
+		if r.Kind == shared.RoomPublic {
+			r.Kind = ""
+		}
+		if peer.String != "" {
+			r.Peer = &shared.Member{User: peer.String}
 		}
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// Room implements store.Store.
+func (s *Store) Room(ctx context.Context, name string) (store.RoomMeta, bool, error) {
+	meta := store.RoomMeta{Name: name}
+	err := s.db.QueryRowContext(ctx, `SELECT kind, owner FROM rooms WHERE name = ?`, name).Scan(&meta.Kind, &meta.Owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.RoomMeta{}, false, nil
+	}
+	if err != nil {
+		return store.RoomMeta{}, false, fmt.Errorf("sqlite store: read room: %w", err)
+	}
+	if meta.Kind == shared.RoomDM {
+		rows, err := s.db.QueryContext(ctx, `SELECT user_id FROM access WHERE room = ? ORDER BY user_id`, name)
+		if err != nil {
+			return store.RoomMeta{}, false, fmt.Errorf("sqlite store: read access: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var u string
+			if err := rows.Scan(&u); err != nil {
+				return store.RoomMeta{}, false, err
+			}
+			meta.Users = append(meta.Users, u)
+		}
+		return meta, true, rows.Err()
+	}
+	return meta, true, nil
+}
+
+// CreateRoom implements store.Store: the room and its access list in one
+// transaction, so a private room is never visible without its owner.
+func (s *Store) CreateRoom(ctx context.Context, meta store.RoomMeta) (store.RoomMeta, bool, error) {
+	if meta.Kind == "" {
+		meta.Kind = shared.RoomPublic
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return store.RoomMeta{}, false, store.ErrClosed
+	}
+	s.clock++
+	stamp := s.clock
+	s.mu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return store.RoomMeta{}, false, fmt.Errorf("sqlite store: begin: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO rooms (name, active, kind, owner) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+		meta.Name, stamp, meta.Kind, meta.Owner)
+	if err != nil {
+		return store.RoomMeta{}, false, fmt.Errorf("sqlite store: create room: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		tx.Rollback()
+		existing, _, err := s.Room(ctx, meta.Name)
+		return existing, false, err
+	}
+	for _, u := range append([]string{meta.Owner}, meta.Users...) {
+		if u == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO access (room, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, meta.Name, u); err != nil {
+			return store.RoomMeta{}, false, fmt.Errorf("sqlite store: grant: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return store.RoomMeta{}, false, fmt.Errorf("sqlite store: commit: %w", err)
+	}
+	s.mu.Lock()
+	s.known[meta.Name] = true
+	s.mu.Unlock()
+	sort.Strings(meta.Users)
+	return meta, true, nil
+}
+
+// Grant implements store.Store.
+func (s *Store) Grant(ctx context.Context, room, user string) error {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO access (room, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, room, user); err != nil {
+		return fmt.Errorf("sqlite store: grant: %w", err)
+	}
+	return nil
+}
+
+// Revoke implements store.Store.
+func (s *Store) Revoke(ctx context.Context, room, user string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM access WHERE room = ? AND user_id = ?`, room, user); err != nil {
+		return fmt.Errorf("sqlite store: revoke: %w", err)
+	}
+	return nil
+}
+
+// HasAccess implements store.Store.
+func (s *Store) HasAccess(ctx context.Context, room, user string) (bool, error) {
+	var one int
+	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM access WHERE room = ? AND user_id = ?`, room, user).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("sqlite store: read access: %w", err)
+	}
+	return true, nil
+}
+
+// User implements store.Store.
+func (s *Store) User(ctx context.Context, id string) (shared.Member, bool, error) {
+	if err := s.flushMembers(); err != nil {
+		return shared.Member{}, false, err
+	}
+	m := shared.Member{User: id}
+	err := s.db.QueryRowContext(ctx, `SELECT nick FROM members WHERE user_id = ? ORDER BY joined DESC LIMIT 1`, id).Scan(&m.Nick)
+	if errors.Is(err, sql.ErrNoRows) {
+		return shared.Member{}, false, nil
+	}
+	if err != nil {
+		return shared.Member{}, false, fmt.Errorf("sqlite store: read user: %w", err)
+	}
+	return m, true, nil
 }
 
 // Close implements store.Store: it writes pending member records first.

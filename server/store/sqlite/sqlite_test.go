@@ -48,7 +48,7 @@ func TestReopenPersists(t *testing.T) {
 	if err := s.AddMember(ctx, "empty", ann); err != nil {
 		t.Fatal(err)
 	}
-	before, err := s.Rooms(ctx, 10)
+	before, err := s.Rooms(ctx, store.RoomQuery{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestReopenPersists(t *testing.T) {
 	if len(msgs) != 5 {
 		t.Fatalf("%d messages after reopen", len(msgs))
 	}
-	after, err := s.Rooms(ctx, 10)
+	after, err := s.Rooms(ctx, store.RoomQuery{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestReopenPersists(t *testing.T) {
 	if !errors.As(res[2].Err, &e) || e.Code != shared.CodeConflict {
 		t.Errorf("conflict after reopen: %+v", res[2])
 	}
-	rooms, err := s.Rooms(ctx, 1)
+	rooms, err := s.Rooms(ctx, store.RoomQuery{Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +367,7 @@ func TestMembersPersist(t *testing.T) {
 	if got := memberRows(t, s.db); !reflect.DeepEqual(got, want) {
 		t.Fatalf("members after reopen %v, want %v", got, want)
 	}
-	rooms, err := s.Rooms(ctx, 10)
+	rooms, err := s.Rooms(ctx, store.RoomQuery{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

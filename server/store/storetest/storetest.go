@@ -284,11 +284,11 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		if err := s.AddMember(ctx, "new-room", renamed); err != nil {
 			t.Fatalf("AddMember with a new nick: %v", err)
 		}
-		rooms, err := s.Rooms(ctx, 10)
+		rooms, err := s.Rooms(ctx, store.RoomQuery{Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(rooms, []shared.RoomInfo{{Name: "new-room"}}) {
+		if len(rooms) != 1 || rooms[0].Name != "new-room" || rooms[0].Head != 0 || rooms[0].Kind != "" {
 			t.Fatalf("Rooms = %+v, want the new empty room", rooms)
 		}
 		if h := head(t, s, "new-room"); h != 0 {
@@ -302,7 +302,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 
 	t.Run("Rooms ordered by activity", func(t *testing.T) {
 		s := fresh(t)
-		if rooms, err := s.Rooms(ctx, 10); err != nil || len(rooms) != 0 {
+		if rooms, err := s.Rooms(ctx, store.RoomQuery{Limit: 10}); err != nil || len(rooms) != 0 {
 			t.Fatalf("Rooms of an empty store: %v, %v", rooms, err)
 		}
 		for _, r := range []string{"a", "b", "c"} {
@@ -312,7 +312,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		}
 		names := func(limit int) []string {
 			t.Helper()
-			rooms, err := s.Rooms(ctx, limit)
+			rooms, err := s.Rooms(ctx, store.RoomQuery{Limit: limit})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -339,12 +339,95 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 			t.Fatalf("after a join of b, limit 2: %v, want [b a]", got)
 		}
 		fill(t, s, "c", 3)
-		rooms, err := s.Rooms(ctx, 1)
+		rooms, err := s.Rooms(ctx, store.RoomQuery{Limit: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(rooms, []shared.RoomInfo{{Name: "c", Head: 3}}) {
-			t.Fatalf("Rooms(1) = %+v, want c with head 3", rooms)
+		if len(rooms) != 1 || rooms[0].Name != "c" || rooms[0].Head != 3 || rooms[0].Kind != "" {
+			t.Fatalf("Rooms(1) = %+v, want public c with head 3", rooms)
+		}
+		// Paging: the Active of the last room is the cursor of the next page.
+		next, err := s.Rooms(ctx, store.RoomQuery{Limit: 10, Before: rooms[0].Active})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := roomNames(next); !reflect.DeepEqual(got, []string{"b", "a"}) {
+			t.Fatalf("second page: %v, want [b a]", got)
+		}
+	})
+
+	t.Run("private rooms and DMs are listed only to users with access", func(t *testing.T) {
+		s := fresh(t)
+		if err := s.AddMember(ctx, "lobby", ann); err != nil {
+			t.Fatal(err)
+		}
+		meta, created, err := s.CreateRoom(ctx, store.RoomMeta{Name: "secret", Kind: shared.RoomPrivate, Owner: "u-ann"})
+		if err != nil || !created || meta.Owner != "u-ann" {
+			t.Fatalf("CreateRoom = %+v, %v, %v", meta, created, err)
+		}
+		// A second create changes nothing and reports the first.
+		again, created, err := s.CreateRoom(ctx, store.RoomMeta{Name: "secret", Kind: shared.RoomPublic, Owner: "u-eve"})
+		if err != nil || created || again.Kind != shared.RoomPrivate || again.Owner != "u-ann" {
+			t.Fatalf("second CreateRoom = %+v, %v, %v", again, created, err)
+		}
+		if _, _, err := s.CreateRoom(ctx, store.RoomMeta{Name: "dm-x", Kind: shared.RoomDM, Users: []string{"u-bob", "u-ann"}}); err != nil {
+			t.Fatal(err)
+		}
+		list := func(user string) []string {
+			t.Helper()
+			rooms, err := s.Rooms(ctx, store.RoomQuery{User: user, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rooms {
+				if r.Kind == shared.RoomDM && (r.Peer == nil || r.Peer.User == user) {
+					t.Errorf("DM %s listed to %s with peer %+v", r.Name, user, r.Peer)
+				}
+			}
+			return roomNames(rooms)
+		}
+		if got := list("u-ann"); !reflect.DeepEqual(got, []string{"dm-x", "secret", "lobby"}) {
+			t.Fatalf("ann sees %v", got)
+		}
+		if got := list("u-eve"); !reflect.DeepEqual(got, []string{"lobby"}) {
+			t.Fatalf("an outsider sees %v, want only the public room", got)
+		}
+		if got := list("u-bob"); !reflect.DeepEqual(got, []string{"dm-x", "lobby"}) {
+			t.Fatalf("bob sees %v", got)
+		}
+		dm, ok, err := s.Room(ctx, "dm-x")
+		if err != nil || !ok || dm.Kind != shared.RoomDM || !reflect.DeepEqual(dm.Users, []string{"u-ann", "u-bob"}) {
+			t.Fatalf("Room(dm-x) = %+v, %v, %v", dm, ok, err)
+		}
+		if _, ok, _ := s.Room(ctx, "nowhere"); ok {
+			t.Fatal("Room of an unknown name reports it exists")
+		}
+		if pub, ok, _ := s.Room(ctx, "lobby"); !ok || pub.Kind != shared.RoomPublic {
+			t.Fatalf("a room made by AddMember is %+v, want public", pub)
+		}
+		if err := s.Grant(ctx, "secret", "u-eve"); err != nil {
+			t.Fatal(err)
+		}
+		if has, _ := s.HasAccess(ctx, "secret", "u-eve"); !has {
+			t.Fatal("no access after Grant")
+		}
+		if got := list("u-eve"); !reflect.DeepEqual(got, []string{"secret", "lobby"}) {
+			t.Fatalf("after an invitation eve sees %v", got)
+		}
+		if err := s.Revoke(ctx, "secret", "u-eve"); err != nil {
+			t.Fatal(err)
+		}
+		if has, _ := s.HasAccess(ctx, "secret", "u-eve"); has {
+			t.Fatal("access after Revoke")
+		}
+		if got := list("u-eve"); !reflect.DeepEqual(got, []string{"lobby"}) {
+			t.Fatalf("after removal eve sees %v", got)
+		}
+		if m, ok, err := s.User(ctx, ann.User); err != nil || !ok || m != ann {
+			t.Fatalf("User(ann) = %+v, %v, %v", m, ok, err)
+		}
+		if _, ok, _ := s.User(ctx, "u-nobody"); ok {
+			t.Fatal("User of an unknown id reports it exists")
 		}
 	})
 
@@ -416,4 +499,12 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 			t.Fatalf("Append(nil) = %v, %v", res, err)
 		}
 	})
+}
+
+func roomNames(rooms []shared.RoomInfo) []string {
+	out := []string{}
+	for _, r := range rooms {
+		out = append(out, r.Name)
+	}
+	return out
 }
