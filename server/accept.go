@@ -26,6 +26,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "duplex server is shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	pre, err := s.authenticateRequest(r)
+	if err != nil {
+		s.log.Info("websocket upgrade not authenticated", "remote", r.RemoteAddr, "err", err)
+		http.Error(w, "not authenticated: "+err.Error(), http.StatusUnauthorized)
+		return
+	}
 	out := &frameWriter{}
 	conn, err := websocket.Accept(leanHijacker{w, out}, r, &websocket.AcceptOptions{
 		Subprotocols:    []string{shared.Protocol},
@@ -43,7 +49,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(shared.MaxFrameBytes)
 
-	sess := newSession(s, conn, out)
+	sess := newSession(s, conn, out, pre)
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()

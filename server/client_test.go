@@ -469,9 +469,11 @@ func (c *wsClient) hello(t testing.TB, nick string) shared.Welcome {
 	return c.helloAs(t, nick, "")
 }
 
-func (c *wsClient) helloAs(t testing.TB, nick, user string) shared.Welcome {
+// helloAs says hello with a credential: the token of an earlier welcome
+// resumes that user.
+func (c *wsClient) helloAs(t testing.TB, nick, token string) shared.Welcome {
 	t.Helper()
-	f, _ := c.call(t, shared.TypeHello, &shared.Hello{Nick: nick, User: user})
+	f, _ := c.call(t, shared.TypeHello, &shared.Hello{Nick: nick, Token: token})
 	w, ok := f.Payload.(*shared.Welcome)
 	if !ok {
 		t.Fatalf("%s: hello answered with %s %+v", c.name, f.Type, f.Payload)

@@ -20,8 +20,13 @@ type sendRequest struct {
 
 // send hands a message to the committer; the ack follows the commit.
 func (s *session) send(id string, p *shared.Send) {
-	if s.joined(p.Room) == nil {
+	r := s.joined(p.Room)
+	if r == nil {
 		s.fail(id, shared.Errorf(shared.CodeNotJoined, "join room %q before sending to it", p.Room))
+		return
+	}
+	if err := s.srv.authorizeMember(context.Background(), s.ident, ActionSend, r); err != nil {
+		s.fail(id, err)
 		return
 	}
 	req := &sendRequest{sess: s, id: id, msg: store.NewMessage{Room: p.Room, MsgID: p.MsgID, Author: s.member, Body: p.Body}}

@@ -45,11 +45,11 @@ func (f *faultyStore) Before(ctx context.Context, room string, before int64, lim
 	return f.Memory.Before(ctx, room, before, limit)
 }
 
-func (f *faultyStore) Rooms(ctx context.Context, limit int) ([]shared.RoomInfo, error) {
+func (f *faultyStore) Rooms(ctx context.Context, q store.RoomQuery) ([]shared.RoomInfo, error) {
 	if f.failReads.Load() {
 		return nil, errInjected
 	}
-	return f.Memory.Rooms(ctx, limit)
+	return f.Memory.Rooms(ctx, q)
 }
 
 // TestStoreFailure: when the store fails, requests are answered with the

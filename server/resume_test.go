@@ -57,7 +57,7 @@ func TestResume(t *testing.T) {
 		// Ann persisted only up to 7 before the drop.
 		const k = 7
 		ann2 := dial(t, ts.url, "ann-again")
-		ann2.helloAs(t, "Ann", wa.User)
+		ann2.helloAs(t, "Ann", wa.Token)
 		id := ann2.request(t, shared.TypeJoin, &shared.Join{Room: "lobby", Since: ptr[int64](k)})
 		f, before := ann2.await(t, id)
 		ack := ackOf[shared.JoinAck](t, f)
@@ -115,7 +115,7 @@ func TestResumeDuringLiveTraffic(t *testing.T) {
 		// She comes back once more than a replay page went by.
 		bob.waitSeq(t, "lobby", k+250)
 		ann2 := dial(t, ts.url, "ann-again")
-		ann2.helloAs(t, "Ann", wa.User)
+		ann2.helloAs(t, "Ann", wa.Token)
 		id := ann2.request(t, shared.TypeJoin, &shared.Join{Room: "lobby", Since: ptr(k)})
 		f, before := ann2.await(t, id)
 		ack := ackOf[shared.JoinAck](t, f)
@@ -246,7 +246,7 @@ func TestSlowConsumer(t *testing.T) {
 
 	// The slow member resumes and catches up without a gap.
 	again := dial(t, ts.url, "slow-again")
-	again.helloAs(t, "Slow", ws.User)
+	again.helloAs(t, "Slow", ws.Token)
 	ack, replay := again.join(t, "lobby", ptr(k))
 	checkSeqs(t, "catch-up", replay, k+1, a.Seq)
 	if ack.Head != a.Seq {

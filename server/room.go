@@ -4,6 +4,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/shared"
 )
 
@@ -14,7 +15,8 @@ type room struct {
 	changed func() // called when the member count changes
 
 	mu      sync.Mutex
-	head    int64 // newest seq delivered on this node
+	meta    store.RoomMeta // kind and owner; Name is empty until the room exists in the store
+	head    int64          // newest seq delivered on this node
 	members map[*session]*cursor
 	users   map[string]*presence // by user id: a user may have several tabs
 }
@@ -169,4 +171,38 @@ func (r *room) broadcastLocked(t shared.Type, payload any, skip *session) {
 			sess.enqueue(frame)
 		}
 	}
+}
+
+// setMeta records the room's kind and owner as the store has them.
+func (r *room) setMeta(m store.RoomMeta) {
+	if m.Kind == "" {
+		m.Kind = shared.RoomPublic
+	}
+	r.mu.Lock()
+	r.meta = m
+	r.mu.Unlock()
+}
+
+// access is what Authorize is told about the room, before any lookup of
+// the identity's access list.
+func (r *room) access() RoomAccess {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.meta.Name == "" {
+		return RoomAccess{Name: r.name, Kind: shared.RoomPublic}
+	}
+	return RoomAccess{Name: r.name, Kind: r.meta.Kind, Owner: r.meta.Owner, Exists: true}
+}
+
+// rename shows m's new nickname to the room's members: a member_joined
+// for a user already present replaces their entry.
+func (r *room) rename(m shared.Member) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.users[m.User]
+	if p == nil || p.member == m {
+		return
+	}
+	p.member = m
+	r.broadcastLocked(shared.TypeMemberJoined, &shared.MemberEvent{Room: r.name, Member: m}, nil)
 }

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -56,6 +57,34 @@ type Options struct {
 	Compression websocket.CompressionMode
 	// Logger receives connection-level events. Nil means slog.Default().
 	Logger *slog.Logger
+
+	// SessionKey signs the session tokens the server issues to anonymous
+	// users (HMAC-SHA256). Processes that serve the same users must share
+	// it; replacing it revokes every token signed with the old one. Nil
+	// means a random key per Server, so tokens die with the process (the
+	// duplex binary keeps one in its data directory).
+	SessionKey []byte
+	// SessionTTL is how long an issued session token stays valid; every
+	// hello presenting one gets a renewed token. Zero means 30 days.
+	SessionTTL time.Duration
+	// NoAnonymous refuses a hello without a credential (unauthorized)
+	// instead of issuing a new anonymous identity.
+	NoAnonymous bool
+	// Authenticate, when set, identifies the upgrade request itself (a
+	// session cookie or an Authorization header): browsers cannot set
+	// headers on a WebSocket, but they send same-origin cookies. A non-nil
+	// Identity is the connection's, whatever hello says; nil with a nil
+	// error leaves identification to hello; an error refuses the upgrade
+	// with 401.
+	Authenticate func(*http.Request) (*Identity, error)
+	// VerifyToken, when set, verifies credentials in hello and auth that
+	// are not the server's own session tokens, e.g. a JWT minted by the
+	// embedding application (see server/jwtauth). Its errors become
+	// unauthorized errors.
+	VerifyToken func(token string) (Identity, error)
+	// Authorize decides who may list, create, join, read, send to, invite
+	// to and remove from which room. Nil means DefaultAuthorize.
+	Authorize AuthorizeFunc
 }
 
 func (o *Options) withDefaults() Options {
@@ -87,6 +116,15 @@ func (o *Options) withDefaults() Options {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if len(c.SessionKey) == 0 {
+		c.SessionKey = NewSessionKey()
+	}
+	if c.SessionTTL <= 0 {
+		c.SessionTTL = 30 * 24 * time.Hour
+	}
+	if c.Authorize == nil {
+		c.Authorize = DefaultAuthorize
+	}
 	return c
 }
 
@@ -108,6 +146,8 @@ type Server struct {
 	roomListTimer *time.Timer // pending pushRoomList
 	rooms         map[string]*room
 	sessions      map[*session]struct{}
+	users         map[string]*online   // by user id: who is online on this node
+	nicks         map[string]*nickHold // by shared.NickKey: nicknames in use
 	wg            sync.WaitGroup // one per live session
 }
 
@@ -122,6 +162,8 @@ func New(opts *Options) (*Server, error) {
 		committerEnd: make(chan struct{}),
 		rooms:        make(map[string]*room),
 		sessions:     make(map[*session]struct{}),
+		users:        make(map[string]*online),
+		nicks:        make(map[string]*nickHold),
 	}
 	s.unsubscribe = o.Broker.Subscribe(s.deliver)
 	go s.commitLoop()
@@ -198,29 +240,74 @@ func (s *Server) room(ctx context.Context, name string) (r *room, created bool, 
 	if err != nil {
 		return nil, false, err
 	}
+	meta, exists, err := s.opts.Store.Room(ctx, name)
+	if err != nil {
+		return nil, false, err
+	}
 	r = newRoom(name, head, s.roomsChanged)
+	if exists {
+		r.setMeta(meta)
+	}
 	s.rooms[name] = r
 	return r, true, nil
 }
 
-// roomList builds the room list with live member counts.
-func (s *Server) roomList(ctx context.Context) (*shared.RoomList, error) {
-	infos, err := s.opts.Store.Rooms(ctx, 100)
+// roomList builds the page of the room list id may see, with live member
+// counts and the nicknames of DM peers.
+func (s *Server) roomList(ctx context.Context, id Identity, q *shared.Rooms) (*shared.RoomList, error) {
+	limit := q.Limit
+	if limit == 0 {
+		limit = shared.DefaultRooms
+	}
+	infos, err := s.opts.Store.Rooms(ctx, store.RoomQuery{User: id.User, Before: q.Before, Limit: limit})
 	if err != nil {
 		return nil, err
 	}
+	list := &shared.RoomList{Rooms: make([]shared.RoomInfo, 0, len(infos))}
+	if len(infos) == limit {
+		list.Next = infos[len(infos)-1].Active
+	}
+	for _, info := range infos {
+		acc := RoomAccess{Name: info.Name, Kind: kindOf(info.Kind), Owner: info.Owner, Exists: true, Member: info.Kind != ""}
+		if s.opts.Authorize(ctx, id, ActionList, acc) != nil {
+			continue
+		}
+		if info.Peer != nil {
+			info.Peer = s.member(ctx, info.Peer.User)
+		}
+		list.Rooms = append(list.Rooms, info)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := range infos {
-		if r := s.rooms[infos[i].Name]; r != nil {
-			infos[i].Members = r.memberCount()
-			infos[i].Head = max(infos[i].Head, r.headSeq())
+	for i := range list.Rooms {
+		if r := s.rooms[list.Rooms[i].Name]; r != nil {
+			list.Rooms[i].Members = r.memberCount()
+			list.Rooms[i].Head = max(list.Rooms[i].Head, r.headSeq())
 		}
 	}
-	if infos == nil {
-		infos = []shared.RoomInfo{}
+	return list, nil
+}
+
+// member returns what is known of a user: online first, then the store.
+func (s *Server) member(ctx context.Context, user string) *shared.Member {
+	s.mu.Lock()
+	o := s.users[user]
+	s.mu.Unlock()
+	if o != nil {
+		m := o.member
+		return &m
 	}
-	return &shared.RoomList{Rooms: infos}, nil
+	if m, ok, err := s.opts.Store.User(ctx, user); err == nil && ok {
+		return &m
+	}
+	return &shared.Member{User: user}
+}
+
+func kindOf(k shared.RoomKind) shared.RoomKind {
+	if k == "" {
+		return shared.RoomPublic
+	}
+	return k
 }
 
 // roomListDelay coalesces room-list pushes: a storm of joins produces one
@@ -244,19 +331,27 @@ func (s *Server) pushRoomList() {
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	list, err := s.roomList(ctx)
-	if err != nil {
-		s.log.Warn("room list", "err", err)
-		return
-	}
-	frame, err := shared.Encode(shared.TypeRoomList, "", list)
-	if err != nil {
-		return
-	}
+	// Each user sees a list of their own (their private rooms and DMs):
+	// one query per user online who asked for the list, not per session.
+	byUser := make(map[string][]*session)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for sess := range s.sessions {
 		if sess.wantsRooms.Load() {
+			byUser[sess.member.User] = append(byUser[sess.member.User], sess)
+		}
+	}
+	s.mu.Unlock()
+	for _, sessions := range byUser {
+		list, err := s.roomList(ctx, sessions[0].ident, &shared.Rooms{})
+		if err != nil {
+			s.log.Warn("room list", "err", err)
+			return
+		}
+		frame, err := shared.Encode(shared.TypeRoomList, "", list)
+		if err != nil {
+			return
+		}
+		for _, sess := range sessions {
 			sess.enqueue(frame)
 		}
 	}

@@ -42,13 +42,13 @@ func TestHelloWelcome(t *testing.T) {
 		// The saved user id makes a later connection the same user, in a
 		// new session.
 		tab2 := dial(t, ts.url, "ann-tab2")
-		w2 := tab2.helloAs(t, "Ann 🚀", w.User)
+		w2 := tab2.helloAs(t, "Ann 🚀", w.Token)
 		if w2.User != w.User || w2.Session == w.Session || w2.Nick != "Ann 🚀" {
 			t.Errorf("hello with user %q: welcome %+v", w.User, w2)
 		}
 		// Without one, a new user.
 		other := dial(t, ts.url, "other")
-		if w3 := other.hello(t, "Ann"); w3.User == w.User || w3.Session == w.Session {
+		if w3 := other.hello(t, "Otto"); w3.User == w.User || w3.Session == w.Session {
 			t.Errorf("a hello without user reused identity: %+v", w3)
 		}
 	})
@@ -187,7 +187,7 @@ func TestJoinPresenceLeaveRoomList(t *testing.T) {
 		// A second tab of Ann is not a new member, and its leave does not
 		// make Ann leave.
 		tab2 := dial(t, ts.url, "ann-tab2")
-		tab2.helloAs(t, "Ann", wa.User)
+		tab2.helloAs(t, "Ann", wa.Token)
 		tab2.join(t, "lobby", nil)
 		tab2.call(t, shared.TypeLeave, &shared.Leave{Room: "lobby"})
 		ann.sendMsg(t, "lobby", "a-2", "still here")

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,9 +31,12 @@ type session struct {
 	wake      chan struct{}    // wakes a lingering writer
 	hurry     chan struct{}    // cuts a coalescing wait short: a reply is queued
 
-	ready      atomic.Bool   // hello done; member is set
+	ready      atomic.Bool   // hello done; member and ident are set
 	wantsRooms atomic.Bool   // asked for the room list: gets pushed updates
-	member     shared.Member // immutable once ready
+	member     shared.Member // User is immutable once ready; Nick changes only on the reader
+	ident      Identity      // who the credential says this is
+	pre        *Identity     // the upgrade request's identity (Options.Authenticate)
+	expiry     *time.Timer   // closes with CloseAuthExpired when the credential expires
 
 	mu    sync.Mutex
 	rooms map[string]*room
@@ -43,8 +47,9 @@ type session struct {
 	helloTimer *time.Timer
 }
 
-func newSession(srv *Server, conn *websocket.Conn, out *frameWriter) *session {
+func newSession(srv *Server, conn *websocket.Conn, out *frameWriter, pre *Identity) *session {
 	s := &session{
+		pre:   pre,
 		srv:   srv,
 		conn:  conn,
 		out:   out,
@@ -78,6 +83,7 @@ func (s *session) run() {
 		}
 	})
 	defer s.helloTimer.Stop()
+	defer s.signOff()
 	defer s.leaveAll()
 	for {
 		// No deadline or cancel on Read: with either, coder/websocket
@@ -168,12 +174,24 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		s.history(ctx, f.ID, p)
 	case *shared.Rooms:
 		s.wantsRooms.Store(true) // from now on, pushed when rooms change
-		list, err := s.srv.roomList(ctx)
+		list, err := s.srv.roomList(ctx, s.ident, p)
 		if err != nil {
 			s.fail(f.ID, err)
 			return
 		}
 		s.reply(shared.TypeRoomList, f.ID, list)
+	case *shared.Auth:
+		s.auth(f.ID, p)
+	case *shared.Nick:
+		s.nick(f.ID, p)
+	case *shared.Create:
+		s.create(ctx, f.ID, p)
+	case *shared.DM:
+		s.dm(ctx, f.ID, p)
+	case *shared.Invite:
+		s.invite(ctx, f.ID, p)
+	case *shared.Remove:
+		s.remove(ctx, f.ID, p)
 	default:
 		s.fail(f.ID, shared.Errorf(shared.CodeUnknownType, "%s is not a request a client may send", f.Type))
 	}
@@ -194,16 +212,100 @@ func (s *session) hello(id string, h *shared.Hello) {
 		s.fail(id, shared.Errorf(shared.CodeInvalid, "hello was already received on this connection"))
 		return
 	}
-	user := h.User
-	if user == "" {
-		user = newID("u-")
+	ident, token, err := s.srv.identify(s.pre, h)
+	if err != nil {
+		s.fail(id, err) // the session stays without identity: hello again
+		return
 	}
-	s.member = shared.Member{User: user, Nick: h.Nick}
+	nick := h.Nick
+	if ident.Nick != "" {
+		nick = ident.Nick
+	}
+	if err := s.srv.holdNick(ident.User, nick); err != nil {
+		s.fail(id, err)
+		return
+	}
+	s.member = shared.Member{User: ident.User, Nick: nick}
+	s.ident = ident
+	s.srv.setOnline(s.member, 1)
 	s.ready.Store(true)
 	s.helloTimer.Stop()
-	s.reply(shared.TypeWelcome, id, &shared.Welcome{
-		Protocol: shared.Protocol, Session: s.id, User: user, Nick: h.Nick, MaxBody: shared.MaxBodyRunes,
-	})
+	w := &shared.Welcome{
+		Protocol: shared.Protocol, Session: s.id, User: ident.User, Nick: nick, MaxBody: shared.MaxBodyRunes, Token: token,
+	}
+	if token == "" { // an embedder's credential: it expires, and the client refreshes it
+		w.Expires = s.expireAt(ident.Expires)
+	}
+	s.reply(shared.TypeWelcome, id, w)
+}
+
+// expireAt arms the close of the session when its credential expires and
+// returns that time in Unix ms (0: never).
+func (s *session) expireAt(t time.Time) int64 {
+	if s.expiry != nil {
+		s.expiry.Stop()
+	}
+	if t.IsZero() {
+		return 0
+	}
+	s.expiry = time.AfterFunc(time.Until(t), func() { s.kill(shared.CloseAuthExpired) })
+	return t.UnixMilli()
+}
+
+// signOff releases what hello claimed: the nickname and the online mark.
+func (s *session) signOff() {
+	if !s.ready.Load() {
+		return
+	}
+	if s.expiry != nil {
+		s.expiry.Stop()
+	}
+	s.srv.releaseNick(s.member.Nick)
+	s.srv.setOnline(s.member, -1)
+}
+
+// auth replaces the session's credential with a fresh one for the same
+// user, without reconnecting.
+func (s *session) auth(id string, a *shared.Auth) {
+	ident, _, err := s.srv.identify(nil, &shared.Hello{Nick: s.member.Nick, Token: a.Token})
+	if err != nil {
+		s.fail(id, err)
+		return
+	}
+	if ident.User != s.ident.User {
+		s.fail(id, shared.Errorf(shared.CodeUnauthorized, "the token is for another user"))
+		return
+	}
+	ack := &shared.AuthAck{User: ident.User}
+	if !strings.HasPrefix(a.Token, TokenPrefix) {
+		s.ident.Expires = ident.Expires
+		ack.Expires = s.expireAt(ident.Expires)
+	}
+	s.reply(shared.TypeAck, id, ack)
+}
+
+// nick changes the session's nickname and shows it in its rooms.
+func (s *session) nick(id string, n *shared.Nick) {
+	old := s.member
+	if n.Nick != old.Nick {
+		if err := s.srv.holdNick(old.User, n.Nick); err != nil {
+			s.fail(id, err)
+			return
+		}
+		s.srv.releaseNick(old.Nick)
+		s.mu.Lock()
+		s.member.Nick = n.Nick
+		rooms := make([]*room, 0, len(s.rooms))
+		for _, r := range s.rooms {
+			rooms = append(rooms, r)
+		}
+		s.mu.Unlock()
+		s.srv.setOnline(s.member, 0)
+		for _, r := range rooms {
+			r.rename(s.member)
+		}
+	}
+	s.reply(shared.TypeAck, id, &shared.Nick{Nick: n.Nick})
 }
 
 // joined returns the room if this session has joined it.
@@ -219,6 +321,10 @@ func (s *session) join(ctx context.Context, id string, j *shared.Join) {
 	st := s.srv.opts.Store
 	r, created, err := s.srv.room(ctx, j.Room)
 	if err != nil {
+		s.fail(id, err)
+		return
+	}
+	if err := s.srv.admit(ctx, s.ident, r); err != nil {
 		s.fail(id, err)
 		return
 	}
@@ -302,8 +408,13 @@ func (s *session) leave(id string, l *shared.Leave) {
 }
 
 func (s *session) history(ctx context.Context, id string, h *shared.History) {
-	if s.joined(h.Room) == nil {
+	r := s.joined(h.Room)
+	if r == nil {
 		s.fail(id, shared.Errorf(shared.CodeNotJoined, "join room %q before reading its history", h.Room))
+		return
+	}
+	if err := s.srv.authorizeMember(ctx, s.ident, ActionRead, r); err != nil {
+		s.fail(id, err)
 		return
 	}
 	msgs, err := s.srv.opts.Store.Before(ctx, h.Room, h.Before, h.Limit)
