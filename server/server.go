@@ -148,7 +148,7 @@ type Server struct {
 	sessions      map[*session]struct{}
 	users         map[string]*online   // by user id: who is online on this node
 	nicks         map[string]*nickHold // by shared.NickKey: nicknames in use
-	wg            sync.WaitGroup // one per live session
+	wg            sync.WaitGroup       // one per live session
 }
 
 // New returns a Server ready to be mounted as an http.Handler.
