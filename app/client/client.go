@@ -27,6 +27,15 @@ var ErrOffline = errors.New("duplex client: offline")
 type Options struct {
 	// Nick is the display name sent in hello. Required.
 	Nick string
+	// Token is a credential to present in hello, e.g. a JWT from the
+	// application's backend. Empty means the token the server issued to
+	// this Storage before, or, the first time, a new anonymous identity.
+	Token string
+	// TokenSource, when set, is asked for a fresh credential before each
+	// connection and shortly before the current one expires (the server
+	// says when in welcome); the client then refreshes it over the open
+	// socket with an auth request, without reconnecting.
+	TokenSource func(ctx context.Context) (string, error)
 	// Storage keeps the outbox, cursors, cached messages and user id.
 	// Nil means in-memory.
 	Storage Storage
@@ -65,16 +74,20 @@ type Client struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu     sync.Mutex
-	conn   *websocket.Conn // nil while offline
-	wq     *writeQueue     // conn's ordered queue for joins and sends
-	state  State
-	user   string
-	rooms  map[string]*roomState
-	outbox []Pending
-	waits  map[string]*waiter // pending requests by id
-	nextID uint64
-	dirty  *time.Timer // debounced save of cursors and cache
+	mu      sync.Mutex
+	conn    *websocket.Conn // nil while offline
+	wq      *writeQueue     // conn's ordered queue for joins and sends
+	state   State
+	user    string
+	token   string // the server-issued credential, kept in Storage
+	nick    string // the nickname the server accepted
+	fatal   error  // a hello refusal that reconnecting would not cure
+	refresh *time.Timer
+	rooms   map[string]*roomState
+	outbox  []Pending
+	waits   map[string]*waiter // pending requests by id
+	nextID  uint64
+	dirty   *time.Timer // debounced save of cursors and cache
 	// undelivered is set when a MessageReceived could not be emitted
 	// (closed with a full buffer): later messages are dropped, not counted.
 	undelivered bool
@@ -114,6 +127,7 @@ type waiter struct {
 // every change: a send must survive a reload from the moment Send returns.
 type savedOutbox struct {
 	User   string    `json:"user"`
+	Token  string    `json:"token,omitempty"`
 	Outbox []Pending `json:"outbox"`
 }
 
@@ -156,6 +170,7 @@ func New(url string, opts *Options) (*Client, error) {
 		events: make(chan Event, 1024),
 		done:   make(chan struct{}),
 		state:  StateConnecting,
+		nick:   o.Nick,
 		rooms:  make(map[string]*roomState),
 		waits:  make(map[string]*waiter),
 	}
@@ -182,6 +197,12 @@ func Dial(ctx context.Context, url string, opts *Options) (*Client, error) {
 			c.Close()
 			return nil, fmt.Errorf("duplex client: dial %s: %w", url, ctx.Err())
 		case <-c.done:
+			c.mu.Lock()
+			err := c.fatal
+			c.mu.Unlock()
+			if err != nil {
+				return nil, err
+			}
 			return nil, ErrClosed
 		case <-time.After(20 * time.Millisecond):
 		}
@@ -539,7 +560,7 @@ func (c *Client) load() {
 	if raw, ok := c.opts.Storage.Get(outboxKey); ok {
 		var s savedOutbox
 		if json.Unmarshal([]byte(raw), &s) == nil {
-			c.user, c.outbox = s.User, s.Outbox
+			c.user, c.token, c.outbox = s.User, s.Token, s.Outbox
 		}
 	}
 	if raw, ok := c.opts.Storage.Get(roomsKey); ok {
@@ -556,7 +577,7 @@ func (c *Client) load() {
 
 // saveLocked writes the outbox and user id to Storage now.
 func (c *Client) saveLocked() {
-	if b, err := json.Marshal(savedOutbox{User: c.user, Outbox: c.outbox}); err == nil {
+	if b, err := json.Marshal(savedOutbox{User: c.user, Token: c.token, Outbox: c.outbox}); err == nil {
 		c.opts.Storage.Set(outboxKey, string(b))
 	}
 }

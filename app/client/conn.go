@@ -32,6 +32,13 @@ func (c *Client) loop() {
 				backoff = c.opts.MinBackoff
 			}
 			code := shared.CloseCode(websocket.CloseStatus(err))
+			c.mu.Lock()
+			fatal := c.fatal
+			c.mu.Unlock()
+			if fatal != nil {
+				c.setState(StateOffline, fatal)
+				return
+			}
 			if code != -1 && !code.ShouldReconnect() || c.ctx.Err() != nil {
 				c.setState(StateOffline, err)
 				return
@@ -65,11 +72,14 @@ func (c *Client) session(conn *websocket.Conn) (welcomed bool, err error) {
 	wctx, stopWriter := context.WithCancel(c.ctx)
 	defer stopWriter()
 	go c.writeLoop(wctx, q)
+	hello, err := c.hello()
+	if err != nil {
+		return false, err
+	}
 	c.mu.Lock()
 	c.conn, c.wq = conn, q
-	hello := &shared.Hello{Nick: c.opts.Nick, User: c.user}
 	c.mu.Unlock()
-	if err := c.write(conn, shared.TypeHello, "hello", hello); err != nil {
+	if err := c.write(conn, shared.TypeHello, helloID, hello); err != nil {
 		return false, err
 	}
 	for {
@@ -152,7 +162,15 @@ func (c *Client) handle(conn *websocket.Conn, f shared.Frame) {
 	case *shared.RoomList:
 		c.answer(f)
 		c.emit(RoomsChanged{Rooms: p.Rooms})
-	default: // ack or error
+	case *shared.Removed:
+		c.removed(p.Room)
+	case *shared.ErrorFrame:
+		if f.ID == helloID {
+			c.helloRefused(conn, &shared.Error{Code: p.Code, Message: p.Message})
+			return
+		}
+		c.answer(f)
+	default: // ack
 		c.answer(f)
 	}
 }
@@ -166,7 +184,11 @@ func (c *Client) emitPresence(room string) {
 
 func (c *Client) welcome(conn *websocket.Conn, w *shared.Welcome) {
 	c.mu.Lock()
-	c.user = w.User
+	c.user, c.nick = w.User, w.Nick
+	if w.Token != "" {
+		c.token = w.Token
+	}
+	c.scheduleRefreshLocked(w.Expires)
 	c.state = StateOnline
 	for name, rs := range c.rooms {
 		if rs.wanted {

@@ -62,8 +62,14 @@ type MemberLeft struct {
 // RoomsChanged gives the server's room list.
 type RoomsChanged struct{ Rooms []shared.RoomInfo }
 
-// ErrorReceived reports an error frame that answered no pending request.
+// ErrorReceived reports an error frame that answered no pending request,
+// or a refused hello (then a StateChanged to offline follows, with the
+// same error, unless the client could start over as a new anonymous user).
 type ErrorReceived struct{ Err *shared.Error }
+
+// RoomRemoved reports that this user lost access to a private room; it is
+// no longer joined.
+type RoomRemoved struct{ Room string }
 
 func (StateChanged) isEvent()    {}
 func (MessageReceived) isEvent() {}
@@ -75,3 +81,4 @@ func (MemberJoined) isEvent()    {}
 func (MemberLeft) isEvent()      {}
 func (RoomsChanged) isEvent()    {}
 func (ErrorReceived) isEvent()   {}
+func (RoomRemoved) isEvent()     {}
