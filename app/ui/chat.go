@@ -25,6 +25,8 @@ type Chat struct {
 	signed bool
 	nick   string
 	err    string
+	// editNick shows the nickname box in the top bar.
+	editNick bool
 }
 
 // OnInit runs before the first render, which in the browser comes before
@@ -100,6 +102,17 @@ func (c *Chat) onSignIn(ctx app.Context, e app.Event) {
 	}
 	c.err = ""
 	ctx.LocalStorage().Set(nickKey, nick)
+	theModel.mu.Lock()
+	refused := theModel.signinErr != ""
+	theModel.mu.Unlock()
+	if refused { // the last client stopped on a refused hello: start anew
+		c.nick, c.signed = nick, true
+		theModel.restart(wsURL(), nick)
+		if c.room != "" {
+			theModel.open(c.room)
+		}
+		return
+	}
 	c.signIn(nick)
 }
 
@@ -147,6 +160,11 @@ func (c *Chat) onNewRoom(ctx app.Context, e app.Event) {
 	}
 	c.err = ""
 	input.Set("value", "")
+	if box := app.Window().GetElementByID("new-room-private"); box.Truthy() && box.Get("checked").Bool() {
+		box.Set("checked", false)
+		c.createPrivate(ctx, name)
+		return
+	}
 	ctx.Navigate(RoomPath(name))
 }
 
@@ -161,21 +179,37 @@ func (c *Chat) onLoadOlder(ctx app.Context, e app.Event) { theModel.loadOlder(c.
 // Render draws the page from the model.
 func (c *Chat) Render() app.UI {
 	theModel.mu.Lock()
-	state, notice := theModel.state, theModel.notice
+	state, notice, refused := theModel.state, theModel.notice, theModel.signinErr
 	theModel.mu.Unlock()
-	if !c.signed {
+	signed := c.signed && refused == ""
+	if !signed {
 		state = client.StateOffline
 	}
 	return app.Div().Class("shell").Body(
 		app.Div().Class("top").Attr("role", "banner").Body(
 			heading(1, "brand", "Duplex"),
 			app.Span().Class("conn").DataSet("test", "connection").DataSet("state", string(state)).Text(stateLabel(state)),
-			app.If(c.signed, func() app.UI { return app.Span().Class("me").Text(c.nick) }),
+			app.If(signed, c.renderMe),
 		),
-		app.If(c.err != "" || notice != "", func() app.UI {
-			return app.Div().Class("notice").Attr("role", "status").DataSet("test", "notice").Text(strings.TrimSpace(c.err + " " + notice))
+		app.If(c.err != "" || notice != "" || refused != "", func() app.UI {
+			return app.Div().Class("notice").Attr("role", "status").DataSet("test", "notice").Text(strings.TrimSpace(c.err + " " + notice + " " + refused))
 		}),
-		app.If(!c.signed, c.renderSignIn).Else(c.renderChat),
+		app.If(!signed, c.renderSignIn).Else(c.renderChat),
+	)
+}
+
+// renderMe is the signed-in person's corner: the nickname (a box to change
+// it) and sign-out.
+func (c *Chat) renderMe() app.UI {
+	return app.Div().Class("me").Body(
+		app.If(c.editNick, func() app.UI {
+			return app.Input().ID("nick-input").Type("text").Class("nick-input").DataSet("test", "nick-input").
+				MaxLength(shared.MaxNickRunes).Value(c.nick).Attr("aria-label", "New nickname").OnKeyDown(c.onNickKey)
+		}).Else(func() app.UI {
+			return app.Span().Class("my-nick").DataSet("test", "my-nick").Text(c.nick)
+		}),
+		app.Button().Type("button").Class("ghost").DataSet("test", "change-nick").OnClick(c.onEditNick).Text("Change nickname"),
+		app.Button().Type("button").Class("ghost").DataSet("test", "signout").OnClick(c.onSignOut).Text("Sign out"),
 	)
 }
 
@@ -241,10 +275,22 @@ func (c *Chat) renderChat() app.UI {
 	}
 	theModel.mu.Unlock()
 	rows := theModel.rows(c.room)
+	info := theModel.roomInfo(c.room)
+	cl := theModel.client()
+	me := ""
+	if cl != nil {
+		me = cl.User()
+	}
+	owner := info.Kind == shared.RoomPrivate && info.Owner == me
 	return app.Div().Class("layout").Body(
 		c.renderRooms(rooms),
 		app.Div().Class("room").Attr("role", "main").Body(
-			heading(2, "room-title", "#"+c.room),
+			heading(2, "room-title", roomLabel(info)),
+			app.If(info.Kind == shared.RoomPrivate, func() app.UI {
+				return app.Input().Type("text").Class("invite").DataSet("test", "invite").
+					Placeholder("Invite by nickname").Attr("aria-label", "Invite someone to this private room by nickname").
+					AutoComplete(false).OnKeyDown(c.onInvite)
+			}),
 			c.renderMessages(rows, more, loading),
 			app.Form().Class("composer-bar").OnSubmit(c.onSend).Body(
 				app.Input().ID("composer").Type("text").Class("composer").DataSet("test", "composer").
@@ -257,7 +303,21 @@ func (c *Chat) renderChat() app.UI {
 			heading(3, "", "Members ("+strconv.Itoa(len(members))+")"),
 			app.Ul().DataSet("test", "members").Body(
 				app.Range(members).Slice(func(i int) app.UI {
-					return app.Li().DataSet("test", "member").DataSet("user", members[i].User).Text(members[i].Nick)
+					m := members[i]
+					return app.Li().DataSet("test", "member").DataSet("user", m.User).Title("%s · %s", m.Nick, shortUser(m.User)).Body(
+						app.Span().Text(m.Nick),
+						app.If(m.User != me && me != "", func() app.UI {
+							// No text: the item's text stays the nickname
+							// (tests and screen readers read it); the
+							// label is CSS and aria-label.
+							return app.Button().Type("button").Class("ghost small act-dm").DataSet("test", "dm").DataSet("user", m.User).
+								Attr("aria-label", "Message "+m.Nick).Title("Message %s", m.Nick).OnClick(c.onDM)
+						}),
+						app.If(owner && m.User != me, func() app.UI {
+							return app.Button().Type("button").Class("ghost small act-remove").DataSet("test", "remove").DataSet("user", m.User).
+								Attr("aria-label", "Remove "+m.Nick+" from this room").Title("Remove %s", m.Nick).OnClick(c.onRemove)
+						}),
+					)
 				}),
 			),
 		),
@@ -282,26 +342,20 @@ func (c *Chat) renderRooms(rooms []shared.RoomInfo) app.UI {
 	for _, r := range rooms {
 		listed = listed || r.Name == c.room
 	}
-	if !listed {
+	if !listed && !strings.HasPrefix(c.room, "dm-") {
 		rooms = append([]shared.RoomInfo{{Name: c.room}}, rooms...)
 	}
+	private, dms := roomsOf(rooms, shared.RoomPrivate), roomsOf(rooms, shared.RoomDM)
 	return app.Div().Class("rooms").Attr("role", "navigation").Body(
-		heading(3, "", "Rooms"),
-		app.Ul().DataSet("test", "room-list").Body(
-			app.Range(rooms).Slice(func(i int) app.UI {
-				r := rooms[i]
-				cls := "room-item"
-				if r.Name == c.room {
-					cls += " active"
-				}
-				return app.Li().Class(cls).DataSet("test", "room").DataSet("room", r.Name).Body(
-					app.A().Href("%s", RoomPath(r.Name)).Text("#"+r.Name),
-					app.If(r.Members > 0, func() app.UI { return app.Span().Class("count").Text(strconv.Itoa(r.Members)) }),
-				)
-			}),
-		),
+		c.renderRoomSection("Rooms", "room-list", roomsOf(rooms, shared.RoomPublic)),
+		app.If(len(private) > 0, func() app.UI { return c.renderRoomSection("Private", "private-list", private) }),
+		app.If(len(dms) > 0, func() app.UI { return c.renderRoomSection("Direct messages", "dm-list", dms) }),
 		app.Input().Type("text").Class("new-room").DataSet("test", "new-room").
 			Placeholder("join or create room").Attr("aria-label", "Join or create a room").AutoComplete(false).OnKeyDown(c.onNewRoom),
+		app.Div().Class("private-toggle").Body(
+			app.Input().Type("checkbox").ID("new-room-private").DataSet("test", "new-room-private").Attr("aria-label", "Create it as a private room"),
+			app.Span().Text(" private"),
+		),
 	)
 }
 
@@ -313,7 +367,8 @@ func renderRow(r row) app.UI {
 		li = li.Title("%s", "Not sent: "+r.reason)
 	}
 	return li.Body(
-		app.Span().Class("author").DataSet("test", "author").Text(r.msg.Author.Nick),
+		app.Span().Class("author").DataSet("test", "author").DataSet("user", r.msg.Author.User).
+			Title("%s · %s", r.msg.Author.Nick, shortUser(r.msg.Author.User)).Text(r.msg.Author.Nick),
 		app.Span().Class("time").DataSet("test", "time").Title("%s", t.UTC().Format(time.RFC3339)).Text(t.Format("15:04")),
 		app.Div().Class("body").DataSet("test", "body").Text(r.msg.Body),
 	)

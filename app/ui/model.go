@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"sync"
 	"time"
@@ -23,6 +24,9 @@ type model struct {
 	rooms  []shared.RoomInfo
 	views  map[string]*roomView
 	notice string
+	// signinErr is why the server refused the nickname or credential: the
+	// page shows the sign-in form again with it.
+	signinErr string
 
 	ctx     app.Context // the mounted Chat's context, for re-render requests
 	mounted bool
@@ -136,7 +140,7 @@ func (m *model) start(wsURL, nick string) {
 		m.mu.Unlock()
 		return
 	}
-	m.cl, m.nick = cl, nick
+	m.cl, m.nick, m.signinErr = cl, nick, ""
 	m.mu.Unlock()
 	go m.pump(cl)
 }
@@ -149,8 +153,17 @@ func (m *model) pump(cl *client.Client) {
 		case client.StateChanged:
 			m.state = e.State
 			if e.State == client.StateOnline {
+				setTokenCookie(cl.Token())
 				go m.refreshRooms()
 			}
+			var pe *shared.Error
+			if e.State == client.StateOffline && errors.As(e.Err, &pe) {
+				m.refusedLocked(pe)
+			}
+		case client.RoomRemoved:
+			m.viewLocked(e.Room).joined = false
+			m.notice = "You no longer have access to #" + e.Room
+			go m.refreshRooms()
 		case client.MessageReceived:
 			m.viewLocked(e.Message.Room).addLocked(e.Message)
 			after = scrollToBottom
@@ -184,6 +197,9 @@ func (m *model) refreshRooms() {
 	m.mu.Lock()
 	cl := m.cl
 	m.mu.Unlock()
+	if cl == nil {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if rooms, err := cl.Rooms(ctx); err == nil {
@@ -206,7 +222,7 @@ func (m *model) open(room string) {
 	v.addLocked(cl.Cached(room)...)
 	m.mu.Unlock()
 	go func() {
-		if err := cl.Join(context.Background(), room); err != nil {
+		if err := cl.Join(context.Background(), room); err != nil && !errors.Is(err, client.ErrClosed) {
 			m.mu.Lock()
 			m.notice = err.Error()
 			m.mu.Unlock()
@@ -262,7 +278,7 @@ func (m *model) rows(room string) []row {
 		}
 	}
 	if m.cl != nil {
-		me := shared.Member{User: m.cl.User(), Nick: m.nick}
+		me := shared.Member{User: m.cl.User(), Nick: m.cl.Nick()}
 		for _, p := range m.cl.Outbox() {
 			if p.Room != room || v != nil && v.ids[p.MsgID] {
 				continue

@@ -37,7 +37,15 @@ func newApp(cfg config) (*duplexApp, error) {
 		}
 		st = s
 	}
-	opts := &server.Options{Store: st, OriginPatterns: cfg.origins, QueueSize: cfg.queueSize, CoalesceDelay: cfg.coalesce}
+	ids, err := newIdentities(cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	opts := &server.Options{
+		Store: st, OriginPatterns: cfg.origins, QueueSize: cfg.queueSize, CoalesceDelay: cfg.coalesce,
+		SessionKey: ids.key, VerifyToken: ids.verifyJWT, NoAnonymous: cfg.noAnonymous,
+	}
 	if cfg.compress {
 		opts.Compression = websocket.CompressionContextTakeover
 	}
@@ -56,7 +64,7 @@ func newApp(cfg config) (*duplexApp, error) {
 		io.WriteString(w, "ok\n")
 	})
 	mux.Handle("/web/", staticHandler(cfg.webDir, wasm))
-	mux.Handle("/", freshPages(&app.Handler{
+	mux.Handle("/", privatePages(st, ids, freshPages(&app.Handler{
 		Name:            "Duplex",
 		ShortName:       "Duplex",
 		Title:           "Duplex chat",
@@ -74,7 +82,7 @@ func newApp(cfg config) (*duplexApp, error) {
 		Version:               wasm.version,
 		WasmContentLength:     wasm.rawLength,
 		ServiceWorkerTemplate: offlineAppWorker,
-	}))
+	})))
 	return &duplexApp{handler: securityHeaders(mux), srv: srv, store: st}, nil
 }
 

@@ -46,6 +46,10 @@ type config struct {
 	debugAddr string
 	compress  bool
 	coalesce  time.Duration
+
+	sessionKey  string // secret for server-issued tokens; empty: data dir file
+	jwtKey      string // HMAC secret, PEM public key, or a file holding either
+	noAnonymous bool
 }
 
 func parseConfig(args []string, getenv func(string) string) (config, error) {
@@ -69,9 +73,13 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "loopback address for pprof and /debug/gc, e.g. 127.0.0.1:6060 (off when empty)")
 	fs.BoolVar(&c.compress, "compression", false, "offer permessage-deflate to clients (less bandwidth, more CPU)")
 	fs.DurationVar(&c.coalesce, "coalesce", 0, "shortest time between writes to a busy connection (0: server default 10ms; negative: off)")
+	fs.StringVar(&c.sessionKey, "session-key", env("SESSION_KEY", ""), "secret that signs the session tokens of anonymous users; processes serving the same users share it; changing it signs everyone out (env SESSION_KEY; default: a key generated into the data directory)")
+	fs.StringVar(&c.jwtKey, "jwt-key", env("JWT_KEY", ""), "accept JWTs from your backend: an HMAC secret, a PEM public key (RS256/ES256/EdDSA), or a file holding either (env JWT_KEY)")
+	anonymous := fs.Bool("anonymous", env("ANONYMOUS", "true") != "false", "let people without a credential in as new anonymous users (env ANONYMOUS=false turns it off)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	c.noAnonymous = !*anonymous
 	for _, o := range strings.Split(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			c.origins = append(c.origins, o)
