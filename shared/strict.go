@@ -141,8 +141,8 @@ func (s *fieldScanner) value(t reflect.Type, path string) *fieldError {
 		}
 	case '"':
 		s.str()
-	default: // number, true, false, null
-		for s.i < len(s.b) && !isDelim(s.b[s.i]) {
+	default: // number, true, false, null; one byte at least, so scans end
+		for s.i++; s.i < len(s.b) && !isDelim(s.b[s.i]); {
 			s.i++
 		}
 	}
