@@ -97,3 +97,13 @@ func BenchmarkDecodeMessage(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDecodeSend is the server's side: every client frame takes the
+// general, strict path (the repeated and wrong-case field check included).
+func BenchmarkDecodeSend(b *testing.B) {
+	send, _ := Encode(TypeSend, "r-123", &Send{Room: "general", MsgID: "m0123456789abcdef01234567", Body: strings.Repeat("x", 100)})
+	b.ReportAllocs()
+	for b.Loop() {
+		Decode(send)
+	}
+}

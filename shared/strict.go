@@ -69,22 +69,38 @@ func (e *fieldError) toError() *Error {
 
 // checkFields scans the JSON value b, which encoding/json has already
 // accepted as syntactically valid, following the Go type t, and reports the
-// first object that repeats a key or spells a field of t in another case.
+// first object that repeats a key or spells a field of t in another case;
+// where names where b sits in the frame ("data"), "" for the envelope.
 // A key t does not know is left to encoding/json (an unknown field), and
 // values of no known struct type (json.RawMessage, a value of the wrong
 // JSON type) are skipped: they are checked when decoded, or refused.
-func checkFields(b []byte, t reflect.Type, path string) *fieldError {
+// The common case, a sound frame, allocates nothing.
+func checkFields(b []byte, t reflect.Type, where string) *fieldError {
 	s := fieldScanner{b: b}
-	if err := s.value(t, path); err != errStopScan {
-		return err
+	err := s.value(t)
+	if err == nil || err == errStopScan {
+		return nil
 	}
-	return nil
+	err.within(where)
+	return err
 }
 
 // errStopScan ends a scan at a key its struct does not know: that is
 // encoding/json's error to report, and stopping there bounds the keys
 // remembered per object by the fields of the struct.
 var errStopScan = &fieldError{}
+
+// within prefixes the path of e with the name of the field holding it, as
+// the error returns up through the objects that hold it.
+func (e *fieldError) within(name string) {
+	switch {
+	case name == "":
+	case e.path == "":
+		e.path = name
+	default:
+		e.path = name + "." + e.path
+	}
+}
 
 type fieldScanner struct {
 	b []byte
@@ -105,7 +121,7 @@ func (s *fieldScanner) space() {
 }
 
 // value scans one value; t is its Go type, nil when nothing is known.
-func (s *fieldScanner) value(t reflect.Type, path string) *fieldError {
+func (s *fieldScanner) value(t reflect.Type) *fieldError {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -118,7 +134,7 @@ func (s *fieldScanner) value(t reflect.Type, path string) *fieldError {
 	}
 	switch s.b[s.i] {
 	case '{':
-		return s.object(t, path)
+		return s.object(t)
 	case '[':
 		var elem reflect.Type
 		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
@@ -131,7 +147,7 @@ func (s *fieldScanner) value(t reflect.Type, path string) *fieldError {
 				s.i++
 				return nil
 			}
-			if err := s.value(elem, path); err != nil {
+			if err := s.value(elem); err != nil {
 				return err
 			}
 			s.space()
@@ -149,13 +165,18 @@ func (s *fieldScanner) value(t reflect.Type, path string) *fieldError {
 	return nil
 }
 
-func (s *fieldScanner) object(t reflect.Type, path string) *fieldError {
-	var fields map[string]reflect.Type
+// maxSeen is how many keys an object's repeat check keeps on the stack;
+// Duplex objects have at most 6 fields.
+const maxSeen = 16
+
+func (s *fieldScanner) object(t reflect.Type) *fieldError {
+	var fields map[string]jsonField
 	if t != nil && t.Kind() == reflect.Struct {
 		fields = jsonFields(t)
 	}
-	var seen []string // at most len(fields)+1 keys: see errStopScan
-	s.i++             // '{'
+	var seenBuf [maxSeen]string
+	seen := seenBuf[:0] // the canonical names of the keys so far
+	s.i++               // '{'
 	for {
 		s.space()
 		if s.i >= len(s.b) || s.b[s.i] != '"' {
@@ -163,30 +184,29 @@ func (s *fieldScanner) object(t reflect.Type, path string) *fieldError {
 			return nil
 		}
 		key := s.str()
-		ft, known := fields[key]
+		f, known := fields[string(key)]
 		if fields != nil {
-			for _, k := range seen {
-				if k == key {
-					return &fieldError{path: path, key: key}
-				}
-			}
-			seen = append(seen, key)
 			if !known {
 				for name := range fields {
-					if strings.EqualFold(name, key) { // as encoding/json folds
-						return &fieldError{path: path, key: key, want: name}
+					if strings.EqualFold(name, string(key)) { // as encoding/json folds
+						return &fieldError{key: string(key), want: name}
 					}
 				}
 				return errStopScan
 			}
+			for _, k := range seen {
+				if k == f.name {
+					return &fieldError{key: f.name}
+				}
+			}
+			seen = append(seen, f.name)
 		}
 		s.space()
 		s.i++ // ':'
-		inner := key
-		if path != "" {
-			inner = path + "." + key
-		}
-		if err := s.value(ft, inner); err != nil {
+		if err := s.value(f.typ); err != nil {
+			if err != errStopScan {
+				err.within(f.name)
+			}
 			return err
 		}
 		s.space()
@@ -204,9 +224,10 @@ func isDelim(c byte) bool {
 	return false
 }
 
-// str scans a JSON string at s.i and returns its value; escapes are rare
-// in keys, so only then does it ask encoding/json to unquote.
-func (s *fieldScanner) str() string {
+// str scans a JSON string at s.i and returns its value, without copying
+// when it has no escape; escapes are rare in keys, so only then does it
+// ask encoding/json to unquote.
+func (s *fieldScanner) str() []byte {
 	start := s.i
 	s.i++ // '"'
 	escaped := false
@@ -220,25 +241,31 @@ func (s *fieldScanner) str() string {
 			s.i++
 			raw := s.b[start:s.i]
 			if !escaped {
-				return string(raw[1 : len(raw)-1])
+				return raw[1 : len(raw)-1]
 			}
 			var v string
 			json.Unmarshal(raw, &v)
-			return v
+			return []byte(v)
 		}
 		s.i++
 	}
-	return ""
+	return nil
 }
 
-var fieldCache sync.Map // reflect.Type -> map[string]reflect.Type
+// jsonField is a struct field as JSON names it.
+type jsonField struct {
+	name string
+	typ  reflect.Type
+}
 
-// jsonFields maps the JSON names of struct t's fields to their types.
-func jsonFields(t reflect.Type) map[string]reflect.Type {
+var fieldCache sync.Map // reflect.Type -> map[string]jsonField
+
+// jsonFields maps the JSON names of struct t's fields to the fields.
+func jsonFields(t reflect.Type) map[string]jsonField {
 	if m, ok := fieldCache.Load(t); ok {
-		return m.(map[string]reflect.Type)
+		return m.(map[string]jsonField)
 	}
-	m := make(map[string]reflect.Type, t.NumField())
+	m := make(map[string]jsonField, t.NumField())
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if !f.IsExported() {
@@ -251,7 +278,7 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 		if name == "" {
 			name = f.Name
 		}
-		m[name] = f.Type
+		m[name] = jsonField{name: name, typ: f.Type}
 	}
 	fieldCache.Store(t, m)
 	return m
