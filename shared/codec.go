@@ -41,17 +41,24 @@ func DecodeServerFrame(b []byte) (Frame, error) {
 	if f, ok := decodeFast(b); ok {
 		return f, nil
 	}
-	return decodeAs(b, false)
+	return decodeAs(b, nil)
 }
 
 // decode is the general path of Decode: strict, of any length.
-func decode(b []byte) (Frame, error) { return decodeAs(b, true) }
+func decode(b []byte) (Frame, error) { return decodeAs(b, checkFields) }
+
+// fieldCheck is checkFields for the strict decoder and nil for the lenient
+// one: passed as a value, the check is linked only into binaries that
+// decode strictly (servers), not into the wasm client.
+type fieldCheck func(b []byte, t reflect.Type, where string) *Error
 
 var envelopeType = reflect.TypeFor[Envelope]()
 
-// decodeAs decodes b strictly (as the server reads clients) or leniently
-// (as clients read servers: unknown fields ignored).
-func decodeAs(b []byte, strict bool) (Frame, error) {
+// decodeAs decodes b strictly, with check (as the server reads clients), or
+// leniently, with a nil check (as clients read servers: unknown fields
+// ignored).
+func decodeAs(b []byte, check fieldCheck) (Frame, error) {
+	strict := check != nil
 	var f Frame
 	if !utf8.Valid(b) {
 		return f, Errorf(CodeBadFrame, "frame is not valid UTF-8")
@@ -63,8 +70,8 @@ func decodeAs(b []byte, strict bool) (Frame, error) {
 	if strict {
 		// A repeated or wrongly-cased type or id makes both untrustworthy:
 		// the error names no request.
-		if fe := checkFields(b, envelopeType, ""); fe != nil {
-			return f, fe.toError()
+		if err := check(b, envelopeType, ""); err != nil {
+			return f, err
 		}
 	}
 	if env.ID != "" {
@@ -87,8 +94,8 @@ func decodeAs(b []byte, strict bool) (Frame, error) {
 		*raw = env.Data
 	} else {
 		if strict {
-			if fe := checkFields(env.Data, reflect.TypeOf(p), "data"); fe != nil {
-				return f, fe.toError()
+			if err := check(env.Data, reflect.TypeOf(p), "data"); err != nil {
+				return f, err
 			}
 		}
 		if err := unmarshal(env.Data, p, strict); err != nil {

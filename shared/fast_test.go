@@ -29,7 +29,7 @@ func FuzzDecodeFast(f *testing.F) {
 		if !reflect.DeepEqual(fast, slow) {
 			t.Fatalf("fast %+v != general %+v for %q", fast.Payload, slow.Payload, b)
 		}
-		lenient, err := decodeAs(b, false)
+		lenient, err := decodeAs(b, nil)
 		if err != nil || !reflect.DeepEqual(fast, lenient) {
 			t.Fatalf("fast path accepted %q, lenient path gave %+v, %v", b, lenient.Payload, err)
 		}

@@ -69,20 +69,21 @@ func (e *fieldError) toError() *Error {
 
 // checkFields scans the JSON value b, which encoding/json has already
 // accepted as syntactically valid, following the Go type t, and reports the
-// first object that repeats a key or spells a field of t in another case;
+// first object that repeats a key or spells a field of t in another case
+// as an *Error with CodeInvalid;
 // where names where b sits in the frame ("data"), "" for the envelope.
 // A key t does not know is left to encoding/json (an unknown field), and
 // values of no known struct type (json.RawMessage, a value of the wrong
 // JSON type) are skipped: they are checked when decoded, or refused.
 // The common case, a sound frame, allocates nothing.
-func checkFields(b []byte, t reflect.Type, where string) *fieldError {
+func checkFields(b []byte, t reflect.Type, where string) *Error {
 	s := fieldScanner{b: b}
 	err := s.value(t)
 	if err == nil || err == errStopScan {
 		return nil
 	}
 	err.within(where)
-	return err
+	return err.toError()
 }
 
 // errStopScan ends a scan at a key its struct does not know: that is
