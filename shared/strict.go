@@ -267,13 +267,28 @@ func jsonFields(t reflect.Type) map[string]jsonField {
 		return m.(map[string]jsonField)
 	}
 	m := make(map[string]jsonField, t.NumField())
+	addFields(m, t)
+	fieldCache.Store(t, m)
+	return m
+}
+
+// addFields adds the fields of struct t to m, with the fields of an
+// untagged embedded struct promoted as encoding/json promotes them (an
+// outer field of the same name wins).
+func addFields(m map[string]jsonField, t reflect.Type) {
+	var embedded []reflect.Type
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if !f.IsExported() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if f.Anonymous && name == "" && ft.Kind() == reflect.Struct {
+			embedded = append(embedded, ft)
 			continue
 		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
+		if !f.IsExported() || name == "-" {
 			continue
 		}
 		if name == "" {
@@ -281,6 +296,13 @@ func jsonFields(t reflect.Type) map[string]jsonField {
 		}
 		m[name] = jsonField{name: name, typ: f.Type}
 	}
-	fieldCache.Store(t, m)
-	return m
+	for _, et := range embedded {
+		inner := make(map[string]jsonField)
+		addFields(inner, et)
+		for name, f := range inner {
+			if _, outer := m[name]; !outer {
+				m[name] = f
+			}
+		}
+	}
 }
