@@ -5,14 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 )
 
-// Decode parses and validates one frame. On failure it returns an *Error
-// whose Code says what was wrong; the returned Frame still carries the type
-// and request id when they could be read, so the error can name the request.
+// Decode parses and validates one frame strictly: it is how a server reads
+// what clients send. On failure it returns an *Error whose Code says what
+// was wrong; the returned Frame still carries the type and request id when
+// they could be read, so the error can name the request. Unknown types and
+// fields, repeated fields and wrongly-cased field names are errors.
 //
 // MaxFrameBytes bounds what a client may send: a frame longer than that is
 // refused with CodeTooLarge unless it has a server-to-client type, since
@@ -28,14 +31,48 @@ func Decode(b []byte) (Frame, error) {
 	return f, err
 }
 
-func decode(b []byte) (Frame, error) {
+// DecodeServerFrame parses one frame as a client reads what a server sends:
+// leniently, so that a newer server may add frame types and fields. Unknown
+// fields, at any depth, are ignored; an unknown type is an *Error with
+// CodeUnknownType, for the caller to skip (DecodeAll does). Everything
+// else (malformed JSON, wrong field types, the rules of known fields) is
+// checked as by Decode.
+func DecodeServerFrame(b []byte) (Frame, error) {
+	if f, ok := decodeFast(b); ok {
+		return f, nil
+	}
+	return decodeAs(b, nil)
+}
+
+// decode is the general path of Decode: strict, of any length.
+func decode(b []byte) (Frame, error) { return decodeAs(b, checkFields) }
+
+// fieldCheck is checkFields for the strict decoder and nil for the lenient
+// one: passed as a value, the check is linked only into binaries that
+// decode strictly (servers), not into the wasm client.
+type fieldCheck func(b []byte, t reflect.Type, where string) *Error
+
+var envelopeType = reflect.TypeFor[Envelope]()
+
+// decodeAs decodes b strictly, with check (as the server reads clients), or
+// leniently, with a nil check (as clients read servers: unknown fields
+// ignored).
+func decodeAs(b []byte, check fieldCheck) (Frame, error) {
+	strict := check != nil
 	var f Frame
 	if !utf8.Valid(b) {
 		return f, Errorf(CodeBadFrame, "frame is not valid UTF-8")
 	}
 	var env Envelope
-	if err := strictUnmarshal(b, &env); err != nil {
+	if err := unmarshal(b, &env, strict); err != nil {
 		return f, Errorf(CodeBadFrame, "frame is not a valid envelope: %s", jsonReason(err))
+	}
+	if strict {
+		// A repeated or wrongly-cased type or id makes both untrustworthy:
+		// the error names no request.
+		if err := check(b, envelopeType, ""); err != nil {
+			return f, err
+		}
 	}
 	if env.ID != "" {
 		if err := ValidID("id", env.ID); err != nil {
@@ -48,15 +85,22 @@ func decode(b []byte) (Frame, error) {
 	}
 	p, ok := newPayload(env.Type)
 	if !ok {
-		return f, Errorf(CodeUnknownType, "unknown frame type %q", env.Type)
+		return f, Errorf(CodeUnknownType, "unknown frame type %s", clip(string(env.Type)))
 	}
 	if len(env.Data) == 0 || bytes.Equal(env.Data, []byte("null")) {
 		env.Data = []byte("{}")
 	}
 	if raw, isRaw := p.(*json.RawMessage); isRaw {
 		*raw = env.Data
-	} else if err := strictUnmarshal(env.Data, p); err != nil {
-		return f, Errorf(CodeBadFrame, "%s data: %s", env.Type, jsonReason(err))
+	} else {
+		if strict {
+			if err := check(env.Data, reflect.TypeOf(p), "data"); err != nil {
+				return f, err
+			}
+		}
+		if err := unmarshal(env.Data, p, strict); err != nil {
+			return f, Errorf(CodeBadFrame, "%s data: %s", env.Type, jsonReason(err))
+		}
 	}
 	if v, ok := p.(interface{ validate() error }); ok {
 		if err := v.validate(); err != nil {
@@ -166,12 +210,15 @@ func (p *fastParser) num(key string, out *int64) bool {
 	return err == nil
 }
 
-// DecodeAll decodes one WebSocket message as a receiver sees it: a single
-// frame, or a batch whose inner frames it hands to each in order. An
-// invalid inner frame is passed with its error, to be skipped (a newer
-// peer may send types this one does not know); the returned error is
-// about the message as a whole. A batch written by EncodeBatch is split
-// without decoding it twice, which matters to clients of busy rooms.
+// DecodeAll decodes one WebSocket message as a client receives it from a
+// server (DecodeServerFrame: unknown fields ignored): a single frame, or a
+// batch whose inner frames it hands to each in order. A frame of a type
+// this client does not know, alone or inside a batch, is skipped without a
+// call: a newer server may send types an older client does not know. An
+// invalid inner frame of a known type is passed with its error, to be
+// skipped; the returned error is about the message as a whole. A batch
+// written by EncodeBatch is split without decoding it twice, which matters
+// to clients of busy rooms.
 func DecodeAll(b []byte, each func(Frame, error)) error {
 	if bytes.HasPrefix(b, batchPrefix) && bytes.HasSuffix(b, batchSuffix) {
 		if raws, ok := splitArray(b[len(batchPrefix) : len(b)-len(batchSuffix)]); ok && utf8.Valid(b) {
@@ -181,7 +228,10 @@ func DecodeAll(b []byte, each func(Frame, error)) error {
 			return nil
 		}
 	}
-	f, err := Decode(b)
+	f, err := DecodeServerFrame(b)
+	if unknownType(err) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -196,11 +246,19 @@ func DecodeAll(b []byte, each func(Frame, error)) error {
 }
 
 func eachInner(raw []byte, each func(Frame, error)) {
-	f, err := Decode(raw)
+	f, err := DecodeServerFrame(raw)
+	if unknownType(err) {
+		return
+	}
 	if err == nil && f.Type == TypeBatch {
 		err = Errorf(CodeBadFrame, "a batch may not hold a batch")
 	}
 	each(f, err)
+}
+
+func unknownType(err error) bool {
+	e, ok := err.(*Error)
+	return ok && e.Code == CodeUnknownType
 }
 
 // splitArray splits the body of a JSON array (without its brackets) at
@@ -312,11 +370,13 @@ func writeJSON(buf *bytes.Buffer, v any) error {
 	return nil
 }
 
-// strictUnmarshal decodes exactly one JSON value, refusing unknown fields
-// and trailing data.
-func strictUnmarshal(b []byte, v any) error {
+// unmarshal decodes exactly one JSON value, refusing trailing data and,
+// when strict, unknown fields.
+func unmarshal(b []byte, v any, strict bool) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
@@ -333,24 +393,27 @@ func strictUnmarshal(b []byte, v any) error {
 func jsonReason(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
+		got := cut(te.Value) // "number 1e3": a literal from the frame
 		field := te.Field
 		if field == "" {
-			return "wrong JSON type: expected an object, got " + te.Value
+			return "wrong JSON type: expected an object, got " + got
 		}
-		return "field " + field + ": expected " + jsonKind(te.Type.Kind().String()) + ", got " + te.Value
+		return "field " + field + ": expected " + jsonKind(te.Type.Kind().String()) + ", got " + got
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		return "malformed JSON: " + se.Error()
 	}
-	msg := err.Error()
-	if strings.HasPrefix(msg, "json: unknown field") {
-		return strings.TrimPrefix(msg, "json: ")
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if q, ok := strings.CutPrefix(msg, "unknown field "); ok {
+		if name, err := strconv.Unquote(q); err == nil {
+			return "unknown field " + clip(name)
+		}
 	}
 	if err == io.EOF {
 		return "empty frame"
 	}
-	return strings.TrimPrefix(msg, "json: ")
+	return msg
 }
 
 func jsonKind(k string) string {

@@ -7,8 +7,8 @@ import (
 )
 
 // FuzzDecodeFast checks that the hand-written message parser agrees with
-// the general decoder: whatever it accepts, the general path accepts with
-// an equal payload.
+// the general decoder, strict (servers) and lenient (clients): whatever it
+// accepts, both accept with an equal payload.
 func FuzzDecodeFast(f *testing.F) {
 	msg := &Message{Room: "general", Seq: 42, TS: 1700000000000, Author: Member{User: "u-1", Nick: "Ann"}, Body: "hi \"there\"\n<b>ünï</b>", MsgID: "m-1"}
 	b, _ := Encode(TypeMessage, "", msg)
@@ -28,6 +28,10 @@ func FuzzDecodeFast(f *testing.F) {
 		}
 		if !reflect.DeepEqual(fast, slow) {
 			t.Fatalf("fast %+v != general %+v for %q", fast.Payload, slow.Payload, b)
+		}
+		lenient, err := decodeAs(b, nil)
+		if err != nil || !reflect.DeepEqual(fast, lenient) {
+			t.Fatalf("fast path accepted %q, lenient path gave %+v, %v", b, lenient.Payload, err)
 		}
 	})
 }
@@ -49,13 +53,17 @@ func TestDecodeFastTakesEncodedMessages(t *testing.T) {
 	}
 }
 
+// TestDecodeAll checks how a client splits a message: an inner frame of a
+// known type that is invalid (a message with seq 0) is passed with its
+// error, an unknown type (from a newer server) is skipped without a call.
 func TestDecodeAll(t *testing.T) {
 	m1, _ := Encode(TypeMessage, "", &Message{Room: "r", Seq: 1, TS: 1, Author: Member{User: "u", Nick: "n"}, Body: "a", MsgID: "m1"})
 	m2, _ := Encode(TypePresence, "", &Presence{Room: "r", Members: []Member{{User: "u", Nick: "n"}}})
-	bad := []byte(`{"type":"nope"}`)
+	bad := []byte(`{"type":"message","data":{"room":"r","seq":0}}`)
+	unknown := []byte(`{"type":"nope"}`)
 	var types []Type
 	var errs int
-	err := DecodeAll(EncodeBatch([][]byte{m1, bad, m2}), func(f Frame, err error) {
+	err := DecodeAll(EncodeBatch([][]byte{m1, bad, unknown, m2}), func(f Frame, err error) {
 		if err != nil {
 			errs++
 			return
@@ -88,4 +96,14 @@ func BenchmarkDecodeMessage(b *testing.B) {
 			decode(msg)
 		}
 	})
+}
+
+// BenchmarkDecodeSend is the server's side: every client frame takes the
+// general, strict path (the repeated and wrong-case field check included).
+func BenchmarkDecodeSend(b *testing.B) {
+	send, _ := Encode(TypeSend, "r-123", &Send{Room: "general", MsgID: "m0123456789abcdef01234567", Body: strings.Repeat("x", 100)})
+	b.ReportAllocs()
+	for b.Loop() {
+		Decode(send)
+	}
 }

@@ -19,8 +19,9 @@ var knownCodes = map[shared.Code]bool{
 }
 
 // FuzzDecode checks that Decode never panics, that it fails only with a
-// known *shared.Error, and that what it accepts survives Encode and a
-// second Decode unchanged.
+// known *shared.Error whose message echoes little of the input, that what
+// it accepts survives Encode and a second Decode unchanged, and that the
+// lenient DecodeServerFrame accepts it too, with the same payload.
 func FuzzDecode(f *testing.F) {
 	var valid [][]byte
 	for _, tc := range roundTrip {
@@ -39,6 +40,11 @@ func FuzzDecode(f *testing.F) {
 		`{"type":"ack","id":"r1","data":[1, 2 ,"x"]}`,
 		`{"type":"batch","data":{"frames":[ {"type" : "ack"} , null, 1 ]}}`,
 		"{\"type\":\"hello\",\"id\":\"h\",\"data\":{\"nick\":\"\u2028\"}}",
+		`{"type":"hello","type":"join","id":"r1","data":{"room":"a"}}`,
+		`{"Type":"rooms","ID":"r1"}`,
+		`{"type":"send","id":"r1","data":{"room":"a","msg_id":"m","body":"b","Body":"c"}}`,
+		`{"type":"message","data":{"room":"a","seq":1,"author":{"user":"u","nick":"n","nick":"m"},"edited_at":1}}`,
+		`{"type":"typing","data":{"room":"a"}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -54,6 +60,9 @@ func FuzzDecode(f *testing.F) {
 			if !errors.As(err, &e) || !knownCodes[e.Code] || e.Message == "" {
 				t.Fatalf("Decode error %#v is not a known *shared.Error", err)
 			}
+			if len(e.Message) > maxErrorMessage {
+				t.Fatalf("error message of %d bytes: %q", len(e.Message), e.Message)
+			}
 			if fr.Payload != nil {
 				t.Fatalf("payload %#v with error %v", fr.Payload, err)
 			}
@@ -61,6 +70,9 @@ func FuzzDecode(f *testing.F) {
 		}
 		if fr.Payload == nil {
 			t.Fatal("Decode succeeded without a payload")
+		}
+		if lenient, err := shared.DecodeServerFrame(b); err != nil || !reflect.DeepEqual(lenient, fr) {
+			t.Fatalf("Decode accepted %q, DecodeServerFrame gave %+v, %v", b, lenient, err)
 		}
 		if batch, ok := fr.Payload.(*shared.Batch); ok {
 			for _, inner := range batch.Frames {

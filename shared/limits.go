@@ -33,7 +33,7 @@ func ValidRoom(name string) error {
 		c := name[i]
 		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
 		if !alnum && (i == 0 || c != '-' && c != '_') {
-			return Errorf(CodeInvalid, "room name %q may hold only a-z, 0-9, '-' and '_' and must start with a letter or digit", name)
+			return Errorf(CodeInvalid, "room name %s may hold only a-z, 0-9, '-' and '_' and must start with a letter or digit", clip(name))
 		}
 	}
 	return nil
@@ -95,7 +95,7 @@ func ValidID(what, id string) error {
 	for i := 0; i < len(id); i++ {
 		c := id[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return Errorf(CodeInvalid, "%s %q may hold only A-Z, a-z, 0-9, '-', '_' and '.'", what, id)
+			return Errorf(CodeInvalid, "%s %s may hold only A-Z, a-z, 0-9, '-', '_' and '.'", what, clip(id))
 		}
 	}
 	return nil

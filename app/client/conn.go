@@ -87,6 +87,8 @@ func (c *Client) session(conn *websocket.Conn) (welcomed bool, err error) {
 		if err != nil {
 			return welcomed, err
 		}
+		// DecodeAll skips frame types this client does not know and
+		// ignores unknown fields: a newer server must not strand it.
 		err = shared.DecodeAll(data, func(f shared.Frame, err error) {
 			if err != nil {
 				return // an inner frame this client cannot use: skip it

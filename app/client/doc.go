@@ -3,7 +3,9 @@
 // events. It reconnects by itself with jittered exponential backoff,
 // resumes every joined room from the last seq it holds (no gap, no
 // duplicate), and keeps unacknowledged sends in an outbox that it resends
-// with the same msg_id until the server acknowledges them.
+// with the same msg_id until the server acknowledges them. It ignores
+// server frame types and fields it does not know (shared.DecodeAll), so a
+// newer server does not strand it.
 //
 // It compiles natively (bots, CLIs, tests, the load tool) and for js/wasm
 // (the browser UI), where LocalStorage keeps the outbox, the cursors and the
