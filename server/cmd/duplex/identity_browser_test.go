@@ -6,8 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"regexp"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
