@@ -33,13 +33,21 @@ type testApp struct {
 // previous Addr and Data to restart "the same" server.
 func startApp(t testing.TB, addr, data string) *testApp {
 	t.Helper()
-	if data == "" {
-		data = t.TempDir()
+	return startAppWith(t, config{addr: addr, dataDir: data})
+}
+
+// startAppWith is startApp with more of the configuration set.
+func startAppWith(t testing.TB, cfg config) *testApp {
+	t.Helper()
+	if cfg.dataDir == "" {
+		cfg.dataDir = t.TempDir()
 	}
-	if addr == "" {
-		addr = "127.0.0.1:0"
+	if cfg.addr == "" {
+		cfg.addr = "127.0.0.1:0"
 	}
-	a, err := newApp(config{addr: addr, dataDir: data, webDir: repoWeb(t)})
+	cfg.webDir = repoWeb(t)
+	addr, data := cfg.addr, cfg.dataDir
+	a, err := newApp(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
