@@ -367,7 +367,7 @@ func renderRow(r row) app.UI {
 		li = li.Title("%s", "Not sent: "+r.reason)
 	}
 	return li.Body(
-		app.Span().Class("author").DataSet("test", "author").DataSet("user", r.msg.Author.User).
+		app.Span().Class("author "+userColor(r.msg.Author.User)).DataSet("test", "author").DataSet("user", r.msg.Author.User).
 			Title("%s · %s", r.msg.Author.Nick, shortUser(r.msg.Author.User)).Text(r.msg.Author.Nick),
 		app.Span().Class("time").DataSet("test", "time").Title("%s", t.UTC().Format(time.RFC3339)).Text(t.Format("15:04")),
 		app.Div().Class("body").DataSet("test", "body").Text(r.msg.Body),

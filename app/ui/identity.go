@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -132,6 +133,16 @@ func roomLabel(r shared.RoomInfo) string {
 		return "@" + r.Peer.Nick
 	}
 	return "#" + r.Name
+}
+
+// userColor is one of twelve author colour classes, derived from the
+// user id: two people who used the same nickname get different colours.
+func userColor(user string) string {
+	h := uint32(2166136261)
+	for i := 0; i < len(user); i++ {
+		h = (h ^ uint32(user[i])) * 16777619
+	}
+	return "c" + strconv.Itoa(int(h%12))
 }
 
 // shortUser is the part of a user id shown on hover, to tell apart two
