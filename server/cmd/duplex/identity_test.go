@@ -150,3 +150,47 @@ func TestSessionKeyFile(t *testing.T) {
 		t.Errorf("after rotating the key: user %q, want a new one (not %q)", c.User(), first)
 	}
 }
+
+// TestClientNicknames: the client package reports a nickname another
+// online user holds (here a look-alike) as nick_taken from Dial, without
+// reconnecting in a loop; SetNick moves to a free one, and SignOut forgets
+// the identity so the next client on the same Storage is a new user.
+func TestClientNicknames(t *testing.T) {
+	ta := startApp(t, "", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	quiet := func(client.Event) {}
+	ann, err := client.Dial(ctx, ta.WS, &client.Options{Nick: "Anna", OnEvent: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ann.Close()
+	_, err = client.Dial(ctx, ta.WS, &client.Options{Nick: "АNNA", OnEvent: quiet}) // Cyrillic А
+	wantCode(t, "a look-alike nickname", err, shared.CodeNickTaken)
+
+	storage := &client.Memory{}
+	bob, err := client.Dial(ctx, ta.WS, &client.Options{Nick: "bob", Storage: storage, OnEvent: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "SetNick to a taken nickname", bob.SetNick(ctx, "anna"), shared.CodeNickTaken)
+	if err := bob.SetNick(ctx, "robert"); err != nil || bob.Nick() != "robert" {
+		t.Fatalf("SetNick(robert): %v, nick %q", err, bob.Nick())
+	}
+	// bob's old nickname is free again.
+	other, err := client.Dial(ctx, ta.WS, &client.Options{Nick: "bob", OnEvent: quiet})
+	if err != nil {
+		t.Fatalf("the nickname bob left: %v", err)
+	}
+	other.Close()
+	first := bob.User()
+	bob.SignOut()
+	again, err := client.Dial(ctx, ta.WS, &client.Options{Nick: "robert", Storage: storage, OnEvent: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if again.User() == first {
+		t.Errorf("after SignOut the same Storage resumed user %s", first)
+	}
+}
