@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/duplex-chat/duplex/shared"
@@ -26,6 +27,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "duplex server is shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	release, refused := s.admitConn(r)
+	if refused != "" {
+		s.refuseConn(w, r, refused)
+		return
+	}
+	handedOver := false
+	defer func() {
+		if !handedOver {
+			release()
+		}
+	}()
 	pre, err := s.authenticateRequest(r)
 	if err != nil {
 		s.log.Info("websocket upgrade not authenticated", "remote", r.RemoteAddr, "err", err)
@@ -33,7 +45,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := &frameWriter{}
-	conn, err := websocket.Accept(leanHijacker{w, out}, r, &websocket.AcceptOptions{
+	hj := leanHijacker{ResponseWriter: w, out: out, frameTimeout: s.opts.FrameTimeout, onTimeout: s.metrics.frameTimeout.Inc}
+	conn, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		Subprotocols:    []string{shared.Protocol},
 		OriginPatterns:  s.opts.OriginPatterns,
 		CompressionMode: s.opts.Compression,
@@ -59,11 +72,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.sessions[sess] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
+	handedOver = true
 
 	// The session reads on a goroutine of its own so that net/http's
 	// connection goroutine, with its stack and buffers, ends here.
 	go func() {
 		defer s.wg.Done()
+		defer release()
 		sess.run()
 		s.mu.Lock()
 		delete(s.sessions, sess)
@@ -81,10 +96,13 @@ const (
 
 // leanHijacker swaps the buffers net/http hands over on Hijack for smaller
 // ones, keeping any bytes the client already sent. Writes go through out,
-// which the session holds while it writes a frame (see frameWriter).
+// which the session holds while it writes a frame (see frameWriter). Reads
+// go through a frameDeadlineConn when frameTimeout is positive.
 type leanHijacker struct {
 	http.ResponseWriter
-	out *frameWriter
+	out          *frameWriter
+	frameTimeout time.Duration
+	onTimeout    func()
 }
 
 func (h leanHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -102,6 +120,13 @@ func (h leanHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	h.out.conn = conn
 	bw := bufio.NewWriterSize(h.out, writeBufferSize)
 	pending := bytes.Clone(peekBuffered(brw.Reader))
+	// net/http has cleared its deadlines (ReadTimeout and the rest) on
+	// Hijack; from here on the only read deadline is the frame deadline.
+	if h.frameTimeout > 0 {
+		fc := newFrameDeadlineConn(conn, h.frameTimeout, h.onTimeout)
+		fc.feed(pending) // read before anything that comes through fc
+		conn = fc
+	}
 	if len(pending) == 0 {
 		return conn, bufio.NewReadWriter(bufio.NewReaderSize(conn, readBufferSize), bw), nil
 	}

@@ -82,14 +82,18 @@ func (s *Server) commit(batch []*sendRequest) {
 		msgs[i] = req.msg
 		msgs[i].TS = now
 	}
+	start := time.Now()
 	results, err := s.opts.Store.Append(ctx, msgs)
+	s.metrics.committed(len(msgs), start, err)
 	if err != nil {
-		s.log.Error("store append", "messages", len(msgs), "err", err)
+		s.storeErrs.report(err, len(msgs))
 		for _, req := range batch {
 			req.sess.fail(req.id, shared.Errorf(shared.CodeUnavailable, "the message could not be stored; retry with the same msg_id"))
 		}
 		return
 	}
+	s.storeErrs.recovered()
+	committed := time.Now()
 	for i, res := range results {
 		req := batch[i]
 		if res.Err != nil {
@@ -101,7 +105,9 @@ func (s *Server) commit(batch []*sendRequest) {
 			if err := s.opts.Broker.Publish(ctx, m); err != nil {
 				s.log.Error("broker publish", "room", m.Room, "seq", m.Seq, "err", err)
 			}
+			s.metrics.fanout.Observe(time.Since(committed).Seconds())
 		}
+		s.metrics.messagesIn.Inc()
 		req.sess.reply(shared.TypeAck, req.id, &shared.SendAck{Room: m.Room, MsgID: m.MsgID, Seq: m.Seq, TS: m.TS})
 	}
 }

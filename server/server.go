@@ -13,6 +13,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"github.com/duplex-chat/duplex/server/broker"
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Options configure a Server. The zero value of every field picks the
@@ -85,6 +87,28 @@ type Options struct {
 	// Authorize decides who may list, create, join, read, send to, invite
 	// to and remove from which room. Nil means DefaultAuthorize.
 	Authorize AuthorizeFunc
+
+	// MaxConns caps open WebSocket connections; an upgrade over the cap is
+	// refused with HTTP 503 and Retry-After, so that other requests
+	// (health checks, the page) still find file descriptors. Zero means
+	// derived from the open-file limit when New runs: the soft
+	// RLIMIT_NOFILE minus 10% minus 64 (no cap where it cannot be read).
+	// Negative means no cap.
+	MaxConns int
+	// MaxConnsPerAddr caps open connections from one remote IP address
+	// (503 and Retry-After over it). Zero means no per-address cap: many
+	// users may share one address behind NAT.
+	MaxConnsPerAddr int
+	// FrameTimeout bounds how long a client may take to finish a WebSocket
+	// frame it has started: a connection that stalls inside a frame is
+	// closed (without a close frame; clients see 1006 and resume). An idle
+	// connection between frames is not affected. Zero means 10s; negative
+	// disables the deadline.
+	FrameTimeout time.Duration
+	// Metrics is where the server registers its Prometheus collectors
+	// (see metrics.go for the names). Nil means a private registry: the
+	// metrics are kept but not exported.
+	Metrics prometheus.Registerer
 }
 
 func (o *Options) withDefaults() Options {
@@ -125,16 +149,32 @@ func (o *Options) withDefaults() Options {
 	if c.Authorize == nil {
 		c.Authorize = DefaultAuthorize
 	}
+	if c.MaxConns == 0 {
+		c.MaxConns = defaultMaxConns()
+	}
+	if c.FrameTimeout == 0 {
+		c.FrameTimeout = 10 * time.Second
+	}
+	if c.Metrics == nil {
+		c.Metrics = prometheus.NewRegistry()
+	}
 	return c
 }
+
+// storeErrorLogInterval is the most often a failing store is logged.
+const storeErrorLogInterval = 10 * time.Second
 
 // ErrClosed is returned by Shutdown when called twice.
 var ErrClosed = errors.New("duplex server: closed")
 
 // Server serves the Duplex protocol. Create it with New.
 type Server struct {
-	opts Options
-	log  *slog.Logger
+	opts    Options
+	log     *slog.Logger
+	metrics *metrics
+	conns   connCounter // open connections, for the caps
+	// storeErrs summarises failed commits in the log; see errlog.go.
+	storeErrs *errorSummary
 
 	commits      chan *sendRequest
 	quit         chan struct{} // closed when the committer should stop
@@ -165,6 +205,12 @@ func New(opts *Options) (*Server, error) {
 		users:        make(map[string]*online),
 		nicks:        make(map[string]*nickHold),
 	}
+	m, err := newMetrics(s, o.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("duplex server: register metrics: %w", err)
+	}
+	s.metrics = m
+	s.storeErrs = &errorSummary{log: o.Logger, what: "store append", interval: storeErrorLogInterval}
 	s.unsubscribe = o.Broker.Subscribe(s.deliver)
 	go s.commitLoop()
 	go s.pingLoop()

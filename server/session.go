@@ -90,9 +90,11 @@ func (s *session) run() {
 		// keeps a watcher per blocked Read; closing the conn unblocks it.
 		typ, data, err := s.conn.Read(context.Background())
 		if err != nil {
+			s.srv.metrics.disconnected(err)
 			return
 		}
 		if typ != websocket.MessageText {
+			s.srv.metrics.closed(shared.CloseBadFrame)
 			s.closeWith(shared.CloseBadFrame)
 			return
 		}

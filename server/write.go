@@ -146,6 +146,7 @@ func (s *session) writeLoop() {
 		default:
 		}
 		s.lastWrite = time.Now()
+		s.srv.metrics.framesOut.Add(float64(len(batch)))
 		if err := s.write(batch); err != nil {
 			s.qmu.Lock()
 			s.writing = false

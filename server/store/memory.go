@@ -236,6 +236,18 @@ func (m *Memory) User(_ context.Context, id string) (shared.Member, bool, error)
 	return best, at >= 0, nil
 }
 
+var _ Pinger = (*Memory)(nil)
+
+// Ping implements Pinger: memory is writable until Close.
+func (m *Memory) Ping(context.Context) error {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
 // Close implements Store.
 func (m *Memory) Close() error {
 	m.mu.Lock()

@@ -96,6 +96,14 @@ type RoomQuery struct {
 	Limit  int
 }
 
+// Pinger is implemented by stores that can tell whether they can still
+// write: a cheap, real write, so that a full or read-only disk shows up in
+// a readiness probe instead of in users' failed sends. The server's Ready
+// calls it when the store has it.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
 // Conflict builds the error a store returns for a reused msg_id.
 func Conflict(room, msgID string) error {
 	return shared.Errorf(shared.CodeConflict, "msg_id %q was already used in room %q for a different message", msgID, room)

@@ -66,7 +66,8 @@ var migrations = []string{
 
 // Store is a store.Store on one SQLite file.
 type Store struct {
-	db *sql.DB
+	db   *sql.DB
+	path string // the database file, for error messages
 
 	mu      sync.Mutex       // guards the fields below
 	heads   map[string]int64 // cached rooms.head; Append is the only writer
@@ -91,55 +92,87 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens (creating when needed) the database in dir and migrates it.
 func Open(dir string) (*Store, error) {
+	path := filepath.Join(dir, FileName)
+	s, err := open(dir, path)
+	if err != nil {
+		// Name the file and the cause: "disk I/O error" alone does not
+		// tell an operator which disk, or that it is full or read-only.
+		return nil, fmt.Errorf("open SQLite store %s: %w%s", path, err, diagnose(dir))
+	}
+	return s, nil
+}
+
+func open(dir, path string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("sqlite store: create data dir: %w", err)
+		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	dsn := "file:" + filepath.Join(dir, FileName) + "?" + q.Encode()
+	dsn := "file:" + path + "?" + q.Encode()
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite store: open: %w", err)
+		return nil, fmt.Errorf("open: %w", err)
 	}
 	db.SetMaxOpenConns(4)
-	s := &Store{db: db, heads: make(map[string]int64), known: make(map[string]bool)}
+	s := &Store{db: db, path: path, heads: make(map[string]int64), known: make(map[string]bool)}
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, err
 	}
 	if err := db.QueryRow(`SELECT COALESCE(MAX(active), 0) FROM rooms`).Scan(&s.clock); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlite store: read clock: %w", err)
+		return nil, fmt.Errorf("read clock: %w", err)
 	}
 	return s, nil
+}
+
+// diagnose adds the likely cause of a failed Open that SQLite's own error
+// hides: a directory that cannot be written or a disk with no space left.
+func diagnose(dir string) string {
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return "" // creating the directory failed, and its error says why
+	}
+	f, err := os.CreateTemp(dir, ".duplex-write-check-*")
+	if err != nil {
+		return fmt.Sprintf(" (the data directory is not writable: %v)", err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if _, err := f.Write(make([]byte, 64<<10)); err != nil {
+		return fmt.Sprintf(" (cannot write to the data directory: %v)", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Sprintf(" (cannot write to the data directory: %v)", err)
+	}
+	return ""
 }
 
 func (s *Store) migrate() error {
 	var version int
 	if err := s.db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
-		return fmt.Errorf("sqlite store: read schema version: %w", err)
+		return fmt.Errorf("read schema version: %w", err)
 	}
 	if version > len(migrations) {
-		return fmt.Errorf("sqlite store: schema version %d is newer than this binary (%d)", version, len(migrations))
+		return fmt.Errorf("schema version %d is newer than this binary (%d)", version, len(migrations))
 	}
 	for i := version; i < len(migrations); i++ {
 		tx, err := s.db.Begin()
 		if err != nil {
-			return fmt.Errorf("sqlite store: migrate: %w", err)
+			return fmt.Errorf("migrate: %w", err)
 		}
 		if _, err := tx.Exec(migrations[i]); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("sqlite store: migration %d: %w", i+1, err)
+			return fmt.Errorf("migration %d: %w", i+1, err)
 		}
 		if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("sqlite store: migration %d: %w", i+1, err)
+			return fmt.Errorf("migration %d: %w", i+1, err)
 		}
 		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("sqlite store: migration %d: %w", i+1, err)
+			return fmt.Errorf("migration %d: %w", i+1, err)
 		}
 	}
 	return nil
@@ -488,6 +521,23 @@ func (s *Store) User(ctx context.Context, id string) (shared.Member, bool, error
 		return shared.Member{}, false, fmt.Errorf("sqlite store: read user: %w", err)
 	}
 	return m, true, nil
+}
+
+var _ store.Pinger = (*Store)(nil)
+
+// Ping implements store.Pinger with a real write: it commits one row of a
+// one-row table, which takes the write lock, appends to the WAL and syncs,
+// as a message commit does. The table is created here rather than by a
+// migration: it holds no data worth a schema version, and a database
+// without it is still valid for every binary.
+func (s *Store) Ping(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ping (id INTEGER PRIMARY KEY, at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlite store %s: write check: %w", s.path, err)
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO ping (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`, time.Now().UnixNano()); err != nil {
+		return fmt.Errorf("sqlite store %s: write check: %w", s.path, err)
+	}
+	return nil
 }
 
 // Close implements store.Store: it writes pending member records first.

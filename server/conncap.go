@@ -1,0 +1,80 @@
+package server
+
+import (
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+)
+
+// connCounter counts open connections, in total and per remote IP, for
+// Options.MaxConns and Options.MaxConnsPerAddr.
+type connCounter struct {
+	total   atomic.Int64
+	mu      sync.Mutex
+	perAddr map[string]int
+}
+
+// retryAfterSeconds is the Retry-After a refused upgrade carries: long
+// enough for a burst to pass, short enough that users barely notice.
+const retryAfterSeconds = 5
+
+// admitConn reserves a connection slot for r. It returns a release func to
+// call when the connection ends, or the reason it was refused.
+func (s *Server) admitConn(r *http.Request) (release func(), refused string) {
+	c := &s.conns
+	if n := c.total.Add(1); s.opts.MaxConns > 0 && n > int64(s.opts.MaxConns) {
+		c.total.Add(-1)
+		return nil, "max_conns"
+	}
+	ip := remoteIP(r)
+	if max := s.opts.MaxConnsPerAddr; max > 0 {
+		c.mu.Lock()
+		if c.perAddr == nil {
+			c.perAddr = make(map[string]int)
+		}
+		if c.perAddr[ip] >= max {
+			c.mu.Unlock()
+			c.total.Add(-1)
+			return nil, "max_conns_per_addr"
+		}
+		c.perAddr[ip]++
+		c.mu.Unlock()
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			c.total.Add(-1)
+			if s.opts.MaxConnsPerAddr > 0 {
+				c.mu.Lock()
+				if c.perAddr[ip]--; c.perAddr[ip] <= 0 {
+					delete(c.perAddr, ip) // an address that leaves costs nothing
+				}
+				c.mu.Unlock()
+			}
+		})
+	}, ""
+}
+
+// refuseConn answers an upgrade over a cap: 503 with Retry-After, before any
+// WebSocket state exists. Browsers report it as close 1006 and reconnect
+// with backoff; other clients see the status and the header.
+func (s *Server) refuseConn(w http.ResponseWriter, r *http.Request, reason string) {
+	s.metrics.refused.WithLabelValues(reason).Inc()
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	msg := "duplex server: too many connections; retry later"
+	if reason == "max_conns_per_addr" {
+		msg = "duplex server: too many connections from your address; retry later"
+	}
+	http.Error(w, msg, http.StatusServiceUnavailable)
+}
+
+// remoteIP is the IP of the peer; behind a proxy, the proxy's.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,28 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"github.com/duplex-chat/duplex/server/store"
+)
+
+// errShuttingDown is what Ready reports once Shutdown has begun.
+var errShuttingDown = errors.New("duplex server: shutting down")
+
+// Ready reports whether the server should get new clients: nil unless it
+// is shutting down or its store cannot write (when the store implements
+// store.Pinger, Ready makes one small real write). A readiness probe
+// (/readyz in the duplex binary) calls it; liveness is just answering.
+func (s *Server) Ready(ctx context.Context) error {
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	if closing {
+		return errShuttingDown
+	}
+	if p, ok := s.opts.Store.(store.Pinger); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}

@@ -1,0 +1,176 @@
+package server
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/duplex-chat/duplex/shared"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the server's Prometheus collectors, registered on
+// Options.Metrics. Counters and histograms are updated on the paths they
+// measure; gauges of live state (connections, users, rooms, subscriptions,
+// queued bytes) are computed when scraped, so the hot paths pay nothing.
+type metrics struct {
+	messagesIn   prometheus.Counter
+	framesOut    prometheus.Counter
+	fanout       prometheus.Histogram
+	disconnects  *prometheus.CounterVec
+	refused      *prometheus.CounterVec
+	commitBatch  prometheus.Histogram
+	commitTime   prometheus.Histogram
+	storeErrors  prometheus.Counter
+	frameTimeout prometheus.Counter
+	// rateLimited counts requests refused with rate_limited; the rate
+	// limiter calls s.metrics.rateLimited.Inc().
+	rateLimited prometheus.Counter
+}
+
+func newMetrics(s *Server, reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		messagesIn: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "duplex_messages_in_total",
+			Help: "Sends accepted: committed to the store (or found as duplicates) and acked.",
+		}),
+		framesOut: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "duplex_frames_out_total",
+			Help: "Server frames written to clients (messages, acks, presence...), each frame of a batch counted.",
+		}),
+		fanout: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "duplex_fanout_seconds",
+			Help:    "Time from the end of a commit to the message being queued for every member on this node.",
+			Buckets: prometheus.ExponentialBuckets(5e-6, 4, 11), // 5µs .. 5s
+		}),
+		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "duplex_disconnects_total",
+			Help: "Closed WebSocket connections by the close code first sent or received (1006: no close frame).",
+		}, []string{"code"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "duplex_connections_refused_total",
+			Help: "WebSocket upgrades refused with 503 by a connection cap (reason: max_conns or max_conns_per_addr).",
+		}, []string{"reason"}),
+		commitBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "duplex_commit_batch_size",
+			Help:    "Messages per store transaction (group commit).",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 10), // 1 .. 512
+		}),
+		commitTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "duplex_commit_seconds",
+			Help:    "Time of one store Append (one transaction, one fsync).",
+			Buckets: prometheus.ExponentialBuckets(1e-4, 2.5, 12), // 100µs .. 2.4s
+		}),
+		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "duplex_store_errors_total",
+			Help: "Failed store commits (each failed the sends of its batch with unavailable).",
+		}),
+		frameTimeout: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "duplex_frame_timeouts_total",
+			Help: "Connections closed because a started WebSocket frame was not finished within Options.FrameTimeout.",
+		}),
+		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "duplex_rate_limited_total",
+			Help: "Requests refused with the rate_limited error.",
+		}),
+	}
+	gauges := []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "duplex_connections",
+			Help: "Open WebSocket connections (sessions), including those not past hello yet.",
+		}, func() float64 { return float64(s.conns.total.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "duplex_users_online",
+			Help: "Distinct users with at least one connection past hello.",
+		}, s.usersOnline),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "duplex_rooms",
+			Help: "Rooms with live state in memory on this node.",
+		}, func() float64 { s.mu.Lock(); defer s.mu.Unlock(); return float64(len(s.rooms)) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "duplex_subscriptions",
+			Help: "Room memberships of connections (one connection in three rooms counts three).",
+		}, s.subscriptions),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "duplex_queue_bytes",
+			Help: "Bytes of frames queued for writing, summed over all connections.",
+		}, s.queuedBytes),
+	}
+	for _, c := range append(gauges, m.messagesIn, m.framesOut, m.fanout, m.disconnects, m.refused,
+		m.commitBatch, m.commitTime, m.storeErrors, m.frameTimeout, m.rateLimited) {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// disconnected counts a connection that ended with the read error err:
+// its close status is the close frame sent or received first.
+func (m *metrics) disconnected(err error) {
+	code := websocket.CloseStatus(err)
+	if code == -1 {
+		code = 1006 // abnormal closure: no close frame either way
+	}
+	m.disconnects.WithLabelValues(strconv.Itoa(int(code))).Inc()
+}
+
+// closed counts a connection the server closed with code.
+func (m *metrics) closed(code shared.CloseCode) {
+	m.disconnects.WithLabelValues(strconv.Itoa(int(code))).Inc()
+}
+
+// committed records one store Append of n messages that started at start.
+func (m *metrics) committed(n int, start time.Time, err error) {
+	m.commitBatch.Observe(float64(n))
+	m.commitTime.Observe(time.Since(start).Seconds())
+	if err != nil {
+		m.storeErrors.Inc()
+	}
+}
+
+func (s *Server) usersOnline() float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	users := make(map[string]struct{})
+	for sess := range s.sessions {
+		if sess.ready.Load() {
+			users[sess.member.User] = struct{}{}
+		}
+	}
+	return float64(len(users))
+}
+
+func (s *Server) subscriptions() float64 {
+	s.mu.Lock()
+	rooms := make([]*room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	s.mu.Unlock()
+	n := 0
+	for _, r := range rooms {
+		r.mu.Lock()
+		n += len(r.members)
+		r.mu.Unlock()
+	}
+	return float64(n)
+}
+
+func (s *Server) queuedBytes() float64 {
+	s.mu.Lock()
+	sessions := make([]*session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	n := 0
+	for _, sess := range sessions {
+		sess.qmu.Lock()
+		for _, f := range sess.queue {
+			n += len(f)
+		}
+		sess.qmu.Unlock()
+	}
+	return float64(n)
+}
