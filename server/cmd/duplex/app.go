@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/duplex-chat/duplex/app/ui"
@@ -19,11 +21,15 @@ import (
 	"github.com/duplex-chat/duplex/server/store/sqlite"
 	"github.com/duplex-chat/duplex/shared"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // duplexApp is the wired server: the handler to serve and what to close.
 type duplexApp struct {
 	handler http.Handler
+	metrics http.Handler // /metrics; on handler too unless cfg.metricsAddr is set
 	srv     *server.Server
 	store   store.Store
 }
@@ -42,9 +48,13 @@ func newApp(cfg config) (*duplexApp, error) {
 		st.Close()
 		return nil, err
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts := &server.Options{
 		Store: st, OriginPatterns: cfg.origins, QueueSize: cfg.queueSize, CoalesceDelay: cfg.coalesce,
 		SessionKey: ids.key, VerifyToken: ids.verifyJWT, NoAnonymous: cfg.noAnonymous,
+		MaxConns: cfg.maxConns, MaxConnsPerAddr: cfg.maxConnsPerAddr, FrameTimeout: cfg.frameTimeout,
+		Metrics: reg,
 	}
 	if cfg.compress {
 		opts.Compression = websocket.CompressionContextTakeover
@@ -57,14 +67,23 @@ func newApp(cfg config) (*duplexApp, error) {
 	ui.Routes()
 	ui.SetHistorySource(storeHistory{st})
 	wasm := newWasmFiles(cfg.webDir)
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn)})
+	// Every route answers GET (and HEAD) only: the mux answers other
+	// methods (TRACE, PUT, POST...) with 405 and an Allow header.
 	mux := http.NewServeMux()
-	mux.Handle("/ws", srv)
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /ws", srv)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
-	mux.Handle("/web/", staticHandler(cfg.webDir, wasm))
-	mux.Handle("/", privatePages(st, ids, freshPages(&app.Handler{
+	mux.HandleFunc("GET /readyz", readyz(srv))
+	if cfg.metricsAddr == "" {
+		mux.Handle("GET /metrics", metrics)
+	} else {
+		mux.Handle("GET /metrics", http.NotFoundHandler()) // not the page: it is served elsewhere
+	}
+	mux.Handle("GET /web/", staticHandler(cfg.webDir, wasm))
+	mux.Handle("GET /", privatePages(st, ids, freshPages(&app.Handler{
 		Name:            "Duplex",
 		ShortName:       "Duplex",
 		Title:           "Duplex chat",
@@ -83,7 +102,24 @@ func newApp(cfg config) (*duplexApp, error) {
 		WasmContentLength:     wasm.rawLength,
 		ServiceWorkerTemplate: offlineAppWorker,
 	})))
-	return &duplexApp{handler: securityHeaders(mux), srv: srv, store: st}, nil
+	return &duplexApp{handler: securityHeaders(mux), metrics: metrics, srv: srv, store: st}, nil
+}
+
+// readyz answers 200 while the server takes clients and its store can
+// write, else 503 with the reason (shutting down, disk full, read-only).
+func readyz(srv *server.Server) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if err := srv.Ready(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "not ready: %v\n", err)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	}
 }
 
 // close drains the sockets, then closes the store.
@@ -135,13 +171,31 @@ var offlineAppWorker = strings.Replace(app.DefaultAppWorkerJS,
   }
 `, 1)
 
-// securityHeaders sets headers every response should carry.
+// contentSecurityPolicy lets the page load its own scripts, styles,
+// images and the service worker, compile the wasm ('wasm-unsafe-eval',
+// which allows WebAssembly compilation but not JavaScript eval), and open
+// its WebSocket to its own origin ('self' covers ws: and wss: to it).
+// Nothing inline is allowed: go-app's page has no inline script or style
+// (TestPageHasNothingInline checks that), so no hashes are needed.
+const contentSecurityPolicy = "default-src 'self'; " +
+	"script-src 'self' 'wasm-unsafe-eval'; " +
+	"style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+	"worker-src 'self'; manifest-src 'self'; object-src 'none'; " +
+	"base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+
+// securityHeaders sets headers every response should carry; HSTS only
+// over TLS (a browser ignores it over plain HTTP, and a local `make serve`
+// must not pin localhost to HTTPS).
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -104,6 +104,13 @@ func newTab(t *testing.T, exe, name string) *tab {
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1200, 800)); err != nil {
 		t.Fatalf("%s: start chromium: %v", name, err)
 	}
+	// Record Content-Security-Policy violations from the very start of
+	// every document (before go-app's scripts run): see noCSPViolations.
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: cspRecorder,
+	}); err != nil {
+		t.Fatalf("%s: install the CSP recorder: %v", name, err)
+	}
 	err := chromedp.Listen(ctx, func(ev any) {
 		if e, ok := ev.(*page.EventJavascriptDialogOpening); ok {
 			b.dialogs.Add(1)
@@ -131,6 +138,28 @@ func newTab(t *testing.T, exe, name string) *tab {
 		}
 	})
 	return b
+}
+
+// cspRecorder keeps every securitypolicyviolation event of the document.
+const cspRecorder = `window.__csp = [];
+document.addEventListener('securitypolicyviolation', e =>
+	window.__csp.push(e.effectiveDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber));`
+
+// noCSPViolations fails the test when the page reported a violation of
+// the Content-Security-Policy, as an event or in the console: the wasm
+// must compile, and nothing inline may run, under the policy.
+func (b *tab) noCSPViolations() {
+	b.t.Helper()
+	if v := eval[[]string](b, `window.__csp || ['the CSP recorder did not run']`); len(v) > 0 {
+		b.t.Errorf("%s: Content-Security-Policy violations: %q", b.name, v)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range b.console {
+		if strings.Contains(l, "Content Security Policy") {
+			b.t.Errorf("%s: console reports a CSP violation: %s", b.name, l)
+		}
+	}
 }
 
 // logf keeps a line for the failure report (t.Logf may not be called after
@@ -423,6 +452,7 @@ func TestBrowserTwoUsersChat(t *testing.T) {
 		if len(rows) != 5 {
 			t.Errorf("%s: %d messages shown, want 5: %+v", b.name, len(rows), rows)
 		}
+		b.noCSPViolations()
 	}
 }
 
@@ -497,4 +527,6 @@ func TestBrowserOfflineOutboxAndReload(t *testing.T) {
 	if rows := b.noDuplicates(); len(rows) != 2 {
 		t.Errorf("bob after reload: %d messages, want 2: %+v", len(rows), rows)
 	}
+	a.noCSPViolations()
+	b.noCSPViolations()
 }

@@ -65,8 +65,8 @@ func startAppWith(t testing.TB, cfg config) *testApp {
 	ta := &testApp{Addr: ln.Addr().String(), Data: data, app: a, ln: ln, alive: true}
 	ta.URL = "http://" + ta.Addr
 	ta.WS = "ws://" + ta.Addr + "/ws"
-	ta.http = &http.Server{Handler: a.handler}
-	go ta.http.Serve(ln)
+	ta.http = newHTTPServer(a.handler, cfg.http)
+	go ta.http.Serve(&backoffListener{Listener: ln})
 	t.Cleanup(ta.Stop)
 	return ta
 }

@@ -13,9 +13,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -50,6 +50,13 @@ type config struct {
 	sessionKey  string // secret for server-issued tokens; empty: data dir file
 	jwtKey      string // HMAC secret, PEM public key, or a file holding either
 	noAnonymous bool
+
+	maxConns        int           // 0: derived from the open-file limit
+	maxConnsPerAddr int           // 0: no per-address cap
+	frameTimeout    time.Duration // 0: server default 10s
+	http            httpLimits
+	metricsAddr     string // own listener for /metrics; empty: on the main one
+	redirectAddr    string // HTTP listener redirecting to HTTPS; empty: none
 }
 
 func parseConfig(args []string, getenv func(string) string) (config, error) {
@@ -76,10 +83,37 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.sessionKey, "session-key", env("SESSION_KEY", ""), "secret that signs the session tokens of anonymous users; processes serving the same users share it; changing it signs everyone out (env SESSION_KEY; default: a key generated into the data directory)")
 	fs.StringVar(&c.jwtKey, "jwt-key", env("JWT_KEY", ""), "accept JWTs from your backend: an HMAC secret, a PEM public key (RS256/ES256/EdDSA), or a file holding either (env JWT_KEY)")
 	anonymous := fs.Bool("anonymous", env("ANONYMOUS", "true") != "false", "let people without a credential in as new anonymous users (env ANONYMOUS=false turns it off)")
+	fs.IntVar(&c.maxConns, "max-conns", 0, "most WebSocket connections; more are refused with 503 (env MAX_CONNS; 0: the open-file limit minus 10% minus 64; negative: no cap)")
+	fs.IntVar(&c.maxConnsPerAddr, "max-conns-per-addr", 0, "most WebSocket connections from one IP address (env MAX_CONNS_PER_ADDR; 0: no cap)")
+	fs.DurationVar(&c.frameTimeout, "frame-timeout", 0, "time a client has to finish a WebSocket frame it started (0: 10s; negative: none)")
+	fs.DurationVar(&c.http.readHeader, "read-header-timeout", defaultHTTPLimits.readHeader, "time to read a request's headers")
+	fs.DurationVar(&c.http.read, "read-timeout", defaultHTTPLimits.read, "time to read a whole request, body included (WebSockets are not affected once upgraded)")
+	fs.DurationVar(&c.http.idle, "idle-timeout", defaultHTTPLimits.idle, "how long an idle keep-alive connection is kept")
+	fs.IntVar(&c.http.maxHeaderBytes, "max-header-bytes", defaultHTTPLimits.maxHeaderBytes, "largest request header block, in bytes")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", env("METRICS_ADDR", ""), "serve /metrics on this address instead of the main listener (env METRICS_ADDR)")
+	fs.StringVar(&c.redirectAddr, "redirect-addr", env("REDIRECT_ADDR", ""), "with TLS, an HTTP address that redirects to HTTPS, e.g. :80 (env REDIRECT_ADDR)")
+	for _, e := range []struct {
+		name string
+		dst  *int
+	}{{"MAX_CONNS", &c.maxConns}, {"MAX_CONNS_PER_ADDR", &c.maxConnsPerAddr}} {
+		if v := getenv(e.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return c, fmt.Errorf("%s=%q: not a number", e.name, v)
+			}
+			*e.dst = n // a flag given on the command line overrides it below
+		}
+	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	c.noAnonymous = !*anonymous
+	if err := checkLoopback(c.debugAddr); err != nil {
+		return c, err
+	}
+	if c.redirectAddr != "" && c.tlsCert == "" {
+		return c, errors.New("-redirect-addr redirects to HTTPS: it needs -tls-cert and -tls-key")
+	}
 	for _, o := range strings.Split(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			c.origins = append(c.origins, o)
@@ -92,6 +126,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 }
 
 func run(cfg config) error {
+	raiseFileLimit() // first: the connection cap is derived from it
 	a, err := newApp(cfg)
 	if err != nil {
 		return err
@@ -101,20 +136,28 @@ func run(cfg config) error {
 		a.close(context.Background())
 		return err
 	}
-	raiseFileLimit()
 	if cfg.debugAddr != "" {
 		go serveDebug(cfg.debugAddr)
 	}
-	httpSrv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
+	errc := make(chan error, 3)
+	if cfg.metricsAddr != "" {
+		go func() { errc <- serveAux("metrics", cfg.metricsAddr, a.metrics, cfg.http) }()
+	}
+	if cfg.redirectAddr != "" {
+		go func() { errc <- serveAux("HTTPS redirect", cfg.redirectAddr, redirectToHTTPS(cfg.addr), cfg.http) }()
+	}
+	httpSrv := newHTTPServer(a.handler, cfg.http)
+	ln = &backoffListener{Listener: ln}
 	go func() {
 		scheme := "http"
 		if cfg.tlsCert != "" {
 			scheme = "https"
+		}
+		slog.Info("duplex listening", "url", scheme+"://"+displayAddr(ln.Addr()), "data", cfg.dataDir)
+		if cfg.tlsCert != "" {
 			errc <- httpSrv.ServeTLS(ln, cfg.tlsCert, cfg.tlsKey)
 			return
 		}
-		slog.Info("duplex listening", "url", scheme+"://"+displayAddr(ln.Addr()), "data", cfg.dataDir)
 		errc <- httpSrv.Serve(ln)
 	}()
 

@@ -13,7 +13,7 @@ import (
 // the wasm, with the wasm content type and an ETag of the content hash, so
 // browsers revalidate cheaply and refetch only when the version changes.
 func staticHandler(dir string, wasm wasmFiles) http.Handler {
-	files := http.StripPrefix("/web/", http.FileServer(http.Dir(dir)))
+	files := http.StripPrefix("/web/", http.FileServer(filesOnly{http.Dir(dir)}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 		if path.Clean(r.URL.Path) != "/web/app.wasm" {
@@ -67,4 +67,20 @@ func acceptsEncoding(header, enc string) bool {
 		}
 	}
 	return false
+}
+
+// filesOnly hides directories, so /web/ and its folders answer 404
+// instead of listing what they hold.
+type filesOnly struct{ fs http.FileSystem }
+
+func (f filesOnly) Open(name string) (http.File, error) {
+	file, err := f.fs.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if info, err := file.Stat(); err != nil || info.IsDir() {
+		file.Close()
+		return nil, os.ErrNotExist
+	}
+	return file, nil
 }
