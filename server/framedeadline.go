@@ -41,7 +41,9 @@ func (c *frameDeadlineConn) Read(p []byte) (int, error) {
 			c.armed = false
 			c.Conn.SetReadDeadline(time.Time{})
 		}
-		return c.Conn.Read(p)
+		n, err := c.Conn.Read(p)
+		c.feed(p[:n])
+		return n, err
 	}
 	start := time.Now()
 	c.armed = true
