@@ -132,13 +132,7 @@ func (m *metrics) committed(n int, start time.Time, err error) {
 func (s *Server) usersOnline() float64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	users := make(map[string]struct{})
-	for sess := range s.sessions {
-		if sess.ready.Load() {
-			users[sess.member.User] = struct{}{}
-		}
-	}
-	return float64(len(users))
+	return float64(len(s.users))
 }
 
 func (s *Server) subscriptions() float64 {
