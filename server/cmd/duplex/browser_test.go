@@ -131,6 +131,15 @@ func newTab(t *testing.T, exe, name string) *tab {
 		}
 	}()
 	t.Cleanup(func() { // runs before the browser closes
+		// Every browser test checks the Content-Security-Policy: Chromium
+		// reports each violation in the console.
+		b.mu.Lock()
+		for _, l := range b.console {
+			if strings.Contains(strings.ToLower(l), "content security policy") {
+				t.Errorf("%s: console reports a CSP violation: %s", name, l)
+			}
+		}
+		b.mu.Unlock()
 		if t.Failed() {
 			b.mu.Lock()
 			defer b.mu.Unlock()
@@ -156,7 +165,7 @@ func (b *tab) noCSPViolations() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, l := range b.console {
-		if strings.Contains(l, "Content Security Policy") {
+		if strings.Contains(strings.ToLower(l), "content security policy") {
 			b.t.Errorf("%s: console reports a CSP violation: %s", b.name, l)
 		}
 	}
