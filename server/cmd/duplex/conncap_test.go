@@ -29,12 +29,7 @@ func TestBinaryDerivesConnCapFromFileLimit(t *testing.T) {
 	}
 	const limit, wantCap = 1024, 1024 - 1024/10 - 64
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "duplex")
-	build := exec.Command(rcGoTool(t), "build", "-o", bin, "./server/cmd/duplex")
-	build.Dir = rcRepoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t, tmp)
 	addr := "127.0.0.1:" + rcFreePort(t)
 	cmd := exec.Command("sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, limit),
 		bin, "-addr", addr, "-data", filepath.Join(tmp, "data"), "-web", repoWeb(t))
