@@ -109,7 +109,7 @@ func dialTCP(t testing.TB, addr string) net.Conn {
 // net/http clears its deadlines on Hijack.
 func TestHTTPTimeoutsSpareWebSockets(t *testing.T) {
 	limits := httpLimits{readHeader: 300 * time.Millisecond, read: 400 * time.Millisecond, idle: 500 * time.Millisecond}
-	ta := startAppConfig(t, config{http: limits})
+	ta := startAppWith(t, config{http: limits})
 	ws := dialHello(t, ta.WS, "patient")
 
 	slow := dialTCP(t, ta.Addr)
@@ -138,7 +138,7 @@ func TestHTTPTimeoutsSpareWebSockets(t *testing.T) {
 // refused with 503 and Retry-After while /healthz, /readyz and the page
 // still answer, and the sockets inside keep working.
 func TestConnCapKeepsHealthz(t *testing.T) {
-	ta := startAppConfig(t, config{maxConns: 3})
+	ta := startAppWith(t, config{maxConns: 3})
 	var in []*wsSession
 	for i := range 3 {
 		in = append(in, dialHello(t, ta.WS, fmt.Sprintf("user%d", i)))
@@ -199,7 +199,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		}
 	}
 
-	own := startAppConfig(t, config{metricsAddr: "127.0.0.1:0"})
+	own := startAppWith(t, config{metricsAddr: "127.0.0.1:0"})
 	if resp, body := doRequest(t, noRedirect, "GET", own.URL+"/metrics"); resp.StatusCode != http.StatusNotFound || strings.Contains(body, "duplex_") {
 		t.Errorf("/metrics on the main listener with -metrics-addr: %d", resp.StatusCode)
 	}
