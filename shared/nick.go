@@ -51,7 +51,9 @@ func hasVisible(s string) bool {
 // confusables maps characters to the Latin letter or digit they are
 // commonly mistaken for: Cyrillic and Greek homoglyphs, and the digits and
 // capitals that read as letters. It is applied before and after lower
-// casing, so "I" and "l" meet (both read as "l") while "i" stays itself.
+// casing, so "I" and "l" meet (both read as "l"). Since case is folded
+// too, "i" must meet them as well (NickKey maps it to "l"): otherwise
+// "Alice" and "ALICE" would differ, as "I" is "l" but "i" is not.
 var confusables = map[rune]rune{
 	// Cyrillic
 	'а': 'a', 'в': 'b', 'е': 'e', 'ё': 'e', 'к': 'k', 'м': 'm', 'н': 'h', 'о': 'o', 'р': 'p', 'с': 'c',
@@ -89,6 +91,9 @@ func NickKey(nick string) string {
 		r = unicode.ToLower(r)
 		if c, ok := confusables[r]; ok {
 			r = c
+		}
+		if r == 'i' { // see confusables: i, I, l, 1 and | are one letter
+			r = 'l'
 		}
 		if space {
 			b.WriteByte(' ')
