@@ -670,3 +670,19 @@ func TestIdentityNickChange(t *testing.T) {
 	}
 	helloRefused(t, dial(t, ts.url, "copycat"), &shared.Hello{Nick: "ANNIE"}, shared.CodeNickTaken)
 }
+
+// TestIdentityCredentialNickTaken: when the nickname a credential carries
+// is held by another online user, the verified user is not locked out:
+// the hello's own nickname stands in (and is itself checked).
+func TestIdentityCredentialNickTaken(t *testing.T) {
+	ts := startServer(t, server.Options{VerifyToken: verifyFake})
+	dial(t, ts.url, "squatter").hello(t, "carol") // an anonymous user got there first
+	carol := dial(t, ts.url, "carol")
+	tok := fakeToken("u-carol", "carol", time.Now().Add(time.Hour))
+	helloRefused(t, carol, &shared.Hello{Nick: "carol", Token: tok}, shared.CodeNickTaken)
+	helloRefused(t, carol, &shared.Hello{Nick: "CAROL", Token: tok}, shared.CodeNickTaken)
+	assertNoIdentity(t, carol, "lobby")
+	if w := carol.helloAs(t, "carol b", tok); w.User != "u-carol" || w.Nick != "carol b" {
+		t.Fatalf("welcome %+v, want u-carol as \"carol b\"", w)
+	}
+}

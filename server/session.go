@@ -223,7 +223,15 @@ func (s *session) hello(id string, h *shared.Hello) {
 	if ident.Nick != "" {
 		nick = ident.Nick
 	}
-	if err := s.srv.holdNick(ident.User, nick); err != nil {
+	err = s.srv.holdNick(ident.User, nick)
+	if err != nil && nick != h.Nick {
+		// The credential's name is held by another online user: without
+		// this the verified user could not sign in at all while it is, as
+		// hello's nickname would never be used. Hello's stands in.
+		nick = h.Nick
+		err = s.srv.holdNick(ident.User, nick)
+	}
+	if err != nil {
 		s.fail(id, err)
 		return
 	}
