@@ -134,8 +134,8 @@ type Invite struct {
 }
 
 // Remove takes User's access to the private room Room away and ends their
-// subscriptions to it. Only the room's owner may remove; the owner may
-// also remove themself (leave for good).
+// subscriptions to it. Only the room's owner may remove, and not
+// themself (invalid).
 type Remove struct {
 	Room string `json:"room"`
 	User string `json:"user"`
