@@ -1,0 +1,328 @@
+package server_test
+
+// Threat cases of issue #7, access half: private rooms and direct messages
+// stay private. An outsider tries every request on them (join, resume,
+// history, send, invite, remove, create, the room list) and gets a refusal;
+// meanwhile nothing the outsider receives (pushed room lists, presence,
+// messages) mentions the room or its contents.
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/duplex-chat/duplex/server"
+	"github.com/duplex-chat/duplex/server/store"
+	"github.com/duplex-chat/duplex/shared"
+)
+
+// outsider is a client that must learn nothing about some rooms: every
+// frame it receives through refused passes through noLeak.
+type outsider struct {
+	*wsClient
+	secrets []string
+}
+
+// refused sends a request that must fail with code, and checks that
+// neither the frames that arrived before the answer nor the answer carry
+// a secret other than the room name the outsider itself gave.
+func (o *outsider) refused(t testing.TB, typ shared.Type, payload any, code shared.Code) {
+	t.Helper()
+	f, before := o.await(t, o.request(t, typ, payload))
+	e := checkError(t, o.name, f, code)
+	noLeak(t, o.name, before, o.secrets...)
+	for _, s := range o.secrets[1:] { // secrets[0] is the room name
+		if strings.Contains(e.Message, s) {
+			t.Fatalf("%s: error %q reveals %q", o.name, e.Message, s)
+		}
+	}
+}
+
+// roomList asks for one page of the room list.
+func roomList(t testing.TB, c *wsClient, q shared.Rooms) shared.RoomList {
+	t.Helper()
+	f, _ := c.call(t, shared.TypeRooms, &q)
+	l, ok := f.Payload.(*shared.RoomList)
+	if !ok {
+		t.Fatalf("%s: rooms answered with %s", c.name, f.Type)
+	}
+	return *l
+}
+
+func findRoom(l shared.RoomList, name string) *shared.RoomInfo {
+	for i := range l.Rooms {
+		if l.Rooms[i].Name == name {
+			return &l.Rooms[i]
+		}
+	}
+	return nil
+}
+
+// waitRemoved waits for the removed frame of room.
+func waitRemoved(t testing.TB, c *wsClient, room string) {
+	t.Helper()
+	c.waitFrame(t, "removed from "+room, func(f shared.Frame) bool {
+		r, ok := f.Payload.(*shared.Removed)
+		return ok && f.Type == shared.TypeRemoved && r.Room == room
+	})
+}
+
+// TestAccessPrivateRoom: a private room is invisible and closed to an
+// outsider (join, resume, history, send, invite, remove, create under its
+// name, the room list, its presence); an invited user sees, joins and
+// reads it but, not being the owner, cannot remove; a removed user's
+// sessions are told, stop receiving it and cannot come back.
+func TestAccessPrivateRoom(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(testing.TB) store.Store) {
+		ts := startServer(t, server.Options{Store: open(t)})
+		ann, bob, eveC := dial(t, ts.url, "ann"), dial(t, ts.url, "bob"), dial(t, ts.url, "eve")
+		wa, wb, we := ann.hello(t, "ann"), bob.hello(t, "bob"), eveC.hello(t, "eve")
+		const secret = "the launch is on friday"
+		eve := &outsider{eveC, []string{"design", secret}}
+		roomList(t, eve.wsClient, shared.Rooms{}) // eve asks for the list: she gets pushed updates
+		bob.join(t, "lobby", nil)                 // bob is a known user, stored too
+
+		info := ackOf[shared.RoomInfo](t, first(ann.call(t, shared.TypeCreate, &shared.Create{Room: "design", Kind: shared.RoomPrivate})))
+		if info.Name != "design" || info.Kind != shared.RoomPrivate || info.Owner != wa.User {
+			t.Fatalf("create ack %+v, want private design owned by %s", info, wa.User)
+		}
+		ann.join(t, "design", nil)
+		ann.sendMsg(t, "design", "m-1", secret)
+
+		// The outsider.
+		eve.refused(t, shared.TypeJoin, &shared.Join{Room: "design"}, shared.CodeForbidden)
+		eve.refused(t, shared.TypeJoin, &shared.Join{Room: "design", Since: ptr(int64(0))}, shared.CodeForbidden)
+		eve.refused(t, shared.TypeHistory, &shared.History{Room: "design", Limit: 50}, shared.CodeNotJoined)
+		eve.refused(t, shared.TypeSend, &shared.Send{Room: "design", MsgID: "e-1", Body: "let me in"}, shared.CodeNotJoined)
+		eve.refused(t, shared.TypeInvite, &shared.Invite{Room: "design", User: we.User}, shared.CodeForbidden)
+		eve.refused(t, shared.TypeInvite, &shared.Invite{Room: "design", User: wb.User}, shared.CodeForbidden)
+		eve.refused(t, shared.TypeRemove, &shared.Remove{Room: "design", User: wa.User}, shared.CodeForbidden)
+		eve.refused(t, shared.TypeCreate, &shared.Create{Room: "design", Kind: shared.RoomPrivate}, shared.CodeForbidden)
+		eve.refused(t, shared.TypeCreate, &shared.Create{Room: "design", Kind: shared.RoomPublic}, shared.CodeForbidden)
+		eve.refused(t, shared.TypeInvite, &shared.Invite{Room: "nowhere", User: we.User}, shared.CodeNotFound)
+		if l := roomList(t, eve.wsClient, shared.Rooms{}); findRoom(l, "design") != nil {
+			t.Fatalf("eve's room list shows design: %+v", l.Rooms)
+		}
+
+		// Invitation by a member; the invitee sees, joins and reads it.
+		ann.call(t, shared.TypeInvite, &shared.Invite{Room: "design", User: wb.User})
+		bl := roomList(t, bob, shared.Rooms{})
+		if r := findRoom(bl, "design"); r == nil || r.Kind != shared.RoomPrivate || r.Owner != wa.User {
+			t.Fatalf("bob's room list after the invitation: %+v", bl.Rooms)
+		}
+		_, replay := bob.join(t, "design", nil)
+		if len(replay) != 1 || replay[0].Body != secret {
+			t.Fatalf("bob's replay of design: %+v", replay)
+		}
+		h := ackOf[shared.HistoryAck](t, first(bob.call(t, shared.TypeHistory, &shared.History{Room: "design", Limit: 10})))
+		if len(h.Messages) != 1 || h.Messages[0].Body != secret {
+			t.Fatalf("bob's history of design: %+v", h)
+		}
+		bob.sendMsg(t, "design", "b-1", "count me in")
+		ann.waitMessages(t, "design", 2)
+		// Not the owner: bob cannot remove ann, nor can the owner be removed.
+		bob.expectError(t, bob.request(t, shared.TypeRemove, &shared.Remove{Room: "design", User: wa.User}), shared.CodeForbidden)
+		ann.expectError(t, ann.request(t, shared.TypeRemove, &shared.Remove{Room: "design", User: wa.User}), shared.CodeInvalid)
+		// Inviting a user the server never saw is not_found, and grants nothing.
+		ann.expectError(t, ann.request(t, shared.TypeInvite, &shared.Invite{Room: "design", User: "u-nobody"}), shared.CodeNotFound)
+		// Inviting into a public room makes no sense.
+		ann.expectError(t, ann.request(t, shared.TypeInvite, &shared.Invite{Room: "lobby", User: we.User}), shared.CodeForbidden)
+
+		// Removal: both of bob's sessions are told, he stops receiving the
+		// room, cannot send to it, re-join it, or see it listed.
+		bobTab := dial(t, ts.url, "bob-tab")
+		bobTab.helloAs(t, "bob", wb.Token)
+		_, beforeAck := ann.call(t, shared.TypeRemove, &shared.Remove{Room: "design", User: wb.User})
+		waitRemoved(t, bob, "design")
+		waitRemoved(t, bobTab, "design")
+		// Ann sees bob leave (queued before the ack of her remove).
+		if !slices.ContainsFunc(beforeAck, func(f shared.Frame) bool {
+			m, ok := f.Payload.(*shared.MemberEvent)
+			return ok && f.Type == shared.TypeMemberLeft && m.Room == "design" && m.Member.User == wb.User
+		}) {
+			t.Fatalf("ann did not see bob leave design before the remove ack: %v", beforeAck)
+		}
+		before := len(bob.messages("design"))
+		a := ann.sendMsg(t, "design", "m-after", "bob is gone")
+		ann.waitSeq(t, "design", a.Seq) // fanned out: bob's copy, if any, is queued
+		barrier(t, bob)
+		if n := len(bob.messages("design")); n != before {
+			t.Fatalf("bob received %d messages of design after his removal", n-before)
+		}
+		bob.expectError(t, bob.request(t, shared.TypeSend, &shared.Send{Room: "design", MsgID: "b-2", Body: "still here?"}), shared.CodeNotJoined)
+		bob.expectError(t, bob.request(t, shared.TypeHistory, &shared.History{Room: "design", Limit: 10}), shared.CodeNotJoined)
+		bob.expectError(t, bob.request(t, shared.TypeJoin, &shared.Join{Room: "design"}), shared.CodeForbidden)
+		bob.expectError(t, bob.request(t, shared.TypeJoin, &shared.Join{Room: "design", Since: ptr(int64(1))}), shared.CodeForbidden)
+		if l := roomList(t, bob, shared.Rooms{}); findRoom(l, "design") != nil {
+			t.Fatalf("bob's room list still shows design: %+v", l.Rooms)
+		}
+
+		// A room nobody made yet is created public by a join.
+		eve.join(t, "fresh", nil)
+		if r := findRoom(roomList(t, ann, shared.Rooms{}), "fresh"); r == nil || (r.Kind != "" && r.Kind != shared.RoomPublic) {
+			t.Fatalf("fresh in ann's list: %+v", r)
+		}
+
+		// Through it all eve saw nothing of design: no presence, no
+		// messages, no room-list entry, pushed or answered.
+		noLeak(t, "eve", barrier(t, eve.wsClient), eve.secrets...)
+		if n := len(eve.messages("design")); n != 0 {
+			t.Fatalf("eve received %d messages of design", n)
+		}
+	})
+}
+
+// TestAccessDM: a direct conversation is the same room for both users,
+// who join, read and write it; a third user cannot join, resume, read,
+// write, list, invite into, remove from or re-create it; a DM with oneself
+// or an unknown user is refused, and dm- names are kept for DMs.
+func TestAccessDM(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(testing.TB) store.Store) {
+		ts := startServer(t, server.Options{Store: open(t)})
+		ann, bob, eveC := dial(t, ts.url, "ann"), dial(t, ts.url, "bob"), dial(t, ts.url, "eve")
+		wa, wb, we := ann.hello(t, "ann"), bob.hello(t, "bob"), eveC.hello(t, "eve")
+		roomList(t, eveC, shared.Rooms{})
+
+		info := ackOf[shared.RoomInfo](t, first(ann.call(t, shared.TypeDM, &shared.DM{User: wb.User})))
+		if !strings.HasPrefix(info.Name, "dm-") || info.Kind != shared.RoomDM || info.Peer == nil || *info.Peer != (shared.Member{User: wb.User, Nick: "bob"}) {
+			t.Fatalf("dm ack %+v (peer %+v), want a dm- room with peer bob", info, info.Peer)
+		}
+		dm := info.Name
+		back := ackOf[shared.RoomInfo](t, first(bob.call(t, shared.TypeDM, &shared.DM{User: wa.User})))
+		if back.Name != dm || back.Peer == nil || back.Peer.User != wa.User {
+			t.Fatalf("bob's dm to ann: %+v, want room %s with peer ann", back, dm)
+		}
+		const secret = "just between us"
+		eve := &outsider{eveC, []string{dm, secret}}
+
+		ann.join(t, dm, nil)
+		bob.join(t, dm, nil)
+		ann.sendMsg(t, dm, "a-1", secret)
+		bob.waitMessages(t, dm, 1)
+		bob.sendMsg(t, dm, "b-1", "sure")
+		ann.waitMessages(t, dm, 2)
+		h := ackOf[shared.HistoryAck](t, first(bob.call(t, shared.TypeHistory, &shared.History{Room: dm, Limit: 10})))
+		if len(h.Messages) != 2 {
+			t.Fatalf("bob's history of the DM: %+v", h.Messages)
+		}
+		if r := findRoom(roomList(t, bob, shared.Rooms{}), dm); r == nil || r.Kind != shared.RoomDM || r.Peer == nil || r.Peer.User != wa.User || r.Peer.Nick != "ann" {
+			t.Fatalf("bob's list entry for the DM: %+v", r)
+		}
+
+		eve.refused(t, shared.TypeJoin, &shared.Join{Room: dm}, shared.CodeForbidden)
+		eve.refused(t, shared.TypeJoin, &shared.Join{Room: dm, Since: ptr(int64(0))}, shared.CodeForbidden)
+		eve.refused(t, shared.TypeHistory, &shared.History{Room: dm, Limit: 10}, shared.CodeNotJoined)
+		eve.refused(t, shared.TypeSend, &shared.Send{Room: dm, MsgID: "e-1", Body: "hi both"}, shared.CodeNotJoined)
+		eve.refused(t, shared.TypeInvite, &shared.Invite{Room: dm, User: we.User}, shared.CodeForbidden)
+		eve.refused(t, shared.TypeRemove, &shared.Remove{Room: dm, User: wb.User}, shared.CodeForbidden)
+		eve.refused(t, shared.TypeCreate, &shared.Create{Room: dm, Kind: shared.RoomPublic}, shared.CodeForbidden)
+		eve.refused(t, shared.TypeCreate, &shared.Create{Room: dm, Kind: shared.RoomPrivate}, shared.CodeForbidden)
+		if r := findRoom(roomList(t, eve.wsClient, shared.Rooms{}), dm); r != nil {
+			t.Fatalf("eve's room list shows the DM: %+v", r)
+		}
+		// Eve's own DM with ann is another room.
+		if e := ackOf[shared.RoomInfo](t, first(eve.call(t, shared.TypeDM, &shared.DM{User: wa.User}))); e.Name == dm {
+			t.Fatalf("eve's DM with ann is ann and bob's room %s", dm)
+		}
+		// Not even a member may add a third person or remove the other.
+		ann.expectError(t, ann.request(t, shared.TypeInvite, &shared.Invite{Room: dm, User: we.User}), shared.CodeForbidden)
+		ann.expectError(t, ann.request(t, shared.TypeRemove, &shared.Remove{Room: dm, User: wb.User}), shared.CodeForbidden)
+
+		ann.expectError(t, ann.request(t, shared.TypeDM, &shared.DM{User: wa.User}), shared.CodeInvalid)
+		ann.expectError(t, ann.request(t, shared.TypeDM, &shared.DM{User: "u-nobody"}), shared.CodeNotFound)
+		ann.expectError(t, ann.request(t, shared.TypeDM, &shared.DM{User: "not a user"}), shared.CodeInvalid)
+		// Nobody may take a dm- name ahead of a conversation.
+		eve.refused(t, shared.TypeJoin, &shared.Join{Room: "dm-squat"}, shared.CodeForbidden)
+		eve.refused(t, shared.TypeCreate, &shared.Create{Room: "dm-squat", Kind: shared.RoomPublic}, shared.CodeForbidden)
+		eve.refused(t, shared.TypeCreate, &shared.Create{Room: "dm-squat", Kind: shared.RoomPrivate}, shared.CodeForbidden)
+		if r := findRoom(roomList(t, ann, shared.Rooms{}), "dm-squat"); r != nil {
+			t.Fatalf("a refused dm- room exists: %+v", r)
+		}
+
+		// A user who is offline but known to the store can be messaged.
+		carol := dial(t, ts.url, "carol")
+		wc := carol.hello(t, "carol")
+		carol.join(t, "lobby", nil)
+		carol.conn.Close(1000, "")
+		if r := ackOf[shared.RoomInfo](t, first(ann.call(t, shared.TypeDM, &shared.DM{User: wc.User}))); r.Peer == nil || r.Peer.User != wc.User {
+			t.Fatalf("dm to carol: %+v", r)
+		}
+
+		noLeak(t, "eve", barrier(t, eve.wsClient), eve.secrets...)
+		if n := len(eve.messages(dm)); n != 0 {
+			t.Fatalf("eve received %d messages of the DM", n)
+		}
+	})
+}
+
+// TestAccessRoomListPaged: the room list comes in pages (limit, before,
+// next), most recently active first, without gaps or repeats; a page
+// counts only rooms the user may see, so an outsider's pages are full of
+// public rooms and never show another user's private rooms; bad paging
+// parameters are invalid.
+func TestAccessRoomListPaged(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(testing.TB) store.Store) {
+		ts := startServer(t, server.Options{Store: open(t)})
+		ann, eve := dial(t, ts.url, "ann"), dial(t, ts.url, "eve")
+		ann.hello(t, "ann")
+		eve.hello(t, "eve")
+		var public, all []string
+		for i := 1; i <= 7; i++ {
+			pub, priv := fmt.Sprintf("pub-%d", i), fmt.Sprintf("priv-%d", i)
+			ann.join(t, pub, nil)
+			ann.call(t, shared.TypeCreate, &shared.Create{Room: priv, Kind: shared.RoomPrivate})
+			public = append(public, pub)
+			all = append(all, pub, priv)
+		}
+		pages := func(c *wsClient, limit int) (names []string, sizes []int) {
+			t.Helper()
+			var before int64
+			last := int64(-1)
+			for range 50 {
+				l := roomList(t, c, shared.Rooms{Limit: limit, Before: before})
+				if len(l.Rooms) > limit {
+					t.Fatalf("%s: page of %d rooms for limit %d", c.name, len(l.Rooms), limit)
+				}
+				sizes = append(sizes, len(l.Rooms))
+				for _, r := range l.Rooms {
+					if last >= 0 && r.Active >= last {
+						t.Fatalf("%s: %s (active %d) after active %d: not most recent first", c.name, r.Name, r.Active, last)
+					}
+					last = r.Active
+					names = append(names, r.Name)
+				}
+				if l.Next == 0 {
+					return names, sizes
+				}
+				before = l.Next
+			}
+			t.Fatalf("%s: the room list never ends", c.name)
+			return nil, nil
+		}
+		sameSet := func(who string, got, want []string) {
+			t.Helper()
+			g, w := slices.Clone(got), slices.Clone(want)
+			slices.Sort(g)
+			slices.Sort(w)
+			if !slices.Equal(g, w) {
+				t.Fatalf("%s pages through %v, want %v", who, got, want)
+			}
+		}
+		names, sizes := pages(ann, 3)
+		sameSet("ann", names, all)
+		names, sizes = pages(eve, 2)
+		sameSet("eve", names, public)
+		for i, n := range sizes[:len(sizes)-1] {
+			if n != 2 {
+				t.Fatalf("eve's page %d has %d rooms (pages %v): hidden rooms counted against the limit", i, n, sizes)
+			}
+		}
+		if l := roomList(t, eve, shared.Rooms{}); len(l.Rooms) != len(public) || l.Next != 0 {
+			t.Fatalf("eve's default page: %d rooms, next %d", len(l.Rooms), l.Next)
+		}
+		for _, q := range []shared.Rooms{{Limit: -1}, {Limit: shared.MaxRooms + 1}, {Before: -5}} {
+			eve.expectError(t, eve.request(t, shared.TypeRooms, &q), shared.CodeInvalid)
+		}
+	})
+}
