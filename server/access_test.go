@@ -7,10 +7,12 @@ package server_test
 // messages) mentions the room or its contents.
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/duplex-chat/duplex/server"
 	"github.com/duplex-chat/duplex/server/store"
@@ -323,6 +325,56 @@ func TestAccessRoomListPaged(t *testing.T) {
 		}
 		for _, q := range []shared.Rooms{{Limit: -1}, {Limit: shared.MaxRooms + 1}, {Before: -5}} {
 			eve.expectError(t, eve.request(t, shared.TypeRooms, &q), shared.CodeInvalid)
+		}
+	})
+}
+
+// TestAccessCustomAuthorize: an embedder's Authorize is asked about list,
+// create, join (and resume), read and send, and its refusals reach the
+// client as the error it returned (forbidden), changing nothing: a room it
+// hides is not listed, a room it will not create does not appear, a send
+// it refuses is not stored.
+func TestAccessCustomAuthorize(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(testing.TB) store.Store) {
+		const owner = "u-ann" // the only user who may post in "announce"
+		policy := func(ctx context.Context, id server.Identity, action server.Action, room server.RoomAccess) error {
+			switch {
+			case action == server.ActionList && room.Name == "hidden":
+				return shared.Errorf(shared.CodeForbidden, "not listed")
+			case action == server.ActionCreate && strings.HasPrefix(room.Name, "x-"):
+				return shared.Errorf(shared.CodeForbidden, "x- rooms are not made here")
+			case action == server.ActionJoin && room.Name == "staff" && id.User != owner:
+				return shared.Errorf(shared.CodeForbidden, "staff only")
+			case action == server.ActionSend && room.Name == "announce" && id.User != owner:
+				return shared.Errorf(shared.CodeForbidden, "read-only room")
+			}
+			return server.DefaultAuthorize(ctx, id, action, room)
+		}
+		ts := startServer(t, server.Options{Store: open(t), Authorize: policy, VerifyToken: verifyFake})
+		ann, bob := dial(t, ts.url, "ann"), dial(t, ts.url, "bob")
+		ann.helloAs(t, "ann", fakeToken(owner, "ann", time.Now().Add(time.Hour)))
+		bob.hello(t, "bob")
+
+		for _, room := range []string{"announce", "hidden", "staff"} {
+			ann.join(t, room, nil)
+		}
+		ann.sendMsg(t, "announce", "a-1", "welcome all")
+		bob.join(t, "announce", nil)
+		bob.expectError(t, bob.request(t, shared.TypeSend, &shared.Send{Room: "announce", MsgID: "b-1", Body: "me too"}), shared.CodeForbidden)
+		bob.expectError(t, bob.request(t, shared.TypeJoin, &shared.Join{Room: "staff"}), shared.CodeForbidden)
+		bob.expectError(t, bob.request(t, shared.TypeJoin, &shared.Join{Room: "staff", Since: ptr(int64(0))}), shared.CodeForbidden)
+		bob.expectError(t, bob.request(t, shared.TypeJoin, &shared.Join{Room: "x-new"}), shared.CodeForbidden)
+		bob.expectError(t, bob.request(t, shared.TypeCreate, &shared.Create{Room: "x-new", Kind: shared.RoomPrivate}), shared.CodeForbidden)
+
+		h := ackOf[shared.HistoryAck](t, first(bob.call(t, shared.TypeHistory, &shared.History{Room: "announce", Limit: 10})))
+		if len(h.Messages) != 1 || h.Messages[0].MsgID != "a-1" {
+			t.Fatalf("announce holds %+v, want only ann's message", h.Messages)
+		}
+		for _, c := range []*wsClient{ann, bob} {
+			l := roomList(t, c, shared.Rooms{})
+			if findRoom(l, "hidden") != nil || findRoom(l, "x-new") != nil || findRoom(l, "announce") == nil {
+				t.Fatalf("%s's room list: %+v", c.name, l.Rooms)
+			}
 		}
 	})
 }
