@@ -367,6 +367,21 @@ func (s *session) join(ctx context.Context, id string, j *shared.Join) {
 	if created {
 		s.srv.roomsChanged()
 	}
+	if r.access().Kind != shared.RoomPublic {
+		// A remove between admit and the subscription above came too
+		// early for its evict to see this session: check again, now that
+		// a later evict would.
+		if err := s.srv.admit(ctx, s.ident, r); err != nil {
+			s.mu.Lock()
+			if s.rooms[j.Room] == r {
+				delete(s.rooms, j.Room)
+			}
+			s.mu.Unlock()
+			r.remove(s)
+			s.fail(id, err)
+			return
+		}
+	}
 
 	ack := &shared.JoinAck{Room: j.Room}
 	cursor := since
@@ -393,12 +408,17 @@ func (s *session) join(ctx context.Context, id string, j *shared.Join) {
 		if len(msgs) == page {
 			continue
 		}
+		acked := false
 		live := r.replayed(s, cursor, func() []byte {
+			acked = true
 			ack.Head = max(cursor, r.head)
 			b, _ := shared.Encode(shared.TypeAck, id, ack)
 			return b
 		})
 		if live {
+			if !acked { // removed from the room meanwhile (evict)
+				s.fail(id, shared.Errorf(shared.CodeForbidden, "access to room %q was taken away", j.Room))
+			}
 			return
 		}
 	}
