@@ -159,6 +159,12 @@ func (srv *Server) authenticateRequest(r *http.Request) (*Identity, error) {
 	if shared.ValidID("user", id.User) != nil {
 		return nil, errors.New("the authenticator returned an unusable user id")
 	}
+	if id.Nick != "" && shared.ValidNick(id.Nick) != nil {
+		// As in verifyForeign: a hostile or blank name gives way to hello's.
+		c := *id
+		c.Nick = ""
+		id = &c
+	}
 	return id, nil
 }
 

@@ -470,7 +470,8 @@ func TestIdentityAuthenticateRequest(t *testing.T) {
 		case "reject":
 			return nil, errors.New("bad credential")
 		default:
-			return &server.Identity{User: u, Nick: r.Header.Get("X-Test-Nick")}, nil
+			nick, err := url.PathUnescape(r.Header.Get("X-Test-Nick"))
+			return &server.Identity{User: u, Nick: nick}, err
 		}
 	}})
 	dialAs := func(name string, h http.Header) *wsClient {
@@ -495,6 +496,15 @@ func TestIdentityAuthenticateRequest(t *testing.T) {
 	w = dialAs("gina", http.Header{"X-Test-User": {"u-gina"}}).hello(t, "gina")
 	if w.User != "u-gina" || w.Nick != "gina" {
 		t.Fatalf("welcome %+v, want u-gina with hello's nickname", w)
+	}
+	// A hostile or blank nickname from the request is dropped for hello's,
+	// as one from a token is.
+	for i, bad := range []string{"%E2%80%AEevil", "%E3%85%A4", "%E2%80%8B", "a%0Ab"} {
+		user := fmt.Sprintf("u-hostile-%d", i)
+		w = dialAs(user, http.Header{"X-Test-User": {user}, "X-Test-Nick": {bad}}).hello(t, user)
+		if w.User != user || w.Nick != user {
+			t.Fatalf("nickname %s from the request: welcome %+v, want %s with hello's nickname", bad, w, user)
+		}
 	}
 	for _, h := range []http.Header{
 		{"X-Test-User": {"reject"}},
