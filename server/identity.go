@@ -159,6 +159,11 @@ func (srv *Server) authenticateRequest(r *http.Request) (*Identity, error) {
 	if shared.ValidID("user", id.User) != nil {
 		return nil, errors.New("the authenticator returned an unusable user id")
 	}
+	if !id.Expires.IsZero() && !time.Now().Before(id.Expires) {
+		// Accepted, the session would be closed with 4005 at once, and
+		// the client would reconnect with the same expired cookie.
+		return nil, errors.New("the credential expired")
+	}
 	if id.Nick != "" && shared.ValidNick(id.Nick) != nil {
 		// As in verifyForeign: a hostile or blank name gives way to hello's.
 		c := *id

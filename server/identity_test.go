@@ -469,6 +469,8 @@ func TestIdentityAuthenticateRequest(t *testing.T) {
 			return nil, nil
 		case "reject":
 			return nil, errors.New("bad credential")
+		case "u-expired":
+			return &server.Identity{User: u, Expires: time.Now().Add(-time.Minute)}, nil
 		default:
 			nick, err := url.PathUnescape(r.Header.Get("X-Test-Nick"))
 			return &server.Identity{User: u, Nick: nick}, err
@@ -508,6 +510,7 @@ func TestIdentityAuthenticateRequest(t *testing.T) {
 	}
 	for _, h := range []http.Header{
 		{"X-Test-User": {"reject"}},
+		{"X-Test-User": {"u-expired"}}, // the authenticator forgot to check expiry
 		{"X-Test-User": {"u frank"}},
 		{"X-Test-User": {strings.Repeat("u", shared.MaxIDLen+1)}},
 	} {
