@@ -123,6 +123,14 @@ func TestAccessPrivateRoom(t *testing.T) {
 		}
 		bob.sendMsg(t, "design", "b-1", "count me in")
 		ann.waitMessages(t, "design", 2)
+		// Any member may invite (only the owner removes).
+		cat := dial(t, ts.url, "cat")
+		wc := cat.hello(t, "cat")
+		bob.call(t, shared.TypeInvite, &shared.Invite{Room: "design", User: wc.User})
+		if r := findRoom(roomList(t, cat, shared.Rooms{}), "design"); r == nil {
+			t.Fatalf("cat, invited by bob, does not see design")
+		}
+		cat.join(t, "design", nil)
 		// Not the owner: bob cannot remove ann, nor can the owner be removed.
 		bob.expectError(t, bob.request(t, shared.TypeRemove, &shared.Remove{Room: "design", User: wa.User}), shared.CodeForbidden)
 		ann.expectError(t, ann.request(t, shared.TypeRemove, &shared.Remove{Room: "design", User: wa.User}), shared.CodeInvalid)
@@ -160,11 +168,14 @@ func TestAccessPrivateRoom(t *testing.T) {
 			t.Fatalf("bob's room list still shows design: %+v", l.Rooms)
 		}
 
-		// A room nobody made yet is created public by a join.
+		// A room nobody made yet is created public by a join, and cannot
+		// be turned private by a create afterwards.
 		eve.join(t, "fresh", nil)
 		if r := findRoom(roomList(t, ann, shared.Rooms{}), "fresh"); r == nil || (r.Kind != "" && r.Kind != shared.RoomPublic) {
 			t.Fatalf("fresh in ann's list: %+v", r)
 		}
+		ann.expectError(t, ann.request(t, shared.TypeCreate, &shared.Create{Room: "fresh", Kind: shared.RoomPrivate}), shared.CodeForbidden)
+		ann.call(t, shared.TypeCreate, &shared.Create{Room: "fresh", Kind: shared.RoomPublic}) // what exists: harmless
 
 		// Through it all eve saw nothing of design: no presence, no
 		// messages, no room-list entry, pushed or answered.

@@ -171,6 +171,9 @@ func TestIdentityBareUserIDImpersonation(t *testing.T) {
 				t.Errorf("refusal %q does not say what to present instead", e.Message)
 			}
 		}
+		// Not even next to a genuine token of her own.
+		own := dial(t, ts.url, "eve-own").hello(t, "eve-own")
+		helloRefused(t, eve, &shared.Hello{Nick: "eve", Token: own.Token, User: wa.User}, shared.CodeUnauthorized)
 		assertNoIdentity(t, eve, "lobby")
 
 		// Bob, in the room with alice, saw no presence change and no
