@@ -405,7 +405,7 @@ func TestAccessJoinRemoveRace(t *testing.T) {
 	ann.call(t, shared.TypeCreate, &shared.Create{Room: "design", Kind: shared.RoomPrivate})
 	ann.join(t, "design", nil)
 	var joined, refused int
-	for i := range 150 {
+	for i := range 100 {
 		ann.call(t, shared.TypeInvite, &shared.Invite{Room: "design", User: wb.User})
 		jid := bob.request(t, shared.TypeJoin, &shared.Join{Room: "design"})
 		rid := ann.request(t, shared.TypeRemove, &shared.Remove{Room: "design", User: wb.User})
