@@ -393,10 +393,11 @@ func TestAccessCustomAuthorize(t *testing.T) {
 // TestAccessJoinRemoveRace: a join racing with the removal of its user is
 // either refused or answered and then undone by the removal; it is always
 // answered, and afterwards the removed user receives nothing of the room.
-// (Before the fix about 3% of joins that passed the access check just
-// before the removal stayed subscribed, and a join evicted during its
-// replay was never answered.) The race is real, so a regression shows up
-// as a failure in most runs, not in every one.
+// (Before the fix, in about 3% of rounds a join that passed the access
+// check just before the removal stayed subscribed, and a join evicted
+// during its replay was never answered, within the first ten rounds.)
+// The race is real, so a regression shows up as a failure in most runs,
+// not in every one.
 func TestAccessJoinRemoveRace(t *testing.T) {
 	ts := startServer(t, server.Options{Store: openSQLite(t)})
 	ann, bob := dial(t, ts.url, "ann"), dial(t, ts.url, "bob")
