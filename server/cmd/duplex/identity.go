@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/duplex-chat/duplex/app/ui"
 	"github.com/duplex-chat/duplex/server"
 	"github.com/duplex-chat/duplex/server/jwtauth"
 	"github.com/duplex-chat/duplex/server/store"
@@ -121,6 +122,9 @@ func (ids *identities) verify(token string) string {
 func privatePages(st store.Store, ids *identities, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, ok := strings.CutPrefix(r.URL.Path, "/r/")
+		if r.URL.Path == "/" { // the UI shows the default room there
+			name, ok = ui.DefaultRoom, true
+		}
 		if n, err := url.PathUnescape(name); err == nil {
 			name = n
 		}
