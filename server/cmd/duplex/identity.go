@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/duplex-chat/duplex/app/ui"
 	"github.com/duplex-chat/duplex/app/ui"
 	"github.com/duplex-chat/duplex/server"
 	"github.com/duplex-chat/duplex/server/jwtauth"
@@ -155,4 +157,14 @@ func allowedToRead(r *http.Request, st store.Store, ids *identities, room string
 	}
 	ok, err := st.HasAccess(r.Context(), room, user)
 	return err == nil && ok
+}
+
+// authorize is the server's default policy, except that the room "/"
+// opens stays public: whoever came first could otherwise make it private
+// and shut everyone else out of the front page.
+func authorize(ctx context.Context, id server.Identity, action server.Action, room server.RoomAccess) error {
+	if action == server.ActionCreate && room.Name == ui.DefaultRoom && room.Kind != shared.RoomPublic {
+		return shared.Errorf(shared.CodeForbidden, "room %q is the front page and stays public", room.Name)
+	}
+	return server.DefaultAuthorize(ctx, id, action, room)
 }
