@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/duplex-chat/duplex/app/ui"
-	"github.com/duplex-chat/duplex/app/ui"
 	"github.com/duplex-chat/duplex/server"
 	"github.com/duplex-chat/duplex/server/jwtauth"
 	"github.com/duplex-chat/duplex/server/store"
