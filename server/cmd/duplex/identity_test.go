@@ -194,3 +194,21 @@ func TestClientNicknames(t *testing.T) {
 		t.Errorf("after SignOut the same Storage resumed user %s", first)
 	}
 }
+
+// TestFrontPageStaysPublic: nobody can take the room "/" opens by
+// creating it as a private room first.
+func TestFrontPageStaysPublic(t *testing.T) {
+	ta := startApp(t, "", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, ta.WS, &client.Options{Nick: "squatter", OnEvent: func(client.Event) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.CreateRoom(ctx, "general", shared.RoomPrivate)
+	wantCode(t, "a private general", err, shared.CodeForbidden)
+	if _, err := c.CreateRoom(ctx, "elsewhere", shared.RoomPrivate); err != nil {
+		t.Fatalf("another private room: %v", err)
+	}
+}
