@@ -21,23 +21,68 @@ const (
 // idle connection holds no preallocated slots and no writer goroutine: a
 // writer is started when the first frame arrives and exits once the queue
 // is empty. Frames that pile up meanwhile go out together as one batch.
+//
+// The queue is bounded in bytes (Options.QueueBytes) and two kinds of
+// frame enter it differently:
+//   - live frames (room messages, presence, pushed room lists) come from
+//     other people's activity; one that finds the queue full disconnects
+//     the client with CloseSlowClient (enqueue);
+//   - answers to the client's own requests never do (enqueueReply): they
+//     are bounded instead by reading no further request while the queue,
+//     plus the sends still being committed, holds half the bound (readGate).
+//     A client that pipelines requests without reading is paced by TCP, not
+//     buffered, and a fast client with many sends in flight is never taken
+//     for a slow one.
 
-// enqueue queues a frame without blocking. A full queue means the client
-// cannot keep up: it is disconnected with CloseSlowClient and will resume.
+// maxInFlight bounds the sends of one connection waiting for their commit:
+// the reader stops taking requests at this many.
+const maxInFlight = 1024
+
+// sendCost is what a send in flight is charged against the queue bound:
+// about the bytes of the echo and the ack it will queue.
+func sendCost(body string) int { return len(body) + 384 }
+
+// enqueue queues a live frame without blocking. A full queue means the
+// client cannot keep up: it is disconnected with CloseSlowClient and will
+// resume.
 func (s *session) enqueue(frame []byte) {
 	s.qmu.Lock()
 	if s.qclosed {
 		s.qmu.Unlock()
 		return
 	}
-	if len(s.queue) >= s.srv.opts.QueueSize {
+	o := &s.srv.opts
+	if len(s.queue) >= o.QueueSize || len(s.queue) > 0 && s.qbytes+len(frame) > o.QueueBytes {
 		s.qmu.Unlock()
 		s.kill(shared.CloseSlowClient)
 		return
 	}
-	s.queue = append(s.queue, frame)
-	s.startWriterLocked()
+	s.pushLocked(frame)
 	s.qmu.Unlock()
+}
+
+// enqueueReply queues an answer to one of the client's requests. It never
+// disconnects: readGate bounds how much of it there can be.
+func (s *session) enqueueReply(frame []byte) {
+	s.qmu.Lock()
+	if !s.qclosed {
+		s.pushLocked(frame)
+	}
+	s.qmu.Unlock()
+}
+
+func (s *session) pushLocked(frame []byte) {
+	s.queue = append(s.queue, frame)
+	s.qbytes += len(frame)
+	s.startWriterLocked()
+}
+
+// roomyLocked reports whether the queue, counting the sends in flight, is
+// below half its bounds: the reader may take another request, a replay
+// another page.
+func (s *session) roomyLocked() bool {
+	o := &s.srv.opts
+	return len(s.queue)+2*s.inflight < o.QueueSize/2 && s.qbytes+s.inflightBytes < o.QueueBytes/2
 }
 
 // enqueueWait queues a frame, waiting for room in the queue: replays use it
@@ -49,9 +94,8 @@ func (s *session) enqueueWait(ctx context.Context, frame []byte) error {
 			s.qmu.Unlock()
 			return context.Canceled
 		}
-		if len(s.queue) < s.srv.opts.QueueSize/2 {
-			s.queue = append(s.queue, frame)
-			s.startWriterLocked()
+		if s.roomyLocked() {
+			s.pushLocked(frame)
 			s.qmu.Unlock()
 			return nil
 		}
@@ -62,6 +106,67 @@ func (s *session) enqueueWait(ctx context.Context, frame []byte) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// readGate holds the reader before its next request until the queue has
+// room and fewer than maxInFlight sends await their commit. It reports
+// false once the session is over.
+func (s *session) readGate() bool {
+	for {
+		s.qmu.Lock()
+		closed := s.qclosed
+		open := s.roomyLocked() && s.inflight < maxInFlight
+		s.qmu.Unlock()
+		if closed {
+			return false
+		}
+		if open {
+			return true
+		}
+		select {
+		case <-s.space:
+		case <-s.ctx.Done():
+			return false
+		}
+	}
+}
+
+// sendStarted and sendSettled count a send from the reader handing it to
+// the committer to its answer being queued.
+func (s *session) sendStarted(cost int) {
+	s.qmu.Lock()
+	s.inflight++
+	s.inflightBytes += cost
+	s.qmu.Unlock()
+}
+
+func (s *session) sendSettled(cost int) {
+	s.qmu.Lock()
+	s.inflight--
+	s.inflightBytes -= cost
+	s.qmu.Unlock()
+	s.signalSpace()
+}
+
+func (s *session) signalSpace() {
+	select {
+	case s.space <- struct{}{}:
+	default:
+	}
+}
+
+// QueuedBytes returns the bytes queued for every connection, not yet
+// handed to the network: what the slow or non-reading clients cost.
+func (srv *Server) QueuedBytes() int64 {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	var n int64
+	for sess := range srv.sessions {
+		sess.qmu.Lock()
+		n += int64(sess.qbytes)
+		sess.qmu.Unlock()
+	}
+	return n
 }
 
 func (s *session) startWriterLocked() {
@@ -141,10 +246,7 @@ func (s *session) writeLoop() {
 			return
 		}
 		s.qmu.Unlock()
-		select {
-		case s.space <- struct{}{}:
-		default:
-		}
+		s.signalSpace()
 		s.lastWrite = time.Now()
 		s.srv.metrics.framesOut.Add(float64(len(batch)))
 		if err := s.write(batch); err != nil {
@@ -186,6 +288,7 @@ func (s *session) takeLocked(batch [][]byte) [][]byte {
 		n++
 	}
 	batch = append(batch, s.queue[:n]...)
+	s.qbytes -= size
 	clear(s.queue[:n])
 	s.queue = s.queue[n:]
 	if len(s.queue) == 0 {
