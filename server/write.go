@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -64,6 +65,11 @@ func (s *session) enqueue(frame []byte) {
 // enqueueReply queues an answer to one of the client's requests. It never
 // disconnects: readGate bounds how much of it there can be.
 func (s *session) enqueueReply(frame []byte) {
+	if cap(frame)-len(frame) > 16<<10 {
+		// An encoded history page sits in a buffer grown by doubling: keep
+		// only its bytes, since it may wait in the queue a while.
+		frame = bytes.Clone(frame)
+	}
 	s.qmu.Lock()
 	if !s.qclosed {
 		s.pushLocked(frame)
@@ -155,19 +161,10 @@ func (s *session) signalSpace() {
 	}
 }
 
-// QueuedBytes returns the bytes queued for every connection, not yet
-// handed to the network: what the slow or non-reading clients cost.
-func (srv *Server) QueuedBytes() int64 {
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	var n int64
-	for sess := range srv.sessions {
-		sess.qmu.Lock()
-		n += int64(sess.qbytes)
-		sess.qmu.Unlock()
-	}
-	return n
-}
+// QueuedBytes returns the bytes queued for every connection and not yet
+// written to the network: what slow or non-reading clients cost. The
+// duplex_queue_bytes metric reports the same.
+func (srv *Server) QueuedBytes() int64 { return int64(srv.queuedBytes()) }
 
 func (s *session) startWriterLocked() {
 	if !s.writing {
@@ -249,10 +246,21 @@ func (s *session) writeLoop() {
 		s.signalSpace()
 		s.lastWrite = time.Now()
 		s.srv.metrics.framesOut.Add(float64(len(batch)))
-		if err := s.write(batch); err != nil {
-			s.qmu.Lock()
+		err := s.write(batch)
+		// The batch counts against the queue until written: it is memory
+		// held for this client as much as the frames still queued.
+		s.qmu.Lock()
+		for _, f := range batch {
+			s.qbytes -= len(f)
+		}
+		s.qbytes = max(s.qbytes, 0) // the queue may have been dropped meanwhile
+		if err != nil {
 			s.writing = false
-			s.qmu.Unlock()
+		}
+		s.qmu.Unlock()
+		clear(batch)
+		s.signalSpace()
+		if err != nil {
 			s.kill(shared.CloseInternal)
 			return
 		}
@@ -288,7 +296,6 @@ func (s *session) takeLocked(batch [][]byte) [][]byte {
 		n++
 	}
 	batch = append(batch, s.queue[:n]...)
-	s.qbytes -= size
 	clear(s.queue[:n])
 	s.queue = s.queue[n:]
 	if len(s.queue) == 0 {
@@ -305,9 +312,9 @@ func (s *session) write(batch [][]byte) error {
 	// No context deadline here: coder/websocket would arm a watcher per
 	// write. The frame is held in s.out and sent by release, which sets a
 	// deadline on the socket itself.
-	s.out.hold()
+	s.out.hold(s.srv.opts.WriteTimeout)
 	err := s.conn.Write(context.Background(), websocket.MessageText, msg)
-	return errors.Join(err, s.out.release(s.srv.opts.WriteTimeout))
+	return errors.Join(err, s.out.release())
 }
 
 // frameWriter sits under coder/websocket's small bufio.Writer. While the
@@ -316,18 +323,23 @@ func (s *session) write(batch [][]byte) error {
 // is done: one syscall per frame without a big buffer per idle connection.
 // Frames written by other goroutines (pongs, close) while not holding go
 // straight through, and those that slip in while holding are sent with it.
+// A large payload is not copied: what is held goes first, then the payload.
 type frameWriter struct {
 	conn    net.Conn
 	mu      sync.Mutex
 	holding bool
+	timeout time.Duration // for writes while holding
 	buf     *[]byte
 }
 
+// directWrite is the payload size from which frameWriter writes through.
+const directWrite = 32 << 10
+
 var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-func (w *frameWriter) hold() {
+func (w *frameWriter) hold(timeout time.Duration) {
 	w.mu.Lock()
-	w.holding = true
+	w.holding, w.timeout = true, timeout
 	w.mu.Unlock()
 }
 
@@ -337,6 +349,14 @@ func (w *frameWriter) Write(p []byte) (int, error) {
 	if !w.holding {
 		return w.conn.Write(p)
 	}
+	if len(p) >= directWrite {
+		if err := w.flushLocked(); err != nil {
+			return 0, err
+		}
+		w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+		defer w.conn.SetWriteDeadline(time.Time{})
+		return w.conn.Write(p)
+	}
 	if w.buf == nil {
 		w.buf = framePool.Get().(*[]byte)
 	}
@@ -344,15 +364,19 @@ func (w *frameWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// release sends what was held, within timeout, and stops holding.
-func (w *frameWriter) release(timeout time.Duration) error {
+// release sends what was held, within the timeout, and stops holding.
+func (w *frameWriter) release() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.holding = false
+	return w.flushLocked()
+}
+
+func (w *frameWriter) flushLocked() error {
 	if w.buf == nil {
 		return nil
 	}
-	w.conn.SetWriteDeadline(time.Now().Add(timeout))
+	w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
 	_, err := w.conn.Write(*w.buf)
 	w.conn.SetWriteDeadline(time.Time{})
 	if cap(*w.buf) <= 64<<10 {
