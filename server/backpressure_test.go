@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -166,11 +167,16 @@ func TestPipelinedSendsAreNotSlow(t *testing.T) {
 // resumes without a gap.
 func TestStalledReaderClosedByBytes(t *testing.T) {
 	ts := startServer(t, server.Options{QueueBytes: 512 << 10})
-	bob, slow := dial(t, ts.url, "bob"), dial(t, ts.url, "slow")
+	bob, cy, slow := dial(t, ts.url, "bob"), dial(t, ts.url, "cy"), dial(t, ts.url, "slow")
 	bob.hello(t, "Bob")
+	cy.hello(t, "Cy")
 	ws := slow.hello(t, "Slow")
+	cy.join(t, "lobby", nil)
 	bob.join(t, "lobby", nil)
 	slow.join(t, "lobby", nil)
+	cy.waitFrame(t, "member_joined of the member to stall", func(f shared.Frame) bool {
+		return slices.ContainsFunc(diffMembers(f, shared.TypeMemberJoined, "lobby"), func(m shared.Member) bool { return m.User == ws.User })
+	})
 	slow.pause()
 
 	// 12 MB of messages, far more than the socket buffers and the queue.
@@ -181,7 +187,10 @@ func TestStalledReaderClosedByBytes(t *testing.T) {
 		t.Fatalf("%d acks, %v", len(acks), err)
 	}
 	checkSeqs(t, "bob", bob.waitSeq(t, "lobby", n), 1, n)
-	memberEvent(t, bob, shared.TypeMemberLeft, "lobby") // the server dropped it
+	// Cy, who reads but does not flood, hears that the server dropped it.
+	cy.waitFrame(t, "member_left of the stalled member", func(f shared.Frame) bool {
+		return slices.ContainsFunc(diffMembers(f, shared.TypeMemberLeft, "lobby"), func(m shared.Member) bool { return m.User == ws.User })
+	})
 
 	slow.resume()
 	err = slow.closeErr(t)

@@ -118,6 +118,7 @@ func (s *session) closeWith(code shared.CloseCode) {
 	s.qclosed = true
 	s.queue, s.qbytes = nil, 0
 	s.qmu.Unlock()
+	s.leaveAll() // at once: the close handshake with a stuck peer takes seconds
 	s.closeOnce.Do(func() {
 		s.conn.Close(websocket.StatusCode(code), code.Reason())
 		s.cancel()
