@@ -9,6 +9,7 @@
 //	duplex-load fanout -url ws://127.0.0.1:8080/ws -subs 1000 -rate 200 -duration 10s -pid $(pgrep duplex)
 //	duplex-load rooms  -url ... -rooms 100 -members 10 -member-rate 0.5
 //	duplex-load idle   -url ... -conns 10000 -pid ...
+//	duplex-load idle   -url ... -conns 10000 -one-room -pid ...   # join storm into one room
 //	duplex-load naive-server -addr 127.0.0.1:9100   # the reference broadcast loop
 //	duplex-load bench  -duplex ./bin/duplex          # both, same workloads, ratios
 package main
@@ -60,6 +61,7 @@ func main() {
 		var cfg idleConfig
 		fs := commonFlags(cmd, &cfg.common)
 		fs.IntVar(&cfg.conns, "conns", 10000, "idle connections, each joined to a room")
+		fs.BoolVar(&cfg.oneRoom, "one-room", false, "all connections in one room (presence at scale), not rooms of 100")
 		fs.Parse(args)
 		err = report(runIdle(cfg))
 	case "naive-server":

@@ -31,6 +31,7 @@ type result struct {
 	cpu        time.Duration   // server CPU time during the publishing window
 	written    int64           // bytes the server wrote (all sockets) in the window
 	errs       int64
+	notes      []string // workload-specific lines, printed last
 }
 
 func (r *result) rate() float64 { return float64(r.delivered) / r.duration.Seconds() }
@@ -63,6 +64,9 @@ func (r *result) print(w io.Writer) {
 	}
 	if r.errs > 0 {
 		fmt.Fprintf(w, "errors              %d\n", r.errs)
+	}
+	for _, n := range r.notes {
+		fmt.Fprintln(w, n)
 	}
 }
 
