@@ -210,7 +210,7 @@ func TestStalledReaderClosedByBytes(t *testing.T) {
 	t.Logf("stalled member got %d of %d messages, then close code %d", k, n, code)
 
 	again := dial(t, ts.url, "slow-again")
-	again.helloAs(t, "Slow", ws.User)
+	again.helloAs(t, "Slow", ws.Token)
 	_, replay := again.join(t, "lobby", ptr(k))
 	checkSeqs(t, "catch-up", replay, k+1, n)
 	again.sendMsg(t, "lobby", "back", "caught up")

@@ -98,7 +98,7 @@ func TestPresenceCoalescedAndCounted(t *testing.T) {
 		others = append(others, c)
 		if i == 0 {
 			tab := dial(t, ts.url, "m0-tab2")
-			tab.helloAs(t, "Member 0", w.User)
+			tab.helloAs(t, "Member 0", w.Token)
 			tab.join(t, "lobby", nil)
 		}
 	}
