@@ -31,6 +31,9 @@ type presenceState struct {
 	flushed int64            // changes at the last flush
 	large   bool             // counts only, as of the last flush
 	timer   *time.Timer      // the next flush, while changes are pending
+	// seen is what each live member was last told. It lives here, not in
+	// the cursor, to keep the cursors the fan-out walks small.
+	seen map[*session]*seenPresence
 }
 
 // presenceChange is one user arriving in or leaving a room.
@@ -86,18 +89,24 @@ func (r *room) flushPresence() {
 	}
 	diffs := make(map[int64][]byte) // by the change a member's view is at
 	for sess, c := range r.members {
+		if !c.live {
+			continue
+		}
+		v := p.seen[sess]
+		if v == nil {
+			v = &seenPresence{} // told nothing yet
+		}
 		switch {
-		case !c.live:
 		case p.large:
-			if c.seen.listed || c.seen.count != len(r.users) {
-				sess.enqueue(r.snapshotLocked(c, true))
+			if v.listed || v.count != len(r.users) {
+				sess.enqueue(r.snapshotLocked(sess, true))
 			}
-		case !c.seen.listed:
-			sess.enqueue(r.snapshotLocked(c, false))
-		case c.seen.changes < p.changes:
+		case !v.listed:
+			sess.enqueue(r.snapshotLocked(sess, false))
+		case v.changes < p.changes:
 			// Members live since the last flush are at that flush's
 			// state; one that went live since holds a list as of then.
-			at := max(c.seen.changes, p.flushed)
+			at := max(v.changes, p.flushed)
 			d, ok := diffs[at]
 			if !ok {
 				d = r.diffSinceLocked(at)
@@ -106,7 +115,7 @@ func (r *room) flushPresence() {
 			if d != nil {
 				sess.enqueue(d)
 			}
-			c.seen.changes, c.seen.count = p.changes, len(r.users)
+			v.changes, v.count = p.changes, len(r.users)
 		}
 	}
 	p.log = p.log[:0]
@@ -149,9 +158,9 @@ type pendingWas struct {
 	present bool
 }
 
-// snapshotLocked encodes the room's presence for c, a count alone when
-// countOnly, and records what c was told.
-func (r *room) snapshotLocked(c *cursor, countOnly bool) []byte {
+// snapshotLocked encodes the room's presence for sess, a count alone when
+// countOnly, and records what sess was told.
+func (r *room) snapshotLocked(sess *session, countOnly bool) []byte {
 	p := &shared.Presence{Room: r.name, Count: len(r.users)}
 	if !countOnly {
 		p.Members = make([]shared.Member, 0, len(r.users))
@@ -160,7 +169,10 @@ func (r *room) snapshotLocked(c *cursor, countOnly bool) []byte {
 		}
 		slices.SortFunc(p.Members, func(a, b shared.Member) int { return strings.Compare(a.Nick, b.Nick) })
 	}
-	c.seen = seenPresence{listed: !countOnly, changes: r.pres.changes, count: len(r.users)}
+	if r.pres.seen == nil {
+		r.pres.seen = make(map[*session]*seenPresence)
+	}
+	r.pres.seen[sess] = &seenPresence{listed: !countOnly, changes: r.pres.changes, count: len(r.users)}
 	frame, _ := shared.Encode(shared.TypePresence, "", p)
 	return frame
 }

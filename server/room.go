@@ -31,7 +31,6 @@ type room struct {
 type cursor struct {
 	live      bool
 	delivered int64
-	seen      seenPresence // what presence it was last told
 }
 
 type presence struct {
@@ -104,7 +103,7 @@ func (r *room) replayed(sess *session, seq int64, ack func() []byte) (live bool)
 	c.live = true
 	sess.enqueueReply(ack())
 	sess.hurryWriter()
-	sess.enqueueReply(r.snapshotLocked(c, r.pres.large || len(r.users) > r.threshold()))
+	sess.enqueueReply(r.snapshotLocked(sess, r.pres.large || len(r.users) > r.threshold()))
 	return true
 }
 
@@ -128,6 +127,7 @@ func (r *room) removeLocked(sess *session) (userLeft, empty bool) {
 		return false, false
 	}
 	delete(r.members, sess)
+	delete(r.pres.seen, sess)
 	empty = len(r.members) == 0
 	p := r.users[sess.member.User]
 	if p == nil {
