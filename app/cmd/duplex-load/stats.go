@@ -5,7 +5,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strconv"
@@ -196,4 +198,27 @@ func raiseFileLimit(n uint64) {
 		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 	}
 	runtime.GC()
+}
+
+// socketBytesSent sums the bytes sent on the established TCP connections
+// whose local port is the server's (ss(8) reads them from the kernel):
+// what the server wrote to its clients, without its disk writes. -1 when
+// ss is not available.
+func socketBytesSent(url string) int64 {
+	_, port, err := net.SplitHostPort(hostOf(url))
+	if err != nil {
+		return -1
+	}
+	out, err := exec.Command("ss", "-tinH", "state", "established", "( sport = :"+port+" )").Output()
+	if err != nil {
+		return -1
+	}
+	var n int64
+	for _, f := range strings.Fields(string(out)) {
+		if v, ok := strings.CutPrefix(f, "bytes_sent:"); ok {
+			b, _ := strconv.ParseInt(v, 10, 64)
+			n += b
+		}
+	}
+	return n
 }

@@ -271,7 +271,7 @@ func runRooms(cfg roomsConfig) (*result, error) {
 
 // runIdle: C connections joined and silent, in rooms of 100 or all in one
 // room; reports the join time, RSS per connection, the bytes the server
-// wrote during the joins (welcome, acks and presence) and, while the
+// sent to the connections (welcome, join ack and presence) and, while the
 // connections join, the send->ack p99 of a bystander in a room of its own
 // against its baseline before.
 func runIdle(cfg idleConfig) (*result, error) {
@@ -294,7 +294,7 @@ func runIdle(cfg idleConfig) (*result, error) {
 		time.Sleep(2 * time.Second) // its baseline
 		by.phase()
 	}
-	w0 := bytesWritten(cfg.pid)
+	sent0 := socketBytesSent(cfg.url)
 	peers, dur, err := dialMany(ctx, cfg.conns, func(i int) (peer, error) {
 		if cfg.oneRoom {
 			return cfg.dial(ctx, room, i, nil)
@@ -312,8 +312,9 @@ func runIdle(cfg idleConfig) (*result, error) {
 			base.Round(10*time.Microsecond), storm.Round(10*time.Microsecond), float64(storm)/float64(max(base, 1))))
 	}
 	settle(time.Second, 30*time.Second) // the presence of the last joins
-	if w := bytesWritten(cfg.pid) - w0; w0 > 0 {
-		r.notes = append(r.notes, fmt.Sprintf("server wrote        %.1f MiB during the joins (%.0f bytes per connection: welcome, acks, presence)", mib(w), float64(w)/float64(cfg.conns)))
+	if sent := socketBytesSent(cfg.url); sent0 >= 0 && sent >= 0 {
+		// The sockets that exist now: the joined ones and the bystander.
+		r.notes = append(r.notes, fmt.Sprintf("server sent         %.1f MiB on its sockets (%.0f bytes per connection: welcome, join ack, presence)", mib(sent-sent0), float64(sent-sent0)/float64(cfg.conns)))
 	}
 	time.Sleep(time.Second)
 	cfg.serverGC(debugURL)
