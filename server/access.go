@@ -115,6 +115,7 @@ func (s *session) create(ctx context.Context, id string, c *shared.Create) {
 		s.fail(id, err)
 		return
 	}
+	defer s.srv.release(r, true) // an empty room leaves memory (flow)
 	acc, err := s.srv.roomAccess(ctx, s.ident, r)
 	if err != nil {
 		s.fail(id, err)
@@ -179,6 +180,7 @@ func (s *session) dm(ctx context.Context, id string, d *shared.DM) {
 		s.fail(id, err)
 		return
 	}
+	defer s.srv.release(r, true)
 	acc, err := s.srv.roomAccess(ctx, s.ident, r)
 	if err != nil {
 		s.fail(id, err)
@@ -216,6 +218,7 @@ func (s *session) manage(ctx context.Context, action Action, roomName, user stri
 	if err != nil {
 		return nil, err
 	}
+	defer s.srv.release(r, true) // callers only read r; an empty one may go
 	acc, err := s.srv.roomAccess(ctx, s.ident, r)
 	if err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ type sendRequest struct {
 	sess *session
 	id   string
 	msg  store.NewMessage
+	cost int // counted against the sender's queue until answered
 }
 
 // send hands a message to the committer; the ack follows the commit.
@@ -29,10 +30,12 @@ func (s *session) send(id string, p *shared.Send) {
 		s.fail(id, err)
 		return
 	}
-	req := &sendRequest{sess: s, id: id, msg: store.NewMessage{Room: p.Room, MsgID: p.MsgID, Author: s.member, Body: p.Body}}
+	req := &sendRequest{sess: s, id: id, msg: store.NewMessage{Room: p.Room, MsgID: p.MsgID, Author: s.member, Body: p.Body}, cost: sendCost(p.Body)}
+	s.sendStarted(req.cost)
 	select {
 	case s.srv.commits <- req:
 	case <-s.srv.quit:
+		s.sendSettled(req.cost)
 		s.fail(id, shared.Errorf(shared.CodeUnavailable, "the server is shutting down; retry"))
 	}
 }
@@ -74,6 +77,11 @@ func (s *Server) gatherCommits(batch []*sendRequest) []*sendRequest {
 }
 
 func (s *Server) commit(batch []*sendRequest) {
+	defer func() {
+		for _, req := range batch {
+			req.sess.sendSettled(req.cost)
+		}
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	now := time.Now().UnixMilli()

@@ -161,9 +161,7 @@ func (s *Server) queuedBytes() float64 {
 	n := 0
 	for _, sess := range sessions {
 		sess.qmu.Lock()
-		for _, f := range sess.queue {
-			n += len(f)
-		}
+		n += sess.qbytes // queued and being written (write.go)
 		sess.qmu.Unlock()
 	}
 	return float64(n)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"sort"
 	"sync"
 
 	"github.com/duplex-chat/duplex/server/store"
@@ -10,15 +9,20 @@ import (
 
 // room is the live state of one room on this node: who is subscribed and
 // how far each subscriber has been delivered. History lives in the store.
+// A room exists while it has members or joins under way (refs); the last
+// one out drops it from Server.rooms, and the next join reads its head
+// from the store again.
 type room struct {
-	name    string
-	changed func() // called when the member count changes
+	srv  *Server
+	name string
+	refs int // joins under way; guarded by srv.mu
 
 	mu      sync.Mutex
 	meta    store.RoomMeta // kind and owner; Name is empty until the room exists in the store
 	head    int64          // newest seq delivered on this node
 	members map[*session]*cursor
 	users   map[string]*presence // by user id: a user may have several tabs
+	pres    presenceState        // coalesced presence; see presence.go
 }
 
 // cursor tracks one session's delivery in a room. Until live is set the
@@ -34,8 +38,8 @@ type presence struct {
 	sessions int
 }
 
-func newRoom(name string, head int64, changed func()) *room {
-	return &room{name: name, head: head, changed: changed, members: make(map[*session]*cursor), users: make(map[string]*presence)}
+func newRoom(srv *Server, name string, head int64) *room {
+	return &room{srv: srv, name: name, head: head, members: make(map[*session]*cursor), users: make(map[string]*presence)}
 }
 
 // deliver is the fan-out hot path: the same encoded frame goes to every live
@@ -54,11 +58,11 @@ func (r *room) deliver(seq int64, frame []byte) {
 	}
 }
 
-// add subscribes sess as replaying from since. It reports the member-joined
-// frame to broadcast when this is the user's first session in the room.
+// add subscribes sess as replaying from since. The other members hear of
+// a new user in the next presence flush.
 func (r *room) add(sess *session, since int64) {
 	if r.addLocked(sess, since) {
-		r.changed() // outside r.mu: the server lock is taken before room locks
+		r.srv.roomsChanged() // outside r.mu: the server lock is taken before room locks
 	}
 }
 
@@ -74,7 +78,7 @@ func (r *room) addLocked(sess *session, since int64) (newUser bool) {
 	if p == nil {
 		p = &presence{member: sess.member}
 		r.users[sess.member.User] = p
-		r.broadcastLocked(shared.TypeMemberJoined, &shared.MemberEvent{Room: r.name, Member: sess.member}, sess)
+		r.presenceChangedLocked(sess.member, false)
 		newUser = true
 	}
 	p.sessions++
@@ -97,39 +101,44 @@ func (r *room) replayed(sess *session, seq int64, ack func() []byte) (live bool)
 		return false
 	}
 	c.live = true
-	sess.enqueue(ack())
+	sess.enqueueReply(ack())
 	sess.hurryWriter()
-	if frame, err := shared.Encode(shared.TypePresence, "", r.presenceLocked()); err == nil {
-		sess.enqueue(frame)
-	}
+	sess.enqueueReply(r.snapshotLocked(sess, r.pres.large || len(r.users) > r.threshold()))
 	return true
 }
 
-// remove unsubscribes sess, announcing member_left when it was the user's
-// last session in the room.
+// remove unsubscribes sess; the others hear of it in the next presence
+// flush when it was the user's last session in the room. The last member
+// out drops the room from the server.
 func (r *room) remove(sess *session) {
-	if r.removeLocked(sess) {
-		r.changed()
+	userLeft, empty := r.removeLocked(sess)
+	if userLeft {
+		r.srv.roomsChanged()
+	}
+	if empty {
+		r.srv.release(r, false)
 	}
 }
 
-func (r *room) removeLocked(sess *session) (userLeft bool) {
+func (r *room) removeLocked(sess *session) (userLeft, empty bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.members[sess]; !ok {
-		return false
+		return false, false
 	}
 	delete(r.members, sess)
+	delete(r.pres.seen, sess)
+	empty = len(r.members) == 0
 	p := r.users[sess.member.User]
 	if p == nil {
-		return false
+		return false, empty
 	}
 	if p.sessions--; p.sessions == 0 {
 		delete(r.users, sess.member.User)
-		r.broadcastLocked(shared.TypeMemberLeft, &shared.MemberEvent{Room: r.name, Member: p.member}, sess)
-		return true
+		r.presenceChangedLocked(p.member, true)
+		return true, empty
 	}
-	return false
+	return false, empty
 }
 
 func (r *room) has(sess *session) bool {
@@ -149,28 +158,6 @@ func (r *room) memberCount() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.users)
-}
-
-func (r *room) presenceLocked() *shared.Presence {
-	p := &shared.Presence{Room: r.name, Members: make([]shared.Member, 0, len(r.users))}
-	for _, u := range r.users {
-		p.Members = append(p.Members, u.member)
-	}
-	sort.Slice(p.Members, func(i, j int) bool { return p.Members[i].Nick < p.Members[j].Nick })
-	return p
-}
-
-// broadcastLocked queues a presence event for every live member but skip.
-func (r *room) broadcastLocked(t shared.Type, payload any, skip *session) {
-	frame, err := shared.Encode(t, "", payload)
-	if err != nil {
-		return
-	}
-	for sess, c := range r.members {
-		if c.live && sess != skip {
-			sess.enqueue(frame)
-		}
-	}
 }
 
 // setMeta records the room's kind and owner as the store has them.
@@ -194,8 +181,9 @@ func (r *room) access() RoomAccess {
 	return RoomAccess{Name: r.name, Kind: r.meta.Kind, Owner: r.meta.Owner, Exists: true}
 }
 
-// rename shows m's new nickname to the room's members: a member_joined
-// for a user already present replaces their entry.
+// rename shows m's new nickname to the room's members in the next
+// presence flush: a diff that lists a user already present as joined
+// replaces their entry.
 func (r *room) rename(m shared.Member) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -203,6 +191,7 @@ func (r *room) rename(m shared.Member) {
 	if p == nil || p.member == m {
 		return
 	}
+	old := p.member
 	p.member = m
-	r.broadcastLocked(shared.TypeMemberJoined, &shared.MemberEvent{Room: r.name, Member: m}, nil)
+	r.presenceChangedLocked(old, true)
 }

@@ -11,8 +11,8 @@ import (
 // handed to every member of a 1,000-member room. The sessions pretend a
 // writer is running, so the benchmark sees enqueueing only, not sockets.
 func BenchmarkRoomDeliver(b *testing.B) {
-	srv := &Server{opts: (&Options{QueueSize: 1 << 30}).withDefaults()}
-	r := newRoom("bench", 0, func() {})
+	srv := &Server{opts: (&Options{QueueSize: 1 << 30, QueueBytes: 1 << 40}).withDefaults()}
+	r := newRoom(srv, "bench", 0)
 	sessions := make([]*session, 1000)
 	for i := range sessions {
 		s := &session{srv: srv, writing: true, member: shared.Member{User: fmt.Sprint("u", i), Nick: "n"}}
@@ -27,7 +27,7 @@ func BenchmarkRoomDeliver(b *testing.B) {
 		r.deliver(seq, frame)
 		if seq%64 == 0 {
 			for _, s := range sessions {
-				s.queue = s.queue[:0]
+				s.queue, s.qbytes = s.queue[:0], 0
 			}
 		}
 	}

@@ -38,10 +38,26 @@ type Options struct {
 	// "*.example.com" or "localhost:*") allowed to open a socket besides the
 	// page's own origin. Nil allows the same origin only.
 	OriginPatterns []string
-	// QueueSize bounds each connection's outgoing queue, in frames. A live
-	// frame that finds it full disconnects the client with CloseSlowClient.
-	// Zero means 1024.
+	// QueueBytes bounds each connection's outgoing queue, in bytes. A live
+	// frame (a room message, presence) that would take the queue over it
+	// disconnects the client with CloseSlowClient; the client resumes.
+	// Answers to the client's own requests never do: the server reads no
+	// further request from a connection while half of QueueBytes is queued
+	// for it or in flight in its sends, so pipelining is paced by TCP and
+	// history or replay pages are produced only as the client reads them.
+	// Zero means 4 MiB.
+	QueueBytes int
+	// QueueSize bounds the outgoing queue in frames, the same way. Zero
+	// means 8192: room for the acks and echoes of a full pipeline of
+	// sends, so in practice QueueBytes is the bound.
 	QueueSize int
+	// PresenceInterval is how often a room tells its members who came and
+	// went, in one presence_diff frame. Zero means 250ms.
+	PresenceInterval time.Duration
+	// PresenceThreshold is the most members a room sends lists and diffs
+	// for; above it members get the count alone and page the list with
+	// the members request. Zero means 200.
+	PresenceThreshold int
 	// PingInterval is how often idle connections are pinged. Zero means 20s.
 	PingInterval time.Duration
 	// HelloTimeout is how long a connection may stay without hello. Zero
@@ -122,8 +138,17 @@ func (o *Options) withDefaults() Options {
 	if c.Broker == nil {
 		c.Broker = broker.NewMemory()
 	}
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = 4 << 20
+	}
 	if c.QueueSize <= 0 {
-		c.QueueSize = 1024
+		c.QueueSize = 8192
+	}
+	if c.PresenceInterval <= 0 {
+		c.PresenceInterval = 250 * time.Millisecond
+	}
+	if c.PresenceThreshold <= 0 {
+		c.PresenceThreshold = 200
 	}
 	if c.PingInterval <= 0 {
 		c.PingInterval = 20 * time.Second
@@ -275,11 +300,14 @@ func (s *Server) deliver(msg shared.Message) {
 }
 
 // room returns the room called name, creating its in-memory state on first
-// use. created reports whether this call created it.
+// use, and holds it for a join: the caller calls release(r, true) once the
+// session is a member or gave up, so that the room is not dropped in
+// between. created reports whether this call created it.
 func (s *Server) room(ctx context.Context, name string) (r *room, created bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r = s.rooms[name]; r != nil {
+		r.refs++
 		return r, false, nil
 	}
 	head, err := s.opts.Store.Head(ctx, name)
@@ -290,12 +318,41 @@ func (s *Server) room(ctx context.Context, name string) (r *room, created bool, 
 	if err != nil {
 		return nil, false, err
 	}
-	r = newRoom(name, head, s.roomsChanged)
+	r = newRoom(s, name, head)
+	r.refs++
 	if exists {
 		r.setMeta(meta)
 	}
 	s.rooms[name] = r
 	return r, true, nil
+}
+
+// release ends a hold taken by room (held) or reports that r lost its last
+// member, and drops r from the server when it has neither members nor
+// joins under way: an empty room costs no memory. Its head is in the store.
+func (s *Server) release(r *room, held bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if held {
+		r.refs--
+	}
+	if r.refs > 0 || s.rooms[r.name] != r {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.members) == 0 {
+		r.stopPresenceLocked()
+		delete(s.rooms, r.name)
+	}
+}
+
+// RoomsInMemory returns how many rooms have live state on this node: those
+// with members or joins under way.
+func (s *Server) RoomsInMemory() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.rooms)
 }
 
 // roomList builds the page of the room list id may see, with live member

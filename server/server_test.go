@@ -93,15 +93,29 @@ func presenceOf(t testing.TB, c *wsClient, room string) []shared.Member {
 	return f.Payload.(*shared.Presence).Members
 }
 
-// memberEvent waits for the next member_joined or member_left of room and
-// returns the frames skipped before it.
+// memberEvent waits for the next presence_diff of room that reports a
+// member joining (typ TypeMemberJoined) or leaving (TypeMemberLeft), and
+// returns that member and the frames skipped before it. Presence is
+// coalesced, so one diff may report several members: the first is returned.
 func memberEvent(t testing.TB, c *wsClient, typ shared.Type, room string) (shared.Member, []shared.Frame) {
 	t.Helper()
 	f, skipped := c.waitFrame(t, string(typ)+" in "+room, func(f shared.Frame) bool {
-		e, ok := f.Payload.(*shared.MemberEvent)
-		return ok && f.Type == typ && e.Room == room
+		return len(diffMembers(f, typ, room)) > 0
 	})
-	return f.Payload.(*shared.MemberEvent).Member, skipped
+	return diffMembers(f, typ, room)[0], skipped
+}
+
+// diffMembers returns the members a presence_diff of room reports as
+// joined (typ TypeMemberJoined) or left.
+func diffMembers(f shared.Frame, typ shared.Type, room string) []shared.Member {
+	d, ok := f.Payload.(*shared.PresenceDiff)
+	if !ok || d.Room != room {
+		return nil
+	}
+	if typ == shared.TypeMemberJoined {
+		return d.Joined
+	}
+	return d.Left
 }
 
 func roomInfo(t testing.TB, c *wsClient, room string) (shared.RoomInfo, bool) {
@@ -195,7 +209,7 @@ func TestJoinPresenceLeaveRoomList(t *testing.T) {
 			m, ok := f.Payload.(*shared.Message)
 			return ok && m.MsgID == "a-2"
 		})
-		if hasFrame(skipped, shared.TypeMemberJoined) || hasFrame(skipped, shared.TypeMemberLeft) {
+		if hasFrame(skipped, shared.TypePresenceDiff) {
 			t.Fatalf("a second tab of the same user changed presence: %+v", skipped)
 		}
 		if info, _ := roomInfo(t, bob, "lobby"); info.Members != 2 || info.Head != 2 {

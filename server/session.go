@@ -21,15 +21,18 @@ type session struct {
 	id   string
 	ctx  context.Context // ends when the session ends
 
-	qmu       sync.Mutex
-	queue     [][]byte         // outgoing frames; see write.go
-	writing   bool             // a writeLoop is running
-	qclosed   bool             // nothing more will be written
-	drainCode shared.CloseCode // when set, close with it once the queue is empty
-	space     chan struct{}    // signalled when the writer takes frames
-	lastWrite time.Time        // for write coalescing; writeLoop only
-	wake      chan struct{}    // wakes a lingering writer
-	hurry     chan struct{}    // cuts a coalescing wait short: a reply is queued
+	qmu           sync.Mutex
+	queue         [][]byte         // outgoing frames; see write.go
+	qbytes        int              // bytes in queue
+	inflight      int              // sends handed to the committer, not yet answered
+	inflightBytes int              // their sendCost
+	writing       bool             // a writeLoop is running
+	qclosed       bool             // nothing more will be written
+	drainCode     shared.CloseCode // when set, close with it once the queue is empty
+	space         chan struct{}    // signalled when the writer takes frames
+	lastWrite     time.Time        // for write coalescing; writeLoop only
+	wake          chan struct{}    // wakes a lingering writer
+	hurry         chan struct{}    // cuts a coalescing wait short: a reply is queued
 
 	ready      atomic.Bool   // hello done; member and ident are set
 	wantsRooms atomic.Bool   // asked for the room list: gets pushed updates
@@ -74,7 +77,7 @@ func (s *session) run() {
 	defer func() {
 		s.qmu.Lock()
 		s.qclosed = true
-		s.queue = nil
+		s.queue, s.qbytes = nil, 0
 		s.qmu.Unlock()
 	}()
 	s.helloTimer = time.AfterFunc(s.srv.opts.HelloTimeout, func() {
@@ -85,7 +88,7 @@ func (s *session) run() {
 	defer s.helloTimer.Stop()
 	defer s.signOff()
 	defer s.leaveAll()
-	for {
+	for s.readGate() {
 		// No deadline or cancel on Read: with either, coder/websocket
 		// keeps a watcher per blocked Read; closing the conn unblocks it.
 		typ, data, err := s.conn.Read(context.Background())
@@ -113,8 +116,9 @@ func (s *session) kill(code shared.CloseCode) {
 func (s *session) closeWith(code shared.CloseCode) {
 	s.qmu.Lock()
 	s.qclosed = true
-	s.queue = nil
+	s.queue, s.qbytes = nil, 0
 	s.qmu.Unlock()
+	s.leaveAll() // at once: the close handshake with a stuck peer takes seconds
 	s.closeOnce.Do(func() {
 		s.conn.Close(websocket.StatusCode(code), code.Reason())
 		s.cancel()
@@ -139,7 +143,7 @@ func (s *session) reply(t shared.Type, id string, payload any) {
 		s.srv.log.Error("encode reply", "type", t, "err", err)
 		return
 	}
-	s.enqueue(frame)
+	s.enqueueReply(frame)
 	s.hurryWriter()
 }
 
@@ -174,6 +178,8 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		s.send(f.ID, p)
 	case *shared.History:
 		s.history(ctx, f.ID, p)
+	case *shared.Members:
+		s.members(f.ID, p)
 	case *shared.Rooms:
 		s.wantsRooms.Store(true) // from now on, pushed when rooms change
 		list, err := s.srv.roomList(ctx, s.ident, p)
@@ -334,6 +340,7 @@ func (s *session) join(ctx context.Context, id string, j *shared.Join) {
 		s.fail(id, err)
 		return
 	}
+	defer s.srv.release(r, true)
 	if err := s.srv.admit(ctx, s.ident, r); err != nil {
 		s.fail(id, err)
 		return

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -21,23 +22,73 @@ const (
 // idle connection holds no preallocated slots and no writer goroutine: a
 // writer is started when the first frame arrives and exits once the queue
 // is empty. Frames that pile up meanwhile go out together as one batch.
+//
+// The queue is bounded in bytes (Options.QueueBytes) and two kinds of
+// frame enter it differently:
+//   - live frames (room messages, presence, pushed room lists) come from
+//     other people's activity; one that finds the queue full disconnects
+//     the client with CloseSlowClient (enqueue);
+//   - answers to the client's own requests never do (enqueueReply): they
+//     are bounded instead by reading no further request while the queue,
+//     plus the sends still being committed, holds half the bound (readGate).
+//     A client that pipelines requests without reading is paced by TCP, not
+//     buffered, and a fast client with many sends in flight is never taken
+//     for a slow one.
 
-// enqueue queues a frame without blocking. A full queue means the client
-// cannot keep up: it is disconnected with CloseSlowClient and will resume.
+// maxInFlight bounds the sends of one connection waiting for their commit:
+// the reader stops taking requests at this many.
+const maxInFlight = 1024
+
+// sendCost is what a send in flight is charged against the queue bound:
+// about the bytes of the echo and the ack it will queue.
+func sendCost(body string) int { return len(body) + 384 }
+
+// enqueue queues a live frame without blocking. A full queue means the
+// client cannot keep up: it is disconnected with CloseSlowClient and will
+// resume.
 func (s *session) enqueue(frame []byte) {
 	s.qmu.Lock()
 	if s.qclosed {
 		s.qmu.Unlock()
 		return
 	}
-	if len(s.queue) >= s.srv.opts.QueueSize {
+	o := &s.srv.opts
+	if len(s.queue) >= o.QueueSize || len(s.queue) > 0 && s.qbytes+len(frame) > o.QueueBytes {
 		s.qmu.Unlock()
 		s.kill(shared.CloseSlowClient)
 		return
 	}
-	s.queue = append(s.queue, frame)
-	s.startWriterLocked()
+	s.pushLocked(frame)
 	s.qmu.Unlock()
+}
+
+// enqueueReply queues an answer to one of the client's requests. It never
+// disconnects: readGate bounds how much of it there can be.
+func (s *session) enqueueReply(frame []byte) {
+	if cap(frame)-len(frame) > 16<<10 {
+		// An encoded history page sits in a buffer grown by doubling: keep
+		// only its bytes, since it may wait in the queue a while.
+		frame = bytes.Clone(frame)
+	}
+	s.qmu.Lock()
+	if !s.qclosed {
+		s.pushLocked(frame)
+	}
+	s.qmu.Unlock()
+}
+
+func (s *session) pushLocked(frame []byte) {
+	s.queue = append(s.queue, frame)
+	s.qbytes += len(frame)
+	s.startWriterLocked()
+}
+
+// roomyLocked reports whether the queue, counting the sends in flight, is
+// below half its bounds: the reader may take another request, a replay
+// another page.
+func (s *session) roomyLocked() bool {
+	o := &s.srv.opts
+	return len(s.queue)+2*s.inflight < o.QueueSize/2 && s.qbytes+s.inflightBytes < o.QueueBytes/2
 }
 
 // enqueueWait queues a frame, waiting for room in the queue: replays use it
@@ -49,9 +100,8 @@ func (s *session) enqueueWait(ctx context.Context, frame []byte) error {
 			s.qmu.Unlock()
 			return context.Canceled
 		}
-		if len(s.queue) < s.srv.opts.QueueSize/2 {
-			s.queue = append(s.queue, frame)
-			s.startWriterLocked()
+		if s.roomyLocked() {
+			s.pushLocked(frame)
 			s.qmu.Unlock()
 			return nil
 		}
@@ -63,6 +113,58 @@ func (s *session) enqueueWait(ctx context.Context, frame []byte) error {
 		}
 	}
 }
+
+// readGate holds the reader before its next request until the queue has
+// room and fewer than maxInFlight sends await their commit. It reports
+// false once the session is over.
+func (s *session) readGate() bool {
+	for {
+		s.qmu.Lock()
+		closed := s.qclosed
+		open := s.roomyLocked() && s.inflight < maxInFlight
+		s.qmu.Unlock()
+		if closed {
+			return false
+		}
+		if open {
+			return true
+		}
+		select {
+		case <-s.space:
+		case <-s.ctx.Done():
+			return false
+		}
+	}
+}
+
+// sendStarted and sendSettled count a send from the reader handing it to
+// the committer to its answer being queued.
+func (s *session) sendStarted(cost int) {
+	s.qmu.Lock()
+	s.inflight++
+	s.inflightBytes += cost
+	s.qmu.Unlock()
+}
+
+func (s *session) sendSettled(cost int) {
+	s.qmu.Lock()
+	s.inflight--
+	s.inflightBytes -= cost
+	s.qmu.Unlock()
+	s.signalSpace()
+}
+
+func (s *session) signalSpace() {
+	select {
+	case s.space <- struct{}{}:
+	default:
+	}
+}
+
+// QueuedBytes returns the bytes queued for every connection and not yet
+// written to the network: what slow or non-reading clients cost. The
+// duplex_queue_bytes metric reports the same.
+func (srv *Server) QueuedBytes() int64 { return int64(srv.queuedBytes()) }
 
 func (s *session) startWriterLocked() {
 	if !s.writing {
@@ -141,16 +243,24 @@ func (s *session) writeLoop() {
 			return
 		}
 		s.qmu.Unlock()
-		select {
-		case s.space <- struct{}{}:
-		default:
-		}
+		s.signalSpace()
 		s.lastWrite = time.Now()
 		s.srv.metrics.framesOut.Add(float64(len(batch)))
-		if err := s.write(batch); err != nil {
-			s.qmu.Lock()
+		err := s.write(batch)
+		// The batch counts against the queue until written: it is memory
+		// held for this client as much as the frames still queued.
+		s.qmu.Lock()
+		for _, f := range batch {
+			s.qbytes -= len(f)
+		}
+		s.qbytes = max(s.qbytes, 0) // the queue may have been dropped meanwhile
+		if err != nil {
 			s.writing = false
-			s.qmu.Unlock()
+		}
+		s.qmu.Unlock()
+		clear(batch)
+		s.signalSpace()
+		if err != nil {
 			s.kill(shared.CloseInternal)
 			return
 		}
@@ -202,9 +312,9 @@ func (s *session) write(batch [][]byte) error {
 	// No context deadline here: coder/websocket would arm a watcher per
 	// write. The frame is held in s.out and sent by release, which sets a
 	// deadline on the socket itself.
-	s.out.hold()
+	s.out.hold(s.srv.opts.WriteTimeout)
 	err := s.conn.Write(context.Background(), websocket.MessageText, msg)
-	return errors.Join(err, s.out.release(s.srv.opts.WriteTimeout))
+	return errors.Join(err, s.out.release())
 }
 
 // frameWriter sits under coder/websocket's small bufio.Writer. While the
@@ -213,18 +323,23 @@ func (s *session) write(batch [][]byte) error {
 // is done: one syscall per frame without a big buffer per idle connection.
 // Frames written by other goroutines (pongs, close) while not holding go
 // straight through, and those that slip in while holding are sent with it.
+// A large payload is not copied: what is held goes first, then the payload.
 type frameWriter struct {
 	conn    net.Conn
 	mu      sync.Mutex
 	holding bool
+	timeout time.Duration // for writes while holding
 	buf     *[]byte
 }
 
+// directWrite is the payload size from which frameWriter writes through.
+const directWrite = 32 << 10
+
 var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-func (w *frameWriter) hold() {
+func (w *frameWriter) hold(timeout time.Duration) {
 	w.mu.Lock()
-	w.holding = true
+	w.holding, w.timeout = true, timeout
 	w.mu.Unlock()
 }
 
@@ -234,6 +349,14 @@ func (w *frameWriter) Write(p []byte) (int, error) {
 	if !w.holding {
 		return w.conn.Write(p)
 	}
+	if len(p) >= directWrite {
+		if err := w.flushLocked(); err != nil {
+			return 0, err
+		}
+		w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+		defer w.conn.SetWriteDeadline(time.Time{})
+		return w.conn.Write(p)
+	}
 	if w.buf == nil {
 		w.buf = framePool.Get().(*[]byte)
 	}
@@ -241,15 +364,19 @@ func (w *frameWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// release sends what was held, within timeout, and stops holding.
-func (w *frameWriter) release(timeout time.Duration) error {
+// release sends what was held, within the timeout, and stops holding.
+func (w *frameWriter) release() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.holding = false
+	return w.flushLocked()
+}
+
+func (w *frameWriter) flushLocked() error {
 	if w.buf == nil {
 		return nil
 	}
-	w.conn.SetWriteDeadline(time.Now().Add(timeout))
+	w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
 	_, err := w.conn.Write(*w.buf)
 	w.conn.SetWriteDeadline(time.Time{})
 	if cap(*w.buf) <= 64<<10 {

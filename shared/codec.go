@@ -436,7 +436,8 @@ func jsonKind(k string) string {
 func isServerFrame(t Type) bool {
 	switch t {
 	case TypeWelcome, TypeAck, TypeError, TypeMessage, TypePresence,
-		TypeMemberJoined, TypeMemberLeft, TypeRoomList, TypeBatch, TypeRemoved:
+		TypeMemberJoined, TypeMemberLeft, TypeRoomList, TypeBatch, TypeRemoved,
+		TypePresenceDiff:
 		return true
 	}
 	return false
@@ -445,7 +446,8 @@ func isServerFrame(t Type) bool {
 func isRequest(t Type) bool {
 	switch t {
 	case TypeHello, TypeJoin, TypeLeave, TypeSend, TypeHistory, TypeRooms,
-		TypeAuth, TypeNick, TypeCreate, TypeDM, TypeInvite, TypeRemove:
+		TypeAuth, TypeNick, TypeCreate, TypeDM, TypeInvite, TypeRemove,
+		TypeMembers:
 		return true
 	}
 	return false
@@ -555,6 +557,23 @@ func (h *History) validate() error {
 	}
 	return nil
 }
+
+func (m *Members) validate() error {
+	if err := ValidRoom(m.Room); err != nil {
+		return err
+	}
+	if m.After != "" {
+		if err := ValidID("after", m.After); err != nil {
+			return err
+		}
+	}
+	if m.Limit < 1 || m.Limit > MaxMembersPage {
+		return Errorf(CodeInvalid, "limit must be between 1 and %d, got %d", MaxMembersPage, m.Limit)
+	}
+	return nil
+}
+
+func (p *PresenceDiff) validate() error { return ValidRoom(p.Room) }
 
 func (e *ErrorFrame) validate() error {
 	if e.Code == "" {

@@ -16,12 +16,13 @@ const (
 	TypeSend    Type = "send"
 	TypeHistory Type = "history"
 	TypeRooms   Type = "rooms"
-	TypeAuth    Type = "auth"   // present a fresh credential on an open session
-	TypeNick    Type = "nick"   // change the session's nickname
-	TypeCreate  Type = "create" // create a public or private room
-	TypeDM      Type = "dm"     // open the direct-message room with another user
-	TypeInvite  Type = "invite" // give another user access to a private room
-	TypeRemove  Type = "remove" // take a user's access to a private room away
+	TypeAuth    Type = "auth"    // present a fresh credential on an open session
+	TypeNick    Type = "nick"    // change the session's nickname
+	TypeCreate  Type = "create"  // create a public or private room
+	TypeDM      Type = "dm"      // open the direct-message room with another user
+	TypeInvite  Type = "invite"  // give another user access to a private room
+	TypeRemove  Type = "remove"  // take a user's access to a private room away
+	TypeMembers Type = "members" // page a room's member list
 )
 
 // Server to client frame types.
@@ -35,7 +36,8 @@ const (
 	TypeMemberLeft   Type = "member_left"
 	TypeRoomList     Type = "room_list"
 	TypeBatch        Type = "batch"
-	TypeRemoved      Type = "removed" // this user lost access to a room
+	TypeRemoved      Type = "removed"       // this user lost access to a room
+	TypePresenceDiff Type = "presence_diff" // who came and went in a room
 )
 
 // Envelope is the outer shape of every frame: a type, the request id the
@@ -231,13 +233,45 @@ type Message struct {
 	MsgID  string `json:"msg_id"`
 }
 
-// Presence is a full snapshot of a room's members, sent after a join.
+// Presence is a snapshot of a room's members, sent after a join. In a room
+// of more members than the server's presence threshold it carries the
+// count alone, and is sent again, coalesced, when the count changes: such
+// a room has no per-member events, and the Members request pages its list.
 type Presence struct {
-	Room    string   `json:"room"`
-	Members []Member `json:"members"`
+	Room string `json:"room"`
+	// Members lists every member (absent above the threshold).
+	Members []Member `json:"members,omitempty"`
+	// Count is the number of members (users) in the room.
+	Count int `json:"count"`
 }
 
-// MemberEvent announces one member joining or leaving a room.
+// PresenceDiff tells the members of a room at most the threshold in size
+// who arrived and who left since the last diff: the server coalesces
+// joins and leaves over a short period (250 ms by default) into one frame.
+type PresenceDiff struct {
+	Room   string   `json:"room"`
+	Joined []Member `json:"joined,omitempty"`
+	Left   []Member `json:"left,omitempty"`
+}
+
+// Members asks for a page of a joined room's members, sorted by user id:
+// those after the user id After ("" for the first page), at most Limit.
+type Members struct {
+	Room  string `json:"room"`
+	After string `json:"after,omitempty"`
+	Limit int    `json:"limit"`
+}
+
+// MembersAck answers Members.
+type MembersAck struct {
+	Room    string   `json:"room"`
+	Members []Member `json:"members"`
+	// More is true when members after the last one of this page exist.
+	More bool `json:"more"`
+}
+
+// MemberEvent announces one member joining or leaving a room. Servers
+// since presence_diff no longer send it; it stays decodable for older ones.
 type MemberEvent struct {
 	Room   string `json:"room"`
 	Member Member `json:"member"`
@@ -310,6 +344,10 @@ func newPayload(t Type) (p any, ok bool) {
 		return new(Remove), true
 	case TypeRemoved:
 		return new(Removed), true
+	case TypeMembers:
+		return new(Members), true
+	case TypePresenceDiff:
+		return new(PresenceDiff), true
 	case TypeWelcome:
 		return new(Welcome), true
 	case TypeAck:

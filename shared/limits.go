@@ -8,16 +8,17 @@ import (
 
 // Limits of protocol v1. Servers may be stricter, never looser.
 const (
-	MaxFrameBytes = 64 << 10 // largest WebSocket message a peer must accept from a client
-	MaxBodyRunes  = 4000     // message body
-	MaxNickRunes  = 32       // nickname
-	MaxRoomLen    = 64       // room name, ASCII
-	MaxIDLen      = 64       // request id and msg_id, ASCII
-	MaxHistory    = 200      // most messages one History answer carries
-	DefaultRecent = 50       // messages sent on a Join without Since
-	MaxTokenLen   = 4096     // a credential in hello or auth
-	MaxRooms      = 200      // most rooms one RoomList page carries
-	DefaultRooms  = 100      // rooms listed when Rooms.Limit is 0
+	MaxFrameBytes  = 64 << 10 // largest WebSocket message a peer must accept from a client
+	MaxBodyRunes   = 4000     // message body
+	MaxNickRunes   = 32       // nickname
+	MaxRoomLen     = 64       // room name, ASCII
+	MaxIDLen       = 64       // request id and msg_id, ASCII
+	MaxHistory     = 200      // most messages one History answer carries
+	DefaultRecent  = 50       // messages sent on a Join without Since
+	MaxTokenLen    = 4096     // a credential in hello or auth
+	MaxRooms       = 200      // most rooms one RoomList page carries
+	DefaultRooms   = 100      // rooms listed when Rooms.Limit is 0
+	MaxMembersPage = 1000     // most members one Members answer carries
 )
 
 // ValidRoom reports whether name is a valid room name: 1 to MaxRoomLen

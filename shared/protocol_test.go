@@ -110,6 +110,7 @@ func TestProtocolExamples(t *testing.T) {
 		shared.TypeHello, shared.TypeJoin, shared.TypeLeave, shared.TypeSend, shared.TypeHistory, shared.TypeRooms,
 		shared.TypeWelcome, shared.TypeAck, shared.TypeError, shared.TypeMessage, shared.TypePresence,
 		shared.TypeMemberJoined, shared.TypeMemberLeft, shared.TypeRoomList, shared.TypeBatch,
+		shared.TypeMembers, shared.TypePresenceDiff,
 	} {
 		if !seen[typ] {
 			t.Errorf("PROTOCOL.md has no example of %s", typ)
@@ -138,8 +139,9 @@ func ackShapeOK(raw []byte) bool {
 	var na shared.Nick
 	var ri shared.RoomInfo
 	var ia shared.Invite
+	var ma shared.MembersAck
 	return strictInto(raw, &ja) == nil || strictInto(raw, &sa) == nil || strictInto(raw, &ha) == nil ||
-		strictInto(raw, &aa) == nil || strictInto(raw, &na) == nil || strictInto(raw, &ri) == nil || strictInto(raw, &ia) == nil
+		strictInto(raw, &aa) == nil || strictInto(raw, &na) == nil || strictInto(raw, &ri) == nil || strictInto(raw, &ia) == nil || strictInto(raw, &ma) == nil
 }
 
 // TestProtocolTables checks the error-code and close-code tables of

@@ -113,7 +113,8 @@ type roomState struct {
 	live    bool
 	liveCh  chan struct{} // closed when the current join completes
 	joinErr error
-	members map[string]shared.Member
+	members map[string]shared.Member // nil in a large room: see count
+	count   int                      // members, as the server last said
 }
 
 type waiter struct {
@@ -264,6 +265,8 @@ func (c *Client) Outbox() []Pending {
 }
 
 // Members returns the current members of a joined room, sorted by nick.
+// It is empty for a room larger than the server's presence threshold,
+// which sends only its MemberCount: page such a room with MembersPage.
 func (c *Client) Members(room string) []shared.Member {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -281,6 +284,33 @@ func (c *Client) membersLocked(room string) []shared.Member {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Nick < out[j].Nick })
 	return out
+}
+
+// MemberCount returns the number of members of a joined room, as the
+// server last said (0 before the join completes).
+func (c *Client) MemberCount(room string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.memberCountLocked(room)
+}
+
+func (c *Client) memberCountLocked(room string) int {
+	if rs := c.rooms[room]; rs != nil {
+		return rs.count
+	}
+	return 0
+}
+
+// MembersPage asks the server for up to limit members of a joined room
+// whose user id sorts after after ("" for the first page), in user id
+// order, and whether more follow: the member list of a large room.
+func (c *Client) MembersPage(ctx context.Context, room, after string, limit int) ([]shared.Member, bool, error) {
+	f, err := c.request(ctx, shared.TypeMembers, &shared.Members{Room: room, After: after, Limit: limit})
+	if err != nil {
+		return nil, false, err
+	}
+	ack, err := decodeAnswer[shared.MembersAck](f)
+	return ack.Members, ack.More, err
 }
 
 // Join subscribes to room and waits until its replay is complete. The
@@ -321,7 +351,7 @@ func (c *Client) Leave(ctx context.Context, room string) error {
 	c.mu.Lock()
 	if rs := c.rooms[room]; rs != nil {
 		rs.wanted, rs.live = false, false
-		rs.members = nil
+		rs.members, rs.count = nil, 0
 	}
 	c.mu.Unlock()
 	_, err := c.request(ctx, shared.TypeLeave, &shared.Leave{Room: room})

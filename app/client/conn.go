@@ -112,7 +112,7 @@ func (c *Client) disconnected(conn *websocket.Conn) {
 	defer c.mu.Unlock()
 	c.conn, c.wq = nil, nil
 	for _, rs := range c.rooms {
-		rs.members = nil
+		rs.members, rs.count = nil, 0
 		if rs.live {
 			rs.live = false
 			rs.liveCh = make(chan struct{})
@@ -136,31 +136,27 @@ func (c *Client) handle(conn *websocket.Conn, f shared.Frame) {
 	case *shared.Presence:
 		c.mu.Lock()
 		if rs := c.rooms[p.Room]; rs != nil {
-			rs.members = make(map[string]shared.Member, len(p.Members))
-			for _, m := range p.Members {
-				rs.members[m.User] = m
+			rs.count = p.Count
+			rs.members = nil // a large room: the count alone
+			if p.Members != nil || p.Count == 0 {
+				rs.members = make(map[string]shared.Member, len(p.Members))
+				for _, m := range p.Members {
+					rs.members[m.User] = m
+				}
+				rs.count = len(rs.members)
 			}
 		}
 		c.mu.Unlock()
 		c.emitPresence(p.Room)
+	case *shared.PresenceDiff:
+		c.presenceDiff(p)
 	case *shared.MemberEvent:
-		// Deltas, not the whole list: in a room of n members a join
-		// storm would otherwise cost every client O(n²).
-		c.mu.Lock()
-		rs := c.rooms[p.Room]
-		if rs != nil && rs.members != nil {
-			if f.Type == shared.TypeMemberJoined {
-				rs.members[p.Member.User] = p.Member
-			} else {
-				delete(rs.members, p.Member.User)
-			}
-		}
-		c.mu.Unlock()
+		// From servers before presence_diff.
+		d := &shared.PresenceDiff{Room: p.Room, Left: []shared.Member{p.Member}}
 		if f.Type == shared.TypeMemberJoined {
-			c.emit(MemberJoined{Room: p.Room, Member: p.Member})
-		} else {
-			c.emit(MemberLeft{Room: p.Room, Member: p.Member})
+			d = &shared.PresenceDiff{Room: p.Room, Joined: []shared.Member{p.Member}}
 		}
+		c.presenceDiff(d)
 	case *shared.RoomList:
 		c.answer(f)
 		c.emit(RoomsChanged{Rooms: p.Rooms})
@@ -179,9 +175,36 @@ func (c *Client) handle(conn *websocket.Conn, f shared.Frame) {
 
 func (c *Client) emitPresence(room string) {
 	c.mu.Lock()
-	ev := PresenceChanged{Room: room, Members: c.membersLocked(room)}
+	ev := PresenceChanged{Room: room, Members: c.membersLocked(room), Count: c.memberCountLocked(room)}
 	c.mu.Unlock()
 	c.emit(ev)
+}
+
+// presenceDiff applies a coalesced diff to the member list and emits one
+// event per member that really came or went: a diff may repeat what the
+// snapshot after a join already said.
+func (c *Client) presenceDiff(d *shared.PresenceDiff) {
+	var evs []Event
+	c.mu.Lock()
+	if rs := c.rooms[d.Room]; rs != nil && rs.members != nil {
+		for _, m := range d.Left {
+			if _, ok := rs.members[m.User]; ok {
+				delete(rs.members, m.User)
+				evs = append(evs, MemberLeft{Room: d.Room, Member: m})
+			}
+		}
+		for _, m := range d.Joined {
+			if old, ok := rs.members[m.User]; !ok || old != m {
+				rs.members[m.User] = m
+				evs = append(evs, MemberJoined{Room: d.Room, Member: m})
+			}
+		}
+		rs.count = len(rs.members)
+	}
+	c.mu.Unlock()
+	for _, ev := range evs {
+		c.emit(ev)
+	}
 }
 
 func (c *Client) welcome(conn *websocket.Conn, w *shared.Welcome) {

@@ -40,14 +40,18 @@ type MessageFailed struct {
 type Joined struct{ Ack shared.JoinAck }
 
 // PresenceChanged gives a room's full member list, sorted by nick, when
-// the room is (re)joined.
+// the room is (re)joined, and its member count. In a room larger than the
+// server's presence threshold Members is empty and the event comes again
+// whenever the server updates the count (Client.MembersPage pages the list).
 type PresenceChanged struct {
 	Room    string
 	Members []shared.Member
+	Count   int
 }
 
-// MemberJoined reports a user entering a room (their first tab there).
-// Client.Members gives the whole list.
+// MemberJoined reports a user entering a room (their first tab there),
+// or changing nick. Client.Members gives the whole list. The server
+// coalesces presence, so these come in bursts, a few times a second.
 type MemberJoined struct {
 	Room   string
 	Member shared.Member

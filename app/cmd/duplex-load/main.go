@@ -9,6 +9,8 @@
 //	duplex-load fanout -url ws://127.0.0.1:8080/ws -subs 1000 -rate 200 -duration 10s -pid $(pgrep duplex)
 //	duplex-load rooms  -url ... -rooms 100 -members 10 -member-rate 0.5
 //	duplex-load idle   -url ... -conns 10000 -pid ...
+//	duplex-load idle   -url ... -conns 10000 -one-room -pid ...   # join storm into one room
+//	duplex-load churn  -url ... -members 300 -cyclers 4 -duration 10s   # presence amplification
 //	duplex-load naive-server -addr 127.0.0.1:9100   # the reference broadcast loop
 //	duplex-load bench  -duplex ./bin/duplex          # both, same workloads, ratios
 package main
@@ -60,8 +62,16 @@ func main() {
 		var cfg idleConfig
 		fs := commonFlags(cmd, &cfg.common)
 		fs.IntVar(&cfg.conns, "conns", 10000, "idle connections, each joined to a room")
+		fs.BoolVar(&cfg.oneRoom, "one-room", false, "all connections in one room (presence at scale), not rooms of 100")
 		fs.Parse(args)
 		err = report(runIdle(cfg))
+	case "churn":
+		var cfg churnConfig
+		fs := commonFlags(cmd, &cfg.common)
+		fs.IntVar(&cfg.members, "members", 300, "members sitting in the room")
+		fs.IntVar(&cfg.cyclers, "cyclers", 4, "sockets cycling join and leave")
+		fs.Parse(args)
+		err = report(runChurn(cfg))
 	case "naive-server":
 		fs := flag.NewFlagSet(cmd, flag.ExitOnError)
 		addr := fs.String("addr", "127.0.0.1:9100", "listen address")
@@ -98,7 +108,7 @@ func report(r *result, err error) error {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|naive-server|bench [flags]  (-h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|churn|naive-server|bench [flags]  (-h for flags)")
 	os.Exit(2)
 }
 

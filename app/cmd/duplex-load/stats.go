@@ -5,7 +5,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strconv"
@@ -31,6 +33,7 @@ type result struct {
 	cpu        time.Duration   // server CPU time during the publishing window
 	written    int64           // bytes the server wrote (all sockets) in the window
 	errs       int64
+	notes      []string // workload-specific lines, printed last
 }
 
 func (r *result) rate() float64 { return float64(r.delivered) / r.duration.Seconds() }
@@ -63,6 +66,9 @@ func (r *result) print(w io.Writer) {
 	}
 	if r.errs > 0 {
 		fmt.Fprintf(w, "errors              %d\n", r.errs)
+	}
+	for _, n := range r.notes {
+		fmt.Fprintln(w, n)
 	}
 }
 
@@ -192,4 +198,27 @@ func raiseFileLimit(n uint64) {
 		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 	}
 	runtime.GC()
+}
+
+// socketBytesSent sums the bytes sent on the established TCP connections
+// whose local port is the server's (ss(8) reads them from the kernel):
+// what the server wrote to its clients, without its disk writes. -1 when
+// ss is not available.
+func socketBytesSent(url string) int64 {
+	_, port, err := net.SplitHostPort(hostOf(url))
+	if err != nil {
+		return -1
+	}
+	out, err := exec.Command("ss", "-tinH", "state", "established", "( sport = :"+port+" )").Output()
+	if err != nil {
+		return -1
+	}
+	var n int64
+	for _, f := range strings.Fields(string(out)) {
+		if v, ok := strings.CutPrefix(f, "bytes_sent:"); ok {
+			b, _ := strconv.ParseInt(v, 10, 64)
+			n += b
+		}
+	}
+	return n
 }

@@ -10,6 +10,7 @@ import (
 	mathrand "math/rand/v2"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,7 +32,8 @@ type roomsConfig struct {
 
 type idleConfig struct {
 	common
-	conns int
+	conns   int
+	oneRoom bool // every connection in one room: presence at scale
 }
 
 // receiver counts and times the deliveries of one subscriber. Bodies carry
@@ -267,17 +269,36 @@ func runRooms(cfg roomsConfig) (*result, error) {
 	return r, nil
 }
 
-// runIdle: C connections joined and silent; reports RSS per connection.
+// runIdle: C connections joined and silent, in rooms of 100 or all in one
+// room; reports the join time, RSS per connection, the bytes the server
+// sent to the connections (welcome, join ack and presence) and, while the
+// connections join, the send->ack p99 of a bystander in a room of its own
+// against its baseline before.
 func runIdle(cfg idleConfig) (*result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
 	raiseFileLimit(uint64(cfg.conns) + 1024)
-	r := &result{name: fmt.Sprintf("idle conns=%d naive=%v", cfg.conns, cfg.naive)}
+	r := &result{name: fmt.Sprintf("idle conns=%d one-room=%v naive=%v", cfg.conns, cfg.oneRoom, cfg.naive)}
 	debugURL := cfg.debugURL
 	cfg.serverGC(debugURL)
 	r.rssBefore = rss(cfg.pid)
 	room := randomRoom("idle")
+	var by *bystander
+	if !cfg.naive {
+		p, err := dialDuplex(ctx, cfg.url, randomRoom("bystander"), cfg.conns, cfg.deflate, nil)
+		if err != nil {
+			return nil, fmt.Errorf("bystander: %w", err)
+		}
+		defer p.close()
+		by = startBystander(ctx, p)
+		time.Sleep(2 * time.Second) // its baseline
+		by.phase()
+	}
+	sent0 := socketBytesSent(cfg.url)
 	peers, dur, err := dialMany(ctx, cfg.conns, func(i int) (peer, error) {
+		if cfg.oneRoom {
+			return cfg.dial(ctx, room, i, nil)
+		}
 		return cfg.dial(ctx, fmt.Sprintf("%s-%d", room, i/100), i, nil)
 	})
 	if err != nil {
@@ -285,6 +306,16 @@ func runIdle(cfg idleConfig) (*result, error) {
 	}
 	defer closeAll(peers)
 	r.conns, r.connectDur = cfg.conns, dur
+	if by != nil {
+		base, storm := by.stop()
+		r.notes = append(r.notes, fmt.Sprintf("bystander send->ack p99  %v before, %v during the joins (%.2fx)",
+			base.Round(10*time.Microsecond), storm.Round(10*time.Microsecond), float64(storm)/float64(max(base, 1))))
+	}
+	settle(time.Second, 30*time.Second) // the presence of the last joins
+	if sent := socketBytesSent(cfg.url); sent0 >= 0 && sent >= 0 {
+		// The sockets that exist now: the joined ones and the bystander.
+		r.notes = append(r.notes, fmt.Sprintf("server sent         %.1f MiB on its sockets (%.0f bytes per connection: welcome, join ack, presence)", mib(sent-sent0), float64(sent-sent0)/float64(cfg.conns)))
+	}
 	time.Sleep(time.Second)
 	cfg.serverGC(debugURL)
 	r.rssAfter = rss(cfg.pid)
@@ -294,4 +325,58 @@ func runIdle(cfg idleConfig) (*result, error) {
 		}
 	}
 	return r, nil
+}
+
+// bystander sends one message every 20 ms from its own room and times
+// each send->ack, in phases.
+type bystander struct {
+	mu     sync.Mutex
+	phases [][]time.Duration
+	done   chan struct{}
+	ended  chan struct{}
+}
+
+func startBystander(ctx context.Context, p *duplexPeer) *bystander {
+	b := &bystander{phases: make([][]time.Duration, 1), done: make(chan struct{}), ended: make(chan struct{})}
+	go func() {
+		defer close(b.ended)
+		for i := 0; ; i++ {
+			select {
+			case <-b.done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			start := time.Now()
+			sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			_, err := p.c.SendWait(sctx, p.room, fmt.Sprintf("bystander %d", i))
+			cancel()
+			if err == nil {
+				b.mu.Lock()
+				b.phases[len(b.phases)-1] = append(b.phases[len(b.phases)-1], time.Since(start))
+				b.mu.Unlock()
+			}
+		}
+	}()
+	return b
+}
+
+// phase starts a new measuring phase.
+func (b *bystander) phase() {
+	b.mu.Lock()
+	b.phases = append(b.phases, nil)
+	b.mu.Unlock()
+}
+
+// stop ends the bystander and returns the p99 of the first two phases.
+func (b *bystander) stop() (base, during time.Duration) {
+	close(b.done)
+	<-b.ended
+	p99 := func(l []time.Duration) time.Duration {
+		if len(l) == 0 {
+			return 0
+		}
+		slices.Sort(l)
+		return l[min(len(l)*99/100, len(l)-1)]
+	}
+	return p99(b.phases[0]), p99(b.phases[1])
 }

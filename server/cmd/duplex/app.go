@@ -56,6 +56,7 @@ func newApp(cfg config) (*duplexApp, error) {
 		MaxConns: cfg.maxConns, MaxConnsPerAddr: cfg.maxConnsPerAddr, FrameTimeout: cfg.frameTimeout,
 		Metrics: reg,
 	}
+	opts.QueueBytes, opts.PresenceThreshold, opts.PresenceInterval = cfg.queueBytes, cfg.presenceThreshold, cfg.presenceInterval
 	if cfg.compress {
 		opts.Compression = websocket.CompressionContextTakeover
 	}

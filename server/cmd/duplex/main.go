@@ -57,6 +57,10 @@ type config struct {
 	http            httpLimits
 	metricsAddr     string // own listener for /metrics; empty: on the main one
 	redirectAddr    string // HTTP listener redirecting to HTTPS; empty: none
+	// flow control and presence (issue #8)
+	queueBytes        int
+	presenceThreshold int
+	presenceInterval  time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string) (config, error) {
@@ -104,6 +108,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 			*e.dst = n // a flag given on the command line overrides it below
 		}
 	}
+	fs.IntVar(&c.queueBytes, "queue-bytes", 0, "per-connection outgoing queue, in bytes; a client that falls this far behind its rooms is closed with 4001 (0: server default 4 MiB)")
+	fs.IntVar(&c.presenceThreshold, "presence-threshold", 0, "rooms above this many members send counts, not member lists (0: server default 200)")
+	fs.DurationVar(&c.presenceInterval, "presence-interval", 0, "how often a room tells its members who came and went (0: server default 250ms)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
