@@ -143,15 +143,14 @@ func TestAccessPrivateRoom(t *testing.T) {
 		// room, cannot send to it, re-join it, or see it listed.
 		bobTab := dial(t, ts.url, "bob-tab")
 		bobTab.helloAs(t, "bob", wb.Token)
-		_, beforeAck := ann.call(t, shared.TypeRemove, &shared.Remove{Room: "design", User: wb.User})
+		ann.call(t, shared.TypeRemove, &shared.Remove{Room: "design", User: wb.User})
 		waitRemoved(t, bob, "design")
 		waitRemoved(t, bobTab, "design")
-		// Ann sees bob leave (queued before the ack of her remove).
-		if !slices.ContainsFunc(beforeAck, func(f shared.Frame) bool {
-			m, ok := f.Payload.(*shared.MemberEvent)
-			return ok && f.Type == shared.TypeMemberLeft && m.Room == "design" && m.Member.User == wb.User
-		}) {
-			t.Fatalf("ann did not see bob leave design before the remove ack: %v", beforeAck)
+		// The room's presence no longer holds bob (presence is coalesced:
+		// a join and a removal within one period never show at all).
+		mp := ackOf[shared.MembersAck](t, first(ann.call(t, shared.TypeMembers, &shared.Members{Room: "design", Limit: 100})))
+		if slices.ContainsFunc(mp.Members, func(m shared.Member) bool { return m.User == wb.User }) {
+			t.Fatalf("bob is still a member of design after his removal: %+v", mp.Members)
 		}
 		before := len(bob.messages("design"))
 		a := ann.sendMsg(t, "design", "m-after", "bob is gone")

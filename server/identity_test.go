@@ -666,8 +666,12 @@ func TestIdentityNickChange(t *testing.T) {
 	seen := map[string]shared.Member{}
 	bob.mustWait(t, "renames in lobby and side", func() bool {
 		for _, f := range bob.queue {
-			if m, ok := f.Payload.(*shared.MemberEvent); ok && f.Type == shared.TypeMemberJoined && m.Member.Nick == "Annie" {
-				seen[m.Room] = m.Member
+			if d, ok := f.Payload.(*shared.PresenceDiff); ok {
+				for _, m := range d.Joined {
+					if m.Nick == "Annie" {
+						seen[d.Room] = m
+					}
+				}
 			}
 		}
 		return len(seen) == 2

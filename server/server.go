@@ -304,12 +304,12 @@ func (s *Server) deliver(msg shared.Message) {
 // session is a member or gave up, so that the room is not dropped in
 // between. created reports whether this call created it.
 func (s *Server) room(ctx context.Context, name string) (r *room, created bool, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if r = s.rooms[name]; r != nil {
-		r.refs++
+	if r = s.heldRoom(name); r != nil {
 		return r, false, nil
 	}
+	// Store reads happen outside the server-wide lock, which every join,
+	// leave and delivery takes; a second reader of the same room may race
+	// this one, and the first to insert wins.
 	head, err := s.opts.Store.Head(ctx, name)
 	if err != nil {
 		return nil, false, err
@@ -318,6 +318,12 @@ func (s *Server) room(ctx context.Context, name string) (r *room, created bool, 
 	if err != nil {
 		return nil, false, err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r = s.rooms[name]; r != nil {
+		r.refs++
+		return r, false, nil
+	}
 	r = newRoom(s, name, head)
 	r.refs++
 	if exists {
@@ -325,6 +331,17 @@ func (s *Server) room(ctx context.Context, name string) (r *room, created bool, 
 	}
 	s.rooms[name] = r
 	return r, true, nil
+}
+
+// heldRoom returns the room in memory called name, holding it, or nil.
+func (s *Server) heldRoom(name string) *room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rooms[name]
+	if r != nil {
+		r.refs++
+	}
+	return r
 }
 
 // release ends a hold taken by room (held) or reports that r lost its last
