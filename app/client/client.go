@@ -88,6 +88,7 @@ type Client struct {
 	waits   map[string]*waiter // pending requests by id
 	nextID  uint64
 	dirty   *time.Timer // debounced save of cursors and cache
+	retry   retryWait   // the pause before the next connection attempt
 	// undelivered is set when a MessageReceived could not be emitted
 	// (closed with a full buffer): later messages are dropped, not counted.
 	undelivered bool

@@ -47,10 +47,7 @@ func (c *Client) loop() {
 		c.setState(StateOffline, err)
 		delay := time.Duration(rand.Int64N(int64(backoff))) + c.opts.MinBackoff/2
 		backoff = min(backoff*2, c.opts.MaxBackoff)
-		select {
-		case <-time.After(delay):
-		case <-c.ctx.Done():
-		}
+		c.waitRetry(delay)
 	}
 }
 

@@ -30,7 +30,7 @@ func (m *model) refusedLocked(err *shared.Error) {
 
 // restart replaces a client that stopped (a refused hello, a sign-out)
 // with a new one for nick.
-func (m *model) restart(wsURL, nick string) {
+func (m *model) restart(ctx app.Context, wsURL, nick string) {
 	m.mu.Lock()
 	old := m.cl
 	m.cl, m.signinErr = nil, ""
@@ -41,17 +41,18 @@ func (m *model) restart(wsURL, nick string) {
 	if old != nil {
 		old.Close()
 	}
-	m.start(wsURL, nick)
+	m.start(ctx, wsURL, nick)
 }
 
-// signOut forgets this browser's identity and nickname.
+// signOut forgets this browser's identity, nickname and joined rooms.
 func (m *model) signOut() {
 	m.mu.Lock()
 	cl := m.cl
 	m.cl = nil
 	m.views = make(map[string]*roomView)
-	m.rooms = nil
+	m.rooms, m.joined, m.notice, m.signinErr = nil, nil, "", ""
 	m.mu.Unlock()
+	app.Window().Get("localStorage").Call("removeItem", joinedKey)
 	if cl != nil {
 		// Off the UI goroutine: closing waits for the socket, whose
 		// events the browser delivers to this same wasm instance.
@@ -67,25 +68,26 @@ func (m *model) client() *client.Client {
 	return m.cl
 }
 
-// do runs a request of the client off the UI goroutine and reports its
-// error in the notice slot.
-func (m *model) do(what string, fn func(ctx context.Context, cl *client.Client) error) {
+// do runs a request of the client in ctx.Async and reports its error in
+// the notice slot.
+func (m *model) do(ctx app.Context, what string, fn func(ctx context.Context, cl *client.Client) error) {
 	cl := m.client()
 	if cl == nil {
 		return
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx.Async(func() {
+		rctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		if err := fn(ctx, cl); err != nil {
+		if err := fn(rctx, cl); err != nil {
 			m.mu.Lock()
 			m.notice = what + ": " + errText(err)
 			m.mu.Unlock()
-			m.changed(nil)
+			m.changed()
 		}
-	}()
+	})
 }
 
+// errText is an error as a person reads it.
 func errText(err error) string {
 	var pe *shared.Error
 	if errors.As(err, &pe) {
@@ -110,20 +112,23 @@ func (m *model) knownNick(nick string) (shared.Member, bool) {
 	return shared.Member{}, false
 }
 
-// roomsOf splits the room list into public rooms, private rooms and
-// direct conversations, each most recently active first.
+// roomsOf picks the rooms of one kind, most recently active first.
 func roomsOf(rooms []shared.RoomInfo, kind shared.RoomKind) []shared.RoomInfo {
 	var out []shared.RoomInfo
 	for _, r := range rooms {
-		k := r.Kind
-		if k == "" {
-			k = shared.RoomPublic
-		}
-		if k == kind {
+		if kindOf(r) == kind {
 			out = append(out, r)
 		}
 	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Active > out[j].Active })
 	return out
+}
+
+func kindOf(r shared.RoomInfo) shared.RoomKind {
+	if r.Kind == "" {
+		return shared.RoomPublic
+	}
+	return r.Kind
 }
 
 // roomLabel is how a room is named in the sidebar and its heading: a DM by
@@ -135,8 +140,9 @@ func roomLabel(r shared.RoomInfo) string {
 	return "#" + r.Name
 }
 
-// userColor is one of twelve author colour classes, derived from the
-// user id: two people who used the same nickname get different colours.
+// userColor is one of twelve author colour classes (.c0 to .c11 in
+// duplex.css), FNV-1a of the user id: the same person keeps a colour
+// everywhere, and two people who used one nickname look different.
 func userColor(user string) string {
 	h := uint32(2166136261)
 	for i := 0; i < len(user); i++ {
@@ -157,17 +163,14 @@ func shortUser(user string) string {
 func (c *Chat) onSignOut(ctx app.Context, e app.Event) {
 	theModel.signOut()
 	ctx.LocalStorage().Del(nickKey)
-	c.signed, c.nick, c.editNick = false, "", false
+	c.nick, c.editNick, c.toast = "", false, ""
+	c.enter(ctx)
 }
 
 func (c *Chat) onEditNick(ctx app.Context, e app.Event) {
 	c.editNick = !c.editNick
 	if c.editNick {
-		ctx.Defer(func(app.Context) {
-			if el := app.Window().GetElementByID("nick-input"); el.Truthy() {
-				el.Call("focus")
-			}
-		})
+		ctx.Defer(func(app.Context) { focus("nick-input") })
 	}
 }
 
@@ -178,16 +181,17 @@ func (c *Chat) onNickKey(ctx app.Context, e app.Event) {
 		return
 	case "Enter":
 	default:
+		ctx.PreventUpdate()
 		return
 	}
 	e.PreventDefault()
 	nick := strings.TrimSpace(ctx.JSSrc().Get("value").String())
 	if err := shared.ValidNick(nick); err != nil {
-		c.err = "Nickname: " + errText(err)
+		c.toast = "Nickname: " + errText(err)
 		return
 	}
 	c.editNick = false
-	theModel.do("Nickname", func(rctx context.Context, cl *client.Client) error {
+	theModel.do(ctx, "Nickname", func(rctx context.Context, cl *client.Client) error {
 		if err := cl.SetNick(rctx, nick); err != nil {
 			return err
 		}
@@ -199,32 +203,11 @@ func (c *Chat) onNickKey(ctx app.Context, e app.Event) {
 	})
 }
 
-// onDM opens (creating) the direct conversation with a member.
-func (c *Chat) onDM(ctx app.Context, e app.Event) {
-	user := ctx.JSSrc().Get("dataset").Get("user").String()
-	theModel.do("Direct message", func(rctx context.Context, cl *client.Client) error {
-		info, err := cl.DirectMessage(rctx, user)
-		if err != nil {
-			return err
-		}
-		ctx.Dispatch(func(ctx app.Context) { ctx.Navigate(RoomPath(info.Name)) })
-		go theModel.refreshRooms()
-		return nil
-	})
-}
-
-// onRemove takes a member's access to the open private room away.
-func (c *Chat) onRemove(ctx app.Context, e app.Event) {
-	user, room := ctx.JSSrc().Get("dataset").Get("user").String(), c.room
-	theModel.do("Remove", func(rctx context.Context, cl *client.Client) error {
-		return cl.Remove(rctx, room, user)
-	})
-}
-
 // onInvite gives access to the open private room to someone found by
 // nickname among the members of the rooms this browser has joined.
 func (c *Chat) onInvite(ctx app.Context, e app.Event) {
 	if e.Get("key").String() != "Enter" {
+		ctx.PreventUpdate()
 		return
 	}
 	e.PreventDefault()
@@ -232,67 +215,61 @@ func (c *Chat) onInvite(ctx app.Context, e app.Event) {
 	nick := strings.TrimPrefix(strings.TrimSpace(input.Get("value").String()), "@")
 	mem, ok := theModel.knownNick(nick)
 	if !ok {
-		c.err = "Invite: nobody called " + nick + " is in your rooms right now"
+		c.toast = "Invite: nobody called " + nick + " is in your rooms right now"
 		return
 	}
-	c.err = ""
 	input.Set("value", "")
 	room := c.room
-	theModel.do("Invite", func(rctx context.Context, cl *client.Client) error {
+	theModel.do(ctx, "Invite", func(rctx context.Context, cl *client.Client) error {
 		return cl.Invite(rctx, room, mem.User)
 	})
 }
 
-// createPrivate creates a private room, then opens it.
-func (c *Chat) createPrivate(ctx app.Context, name string) {
-	theModel.do("Private room", func(rctx context.Context, cl *client.Client) error {
-		if _, err := cl.CreateRoom(rctx, name, shared.RoomPrivate); err != nil {
+// renderMe is the signed-in person's corner: the nickname (a box to change
+// it) and sign-out.
+func (c *Chat) renderMe() app.UI {
+	return app.Div().Class("me").Body(
+		app.If(c.editNick, func() app.UI {
+			return app.Input().ID("nick-input").Type("text").Class("nick-input").DataSet("test", "nick-input").
+				MaxLength(shared.MaxNickRunes).Value(c.nick).Attr("aria-label", "New nickname").OnKeyDown(c.onNickKey)
+		}).Else(func() app.UI {
+			return app.Span().Class("my-nick").DataSet("test", "my-nick").Title("%s", "Signed in as "+c.nick).Text(c.nick)
+		}),
+		app.Button().Type("button").Class("ghost").DataSet("test", "change-nick").OnClick(c.onEditNick).Text("Change nickname"),
+		app.Button().Type("button").Class("ghost").DataSet("test", "signout").OnClick(c.onSignOut).Text("Sign out"),
+	)
+}
+
+// onDM opens (creating) the direct conversation with a member.
+func (l *MemberList) onDM(ctx app.Context, e app.Event) {
+	user := ctx.JSSrc().Get("dataset").Get("user").String()
+	theModel.do(ctx, "Direct message", func(rctx context.Context, cl *client.Client) error {
+		info, err := cl.DirectMessage(rctx, user)
+		if err != nil {
 			return err
 		}
-		ctx.Dispatch(func(ctx app.Context) { ctx.Navigate(RoomPath(name)) })
-		go theModel.refreshRooms()
+		ctx.Dispatch(func(ctx app.Context) { ctx.Navigate(RoomPath(info.Name)) })
+		theModel.refreshRooms()
 		return nil
 	})
 }
 
-// roomInfo is what the room list says of the open room.
-func (m *model) roomInfo(room string) shared.RoomInfo {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, r := range m.rooms {
-		if r.Name == room {
-			return r
-		}
-	}
-	return shared.RoomInfo{Name: room}
+// onRemove takes a member's access to the open private room away.
+func (l *MemberList) onRemove(ctx app.Context, e app.Event) {
+	user, room := ctx.JSSrc().Get("dataset").Get("user").String(), l.Room
+	theModel.do(ctx, "Remove", func(rctx context.Context, cl *client.Client) error {
+		return cl.Remove(rctx, room, user)
+	})
 }
 
-// renderRoomSection is one sidebar list: public rooms, private rooms or
-// direct conversations.
-func (c *Chat) renderRoomSection(title, test string, rooms []shared.RoomInfo) app.UI {
-	sort.SliceStable(rooms, func(i, j int) bool { return rooms[i].Active > rooms[j].Active })
-	return app.Div().Class("room-section").Body(
-		heading(3, "", title),
-		app.Ul().DataSet("test", test).Body(
-			app.Range(rooms).Slice(func(i int) app.UI {
-				r := rooms[i]
-				cls := "room-item"
-				a := app.A().Href("%s", RoomPath(r.Name)).Text(roomLabel(r))
-				if r.Name == c.room {
-					cls += " active"
-					a = a.Attr("aria-current", "page")
-				}
-				kind := string(r.Kind)
-				if kind == "" {
-					kind = string(shared.RoomPublic)
-				}
-				return app.Li().Class(cls).DataSet("test", "room").DataSet("room", r.Name).DataSet("kind", kind).Body(
-					a,
-					app.If(r.Members > 0, func() app.UI {
-						return app.Span().Class("count").Title("%d here now", r.Members).Text(r.Members)
-					}),
-				)
-			}),
-		),
-	)
+// createPrivate creates a private room, then opens it.
+func (l *RoomList) createPrivate(ctx app.Context, name string) {
+	theModel.do(ctx, "Private room", func(rctx context.Context, cl *client.Client) error {
+		if _, err := cl.CreateRoom(rctx, name, shared.RoomPrivate); err != nil {
+			return err
+		}
+		ctx.Dispatch(func(ctx app.Context) { ctx.Navigate(RoomPath(name)) })
+		theModel.refreshRooms()
+		return nil
+	})
 }

@@ -35,7 +35,9 @@ type prerendered struct {
 
 // OnPreRender loads the room's latest messages on the server.
 func (c *Chat) OnPreRender(ctx app.Context) {
-	c.room = roomFromPath(ctx.Page().URL().Path)
+	c.path = ctx.Page().URL().Path
+	c.room = roomFromPath(c.path)
+	ctx.Page().SetTitle(pageTitle(c.room))
 	// The server marks the page of a private room or DM whose reader it
 	// could not verify: it shows nothing of the room.
 	if historySource == nil || c.room == "" || ctx.Page().URL().Query().Has("private") {

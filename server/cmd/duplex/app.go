@@ -32,6 +32,9 @@ type duplexApp struct {
 	metrics http.Handler // /metrics; on handler too unless cfg.metricsAddr is set
 	srv     *server.Server
 	store   store.Store
+	// wasmVersion is app.wasm's content hash, go-app's version: a new
+	// build makes open tabs offer a reload.
+	wasmVersion string
 }
 
 func newApp(cfg config) (*duplexApp, error) {
@@ -84,26 +87,29 @@ func newApp(cfg config) (*duplexApp, error) {
 		mux.Handle("GET /metrics", http.NotFoundHandler()) // not the page: it is served elsewhere
 	}
 	mux.Handle("GET /web/", staticHandler(cfg.webDir, wasm))
-	mux.Handle("GET /", privatePages(st, ids, freshPages(&app.Handler{
+	mux.Handle("GET /", pages(privatePages(st, ids, freshPages(&app.Handler{
 		Name:            "Duplex",
 		ShortName:       "Duplex",
 		Title:           "Duplex chat",
 		Description:     "Real-time chat over one typed WebSocket protocol",
-		LoadingLabel:    "Loading Duplex… {progress}%",
+		LoadingLabel:    "Loading… {progress}%",
 		Lang:            "en",
 		BackgroundColor: "#0f172a",
 		ThemeColor:      "#0f172a",
 		Icon: app.Icon{
-			Default: "/web/icon-192.png",
-			Large:   "/web/icon-512.png",
-			SVG:     "/web/icon.svg",
+			Default:  "/web/icon-192.png",
+			Large:    "/web/icon-512.png",
+			Maskable: "/web/icon-512.png", // go-app declares the maskable icon 512x512
+			SVG:      "/web/icon.svg",
 		},
+		Image:                 "/web/icon-512.png",
 		Styles:                []string{"/web/duplex.css"},
+		Scripts:               []string{"/web/duplex.js"}, // early sign-in and synchronous defaults
 		Version:               wasm.version,
 		WasmContentLength:     wasm.rawLength,
 		ServiceWorkerTemplate: offlineAppWorker,
-	})))
-	return &duplexApp{handler: securityHeaders(mux), metrics: metrics, srv: srv, store: st}, nil
+	}))))
+	return &duplexApp{handler: securityHeaders(mux), metrics: metrics, srv: srv, store: st, wasmVersion: wasm.version}, nil
 }
 
 // readyz answers 200 while the server takes clients and its store can

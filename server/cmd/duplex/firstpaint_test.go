@@ -358,7 +358,8 @@ func TestFirstPaintTiming(t *testing.T) {
 	var cold, warm []fpRun
 	for i := range runs {
 		b := newTab(t, exe, fmt.Sprintf("bench-%d", i))
-		fpSetNick(b, ta.URL, "reader")
+		// One nickname per browser: a nickname is held by one identity.
+		fpSetNick(b, ta.URL, fmt.Sprintf("reader-%d", i))
 		fpInstall(b)
 		c := fpMeasure(t, b, url, fmt.Sprintf("cold %d", i+1), n)
 		// The warm load should find app.wasm in the service worker cache.

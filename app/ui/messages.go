@@ -1,0 +1,227 @@
+package ui
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+)
+
+// MessageList is a room's messages: a role=log live region (screen
+// readers announce new messages), focusable so the keyboard can scroll
+// it. It sticks to the bottom only when the reader is there; otherwise
+// new messages raise a "N new messages ↓" button, and older messages
+// loaded above keep the reader's place.
+type MessageList struct {
+	app.Compo
+
+	Room    string
+	Rows    []row
+	More    bool // older messages may exist
+	Loading bool
+	Me      string // the person's user id
+	Preview bool   // behind the sign-in form: no paging
+
+	atBottom bool
+	unseen   int
+	mounted  bool
+	// scroll metrics read before an update, to restore after it
+	prevHeight, prevTop float64
+	prevRoom            string
+	prevFirst, prevLast string
+}
+
+// listID is the scrolling element.
+const listID = "messages"
+
+// OnMount starts at the bottom, where the newest messages are.
+func (l *MessageList) OnMount(ctx app.Context) {
+	l.atBottom, l.mounted = true, true
+	l.remember()
+	ctx.Defer(func(app.Context) { scrollToBottom() })
+}
+
+// OnUpdate runs when the rows change, before the DOM does: it reads
+// where the reader is, and after the update puts them back there.
+func (l *MessageList) OnUpdate(ctx app.Context) {
+	el := app.Window().GetElementByID(listID)
+	if !el.Truthy() {
+		return
+	}
+	height, top := el.Get("scrollHeight").Float(), el.Get("scrollTop").Float()
+	first, last := rowKey(l.Rows, 0), rowKey(l.Rows, len(l.Rows)-1)
+	switch {
+	case l.Room != l.prevRoom:
+		l.atBottom, l.unseen = true, 0
+		ctx.Defer(func(app.Context) { scrollToBottom() })
+	case last != l.prevLast && (l.atBottom || l.lastIsMine()):
+		l.atBottom, l.unseen = true, 0
+		ctx.Defer(func(app.Context) { scrollToBottom() })
+	case last != l.prevLast:
+		l.unseen += l.newSince(l.prevLast)
+	case first != l.prevFirst:
+		// Older messages came in above: keep the same message in view.
+		ctx.Defer(func(app.Context) {
+			if el := app.Window().GetElementByID(listID); el.Truthy() {
+				el.Set("scrollTop", top+el.Get("scrollHeight").Float()-height)
+			}
+		})
+	}
+	l.prevHeight, l.prevTop = height, top
+	l.remember()
+}
+
+func (l *MessageList) remember() {
+	l.prevRoom, l.prevFirst, l.prevLast = l.Room, rowKey(l.Rows, 0), rowKey(l.Rows, len(l.Rows)-1)
+}
+
+func rowKey(rows []row, i int) string {
+	if i < 0 || i >= len(rows) {
+		return ""
+	}
+	return rows[i].Msg.MsgID
+}
+
+func (l *MessageList) lastIsMine() bool {
+	n := len(l.Rows)
+	return n > 0 && l.Me != "" && l.Rows[n-1].Msg.Author.User == l.Me && l.Rows[n-1].Status != "sent"
+}
+
+// newSince counts the rows after the one with msg_id prev.
+func (l *MessageList) newSince(prev string) int {
+	for i := len(l.Rows) - 1; i >= 0; i-- {
+		if l.Rows[i].Msg.MsgID == prev {
+			return len(l.Rows) - 1 - i
+		}
+	}
+	return 1
+}
+
+func (l *MessageList) onScroll(ctx app.Context, e app.Event) {
+	el := ctx.JSSrc()
+	top := el.Get("scrollTop").Float()
+	bottom := el.Get("scrollHeight").Float() - top - el.Get("clientHeight").Float()
+	atBottom := bottom < 48
+	if !l.Preview && top < 48 {
+		theModel.loadOlder(ctx, l.Room)
+	}
+	if atBottom == l.atBottom && !(atBottom && l.unseen > 0) {
+		ctx.PreventUpdate()
+		return
+	}
+	l.atBottom = atBottom
+	if atBottom {
+		l.unseen = 0
+	}
+}
+
+func (l *MessageList) jumpToNew(ctx app.Context, e app.Event) {
+	l.atBottom, l.unseen = true, 0
+	scrollToBottom() // now: a Defer would be dropped with this button
+}
+
+func (l *MessageList) loadOlder(ctx app.Context, e app.Event) { theModel.loadOlder(ctx, l.Room) }
+
+func scrollToBottom() {
+	if el := app.Window().GetElementByID(listID); el.Truthy() {
+		el.Set("scrollTop", el.Get("scrollHeight"))
+	}
+}
+
+// Render draws the list and, over its bottom edge, the new-messages button.
+func (l *MessageList) Render() app.UI {
+	now := time.Now()
+	return app.Div().Class("log-wrap").Body(
+		app.Div().ID(listID).Class("messages").DataSet("test", "messages").
+			Attr("role", "log").Attr("aria-label", "Messages in #"+l.Room).TabIndex(0).
+			OnScroll(l.onScroll).Body(
+			app.If(l.More && !l.Preview, func() app.UI {
+				label := "Load older messages"
+				if l.Loading {
+					label = "Loading…"
+				}
+				return app.Button().Class("older").DataSet("test", "load-older").OnClick(l.loadOlder).Text(label)
+			}),
+			app.Range(l.Rows).Slice(func(i int) app.UI { return l.renderRow(i, now) }),
+		),
+		app.If(l.unseen > 0, func() app.UI {
+			label := strconv.Itoa(l.unseen) + " new messages ↓"
+			if l.unseen == 1 {
+				label = "1 new message ↓"
+			}
+			return app.Button().Class("jump").DataSet("test", "new-messages").DataSet("count", l.unseen).
+				OnClick(l.jumpToNew).Text(label)
+		}),
+	)
+}
+
+// renderRow draws one message, preceded by a date separator when it is
+// the first of its day. Consecutive messages by one author within a few
+// minutes share a header: the author stays in the DOM (for screen readers
+// and tests) but is hidden from sight.
+func (l *MessageList) renderRow(i int, now time.Time) app.UI {
+	r := l.Rows[i]
+	t := time.UnixMilli(r.Msg.TS)
+	newDay, grouped := i == 0, false
+	if i > 0 {
+		p := l.Rows[i-1]
+		pt := time.UnixMilli(p.Msg.TS)
+		newDay = !sameDay(pt, t)
+		grouped = !newDay && p.Msg.Author.User == r.Msg.Author.User && p.Msg.Author.Nick == r.Msg.Author.Nick &&
+			p.Status != "failed" && t.Sub(pt) < groupGap
+	}
+	cls := "msg " + r.Status + " " + userColor(r.Msg.Author.User)
+	if grouped {
+		cls += " cont"
+	}
+	if l.Me != "" && r.Msg.Author.User == l.Me {
+		cls += " own"
+	}
+	row := app.Div().Class(cls).DataSet("test", "message").
+		DataSet("seq", r.Msg.Seq).DataSet("status", r.Status).DataSet("msg-id", r.Msg.MsgID).DataSet("user", attrText(r.Msg.Author.User))
+	if r.Reason != "" {
+		row = row.Title("%s", "Not sent: "+r.Reason)
+	}
+	row = row.Body(
+		app.Span().Class("author").DataSet("test", "author").DataSet("user", attrText(r.Msg.Author.User)).
+			Title("%s", attrText(r.Msg.Author.Nick+" · "+shortUser(r.Msg.Author.User))).Text(r.Msg.Author.Nick),
+		app.Span().Class("time").DataSet("test", "time").Title("%s", fullTime(t)).Text(t.Format("15:04")),
+		renderBody(r.Msg.Body),
+	)
+	if !newDay {
+		return row
+	}
+	return app.Div().Class("day-group").Body(
+		app.Div().Class("day").DataSet("test", "day").Body(app.Span().Text(dayLabel(t, now))),
+		row,
+	)
+}
+
+// renderBody shows a body as text with its http/https links clickable.
+// Every part is a text node or an href set through the DOM: no markup in
+// a body is ever parsed.
+func renderBody(body string) app.UI {
+	segs := linkify(body)
+	return app.Div().Class("body").DataSet("test", "body").Attr("dir", "auto").Body(
+		app.Range(segs).Slice(func(i int) app.UI {
+			s := segs[i]
+			if !s.Link {
+				return app.Text(s.Text)
+			}
+			return app.A().Href("%s", s.Text).Attr("rel", "noopener noreferrer nofollow").Attr("target", "_blank").Text(s.Text)
+		}),
+	)
+}
+
+// attrText makes text people chose safe for an attribute of a prerendered
+// page: go-app writes attribute values there with strconv.Quote, which
+// turns '"' into '\"' and so lets a '"' end the attribute (a nickname
+// could add an onmouseover). In the browser attributes are set through the
+// DOM and need nothing.
+func attrText(s string) string {
+	if app.IsClient {
+		return s
+	}
+	return strings.ReplaceAll(s, `"`, "”")
+}

@@ -1,0 +1,51 @@
+package ui
+
+import (
+	"reflect"
+	"testing"
+)
+
+// TestLinkify: http and https links become links and nothing else does.
+// Bad inputs tried: javascript: and data: URLs, markup and quotes glued to
+// a URL (which must end the link so no attribute or tag can be formed),
+// "http://" with no host, "http" inside a word, trailing punctuation.
+func TestLinkify(t *testing.T) {
+	L := func(s string) segment { return segment{Text: s, Link: true} }
+	T := func(s string) segment { return segment{Text: s} }
+	cases := []struct {
+		in   string
+		want []segment
+	}{
+		{"no links here", []segment{T("no links here")}},
+		{"see https://example.com/a?b=1&c=2.", []segment{T("see "), L("https://example.com/a?b=1&c=2"), T(".")}},
+		{"HTTP://EXAMPLE.COM x", []segment{L("HTTP://EXAMPLE.COM"), T(" x")}},
+		{"(http://a.b/c_(d))", []segment{T("("), L("http://a.b/c_(d)"), T(")")}},
+		{`http://a.b/"><img src=x onerror=alert(1)>`, []segment{L("http://a.b/"), T(`"><img src=x onerror=alert(1)>`)}},
+		{"http://a.b/'onmouseover='x", []segment{L("http://a.b/"), T("'onmouseover='x")}},
+		{"javascript:alert(1) data:text/html,<b>x</b>", []segment{T("javascript:alert(1) data:text/html,<b>x</b>")}},
+		{"xhttp://a.b not a link", []segment{T("xhttp://a.b not a link")}},
+		{"http:// alone", []segment{T("http://"), T(" alone")}},
+		{"https:///path", []segment{T("https:///path")}},
+		{"two http://a.b\nhttps://c.d", []segment{T("two "), L("http://a.b"), T("\n"), L("https://c.d")}},
+		{"", nil},
+	}
+	for _, c := range cases {
+		if got := linkify(c.in); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("linkify(%q) = %#v, want %#v", c.in, got, c.want)
+		}
+	}
+}
+
+// TestColorClass: one user id, one colour; the colours spread.
+func TestColorClass(t *testing.T) {
+	if userColor("u1") != userColor("u1") {
+		t.Fatal("colour not stable")
+	}
+	seen := map[string]bool{}
+	for _, u := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"} {
+		seen[userColor(u)] = true
+	}
+	if len(seen) < 4 {
+		t.Errorf("10 users got %d colours", len(seen))
+	}
+}
