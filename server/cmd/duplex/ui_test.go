@@ -651,3 +651,36 @@ func seedEveryColor(t *testing.T, ta *testApp, room string) {
 		t.Fatal(err)
 	}
 }
+
+// TestBrowserPrerenderedNickStaysText: a nickname made to break out of an
+// attribute (go-app quotes prerendered attributes with strconv.Quote, so a
+// '"' would end them) adds no attribute to the prerendered page. Bad input
+// tried: a nick with quotes and an onmouseover, and one with a backslash.
+func TestBrowserPrerenderedNickStaysText(t *testing.T) {
+	exe := requireBrowser(t)
+	timed(t)
+	ta := startApp(t, "", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := ta.app.store.Append(ctx, []store.NewMessage{
+		{Room: "quotes", MsgID: "q-1", TS: time.Now().UnixMilli(), Author: shared.Member{User: "u-q1", Nick: `x" onmouseover="window.__xss=1" y="`}, Body: "one"},
+		{Room: "quotes", MsgID: "q-2", TS: time.Now().UnixMilli(), Author: shared.Member{User: "u-q2", Nick: `a\" onfocus=window.__xss=2 b`}, Body: "two"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a := newTab(t, exe, "alice")
+	g := holdWasm(a)
+	a.do("navigate", chromedp.Navigate(ta.URL+"/r/quotes"))
+	g.waitHeld()
+	if n := eval[int](a, `document.querySelectorAll('[onmouseover], [onfocus], [y], [b]').length`); n != 0 {
+		t.Errorf("the prerendered page has %d elements with attributes from a nickname", n)
+	}
+	if got := eval[[]string](a, js(`__rows().map(r => r.author)`)); len(got) != 2 || !strings.Contains(got[0], "onmouseover") {
+		t.Errorf("authors shown: %q", got)
+	}
+	g.Release()
+	a.waitApp()
+	if n := eval[int](a, `document.querySelectorAll('[onmouseover], [onfocus], [y], [b]').length`); n != 0 {
+		t.Errorf("the app's page has %d elements with attributes from a nickname", n)
+	}
+}
