@@ -185,6 +185,9 @@ func pageTitle(room string) string {
 // the reconnect countdown.
 func (c *Chat) refresh(ctx app.Context) {
 	c.snap = theModel.snapshot(c.room)
+	if c.room != "" && c.snap.Info.Name == c.room {
+		ctx.Page().SetTitle(roomLabel(c.snap.Info) + " · Duplex") // a DM by the other person's name
+	}
 	if c.snap.Signed && c.snap.State == client.StateOffline && !c.ticking {
 		c.ticking = true
 		ctx.After(time.Second, func(ctx app.Context) { c.ticking = false; c.refresh(ctx) })
