@@ -162,7 +162,7 @@ func hostOf(url string) string {
 func dialMany(ctx context.Context, n int, dial func(i int) (peer, error)) ([]peer, time.Duration, error) {
 	start := time.Now()
 	peers := make([]peer, n)
-	sem := make(chan struct{}, 64)
+	sem := make(chan struct{}, 256)
 	var wg sync.WaitGroup
 	var firstErr error
 	var mu sync.Mutex
