@@ -62,6 +62,8 @@ var migrations = []string{
 	) WITHOUT ROWID;
 	CREATE INDEX access_user ON access (user_id, room);
 	CREATE INDEX members_user ON members (user_id, joined);`,
+	// 3: retention: the highest seq removed by Prune, per room.
+	`ALTER TABLE rooms ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // Store is a store.Store on one SQLite file.
@@ -71,6 +73,7 @@ type Store struct {
 
 	mu      sync.Mutex       // guards the fields below
 	heads   map[string]int64 // cached rooms.head; Append is the only writer
+	pruned  map[string]int64 // cached rooms.pruned; Prune is the only writer
 	clock   int64            // last "active" stamp handed out
 	known   map[string]bool  // rooms known to have a row
 	members []memberRow      // joins not yet written; see AddMember
@@ -117,7 +120,7 @@ func open(dir, path string) (*Store, error) {
 		return nil, fmt.Errorf("open: %w", err)
 	}
 	db.SetMaxOpenConns(4)
-	s := &Store{db: db, path: path, heads: make(map[string]int64), known: make(map[string]bool)}
+	s := &Store{db: db, path: path, heads: make(map[string]int64), pruned: make(map[string]int64), known: make(map[string]bool)}
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, err
@@ -157,6 +160,14 @@ func (s *Store) migrate() error {
 	}
 	if version > len(migrations) {
 		return fmt.Errorf("schema version %d is newer than this binary (%d)", version, len(migrations))
+	}
+	if version == 0 {
+		// Only an empty database can switch on incremental vacuum without
+		// a full VACUUM; older files reuse freed pages instead of
+		// shrinking (run VACUUM offline to shrink one).
+		if _, err := s.db.Exec(`PRAGMA auto_vacuum = INCREMENTAL`); err != nil {
+			return fmt.Errorf("sqlite store: set auto_vacuum: %w", err)
+		}
 	}
 	for i := version; i < len(migrations); i++ {
 		tx, err := s.db.Begin()
