@@ -430,8 +430,11 @@ func (s *session) join(ctx context.Context, id string, j *shared.Join) {
 			continue
 		}
 		// After the reads: pruning only grows, so nothing removed before
-		// them goes unsignalled.
-		ack.PrunedBefore = s.srv.prunedBefore(ctx, j.Room, since+1)
+		// them goes unsignalled; and the replay skips what is gone (age
+		// retention may remove every message up to the head).
+		if ack.PrunedBefore = s.srv.prunedBefore(ctx, j.Room, since+1); ack.PrunedBefore > 0 {
+			cursor = max(cursor, ack.PrunedBefore-1)
+		}
 		acked := false
 		live := r.replayed(s, cursor, func() []byte {
 			acked = true

@@ -110,7 +110,11 @@ func open(dir, path string) (*Store, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
+	// auto_vacuum first: it takes effect only on a database that has no
+	// table yet, so a new file gets incremental vacuum (retention gives
+	// pages back, see prune.go) and an older one reuses freed pages
+	// instead of shrinking (run VACUUM offline to shrink it).
+	for _, p := range []string{"auto_vacuum(INCREMENTAL)", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -160,14 +164,6 @@ func (s *Store) migrate() error {
 	}
 	if version > len(migrations) {
 		return fmt.Errorf("schema version %d is newer than this binary (%d)", version, len(migrations))
-	}
-	if version == 0 {
-		// Only an empty database can switch on incremental vacuum without
-		// a full VACUUM; older files reuse freed pages instead of
-		// shrinking (run VACUUM offline to shrink one).
-		if _, err := s.db.Exec(`PRAGMA auto_vacuum = INCREMENTAL`); err != nil {
-			return fmt.Errorf("sqlite store: set auto_vacuum: %w", err)
-		}
 	}
 	for i := version; i < len(migrations); i++ {
 		tx, err := s.db.Begin()
