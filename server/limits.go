@@ -28,8 +28,8 @@ var Unlimited = Rate{PerSecond: -1}
 // RequestRates holds one Rate per kind of request a client may repeat.
 type RequestRates struct {
 	Send    Rate // send
-	Join    Rate // join (leave is free: it releases resources)
-	Create  Rate // a join that creates a room
+	Join    Rate // join, create and dm (leave is free: it releases resources)
+	Create  Rate // a join, create or dm that creates a room
 	History Rate // history
 	Rooms   Rate // rooms
 }
@@ -277,7 +277,7 @@ func limitedKind(p any) (requestKind, bool) {
 	switch p.(type) {
 	case *shared.Send:
 		return kindSend, true
-	case *shared.Join:
+	case *shared.Join, *shared.Create, *shared.DM:
 		return kindJoin, true
 	case *shared.History:
 		return kindHistory, true
@@ -287,18 +287,11 @@ func limitedKind(p any) (requestKind, bool) {
 	return 0, false
 }
 
-// isNewRoom reports whether joining name would create it: it is neither
-// in memory nor holds a stored message. (An empty room that left memory
-// counts as new again; it costs the same to bring back.)
+// isNewRoom reports whether joining name would create it. (A store error
+// reads as "exists": the join reports it.)
 func (srv *Server) isNewRoom(ctx context.Context, name string) bool {
-	srv.mu.Lock()
-	_, loaded := srv.rooms[name]
-	srv.mu.Unlock()
-	if loaded {
-		return false
-	}
-	head, err := srv.opts.Store.Head(ctx, name)
-	return err == nil && head == 0
+	_, ok, err := srv.opts.Store.Room(ctx, name)
+	return err == nil && !ok
 }
 
 // NoLimits returns Limits that never refuse a request: for benchmarks,

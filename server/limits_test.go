@@ -141,7 +141,7 @@ func TestRateLimitPerUserAcrossConnections(t *testing.T) {
 	ts := startServer(t, server.Options{Limits: lim})
 	tab1, tab2, other := dial(t, ts.url, "tab1"), dial(t, ts.url, "tab2"), dial(t, ts.url, "other")
 	w := tab1.hello(t, "Ann")
-	tab2.helloAs(t, "Ann", w.User) // the same user on a second connection
+	tab2.helloAs(t, "Ann", w.Token) // the same user (its session token) on a second connection
 	other.hello(t, "Cy")
 	for _, c := range []*wsClient{tab1, tab2, other} {
 		c.join(t, "lobby", nil)
@@ -161,9 +161,9 @@ func TestRateLimitPerUserAcrossConnections(t *testing.T) {
 	}
 }
 
-// TestRoomCreationLimited: creating rooms is rate-limited, and capped per
-// connection (refused without retry_after: waiting does not help), while
-// joining rooms that exist stays possible.
+// TestRoomCreationLimited: creating rooms (by join or create) is
+// rate-limited, and capped per connection (refused without retry_after:
+// waiting does not help), while joining rooms that exist stays possible.
 func TestRoomCreationLimited(t *testing.T) {
 	lim := server.NoLimits()
 	lim.Conn.Create = server.Rate{PerSecond: 0.01, Burst: 2}
@@ -196,4 +196,11 @@ func TestRoomCreationLimited(t *testing.T) {
 		t.Fatalf("creation over the cap: %+v, want no retry_after and a message naming the cap", e)
 	}
 	cy.join(t, "c1", nil) // rooms it already made are fine
+	// The create frame counts against the same cap; creating what exists
+	// does not.
+	e = cy.expectError(t, cy.request(t, shared.TypeCreate, &shared.Create{Room: "c5", Kind: shared.RoomPrivate}), shared.CodeRateLimited)
+	if e.RetryAfter != 0 {
+		t.Fatalf("create over the cap: %+v, want no retry_after", e)
+	}
+	cy.call(t, shared.TypeCreate, &shared.Create{Room: "c2", Kind: shared.RoomPublic})
 }
