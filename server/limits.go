@@ -40,7 +40,7 @@ type RequestRates struct {
 // being refused is closed with 1008 (shared.ClosePolicy). The zero value
 // picks every default below; set a Rate to Unlimited to lift one limit.
 type Limits struct {
-	// Conn limits each connection. Zero fields mean: send 50/s burst 200,
+	// Conn limits each connection. Zero fields mean: send 10/s burst 50,
 	// join 20/s burst 100, create 2/s burst 10, history 10/s burst 40,
 	// rooms 2/s burst 10.
 	Conn RequestRates
@@ -82,7 +82,7 @@ func (r *RequestRates) byKind() [numKinds]*Rate {
 }
 
 var defaultConnRates = RequestRates{
-	Send:    Rate{50, 200},
+	Send:    Rate{10, 50},
 	Join:    Rate{20, 100},
 	Create:  Rate{2, 10},
 	History: Rate{10, 40},

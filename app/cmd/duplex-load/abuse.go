@@ -30,7 +30,7 @@ type bystander struct {
 
 func startBystander(ctx context.Context, url string) (*bystander, error) {
 	c, err := client.New(url, &client.Options{
-		Nick: "bystander", CacheSize: -1,
+		Nick: randomRoom("bystander"), CacheSize: -1,
 		OnEvent:    func(client.Event) {}, // nothing to keep; Events stays empty
 		HTTPClient: httpClientFor(19999, hostOf(url)),
 	})
@@ -183,6 +183,7 @@ func runFlood(cfg floodConfig, out io.Writer) error {
 			go func() { defer wg.Done(); flooder(ctx, cfg, i, &st) }()
 		}
 		wg.Wait()
+		<-ctx.Done() // with -flooders 0: a bystander-only control run
 		cpuLoad = cpuTime(cfg.pid) - c0
 		return nil
 	})

@@ -93,10 +93,26 @@ func runHistoryHog(cfg historyHogConfig, out io.Writer) error {
 	return nil
 }
 
-// fillRoom puts n messages of size bytes in room through a real client,
-// which honours the send rate limit.
+// fillRoom puts n messages of size bytes in room through real clients,
+// which honour the send rate limit; four of them share the work (each
+// connection has its own burst).
 func fillRoom(ctx context.Context, url, room string, n, size int) error {
-	c, err := client.New(url, &client.Options{Nick: "filler", CacheSize: -1, OnEvent: func(client.Event) {}})
+	const fillers = 4
+	errs := make(chan error, fillers)
+	for f := range fillers {
+		go func() { errs <- fillPart(ctx, url, room, f, (n+fillers-1-f)/fillers, size) }()
+	}
+	var first error
+	for range fillers {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func fillPart(ctx context.Context, url, room string, f, n, size int) error {
+	c, err := client.New(url, &client.Options{Nick: randomRoom(fmt.Sprintf("filler%d", f)), CacheSize: -1, OnEvent: func(client.Event) {}})
 	if err != nil {
 		return err
 	}
@@ -105,7 +121,7 @@ func fillRoom(ctx context.Context, url, room string, n, size int) error {
 		return fmt.Errorf("fill: join: %w", err)
 	}
 	for i := range n {
-		if _, err := c.Send(room, body(size, int64(i))); err != nil {
+		if _, err := c.Send(room, body(size, int64(f*n+i))); err != nil {
 			return fmt.Errorf("fill: %w", err)
 		}
 	}
