@@ -93,7 +93,7 @@ func runJoinstorm(cfg joinstormConfig, out io.Writer) error {
 	fmt.Fprintf(out, "joined              %d of %d in %v (then %v until presence traffic stopped)\n", n, cfg.clients, joinDur.Round(time.Millisecond), settleDur.Round(time.Millisecond))
 	fmt.Fprintf(out, "presence received   %.1f MiB in %d frames; %.1f KiB per client\n", mib(bytes.Load()), frames.Load(), float64(bytes.Load())/1024/float64(max(n, 1)))
 	if rssPeak > 0 {
-		fmt.Fprintf(out, "server              RSS %.0f MiB -> peak %.0f MiB; CPU %v for the storm\n", mib(rss0), mib(rssPeak), cpuLoad.Round(time.Millisecond))
+		fmt.Fprintf(out, "server              RSS %.0f MiB -> peak %.0f MiB; CPU %v for the storm, %.1f µs per frame delivered\n", mib(rss0), mib(rssPeak), cpuLoad.Round(time.Millisecond), float64(cpuLoad.Microseconds())/float64(max(frames.Load(), 1)))
 	}
 	s.print(out)
 	return nil
