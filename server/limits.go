@@ -270,7 +270,23 @@ func (s *session) refuse(id string, wait time.Duration, format string, args ...a
 		ef.RetryAfter = max(1, int64((wait+time.Millisecond-1)/time.Millisecond))
 	}
 	s.reply(shared.TypeError, id, ef)
+	// Stop reading this connection for a moment (this runs on its
+	// reader): a flood then costs the server at most 1/refusalPause
+	// refusals a second, not every cycle it can get, and the other
+	// connections keep their share of the CPU.
+	pause := refusalPause
+	if wait > 0 {
+		pause = min(wait, pause)
+	}
+	select {
+	case <-time.After(pause):
+	case <-s.ctx.Done():
+	}
 }
+
+// refusalPause is the longest a refused request stops its connection's
+// reader.
+const refusalPause = 10 * time.Millisecond
 
 // limitedKind says which limit a request counts against.
 func limitedKind(p any) (requestKind, bool) {

@@ -8,11 +8,14 @@ package main
 // says how well the server isolates it.
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -134,25 +137,115 @@ type abuseConfig struct {
 }
 
 // withBystander measures the bystander for cfg.duration alone, then
-// again while abuse runs, until it returns.
+// again while abuse runs, until it returns. The bystander runs in a child
+// process (duplex-load bystander): in this one the abusers' goroutines
+// would delay its client, and the figure would be the tool's, not the
+// server's.
 func withBystander(cfg abuseConfig, abuse func(ctx context.Context) error) (sideBySide, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
-	b, err := startBystander(ctx, cfg.url)
+	var s sideBySide
+	base, err := startChildBystander(ctx, cfg)
 	if err != nil {
-		return sideBySide{}, err
+		return s, err
+	}
+	time.Sleep(cfg.duration)
+	if s.base, s.lostB, err = base.finish(); err != nil {
+		return s, err
+	}
+	load, err := startChildBystander(ctx, cfg)
+	if err != nil {
+		return s, err
+	}
+	t0, cpu0 := time.Now(), selfCPU()
+	aerr := abuse(ctx)
+	s.wall, s.tool = time.Since(t0), selfCPU()-cpu0
+	if s.load, s.lostL, err = load.finish(); err != nil {
+		return s, err
+	}
+	return s, aerr
+}
+
+// childBystander is a running "duplex-load bystander" process.
+type childBystander struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Scanner
+}
+
+// startChildBystander starts the child and waits until it has joined and
+// warmed up.
+func startChildBystander(ctx context.Context, cfg abuseConfig) (*childBystander, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, self, "bystander", "-url", cfg.url, "-bystander-rate", strconv.FormatFloat(cfg.byRate, 'f', -1, 64))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &childBystander{cmd: cmd, stdin: stdin, out: bufio.NewScanner(stdout)}
+	if !c.out.Scan() || c.out.Text() != "ready" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, fmt.Errorf("bystander did not start: %q", c.out.Text())
+	}
+	return c, nil
+}
+
+// finish stops the child's measurement and reads its latencies.
+func (c *childBystander) finish() (lat []time.Duration, lost int, err error) {
+	c.stdin.Close()
+	for c.out.Scan() {
+		f := strings.Fields(c.out.Text())
+		if len(f) != 2 {
+			continue
+		}
+		n, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "lat":
+			lat = append(lat, time.Duration(n))
+		case "lost":
+			lost = int(n)
+		}
+	}
+	if err := c.cmd.Wait(); err != nil {
+		return nil, 0, fmt.Errorf("bystander: %w", err)
+	}
+	slices.Sort(lat)
+	return lat, lost, nil
+}
+
+// runBystanderChild is the "bystander" subcommand: join, warm up, say
+// "ready", then send and time until stdin closes, and print the results.
+func runBystanderChild(url string, rate float64) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	b, err := startBystander(ctx, url)
+	if err != nil {
+		return err
 	}
 	defer b.close()
-	b.measure(ctx, after(time.Second), cfg.byRate) // warm-up, not reported
-	var s sideBySide
-	s.base, s.lostB = b.measure(ctx, after(cfg.duration), cfg.byRate)
-	done := make(chan struct{})
-	var aerr error
-	t0, cpu0 := time.Now(), selfCPU()
-	go func() { defer close(done); aerr = abuse(ctx) }()
-	s.load, s.lostL = b.measure(ctx, done, cfg.byRate)
-	s.wall, s.tool = time.Since(t0), selfCPU()-cpu0
-	return s, aerr
+	b.measure(ctx, after(time.Second), rate)
+	fmt.Println("ready")
+	stop := make(chan struct{})
+	go func() { io.Copy(io.Discard, os.Stdin); close(stop) }()
+	lat, lost := b.measure(ctx, stop, rate)
+	w := bufio.NewWriter(os.Stdout)
+	for _, l := range lat {
+		fmt.Fprintf(w, "lat %d\n", l.Nanoseconds())
+	}
+	fmt.Fprintf(w, "lost %d\n", lost)
+	return w.Flush()
 }
 
 // floodConfig: F connections flood sends as fast as their sockets take
@@ -276,12 +369,12 @@ func runAbuseBench(cfg abuseBenchConfig) error {
 		return err
 	}
 	defer t.stop()
-	c := abuseConfig{common: t.common(cfg.duration), byRate: 20}
+	c := abuseConfig{common: t.common(cfg.duration), byRate: 8} // under the default 10 sends/s
 	where := "server and tool unpinned"
 	if cfg.serverCPUs != "" {
 		where = "server pinned to CPU " + cfg.serverCPUs
 	}
-	fmt.Printf("== abuse workloads against %s (%s), each beside a bystander sending 20 msg/s ==\n\n", cfg.duplexBin, where)
+	fmt.Printf("== abuse workloads against %s (%s), each beside a bystander sending 8 msg/s ==\n\n", cfg.duplexBin, where)
 	w := os.Stdout
 	if err := runFlood(floodConfig{abuseConfig: c, flooders: 8}, w); err != nil {
 		return fmt.Errorf("flood: %w", err)

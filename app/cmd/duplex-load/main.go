@@ -106,6 +106,11 @@ func main() {
 		fs.StringVar(&cfg.extra, "server-flags", "", "extra flags for the server, space-separated")
 		fs.Parse(args)
 		err = runAbuseBench(cfg)
+	case "bystander": // the child process of the abuse workloads
+		var cfg abuseConfig
+		fs := abuseFlags(cmd, &cfg)
+		fs.Parse(args)
+		err = runBystanderChild(cfg.url, cfg.byRate)
 	case "naive-server":
 		fs := flag.NewFlagSet(cmd, flag.ExitOnError)
 		addr := fs.String("addr", "127.0.0.1:9100", "listen address")
@@ -171,6 +176,6 @@ func commonFlags(name string, c *common) *flag.FlagSet {
 
 func abuseFlags(name string, c *abuseConfig) *flag.FlagSet {
 	fs := commonFlags(name, &c.common)
-	fs.Float64Var(&c.byRate, "bystander-rate", 20, "bystander messages per second")
+	fs.Float64Var(&c.byRate, "bystander-rate", 8, "bystander messages per second (keep it under the server's send limit, 10/s by default)")
 	return fs
 }
