@@ -260,6 +260,7 @@ func (s *session) allowCreate(id string) bool {
 // refuse answers id with rate_limited, or closes the connection with 1008
 // once its refusal budget is spent.
 func (s *session) refuse(id string, wait time.Duration, format string, args ...any) {
+	s.srv.metrics.rateLimited.Inc()
 	if r := s.limits.refusals; r != nil && !r.Allow() {
 		s.srv.log.Info("closing a connection that ignores rate limits", "session", s.id, "user", s.member.User)
 		s.closeWithReason(shared.ClosePolicy, "rate limits exceeded repeatedly")

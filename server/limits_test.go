@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/duplex-chat/duplex/server"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // tightLimits allows bursts of 5 and 5 requests a second of every kind,
@@ -59,9 +60,11 @@ func pipeline(t *testing.T, c *wsClient, typ shared.Type, n int, payload func(i 
 // each is refused with rate_limited and a positive retry_after, while a
 // bystander on another connection keeps chatting with the flooder's room.
 func TestRateLimitFloodsAreRefusedBystanderChats(t *testing.T) {
-	ts := startServer(t, server.Options{Limits: tightLimits()})
+	reg := prometheus.NewRegistry()
+	ts := startServer(t, server.Options{Limits: tightLimits(), Metrics: reg})
 	ann, bob := lobbyPair(t, ts.url)
 	const n = 30
+	refused := 0
 	floods := []struct {
 		typ     shared.Type
 		payload func(i int) any
@@ -85,6 +88,7 @@ func TestRateLimitFloodsAreRefusedBystanderChats(t *testing.T) {
 		if fl.typ == shared.TypeSend {
 			sendsAccepted = ok
 		}
+		refused += len(limited)
 		t.Logf("%s: %d of %d accepted, %d refused (retry_after %d ms)", fl.typ, ok, n, len(limited), limited[0].RetryAfter)
 		// The bystander's requests are not counted against the flooder.
 		body := fmt.Sprintf("still here %d", k)
@@ -106,6 +110,20 @@ func TestRateLimitFloodsAreRefusedBystanderChats(t *testing.T) {
 	}
 	if stored != sendsAccepted {
 		t.Fatalf("store holds %d flood messages, %d were acked", stored, sendsAccepted)
+	}
+	// Every refusal is counted in duplex_rate_limited_total.
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := -1.0
+	for _, f := range families {
+		if f.GetName() == "duplex_rate_limited_total" {
+			counted = f.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	if counted != float64(refused) {
+		t.Fatalf("duplex_rate_limited_total = %v, %d requests were refused", counted, refused)
 	}
 }
 
