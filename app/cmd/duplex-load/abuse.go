@@ -25,13 +25,13 @@ import (
 	"github.com/duplex-chat/duplex/shared"
 )
 
-// bystander is a real client that sends at a steady rate and times acks.
-type bystander struct {
+// abuseBystander is a real client that sends at a steady rate and times acks.
+type abuseBystander struct {
 	c    *client.Client
 	room string
 }
 
-func startBystander(ctx context.Context, url string) (*bystander, error) {
+func startAbuseBystander(ctx context.Context, url string) (*abuseBystander, error) {
 	c, err := client.New(url, &client.Options{
 		Nick: randomRoom("bystander"), CacheSize: -1,
 		OnEvent:    func(client.Event) {}, // nothing to keep; Events stays empty
@@ -40,7 +40,7 @@ func startBystander(ctx context.Context, url string) (*bystander, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &bystander{c: c, room: randomRoom("bystander")}
+	b := &abuseBystander{c: c, room: randomRoom("bystander")}
 	if err := c.Join(ctx, b.room); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("bystander join: %w", err)
@@ -51,7 +51,7 @@ func startBystander(ctx context.Context, url string) (*bystander, error) {
 // measure sends rate messages a second until stop is closed and returns
 // the sorted send→ack latencies (waiting up to 10s for late acks);
 // unanswered sends are counted as lost.
-func (b *bystander) measure(ctx context.Context, stop <-chan struct{}, rate float64) (lat []time.Duration, lost int) {
+func (b *abuseBystander) measure(ctx context.Context, stop <-chan struct{}, rate float64) (lat []time.Duration, lost int) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
@@ -95,7 +95,7 @@ func after(d time.Duration) <-chan struct{} {
 	return ch
 }
 
-func (b *bystander) close() { b.c.Close() }
+func (b *abuseBystander) close() { b.c.Close() }
 
 // pct returns the p-quantile of sorted latencies.
 func pct(lat []time.Duration, p float64) time.Duration {
@@ -230,7 +230,7 @@ func (c *childBystander) finish() (lat []time.Duration, lost int, err error) {
 func runBystanderChild(url string, rate float64) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	b, err := startBystander(ctx, url)
+	b, err := startAbuseBystander(ctx, url)
 	if err != nil {
 		return err
 	}
@@ -300,7 +300,7 @@ func runFlood(cfg floodConfig, out io.Writer) error {
 func flooder(ctx context.Context, cfg floodConfig, i int, st *floodStats) {
 	room := fmt.Sprintf("flood-%d", i)
 	for k := 0; ctx.Err() == nil; k++ {
-		c, err := dialRaw(ctx, cfg.url, 20000+i, fmt.Sprintf("flood-%d-%d", i, k), room)
+		c, err := dialAbuser(ctx, cfg.url, 20000+i, fmt.Sprintf("flood-%d-%d", i, k), room)
 		if err != nil {
 			if ctx.Err() == nil {
 				time.Sleep(100 * time.Millisecond)

@@ -138,7 +138,7 @@ func fillPart(ctx context.Context, url, room string, f, n, size int) error {
 // closes it, then reads what is left to learn whether it was closed.
 func hog(ctx context.Context, cfg historyHogConfig, i int, room string) (hogResult, error) {
 	var r hogResult
-	c, err := dialRaw(ctx, cfg.url, 21000+i, fmt.Sprintf("hog-%d", i), room)
+	c, err := dialAbuser(ctx, cfg.url, 21000+i, fmt.Sprintf("hog-%d", i), room)
 	if err != nil {
 		return r, fmt.Errorf("hog %d: %w", i, err)
 	}

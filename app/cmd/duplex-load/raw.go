@@ -21,10 +21,10 @@ type rawConn struct {
 	n    int // request ids
 }
 
-// dialRaw connects, says hello as nick and, when room is not empty, joins
+// dialAbuser connects, says hello as nick and, when room is not empty, joins
 // it and waits for the join's answer (reading and discarding whatever
 // comes first).
-func dialRaw(ctx context.Context, url string, i int, nick, room string) (*rawConn, error) {
+func dialAbuser(ctx context.Context, url string, i int, nick, room string) (*rawConn, error) {
 	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{
 		Subprotocols: []string{shared.Protocol},
 		HTTPClient:   httpClientFor(i, hostOf(url)),

@@ -44,7 +44,7 @@ func runJoinstorm(cfg joinstormConfig, out io.Writer) error {
 			wg.Add(1)
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				c, err := dialRaw(ctx, cfg.url, i, fmt.Sprintf("storm-%d", i), room)
+				c, err := dialAbuser(ctx, cfg.url, i, fmt.Sprintf("storm-%d", i), room)
 				if err != nil {
 					failed.Add(1)
 					return
