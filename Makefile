@@ -6,6 +6,11 @@ WASM    := web/app.wasm
 SOURCES := $(shell find app shared -name '*.go' -not -name '*_test.go') go.mod go.sum
 WASMEXEC = $(shell $(GO) env GOROOT)/lib/wasm
 
+# The abuse workloads pin the server and the load tool to different cores
+# when taskset exists, so the bystander's latency is not the tool's.
+PIN_TOOL   := $(if $(shell command -v taskset),taskset -c 1,)
+PIN_SERVER := $(if $(shell command -v taskset),0,)
+
 .PHONY: serve wasm test test-wasm vet fmt bench fuzz clean
 
 ## serve: build the wasm bundle and run the server on :$(PORT) with ./data
@@ -40,13 +45,15 @@ fmt:
 	gofmt -w app server shared
 
 ## bench: Go micro-benchmarks, then the load tool against Duplex and the
-## naive coder/websocket loop in the same run (a few minutes)
+## naive coder/websocket loop in the same run, then the abuse workloads
+## (flood, joinstorm, history-hog) beside a bystander (a few minutes)
 bench: wasm
 	$(GO) build -o bin/duplex ./server/cmd/duplex
 	$(GO) build -o bin/duplex-load ./app/cmd/duplex-load
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./shared/ ./server/ ./server/store/sqlite/
 	DUPLEX_BENCH=1 $(GO) test -count=1 -v -run FirstPaintTiming ./server/cmd/duplex/
 	bin/duplex-load bench -duplex bin/duplex -duration 5s -rates 50,200,400,800 -idle 10000
+	$(PIN_TOOL) bin/duplex-load abuse -duplex bin/duplex -server-cpus "$(PIN_SERVER)" -duration 5s -clients 1000
 
 ## fuzz: a longer run of the decoder fuzzers (make test runs their seeds).
 ## Minimizing each new input may take 60 s by default, which stalls a short

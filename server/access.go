@@ -122,6 +122,9 @@ func (s *session) create(ctx context.Context, id string, c *shared.Create) {
 		return
 	}
 	if !acc.Exists {
+		if !s.allowCreate(id) {
+			return
+		}
 		acc.Kind = c.Kind
 		if err := s.srv.opts.Authorize(ctx, s.ident, ActionCreate, acc); err != nil {
 			s.fail(id, err)
@@ -187,6 +190,9 @@ func (s *session) dm(ctx context.Context, id string, d *shared.DM) {
 		return
 	}
 	if !acc.Exists {
+		if !s.allowCreate(id) {
+			return
+		}
 		acc.Kind = shared.RoomDM
 		if err := s.srv.opts.Authorize(ctx, s.ident, ActionCreate, acc); err != nil {
 			s.fail(id, err)

@@ -124,6 +124,12 @@ func startServer(t testing.TB, opts server.Options) *testServer {
 	if opts.Logger == nil {
 		opts.Logger = testLogger()
 	}
+	if opts.Limits == (server.Limits{}) {
+		// Most tests drive traffic faster than a person would (pipelined
+		// sends, many rooms, history floods) to test other things; the
+		// rate limits have tests of their own (limits_test.go).
+		opts.Limits = server.NoLimits()
+	}
 	srv, err := server.New(&opts)
 	if err != nil {
 		t.Fatalf("server.New: %v", err)

@@ -86,7 +86,7 @@ func TestResume(t *testing.T) {
 // the replay and the live stream meet without a gap or a duplicate.
 func TestResumeDuringLiveTraffic(t *testing.T) {
 	forEachStore(t, func(t *testing.T, open func(testing.TB) store.Store) {
-		ts := startServer(t, server.Options{Store: open(t)})
+		ts := startServer(t, server.Options{Store: open(t), Limits: server.NoLimits()}) // floods on purpose
 		bob := dial(t, ts.url, "bob")
 		bob.hello(t, "Bob")
 		bob.join(t, "lobby", nil)
@@ -147,7 +147,7 @@ func TestResumeDuringLiveTraffic(t *testing.T) {
 // be paced by the client instead of overflowing the queue.
 func TestResumeLargeGapPaced(t *testing.T) {
 	forEachStore(t, func(t *testing.T, open func(testing.TB) store.Store) {
-		ts := startServer(t, server.Options{Store: open(t), QueueSize: 64})
+		ts := startServer(t, server.Options{Store: open(t), QueueSize: 64, Limits: server.NoLimits()})
 		bob := dial(t, ts.url, "bob")
 		bob.hello(t, "Bob")
 		bob.join(t, "lobby", nil)
@@ -188,7 +188,7 @@ func TestSlowConsumer(t *testing.T) {
 	// that reads promptly was still cut off now and then on a busy 2-CPU
 	// machine running clients and server in one process: its writer
 	// goroutine waited some 20 ms for a CPU while 8 messages went by.)
-	ts := startServer(t, server.Options{QueueSize: 64})
+	ts := startServer(t, server.Options{QueueSize: 64, Limits: server.NoLimits()})
 	bob, cy, slow := dial(t, ts.url, "bob"), dial(t, ts.url, "cy"), dial(t, ts.url, "slow")
 	bob.hello(t, "Bob")
 	cy.hello(t, "Cy")
@@ -267,7 +267,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	ts := startServer(t, server.Options{Store: st})
+	ts := startServer(t, server.Options{Store: st, Limits: server.NoLimits()})
 	ann, bob := dial(t, ts.url, "ann"), dial(t, ts.url, "bob")
 	ann.hello(t, "Ann")
 	bob.hello(t, "Bob")

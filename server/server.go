@@ -125,6 +125,18 @@ type Options struct {
 	// (see metrics.go for the names). Nil means a private registry: the
 	// metrics are kept but not exported.
 	Metrics prometheus.Registerer
+	// Limits rate-limit requests per connection and per user; see Limits
+	// for the defaults of its zero value.
+	Limits Limits
+	// RetainAge, when positive, removes messages older than it from the
+	// store, in the background. Zero keeps messages forever.
+	RetainAge time.Duration
+	// RetainCount, when positive, keeps only the newest RetainCount
+	// messages of each room, removing older ones in the background.
+	// Zero keeps every message.
+	RetainCount int64
+	// PruneInterval is how often retention runs. Zero means a minute.
+	PruneInterval time.Duration
 }
 
 func (o *Options) withDefaults() Options {
@@ -183,6 +195,10 @@ func (o *Options) withDefaults() Options {
 	if c.Metrics == nil {
 		c.Metrics = prometheus.NewRegistry()
 	}
+	c.Limits = c.Limits.withDefaults()
+	if c.PruneInterval <= 0 {
+		c.PruneInterval = time.Minute
+	}
 	return c
 }
 
@@ -214,6 +230,11 @@ type Server struct {
 	users         map[string]*online   // by user id: who is online on this node
 	nicks         map[string]*nickHold // by shared.NickKey: nicknames in use
 	wg            sync.WaitGroup       // one per live session
+
+	limMu    sync.Mutex             // guards limUsers; never held with mu
+	limUsers map[string]*userLimits // per-user limiters; see limits.go
+
+	prunerEnd chan struct{} // closed when the retention loop stopped
 }
 
 // New returns a Server ready to be mounted as an http.Handler.
@@ -229,6 +250,8 @@ func New(opts *Options) (*Server, error) {
 		sessions:     make(map[*session]struct{}),
 		users:        make(map[string]*online),
 		nicks:        make(map[string]*nickHold),
+		limUsers:     make(map[string]*userLimits),
+		prunerEnd:    make(chan struct{}),
 	}
 	m, err := newMetrics(s, o.Metrics)
 	if err != nil {
@@ -239,6 +262,8 @@ func New(opts *Options) (*Server, error) {
 	s.unsubscribe = o.Broker.Subscribe(s.deliver)
 	go s.commitLoop()
 	go s.pingLoop()
+	go s.userJanitor()
+	go s.pruneLoop()
 	return s, nil
 }
 
@@ -278,6 +303,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	close(s.quit)
 	<-s.committerEnd
+	<-s.prunerEnd
 	s.unsubscribe()
 	return err
 }

@@ -411,7 +411,7 @@ func TestDuplicateMsgID(t *testing.T) {
 // with since at the head (nothing) and with since 0 (everything).
 func TestJoinReplay(t *testing.T) {
 	forEachStore(t, func(t *testing.T, open func(testing.TB) store.Store) {
-		ts := startServer(t, server.Options{Store: open(t)})
+		ts := startServer(t, server.Options{Store: open(t), Limits: server.NoLimits()}) // 60 sends pipelined
 		ann := dial(t, ts.url, "ann")
 		ann.hello(t, "Ann")
 		ann.join(t, "lobby", nil)
@@ -464,7 +464,7 @@ func sendMany(t testing.TB, c *wsClient, room, prefix string, from, to int) []sh
 
 func TestHistoryPaging(t *testing.T) {
 	forEachStore(t, func(t *testing.T, open func(testing.TB) store.Store) {
-		ts := startServer(t, server.Options{Store: open(t)})
+		ts := startServer(t, server.Options{Store: open(t), Limits: server.NoLimits()}) // 60 sends pipelined
 		ann := dial(t, ts.url, "ann")
 		ann.hello(t, "Ann")
 		ann.join(t, "lobby", nil)

@@ -45,6 +45,8 @@ type session struct {
 	rooms map[string]*room
 	done  bool
 
+	limits *connLimits // see limits.go
+
 	cancel     context.CancelFunc
 	closeOnce  sync.Once
 	helloTimer *time.Timer
@@ -62,6 +64,7 @@ func newSession(srv *Server, conn *websocket.Conn, out *frameWriter, pre *Identi
 		hurry: make(chan struct{}, 1),
 		rooms: make(map[string]*room),
 	}
+	s.limits = newConnLimits(srv.opts.Limits)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
 }
@@ -114,13 +117,18 @@ func (s *session) kill(code shared.CloseCode) {
 // closeWith drops the queue and closes with code, waiting for the close
 // handshake (bounded by coder/websocket).
 func (s *session) closeWith(code shared.CloseCode) {
+	s.closeWithReason(code, code.Reason())
+}
+
+// closeWithReason is closeWith with a reason of its own.
+func (s *session) closeWithReason(code shared.CloseCode, reason string) {
 	s.qmu.Lock()
 	s.qclosed = true
 	s.queue, s.qbytes = nil, 0
 	s.qmu.Unlock()
 	s.leaveAll() // at once: the close handshake with a stuck peer takes seconds
 	s.closeOnce.Do(func() {
-		s.conn.Close(websocket.StatusCode(code), code.Reason())
+		s.conn.Close(websocket.StatusCode(code), reason)
 		s.cancel()
 	})
 }
@@ -165,6 +173,9 @@ func (s *session) handle(ctx context.Context, data []byte) {
 	}
 	if !s.ready.Load() && f.Type != shared.TypeHello {
 		s.fail(f.ID, shared.Errorf(shared.CodeHelloRequired, "send hello before %s", f.Type))
+		return
+	}
+	if kind, limited := limitedKind(f.Payload); limited && !s.allow(f.ID, kind) {
 		return
 	}
 	switch p := f.Payload.(type) {
@@ -335,6 +346,9 @@ func (s *session) joined(name string) *room {
 // page, before it goes live; see room.replayed for the hand-over.
 func (s *session) join(ctx context.Context, id string, j *shared.Join) {
 	st := s.srv.opts.Store
+	if s.srv.isNewRoom(ctx, j.Room) && !s.allowCreate(id) {
+		return
+	}
 	r, created, err := s.srv.room(ctx, j.Room)
 	if err != nil {
 		s.fail(id, err)
@@ -415,6 +429,12 @@ func (s *session) join(ctx context.Context, id string, j *shared.Join) {
 		if len(msgs) == page {
 			continue
 		}
+		// After the reads: pruning only grows, so nothing removed before
+		// them goes unsignalled; and the replay skips what is gone (age
+		// retention may remove every message up to the head).
+		if ack.PrunedBefore = s.srv.prunedBefore(ctx, j.Room, since+1); ack.PrunedBefore > 0 {
+			cursor = max(cursor, ack.PrunedBefore-1)
+		}
 		acked := false
 		live := r.replayed(s, cursor, func() []byte {
 			acked = true
@@ -462,5 +482,11 @@ func (s *session) history(ctx context.Context, id string, h *shared.History) {
 	if msgs == nil {
 		msgs = []shared.Message{}
 	}
-	s.reply(shared.TypeAck, id, &shared.HistoryAck{Room: h.Room, Messages: msgs, More: len(msgs) > 0 && msgs[0].Seq > 1})
+	oldest := int64(1) // the oldest seq the request could reach
+	if len(msgs) > 0 {
+		oldest = msgs[0].Seq
+	}
+	ack := &shared.HistoryAck{Room: h.Room, Messages: msgs, PrunedBefore: s.srv.prunedBefore(ctx, h.Room, oldest-1)}
+	ack.More = oldest > max(1, ack.PrunedBefore)
+	s.reply(shared.TypeAck, id, ack)
 }

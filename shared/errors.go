@@ -1,6 +1,9 @@
 package shared
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Code is a stable, machine-readable error code carried by error frames.
 // Codes never change meaning; new ones may be added.
@@ -28,6 +31,9 @@ const (
 type Error struct {
 	Code    Code
 	Message string
+	// RetryAfter is how long to wait before sending the request again,
+	// from an error frame's retry_after (CodeRateLimited); 0 when not given.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }

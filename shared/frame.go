@@ -166,6 +166,10 @@ type JoinAck struct {
 	Head int64 `json:"head"`
 	// First is the seq of the oldest message replayed or 0 when none was.
 	First int64 `json:"first"`
+	// PrunedBefore, when not 0, says that retention removed the room's
+	// messages below this seq and that the replay asked for some of them:
+	// the client holds a gap it cannot fill (see PROTOCOL.md 7.9).
+	PrunedBefore int64 `json:"pruned_before,omitempty"`
 }
 
 // Leave unsubscribes the connection from a room.
@@ -203,6 +207,10 @@ type HistoryAck struct {
 	Messages []Message `json:"messages"`
 	// More is true when older messages exist.
 	More bool `json:"more"`
+	// PrunedBefore, when not 0, says that retention removed the messages
+	// below this seq, some of which the request reached: the oldest
+	// message still stored has this seq (see PROTOCOL.md 7.9).
+	PrunedBefore int64 `json:"pruned_before,omitempty"`
 }
 
 // Rooms asks for the room list; the answer is a RoomList frame carrying the
@@ -305,6 +313,9 @@ type RoomList struct {
 type ErrorFrame struct {
 	Code    Code   `json:"code"`
 	Message string `json:"message"`
+	// RetryAfter, in milliseconds, is set with CodeRateLimited: the
+	// request may succeed when sent again after that long.
+	RetryAfter int64 `json:"retry_after,omitempty"`
 }
 
 // Batch carries several envelopes in one WebSocket message. The server

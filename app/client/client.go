@@ -89,6 +89,7 @@ type Client struct {
 	nextID  uint64
 	dirty   *time.Timer // debounced save of cursors and cache
 	retry   retryWait   // the pause before the next connection attempt
+	pace    pacer       // sends refused with rate_limited; see pace.go
 	// undelivered is set when a MessageReceived could not be emitted
 	// (closed with a full buffer): later messages are dropped, not counted.
 	undelivered bool
@@ -410,7 +411,11 @@ func (c *Client) send(room, body string, done chan shared.Frame) (string, error)
 	}
 	c.outbox = append(c.outbox, p)
 	c.saveLocked()
-	if rs.live {
+	switch {
+	case rs.live && c.pace.active():
+		c.pace.held[p.MsgID] = true // behind the refused ones, in order
+		c.paceNextLocked()
+	case rs.live:
 		c.sendPendingLocked(p)
 	}
 	return p.MsgID, nil
@@ -477,7 +482,7 @@ func (c *Client) request(ctx context.Context, t shared.Type, payload any) (share
 func decodeAnswer[T any](f shared.Frame) (T, error) {
 	var v T
 	if e, ok := f.Payload.(*shared.ErrorFrame); ok {
-		return v, &shared.Error{Code: e.Code, Message: e.Message}
+		return v, &shared.Error{Code: e.Code, Message: e.Message, RetryAfter: time.Duration(e.RetryAfter) * time.Millisecond}
 	}
 	err := shared.DecodeAck(f, &v)
 	return v, err

@@ -108,6 +108,7 @@ func (c *Client) disconnected(conn *websocket.Conn) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.conn, c.wq = nil, nil
+	c.resetPaceLocked()
 	for _, rs := range c.rooms {
 		rs.members, rs.count = nil, 0
 		if rs.live {
@@ -323,6 +324,17 @@ func (c *Client) joinAnswerLocked(room string, f shared.Frame) Event {
 		c.sendJoinLocked(room, rs)
 		return nil
 	}
+	if pe != nil && pe.Code == shared.CodeRateLimited && pe.RetryAfter > 0 {
+		// Join again when the server says; Join keeps waiting.
+		time.AfterFunc(pe.RetryAfter, func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			if rs.wanted && !rs.live && c.conn != nil && c.state == StateOnline {
+				c.sendJoinLocked(room, rs)
+			}
+		})
+		return nil
+	}
 	if err != nil {
 		rs.joinErr, rs.wanted = err, false
 		close(rs.liveCh)
@@ -341,9 +353,15 @@ func (c *Client) joinAnswerLocked(room string, f shared.Frame) Event {
 func (c *Client) sendAnswerLocked(w *waiter, f shared.Frame) Event {
 	ack, err := decodeAnswer[shared.SendAck](f)
 	var pe *shared.Error
+	if errors.As(err, &pe) && pe.Code == shared.CodeRateLimited {
+		if _, ok := c.pendingLocked(w.msgID); ok {
+			c.holdLocked(w.msgID, retryDelay(pe))
+		}
+		return nil
+	}
 	if errors.As(err, &pe) && pe.Code.Retryable() {
 		if p, ok := c.pendingLocked(w.msgID); ok {
-			time.AfterFunc(time.Second, func() {
+			time.AfterFunc(retryDelay(pe), func() {
 				c.mu.Lock()
 				defer c.mu.Unlock()
 				if rs := c.rooms[p.Room]; rs != nil && rs.live {
@@ -353,6 +371,7 @@ func (c *Client) sendAnswerLocked(w *waiter, f shared.Frame) Event {
 		}
 		return nil
 	}
+	c.pacedAnswerLocked(w.msgID)
 	p, ok := c.pendingLocked(w.msgID)
 	if !ok {
 		return nil // a second answer to a resend
@@ -385,4 +404,13 @@ func (c *Client) removePendingLocked(msgID string) bool {
 		}
 	}
 	return false
+}
+
+// retryDelay is how long to wait before resending a request refused with a
+// retryable error: the server's retry_after, or a second.
+func retryDelay(pe *shared.Error) time.Duration {
+	if pe.RetryAfter > 0 {
+		return pe.RetryAfter
+	}
+	return time.Second
 }

@@ -36,7 +36,11 @@ type MessageFailed struct {
 	Err     *shared.Error
 }
 
-// Joined reports that a room's replay is complete and it is live.
+// Joined reports that a room's replay is complete and it is live. When
+// Ack.PrunedBefore is not 0, retention removed messages the client did not
+// have: nothing older than that seq can be fetched, and a UI should say
+// that older messages were removed. (History answers carry the same
+// field.)
 type Joined struct{ Ack shared.JoinAck }
 
 // PresenceChanged gives a room's full member list, sorted by nick, when

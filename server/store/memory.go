@@ -19,7 +19,8 @@ type Memory struct {
 
 type memRoom struct {
 	name    string
-	msgs    []shared.Message // msgs[i].Seq == i+1
+	msgs    []shared.Message // msgs[i].Seq == pruned+i+1
+	pruned  int64            // highest seq removed by Prune
 	byID    map[string]int64
 	members map[string]shared.Member
 	active  int64
@@ -55,7 +56,7 @@ func (m *Memory) Append(_ context.Context, msgs []NewMessage) ([]Result, error) 
 	for i, nm := range msgs {
 		r := m.room(nm.Room)
 		if seq, ok := r.byID[nm.MsgID]; ok {
-			old := r.msgs[seq-1]
+			old := r.msgs[seq-r.pruned-1]
 			if old.Body != nm.Body || old.Author.User != nm.Author.User {
 				res[i].Err = Conflict(nm.Room, nm.MsgID)
 			} else {
@@ -63,7 +64,7 @@ func (m *Memory) Append(_ context.Context, msgs []NewMessage) ([]Result, error) 
 			}
 			continue
 		}
-		msg := shared.Message{Room: nm.Room, Seq: int64(len(r.msgs)) + 1, TS: nm.TS, Author: nm.Author, Body: nm.Body, MsgID: nm.MsgID}
+		msg := shared.Message{Room: nm.Room, Seq: r.head() + 1, TS: nm.TS, Author: nm.Author, Body: nm.Body, MsgID: nm.MsgID}
 		r.msgs = append(r.msgs, msg)
 		r.byID[nm.MsgID] = msg.Seq
 		res[i].Message = msg
@@ -76,11 +77,12 @@ func (m *Memory) After(_ context.Context, room string, after int64, limit int) (
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	r := m.rooms[room]
-	if r == nil || after >= int64(len(r.msgs)) {
+	if r == nil || after >= r.head() {
 		return nil, nil
 	}
-	end := min(int(after)+limit, len(r.msgs))
-	return append([]shared.Message(nil), r.msgs[after:end]...), nil
+	start := int(max(after-r.pruned, 0))
+	end := min(start+limit, len(r.msgs))
+	return append([]shared.Message(nil), r.msgs[start:end]...), nil
 }
 
 // Before implements Store.
@@ -93,7 +95,7 @@ func (m *Memory) Before(_ context.Context, room string, before int64, limit int)
 	}
 	end := len(r.msgs)
 	if before > 0 {
-		end = min(int(before)-1, end)
+		end = max(min(int(before-r.pruned)-1, end), 0)
 	}
 	start := max(end-limit, 0)
 	return append([]shared.Message(nil), r.msgs[start:end]...), nil
@@ -104,7 +106,52 @@ func (m *Memory) Head(_ context.Context, room string) (int64, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if r := m.rooms[room]; r != nil {
-		return int64(len(r.msgs)), nil
+		return r.head(), nil
+	}
+	return 0, nil
+}
+
+func (r *memRoom) head() int64 { return r.pruned + int64(len(r.msgs)) }
+
+// Prune implements Store.
+func (m *Memory) Prune(_ context.Context, ret Retention, limit int) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return 0, ErrClosed
+	}
+	removed := 0
+	for _, r := range m.rooms {
+		if removed >= limit {
+			break
+		}
+		var ts []int64
+		if ret.Before > 0 {
+			for _, msg := range r.msgs[:min(limit-removed, len(r.msgs))] {
+				ts = append(ts, msg.TS)
+			}
+		}
+		n := int(min(ret.Cut(r.pruned, r.head(), ts)-r.pruned, int64(limit-removed)))
+		if n <= 0 {
+			continue
+		}
+		for _, msg := range r.msgs[:n] {
+			delete(r.byID, msg.MsgID)
+		}
+		// Copy the tail so the removed messages' memory is freed.
+		r.msgs = append([]shared.Message(nil), r.msgs[n:]...)
+		r.pruned += int64(n)
+		removed += n
+	}
+	return removed, nil
+}
+
+// Pruned implements Store.
+func (m *Memory) Pruned(_ context.Context, room string) (int64, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if r := m.rooms[room]; r != nil {
+		return r.pruned, nil
 	}
 	return 0, nil
 }
@@ -133,7 +180,7 @@ func (m *Memory) Rooms(_ context.Context, q RoomQuery) ([]shared.RoomInfo, error
 	sort.Slice(rs, func(i, j int) bool { return rs[i].active > rs[j].active })
 	out := make([]shared.RoomInfo, 0, min(q.Limit, len(rs)))
 	for _, r := range rs[:min(q.Limit, len(rs))] {
-		info := shared.RoomInfo{Name: r.name, Head: int64(len(r.msgs)), Active: r.active}
+		info := shared.RoomInfo{Name: r.name, Head: r.head(), Active: r.active}
 		if r.kind != shared.RoomPublic {
 			info.Kind, info.Owner = r.kind, r.owner
 		}

@@ -74,6 +74,17 @@ type Store interface {
 	// User returns the member record last stored for a user id (the nick
 	// they last joined a room with); ok is false for an unknown user.
 	User(ctx context.Context, id string) (m shared.Member, ok bool, err error)
+	// Prune removes up to limit messages that fall outside r, oldest
+	// first in each room, and returns how many it removed (fewer than
+	// limit: nothing more to remove now). Each room keeps a contiguous
+	// tail: a message goes only with every older one. A pruned message's
+	// msg_id no longer deduplicates. The server calls it from one
+	// background goroutine in small batches, so a call should hold the
+	// store's write lock only briefly.
+	Prune(ctx context.Context, r Retention, limit int) (int, error)
+	// Pruned returns the highest seq of room that Prune removed, 0 when
+	// none: messages up to it are gone, the ones after it are kept.
+	Pruned(ctx context.Context, room string) (int64, error)
 	// Close releases the store.
 	Close() error
 }
@@ -102,6 +113,39 @@ type RoomQuery struct {
 // calls it when the store has it.
 type Pinger interface {
 	Ping(ctx context.Context) error
+}
+
+// Retention says which messages Prune removes. A zero field keeps
+// everything it would govern.
+type Retention struct {
+	// KeepCount keeps the newest KeepCount messages of each room.
+	KeepCount int64
+	// Before removes messages whose TS (Unix ms) is older than it.
+	Before int64
+}
+
+// IsZero reports whether r keeps everything.
+func (r Retention) IsZero() bool { return r.KeepCount <= 0 && r.Before <= 0 }
+
+// Cut returns the highest seq r removes from a room that holds seqs
+// pruned+1 to head, given ts[i], the TS of seq pruned+1+i, for as many of
+// the oldest messages as the caller looked at. It is pruned when r removes
+// nothing.
+func (r Retention) Cut(pruned, head int64, ts []int64) int64 {
+	upto := pruned
+	if r.KeepCount > 0 {
+		upto = max(upto, head-r.KeepCount)
+	}
+	if r.Before > 0 {
+		for i, t := range ts {
+			seq := pruned + 1 + int64(i)
+			if seq > head || t >= r.Before {
+				break
+			}
+			upto = max(upto, seq)
+		}
+	}
+	return upto
 }
 
 // Conflict builds the error a store returns for a reused msg_id.

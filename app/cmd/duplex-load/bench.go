@@ -80,15 +80,28 @@ func (t *target) common(d time.Duration) common {
 	return common{url: t.ws, naive: t.name == "naive", duration: d, pid: t.cmd.Process.Pid, timeout: 3 * time.Minute, debugURL: t.dbg}
 }
 
+// startDuplex starts the server for the throughput workloads: a deeper
+// queue, and rate limits off (one publisher sends far more than a
+// person's 50 messages a second).
 func startDuplex(bin string, extra ...string) (*target, error) {
+	return startDuplexPinned(bin, "", append([]string{"-queue", "4096", "-no-limits"}, extra...)...)
+}
+
+// startDuplexPinned starts the server under taskset -c cpus when cpus is
+// not empty (the Go runtime then sizes GOMAXPROCS to those CPUs).
+func startDuplexPinned(bin, cpus string, extra ...string) (*target, error) {
 	port, dport := freePort(), freePort()
 	data, err := os.MkdirTemp("", "duplex-bench-")
 	if err != nil {
 		return nil, err
 	}
 	argv := append([]string{bin, "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-data", data,
-		"-debug-addr", fmt.Sprintf("127.0.0.1:%d", dport), "-queue", "4096"}, extra...)
-	return startTarget("duplex", argv, []string{"GOMAXPROCS=2"}, port, dport)
+		"-debug-addr", fmt.Sprintf("127.0.0.1:%d", dport)}, extra...)
+	env := []string{"GOMAXPROCS=2"}
+	if cpus != "" {
+		argv, env = append([]string{"taskset", "-c", cpus}, argv...), nil
+	}
+	return startTarget("duplex", argv, env, port, dport)
 }
 
 func startNaive() (*target, error) {

@@ -13,6 +13,10 @@
 //	duplex-load churn  -url ... -members 300 -cyclers 4 -duration 10s   # presence amplification
 //	duplex-load naive-server -addr 127.0.0.1:9100   # the reference broadcast loop
 //	duplex-load bench  -duplex ./bin/duplex          # both, same workloads, ratios
+//	duplex-load flood       -url ... -flooders 8 -duration 10s -pid ...
+//	duplex-load joinstorm   -url ... -clients 2000 -pid ...
+//	duplex-load history-hog -url ... -hogs 10 -pid ...
+//	duplex-load abuse -duplex ./bin/duplex -server-cpus 0   # all three, one spawned server
 package main
 
 import (
@@ -72,6 +76,41 @@ func main() {
 		fs.IntVar(&cfg.cyclers, "cyclers", 4, "sockets cycling join and leave")
 		fs.Parse(args)
 		err = report(runChurn(cfg))
+	case "flood":
+		var cfg floodConfig
+		fs := abuseFlags(cmd, &cfg.abuseConfig)
+		fs.IntVar(&cfg.flooders, "flooders", 8, "flooding connections")
+		fs.Parse(args)
+		err = runFlood(cfg, os.Stdout)
+	case "joinstorm":
+		var cfg joinstormConfig
+		fs := abuseFlags(cmd, &cfg.abuseConfig)
+		fs.IntVar(&cfg.clients, "clients", 2000, "connections joining one room")
+		fs.Parse(args)
+		err = runJoinstorm(cfg, os.Stdout)
+	case "history-hog":
+		var cfg historyHogConfig
+		fs := abuseFlags(cmd, &cfg.abuseConfig)
+		fs.IntVar(&cfg.hogs, "hogs", 10, "connections pipelining history without reading")
+		fs.IntVar(&cfg.fill, "fill", 200, "messages put in the room first")
+		fs.IntVar(&cfg.size, "size", 4000, "message body bytes")
+		fs.Parse(args)
+		err = runHistoryHog(cfg, os.Stdout)
+	case "abuse":
+		var cfg abuseBenchConfig
+		fs := flag.NewFlagSet(cmd, flag.ExitOnError)
+		fs.StringVar(&cfg.duplexBin, "duplex", "bin/duplex", "the duplex server binary")
+		fs.StringVar(&cfg.serverCPUs, "server-cpus", "", "pin the server to these CPUs with taskset (e.g. 0; run the tool itself under taskset -c 1)")
+		fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "length of each measurement")
+		fs.IntVar(&cfg.clients, "clients", 2000, "joinstorm connections")
+		fs.StringVar(&cfg.extra, "server-flags", "", "extra flags for the server, space-separated")
+		fs.Parse(args)
+		err = runAbuseBench(cfg)
+	case "bystander": // the child process of the abuse workloads
+		var cfg abuseConfig
+		fs := abuseFlags(cmd, &cfg)
+		fs.Parse(args)
+		err = runBystanderChild(cfg.url, cfg.byRate)
 	case "naive-server":
 		fs := flag.NewFlagSet(cmd, flag.ExitOnError)
 		addr := fs.String("addr", "127.0.0.1:9100", "listen address")
@@ -108,7 +147,7 @@ func report(r *result, err error) error {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|churn|naive-server|bench [flags]  (-h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|churn|flood|joinstorm|history-hog|naive-server|bench|abuse [flags]  (-h for flags)")
 	os.Exit(2)
 }
 
@@ -132,5 +171,11 @@ func commonFlags(name string, c *common) *flag.FlagSet {
 	fs.DurationVar(&c.timeout, "timeout", 2*time.Minute, "hard limit for the whole run")
 	fs.BoolVar(&c.deflate, "deflate", false, "offer permessage-deflate")
 	fs.StringVar(&c.debugURL, "debug-url", "", "server debug listener (duplex -debug-addr), asked to GC before RSS is read")
+	return fs
+}
+
+func abuseFlags(name string, c *abuseConfig) *flag.FlagSet {
+	fs := commonFlags(name, &c.common)
+	fs.Float64Var(&c.byRate, "bystander-rate", 8, "bystander messages per second (keep it under the server's send limit, 10/s by default)")
 	return fs
 }

@@ -58,6 +58,7 @@ func newApp(cfg config) (*duplexApp, error) {
 		SessionKey: ids.key, VerifyToken: ids.verifyJWT, NoAnonymous: cfg.noAnonymous, Authorize: authorize,
 		MaxConns: cfg.maxConns, MaxConnsPerAddr: cfg.maxConnsPerAddr, FrameTimeout: cfg.frameTimeout,
 		Metrics: reg,
+		Limits:  cfg.limits.server(), RetainAge: cfg.limits.retainAge, RetainCount: cfg.limits.retainCount,
 	}
 	opts.QueueBytes, opts.PresenceThreshold, opts.PresenceInterval = cfg.queueBytes, cfg.presenceThreshold, cfg.presenceInterval
 	if cfg.compress {
@@ -223,4 +224,26 @@ func newWasmFiles(dir string) wasmFiles {
 	h := sha256.New()
 	n, _ := io.Copy(h, f)
 	return wasmFiles{version: hex.EncodeToString(h.Sum(nil))[:16], rawLength: strconv.FormatInt(n, 10)}
+}
+
+// server turns the flags into server.Limits: a flag's rate applies per
+// connection, and twice it per user.
+func (f limitFlags) server() server.Limits {
+	if f.off {
+		return server.NoLimits()
+	}
+	var l server.Limits
+	conn := []*server.Rate{&l.Conn.Send, &l.Conn.Join, &l.Conn.Create, &l.Conn.History, &l.Conn.Rooms}
+	user := []*server.Rate{&l.User.Send, &l.User.Join, &l.User.Create, &l.User.History, &l.User.Rooms}
+	for i, v := range []float64{f.send, f.join, f.create, f.history, f.rooms} {
+		switch {
+		case v < 0:
+			*conn[i], *user[i] = server.Unlimited, server.Unlimited
+		case v > 0:
+			*conn[i] = server.Rate{PerSecond: v}
+			*user[i] = server.Rate{PerSecond: 2 * v}
+		}
+	}
+	l.MaxCreated = f.maxCreated
+	return l
 }

@@ -33,7 +33,9 @@ type testApp struct {
 // previous Addr and Data to restart "the same" server.
 func startApp(t testing.TB, addr, data string) *testApp {
 	t.Helper()
-	return startAppWith(t, config{addr: addr, dataDir: data})
+	// Limits off: the recovery tests flood on purpose; limits_test.go
+	// tests the limits.
+	return startAppWith(t, config{addr: addr, dataDir: data, limits: limitFlags{off: true}})
 }
 
 // startAppWith is startApp with more of the configuration set.

@@ -92,7 +92,7 @@ func TestKill9Recovery(t *testing.T) {
 	start := func() {
 		t.Helper()
 		for attempt := 0; attempt < 3; attempt++ {
-			cmd := exec.Command(bin, "-addr", addr, "-web", repoWeb(t))
+			cmd := exec.Command(bin, "-addr", addr, "-web", repoWeb(t), "-no-limits") // writers flood on purpose
 			cmd.Env = append(os.Environ(), "PORT="+port, "DATA_DIR="+data)
 			cmd.Stdout, cmd.Stderr = logf, logf
 			if err := cmd.Start(); err != nil {

@@ -61,6 +61,16 @@ type config struct {
 	queueBytes        int
 	presenceThreshold int
 	presenceInterval  time.Duration
+	limits            limitFlags
+}
+
+// limitFlags are the rate-limit and retention flags (see server.Limits).
+type limitFlags struct {
+	send, join, create, history, rooms float64
+	maxCreated                         int
+	off                                bool
+	retainAge                          time.Duration
+	retainCount                        int64
 }
 
 func parseConfig(args []string, getenv func(string) string) (config, error) {
@@ -111,6 +121,15 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.IntVar(&c.queueBytes, "queue-bytes", 0, "per-connection outgoing queue, in bytes; a client that falls this far behind its rooms is closed with 4001 (0: server default 4 MiB)")
 	fs.IntVar(&c.presenceThreshold, "presence-threshold", 0, "rooms above this many members send counts, not member lists (0: server default 200)")
 	fs.DurationVar(&c.presenceInterval, "presence-interval", 0, "how often a room tells its members who came and went (0: server default 250ms)")
+	fs.Float64Var(&c.limits.send, "rate-send", 0, "sends per second per connection, bursts of twice that (0: default 10/s burst 50; negative: unlimited); users get twice the connection's rate")
+	fs.Float64Var(&c.limits.join, "rate-join", 0, "joins per second per connection (0: default 20/s; negative: unlimited)")
+	fs.Float64Var(&c.limits.create, "rate-create", 0, "room creations per second per connection (0: default 2/s; negative: unlimited)")
+	fs.Float64Var(&c.limits.history, "rate-history", 0, "history requests per second per connection (0: default 10/s; negative: unlimited)")
+	fs.Float64Var(&c.limits.rooms, "rate-rooms", 0, "room-list requests per second per connection (0: default 2/s; negative: unlimited)")
+	fs.IntVar(&c.limits.maxCreated, "max-created", 0, "rooms one connection may create (0: default 100; negative: no cap)")
+	fs.BoolVar(&c.limits.off, "no-limits", false, "turn every rate limit off (benchmarks only)")
+	fs.DurationVar(&c.limits.retainAge, "retain-age", 0, "delete messages older than this, e.g. 720h (0: keep forever)")
+	fs.Int64Var(&c.limits.retainCount, "retain-count", 0, "keep only this many newest messages per room (0: keep all)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -306,7 +306,7 @@ func TestResumeAfterCloseMidBurst(t *testing.T) {
 	for i := 0; i < rounds; i++ {
 		room := fmt.Sprintf("burst-%d", i)
 		st := &client.Memory{}
-		a := rcNew(t, ta.WS, "reader", st)
+		a := rcNew(t, ta.WS, fmt.Sprintf("reader-%d", i), st) // a new identity each round: its own nick (the last one may still be online)
 		a.join(t, room)
 		w.join(t, room)
 		sent := map[string]string{}

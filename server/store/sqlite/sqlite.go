@@ -62,6 +62,8 @@ var migrations = []string{
 	) WITHOUT ROWID;
 	CREATE INDEX access_user ON access (user_id, room);
 	CREATE INDEX members_user ON members (user_id, joined);`,
+	// 3: retention: the highest seq removed by Prune, per room.
+	`ALTER TABLE rooms ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // Store is a store.Store on one SQLite file.
@@ -74,6 +76,7 @@ type Store struct {
 
 	mu      sync.Mutex       // guards the fields below
 	heads   map[string]int64 // cached rooms.head; Append is the only writer
+	pruned  map[string]int64 // cached rooms.pruned; Prune is the only writer
 	clock   int64            // last "active" stamp handed out
 	known   map[string]bool  // rooms known to have a row
 	members []memberRow      // joins not yet written; see AddMember
@@ -110,7 +113,11 @@ func open(dir, path string) (*Store, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
+	// auto_vacuum first: it takes effect only on a database that has no
+	// table yet, so a new file gets incremental vacuum (retention gives
+	// pages back, see prune.go) and an older one reuses freed pages
+	// instead of shrinking (run VACUUM offline to shrink it).
+	for _, p := range []string{"auto_vacuum(INCREMENTAL)", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -120,7 +127,7 @@ func open(dir, path string) (*Store, error) {
 		return nil, fmt.Errorf("open: %w", err)
 	}
 	db.SetMaxOpenConns(4)
-	s := &Store{db: db, path: path, heads: make(map[string]int64), known: make(map[string]bool)}
+	s := &Store{db: db, path: path, heads: make(map[string]int64), pruned: make(map[string]int64), known: make(map[string]bool)}
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, err

@@ -492,6 +492,142 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		}
 	})
 
+	prune := func(t *testing.T, s store.Store, r store.Retention, limit int) int {
+		t.Helper()
+		n, err := s.Prune(ctx, r, limit)
+		if err != nil {
+			t.Fatalf("Prune(%+v, %d): %v", r, limit, err)
+		}
+		return n
+	}
+	pruned := func(t *testing.T, s store.Store, room string) int64 {
+		t.Helper()
+		p, err := s.Pruned(ctx, room)
+		if err != nil {
+			t.Fatalf("Pruned(%s): %v", room, err)
+		}
+		return p
+	}
+	after := func(t *testing.T, s store.Store, room string, seq int64) []int64 {
+		t.Helper()
+		msgs, err := s.After(ctx, room, seq, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seqs(msgs)
+	}
+	before := func(t *testing.T, s store.Store, room string, seq int64, limit int) []int64 {
+		t.Helper()
+		msgs, err := s.Before(ctx, room, seq, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seqs(msgs)
+	}
+
+	t.Run("Prune by count keeps the newest per room", func(t *testing.T) {
+		s := fresh(t)
+		fill(t, s, "a", 10)
+		fill(t, s, "b", 3)
+		if n := prune(t, s, store.Retention{KeepCount: 4}, 100); n != 6 {
+			t.Fatalf("Prune removed %d, want 6", n)
+		}
+		if got := after(t, s, "a", 0); !reflect.DeepEqual(got, span(7, 10)) {
+			t.Fatalf("After(a, 0) = %v, want 7..10", got)
+		}
+		if got := after(t, s, "a", 2); !reflect.DeepEqual(got, span(7, 10)) {
+			t.Fatalf("After(a, 2) = %v, want 7..10", got)
+		}
+		if got := before(t, s, "a", 0, 100); !reflect.DeepEqual(got, span(7, 10)) {
+			t.Fatalf("Before(a, 0) = %v, want 7..10", got)
+		}
+		if got := before(t, s, "a", 9, 100); !reflect.DeepEqual(got, span(7, 8)) {
+			t.Fatalf("Before(a, 9) = %v, want 7..8", got)
+		}
+		if got := before(t, s, "a", 7, 100); len(got) != 0 {
+			t.Fatalf("Before(a, 7) = %v, want none", got)
+		}
+		if got := after(t, s, "b", 0); !reflect.DeepEqual(got, span(1, 3)) {
+			t.Fatalf("room b: %v, want 1..3 untouched", got)
+		}
+		if p := pruned(t, s, "a"); p != 6 {
+			t.Fatalf("Pruned(a) = %d, want 6", p)
+		}
+		if p := pruned(t, s, "b") + pruned(t, s, "nope"); p != 0 {
+			t.Fatalf("Pruned of an unpruned and an unknown room = %d, want 0", p)
+		}
+		if h := head(t, s, "a"); h != 10 {
+			t.Fatalf("Head(a) = %d after prune, want 10", h)
+		}
+		if n := prune(t, s, store.Retention{KeepCount: 4}, 100); n != 0 {
+			t.Fatalf("a second Prune removed %d, want 0", n)
+		}
+		// Seqs go on after the head; a kept msg_id still deduplicates,
+		// a pruned one no longer does.
+		res := appendOK(t, s, msg("a", "m-10", "body 10", 1), msg("a", "m-1", "body 1", 1), msg("a", "new", "x", 1))
+		if !res[0].Duplicate || res[0].Message.Seq != 10 {
+			t.Fatalf("kept msg_id: %+v, want the duplicate seq 10", res[0])
+		}
+		if res[1].Duplicate || res[1].Message.Seq != 11 || res[2].Message.Seq != 12 {
+			t.Fatalf("after prune: %+v %+v, want new seqs 11 and 12", res[1], res[2])
+		}
+	})
+
+	t.Run("Prune removes at most limit per call", func(t *testing.T) {
+		s := fresh(t)
+		fill(t, s, "a", 10)
+		total := 0
+		for range 10 {
+			n := prune(t, s, store.Retention{KeepCount: 1}, 4)
+			if n > 4 {
+				t.Fatalf("Prune removed %d with limit 4", n)
+			}
+			total += n
+			if n < 4 {
+				break
+			}
+		}
+		if total != 9 || pruned(t, s, "a") != 9 {
+			t.Fatalf("removed %d, Pruned %d; want 9 and 9", total, pruned(t, s, "a"))
+		}
+		if got := after(t, s, "a", 0); !reflect.DeepEqual(got, []int64{10}) {
+			t.Fatalf("After = %v, want [10]", got)
+		}
+	})
+
+	t.Run("Prune by age removes the older prefix", func(t *testing.T) {
+		s := fresh(t)
+		fill(t, s, "a", 10) // TS 1001..1010
+		if n := prune(t, s, store.Retention{Before: 1006}, 100); n != 5 {
+			t.Fatalf("Prune removed %d, want 5", n)
+		}
+		if got := after(t, s, "a", 0); !reflect.DeepEqual(got, span(6, 10)) {
+			t.Fatalf("After = %v, want 6..10", got)
+		}
+		// Count and age together: whichever removes more.
+		if n := prune(t, s, store.Retention{Before: 1007, KeepCount: 2}, 100); n != 3 || pruned(t, s, "a") != 8 {
+			t.Fatalf("Prune removed %d, Pruned %d; want 3 and 8", n, pruned(t, s, "a"))
+		}
+		// Everything old: the room keeps its head and is empty.
+		if n := prune(t, s, store.Retention{Before: 1 << 40}, 100); n != 2 {
+			t.Fatalf("Prune removed %d, want 2", n)
+		}
+		if got := after(t, s, "a", 0); len(got) != 0 || head(t, s, "a") != 10 || pruned(t, s, "a") != 10 {
+			t.Fatalf("After = %v, Head %d, Pruned %d; want none, 10, 10", got, head(t, s, "a"), pruned(t, s, "a"))
+		}
+	})
+
+	t.Run("Prune with zero retention keeps everything", func(t *testing.T) {
+		s := fresh(t)
+		fill(t, s, "a", 5)
+		if n := prune(t, s, store.Retention{}, 100); n != 0 {
+			t.Fatalf("Prune removed %d, want 0", n)
+		}
+		if got := after(t, s, "a", 0); !reflect.DeepEqual(got, span(1, 5)) {
+			t.Fatalf("After = %v", got)
+		}
+	})
+
 	t.Run("empty batch", func(t *testing.T) {
 		s := fresh(t)
 		res, err := s.Append(ctx, nil)

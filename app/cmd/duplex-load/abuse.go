@@ -1,0 +1,392 @@
+//go:build !(js && wasm)
+
+package main
+
+// The abusive workloads (flood, joinstorm, history-hog) each run beside a
+// bystander: a well-behaved client in a room of its own that sends at a
+// steady rate and times send→ack. Its latency before and during the abuse
+// says how well the server isolates it.
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/duplex-chat/duplex/app/client"
+	"github.com/duplex-chat/duplex/shared"
+)
+
+// abuseBystander is a real client that sends at a steady rate and times acks.
+type abuseBystander struct {
+	c    *client.Client
+	room string
+}
+
+func startAbuseBystander(ctx context.Context, url string) (*abuseBystander, error) {
+	c, err := client.New(url, &client.Options{
+		Nick: randomRoom("bystander"), CacheSize: -1,
+		OnEvent:    func(client.Event) {}, // nothing to keep; Events stays empty
+		HTTPClient: httpClientFor(19999, hostOf(url)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	b := &abuseBystander{c: c, room: randomRoom("bystander")}
+	if err := c.Join(ctx, b.room); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("bystander join: %w", err)
+	}
+	return b, nil
+}
+
+// measure sends rate messages a second until stop is closed and returns
+// the sorted send→ack latencies (waiting up to 10s for late acks);
+// unanswered sends are counted as lost.
+func (b *abuseBystander) measure(ctx context.Context, stop <-chan struct{}, rate float64) (lat []time.Duration, lost int) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+	defer tick.Stop()
+	sent := 0
+	for ctx.Err() == nil {
+		select {
+		case <-tick.C:
+		case <-stop:
+		}
+		select {
+		case <-stop:
+			wg.Wait()
+			slices.Sort(lat)
+			return lat, sent - len(lat)
+		default:
+		}
+		sent++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			t0 := time.Now()
+			if _, err := b.c.SendWait(wctx, b.room, body(40, 0)); err == nil {
+				mu.Lock()
+				lat = append(lat, time.Since(t0))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	slices.Sort(lat)
+	return lat, sent - len(lat)
+}
+
+// after returns a channel closed after d.
+func after(d time.Duration) <-chan struct{} {
+	ch := make(chan struct{})
+	time.AfterFunc(d, func() { close(ch) })
+	return ch
+}
+
+func (b *abuseBystander) close() { b.c.Close() }
+
+// pct returns the p-quantile of sorted latencies.
+func pct(lat []time.Duration, p float64) time.Duration {
+	if len(lat) == 0 {
+		return 0
+	}
+	return lat[min(int(float64(len(lat))*p), len(lat)-1)]
+}
+
+// sideBySide is the bystander's latency without and with the abuse.
+type sideBySide struct {
+	base, load   []time.Duration
+	lostB, lostL int
+	wall, tool   time.Duration // length of the loaded measurement, and the tool's CPU in it
+}
+
+func (s sideBySide) ratio() float64 {
+	if pct(s.base, .99) == 0 {
+		return 0
+	}
+	return float64(pct(s.load, .99)) / float64(pct(s.base, .99))
+}
+
+// selfCPU is this process's CPU time: when it nears the wall time of a
+// measurement on a pinned core, the tool, not the server, was the limit.
+func selfCPU() time.Duration { return cpuTime(os.Getpid()) }
+
+func (s sideBySide) print(w io.Writer) {
+	r := func(d time.Duration) time.Duration { return d.Round(100 * time.Microsecond) }
+	fmt.Fprintf(w, "bystander send→ack  baseline p50 %v p99 %v (%d acks, %d lost); under load p50 %v p99 %v (%d acks, %d lost); p99 ratio %.2f\n",
+		r(pct(s.base, .5)), r(pct(s.base, .99)), len(s.base), s.lostB, r(pct(s.load, .5)), r(pct(s.load, .99)), len(s.load), s.lostL, s.ratio())
+	fmt.Fprintf(w, "load tool CPU       %v in %v (%.0f%% of one core)\n", s.tool.Round(time.Millisecond), s.wall.Round(time.Millisecond), 100*s.tool.Seconds()/max(s.wall.Seconds(), 1e-9))
+}
+
+// abuseConfig holds what the three workloads share.
+type abuseConfig struct {
+	common
+	byRate float64 // bystander messages per second
+}
+
+// withBystander measures the bystander for cfg.duration alone, then
+// again while abuse runs, until it returns. The bystander runs in a child
+// process (duplex-load bystander): in this one the abusers' goroutines
+// would delay its client, and the figure would be the tool's, not the
+// server's.
+func withBystander(cfg abuseConfig, abuse func(ctx context.Context) error) (sideBySide, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
+	defer cancel()
+	var s sideBySide
+	base, err := startChildBystander(ctx, cfg)
+	if err != nil {
+		return s, err
+	}
+	time.Sleep(cfg.duration)
+	if s.base, s.lostB, err = base.finish(); err != nil {
+		return s, err
+	}
+	load, err := startChildBystander(ctx, cfg)
+	if err != nil {
+		return s, err
+	}
+	t0, cpu0 := time.Now(), selfCPU()
+	aerr := abuse(ctx)
+	s.wall, s.tool = time.Since(t0), selfCPU()-cpu0
+	if s.load, s.lostL, err = load.finish(); err != nil {
+		return s, err
+	}
+	return s, aerr
+}
+
+// childBystander is a running "duplex-load bystander" process.
+type childBystander struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Scanner
+}
+
+// startChildBystander starts the child and waits until it has joined and
+// warmed up.
+func startChildBystander(ctx context.Context, cfg abuseConfig) (*childBystander, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, self, "bystander", "-url", cfg.url, "-bystander-rate", strconv.FormatFloat(cfg.byRate, 'f', -1, 64))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &childBystander{cmd: cmd, stdin: stdin, out: bufio.NewScanner(stdout)}
+	if !c.out.Scan() || c.out.Text() != "ready" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, fmt.Errorf("bystander did not start: %q", c.out.Text())
+	}
+	return c, nil
+}
+
+// finish stops the child's measurement and reads its latencies.
+func (c *childBystander) finish() (lat []time.Duration, lost int, err error) {
+	c.stdin.Close()
+	for c.out.Scan() {
+		f := strings.Fields(c.out.Text())
+		if len(f) != 2 {
+			continue
+		}
+		n, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "lat":
+			lat = append(lat, time.Duration(n))
+		case "lost":
+			lost = int(n)
+		}
+	}
+	if err := c.cmd.Wait(); err != nil {
+		return nil, 0, fmt.Errorf("bystander: %w", err)
+	}
+	slices.Sort(lat)
+	return lat, lost, nil
+}
+
+// runBystanderChild is the "bystander" subcommand: join, warm up, say
+// "ready", then send and time until stdin closes, and print the results.
+func runBystanderChild(url string, rate float64) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	b, err := startAbuseBystander(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	b.measure(ctx, after(time.Second), rate)
+	fmt.Println("ready")
+	stop := make(chan struct{})
+	go func() { io.Copy(io.Discard, os.Stdin); close(stop) }()
+	lat, lost := b.measure(ctx, stop, rate)
+	w := bufio.NewWriter(os.Stdout)
+	for _, l := range lat {
+		fmt.Fprintf(w, "lat %d\n", l.Nanoseconds())
+	}
+	fmt.Fprintf(w, "lost %d\n", lost)
+	return w.Flush()
+}
+
+// floodConfig: F connections flood sends as fast as their sockets take
+// them, reconnecting whenever they are closed.
+type floodConfig struct {
+	abuseConfig
+	flooders int
+}
+
+// floodStats adds up what the flooders saw.
+type floodStats struct {
+	written, acked, limited, otherErr, connects atomic.Int64
+	mu                                          sync.Mutex
+	closes                                      map[int]int
+}
+
+func runFlood(cfg floodConfig, out io.Writer) error {
+	var st floodStats
+	st.closes = map[int]int{}
+	var cpuLoad time.Duration
+	s, err := withBystander(cfg.abuseConfig, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, cfg.duration)
+		defer cancel()
+		c0 := cpuTime(cfg.pid)
+		var wg sync.WaitGroup
+		for i := range cfg.flooders {
+			wg.Add(1)
+			go func() { defer wg.Done(); flooder(ctx, cfg, i, &st) }()
+		}
+		wg.Wait()
+		<-ctx.Done() // with -flooders 0: a bystander-only control run
+		cpuLoad = cpuTime(cfg.pid) - c0
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "workload            flood: %d connections pipelining sends, each in a room of its own, reconnecting when closed, for %v\n", cfg.flooders, cfg.duration)
+	s.print(out)
+	st.mu.Lock()
+	fmt.Fprintf(out, "flooders            %d sends written, %d acked, %d rate_limited, %d other errors; %d connections, closed by code %v\n",
+		st.written.Load(), st.acked.Load(), st.limited.Load(), st.otherErr.Load(), st.connects.Load(), st.closes)
+	st.mu.Unlock()
+	if cpuLoad > 0 {
+		fmt.Fprintf(out, "server CPU          %v during the flood (%.0f%% of one core), %.1f µs per request written\n",
+			cpuLoad.Round(time.Millisecond), 100*cpuLoad.Seconds()/cfg.duration.Seconds(), float64(cpuLoad.Microseconds())/float64(max(st.written.Load(), 1)))
+	}
+	return nil
+}
+
+// flooder is one abusive connection, reconnected until ctx ends.
+func flooder(ctx context.Context, cfg floodConfig, i int, st *floodStats) {
+	room := fmt.Sprintf("flood-%d", i)
+	for k := 0; ctx.Err() == nil; k++ {
+		c, err := dialAbuser(ctx, cfg.url, 20000+i, fmt.Sprintf("flood-%d-%d", i, k), room)
+		if err != nil {
+			if ctx.Err() == nil {
+				time.Sleep(100 * time.Millisecond)
+			}
+			continue
+		}
+		st.connects.Add(1)
+		done := make(chan int)
+		go func() { // read answers until the connection ends
+			for {
+				_, b, err := c.conn.Read(context.Background())
+				if err != nil {
+					done <- closeCode(err)
+					return
+				}
+				shared.DecodeAll(b, func(f shared.Frame, err error) {
+					switch p := f.Payload.(type) {
+					case *shared.ErrorFrame:
+						if p.Code == shared.CodeRateLimited {
+							st.limited.Add(1)
+						} else {
+							st.otherErr.Add(1)
+						}
+					default:
+						if f.Type == shared.TypeAck {
+							st.acked.Add(1)
+						}
+					}
+				})
+			}
+		}()
+		for n := 0; ctx.Err() == nil; n++ {
+			send := &shared.Send{Room: room, MsgID: fmt.Sprintf("f%d-%d-%d", i, k, n), Body: "flood " + strings.Repeat("x", 60)}
+			if _, err := c.write(ctx, shared.TypeSend, send); err != nil {
+				break
+			}
+			st.written.Add(1)
+		}
+		if ctx.Err() != nil {
+			c.conn.CloseNow()
+		}
+		code := <-done
+		if ctx.Err() == nil {
+			st.mu.Lock()
+			st.closes[code]++
+			st.mu.Unlock()
+		}
+	}
+}
+
+// abuseBenchConfig runs flood, joinstorm and history-hog against one
+// spawned server, each with its bystander.
+type abuseBenchConfig struct {
+	duplexBin, serverCPUs, extra string
+	duration                     time.Duration
+	clients                      int
+}
+
+func runAbuseBench(cfg abuseBenchConfig) error {
+	var extra []string
+	if cfg.extra != "" {
+		extra = strings.Fields(cfg.extra)
+	}
+	t, err := startDuplexPinned(cfg.duplexBin, cfg.serverCPUs, extra...)
+	if err != nil {
+		return err
+	}
+	defer t.stop()
+	c := abuseConfig{common: t.common(cfg.duration), byRate: 8} // under the default 10 sends/s
+	where := "server and tool unpinned"
+	if cfg.serverCPUs != "" {
+		where = "server pinned to CPU " + cfg.serverCPUs
+	}
+	fmt.Printf("== abuse workloads against %s (%s), each beside a bystander sending 8 msg/s ==\n\n", cfg.duplexBin, where)
+	w := os.Stdout
+	if err := runFlood(floodConfig{abuseConfig: c, flooders: 8}, w); err != nil {
+		return fmt.Errorf("flood: %w", err)
+	}
+	fmt.Println()
+	if err := runJoinstorm(joinstormConfig{abuseConfig: c, clients: cfg.clients}, w); err != nil {
+		return fmt.Errorf("joinstorm: %w", err)
+	}
+	fmt.Println()
+	if err := runHistoryHog(historyHogConfig{abuseConfig: c, hogs: 10, fill: 200, size: 4000}, w); err != nil {
+		return fmt.Errorf("history-hog: %w", err)
+	}
+	fmt.Println()
+	return nil
+}

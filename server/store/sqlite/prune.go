@@ -1,0 +1,136 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/duplex-chat/duplex/server/store"
+)
+
+// vacuumPages bounds the pages one Prune call returns to the file system
+// (4 MiB at the default page size): incremental vacuum holds the write
+// lock while it moves pages, so it runs in small steps.
+const vacuumPages = 1024
+
+// Prune implements store.Store. One short IMMEDIATE transaction removes
+// up to limit messages, then an incremental vacuum gives back a bounded
+// number of free pages, each holding the write lock only briefly so
+// commits wait milliseconds at most.
+func (s *Store) Prune(ctx context.Context, r store.Retention, limit int) (int, error) {
+	if r.IsZero() || limit <= 0 {
+		return 0, nil
+	}
+	type candidate struct {
+		room         string
+		head, pruned int64
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT name, head, pruned FROM rooms WHERE head > pruned`)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite store: prune: list rooms: %w", err)
+	}
+	var cands []candidate
+	for rows.Next() {
+		var c candidate
+		if err := rows.Scan(&c.room, &c.head, &c.pruned); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("sqlite store: prune: %w", err)
+		}
+		cands = append(cands, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("sqlite store: prune: %w", err)
+	}
+
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite store: prune: begin: %w", err)
+	}
+	defer tx.Rollback()
+	removed := 0
+	cuts := map[string]int64{}
+	for _, c := range cands {
+		if removed >= limit {
+			break
+		}
+		// Read this room's pruned mark again inside the transaction: it
+		// is the only writer of it, but be exact.
+		if err := tx.QueryRowContext(ctx, `SELECT pruned FROM rooms WHERE name = ?`, c.room).Scan(&c.pruned); err != nil {
+			return 0, fmt.Errorf("sqlite store: prune: %w", err)
+		}
+		var ts []int64
+		if r.Before > 0 {
+			if ts, err = s.oldestTS(ctx, tx, c.room, c.pruned, limit-removed); err != nil {
+				return 0, err
+			}
+		}
+		upto := min(r.Cut(c.pruned, c.head, ts), c.pruned+int64(limit-removed))
+		if upto <= c.pruned {
+			continue
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE room = ? AND seq > ? AND seq <= ?`, c.room, c.pruned, upto)
+		if err != nil {
+			return 0, fmt.Errorf("sqlite store: prune: delete: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		if _, err := tx.ExecContext(ctx, `UPDATE rooms SET pruned = ? WHERE name = ?`, upto, c.room); err != nil {
+			return 0, fmt.Errorf("sqlite store: prune: mark: %w", err)
+		}
+		removed += int(n)
+		cuts[c.room] = upto
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("sqlite store: prune: commit: %w", err)
+	}
+	s.mu.Lock()
+	for room, upto := range cuts {
+		s.pruned[room] = upto
+	}
+	s.mu.Unlock()
+	if removed > 0 {
+		if _, err := s.db.ExecContext(ctx, fmt.Sprintf(`PRAGMA incremental_vacuum(%d)`, vacuumPages)); err != nil {
+			return removed, fmt.Errorf("sqlite store: incremental vacuum: %w", err)
+		}
+	}
+	return removed, nil
+}
+
+// oldestTS returns the timestamps of up to n messages of room after seq
+// pruned, in seq order.
+func (s *Store) oldestTS(ctx context.Context, tx *sql.Tx, room string, pruned int64, n int) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT ts FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?`, room, pruned, n)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: prune: read timestamps: %w", err)
+	}
+	defer rows.Close()
+	var ts []int64
+	for rows.Next() {
+		var t int64
+		if err := rows.Scan(&t); err != nil {
+			return nil, fmt.Errorf("sqlite store: prune: %w", err)
+		}
+		ts = append(ts, t)
+	}
+	return ts, rows.Err()
+}
+
+// Pruned implements store.Store.
+func (s *Store) Pruned(ctx context.Context, room string) (int64, error) {
+	s.mu.Lock()
+	p, ok := s.pruned[room]
+	s.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	err := s.db.QueryRowContext(ctx, `SELECT pruned FROM rooms WHERE name = ?`, room).Scan(&p)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("sqlite store: read pruned: %w", err)
+	}
+	s.mu.Lock()
+	s.pruned[room] = max(s.pruned[room], p)
+	p = s.pruned[room]
+	s.mu.Unlock()
+	return p, nil
+}
