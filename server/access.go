@@ -122,28 +122,14 @@ func (s *session) create(ctx context.Context, id string, c *shared.Create) {
 		return
 	}
 	if !acc.Exists {
-		if !s.allowCreate(id) {
-			return
-		}
-		acc.Kind = c.Kind
-		if err := s.srv.opts.Authorize(ctx, s.ident, ActionCreate, acc); err != nil {
-			s.fail(id, err)
-			return
-		}
 		meta := store.RoomMeta{Name: c.Room, Kind: c.Kind}
 		if c.Kind == shared.RoomPrivate {
 			meta.Owner = s.member.User
 		}
-		if meta, _, err = s.srv.opts.Store.CreateRoom(ctx, meta); err != nil {
-			s.fail(id, err)
+		var ok bool
+		if acc, ok = s.createRoom(ctx, id, r, acc, meta); !ok {
 			return
 		}
-		r.setMeta(meta)
-		if acc, err = s.srv.roomAccess(ctx, s.ident, r); err != nil {
-			s.fail(id, err)
-			return
-		}
-		s.srv.roomsChanged()
 	}
 	// Creating what exists is harmless when it is what was asked for and
 	// the user may use it; anything else is a name taken.
@@ -152,6 +138,33 @@ func (s *session) create(ctx context.Context, id string, c *shared.Create) {
 		return
 	}
 	s.reply(shared.TypeAck, id, s.srv.roomInfo(r, acc, nil))
+}
+
+// createRoom creates the room r stands for as meta says, after the
+// creation limits and Authorize allow it, and returns its access as it is
+// now (another creator may have won the race). On failure it has answered
+// request id and ok is false.
+func (s *session) createRoom(ctx context.Context, id string, r *room, acc RoomAccess, meta store.RoomMeta) (_ RoomAccess, ok bool) {
+	if !s.allowCreate(id) {
+		return acc, false
+	}
+	acc.Kind = meta.Kind
+	if err := s.srv.opts.Authorize(ctx, s.ident, ActionCreate, acc); err != nil {
+		s.fail(id, err)
+		return acc, false
+	}
+	meta, _, err := s.srv.opts.Store.CreateRoom(ctx, meta)
+	if err != nil {
+		s.fail(id, err)
+		return acc, false
+	}
+	r.setMeta(meta)
+	if acc, err = s.srv.roomAccess(ctx, s.ident, r); err != nil {
+		s.fail(id, err)
+		return acc, false
+	}
+	s.srv.roomsChanged()
+	return acc, true
 }
 
 // roomInfo describes r as a room-list entry.
@@ -190,25 +203,11 @@ func (s *session) dm(ctx context.Context, id string, d *shared.DM) {
 		return
 	}
 	if !acc.Exists {
-		if !s.allowCreate(id) {
+		var ok bool
+		meta := store.RoomMeta{Name: name, Kind: shared.RoomDM, Users: []string{s.member.User, d.User}}
+		if acc, ok = s.createRoom(ctx, id, r, acc, meta); !ok {
 			return
 		}
-		acc.Kind = shared.RoomDM
-		if err := s.srv.opts.Authorize(ctx, s.ident, ActionCreate, acc); err != nil {
-			s.fail(id, err)
-			return
-		}
-		meta, _, err := s.srv.opts.Store.CreateRoom(ctx, store.RoomMeta{Name: name, Kind: shared.RoomDM, Users: []string{s.member.User, d.User}})
-		if err != nil {
-			s.fail(id, err)
-			return
-		}
-		r.setMeta(meta)
-		if acc, err = s.srv.roomAccess(ctx, s.ident, r); err != nil {
-			s.fail(id, err)
-			return
-		}
-		s.srv.roomsChanged()
 	}
 	if acc.Kind != shared.RoomDM || !acc.Member {
 		s.fail(id, shared.Errorf(shared.CodeForbidden, "room %q is not your direct conversation", name))

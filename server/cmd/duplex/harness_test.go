@@ -47,7 +47,9 @@ func startAppWith(t testing.TB, cfg config) *testApp {
 	if cfg.addr == "" {
 		cfg.addr = "127.0.0.1:0"
 	}
-	cfg.webDir = repoWeb(t)
+	if cfg.webDir == "" {
+		cfg.webDir = repoWeb(t)
+	}
 	addr, data := cfg.addr, cfg.dataDir
 	a, err := newApp(cfg)
 	if err != nil {

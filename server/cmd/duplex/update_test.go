@@ -3,8 +3,6 @@
 package main
 
 import (
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,27 +15,7 @@ import (
 // startAppWeb is startApp serving web files from webDir.
 func startAppWeb(t *testing.T, addr, data, webDir string) *testApp {
 	t.Helper()
-	a, err := newApp(config{addr: addr, dataDir: data, webDir: webDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ln net.Listener
-	for i := 0; ; i++ { // a just-closed port may linger briefly
-		ln, err = net.Listen("tcp", addr)
-		if err == nil || i == 50 {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	ta := &testApp{Addr: ln.Addr().String(), Data: data, app: a, ln: ln, alive: true}
-	ta.URL, ta.WS = "http://"+ta.Addr, "ws://"+ta.Addr+"/ws"
-	ta.http = &http.Server{Handler: a.handler}
-	go ta.http.Serve(ln)
-	t.Cleanup(ta.Stop)
-	return ta
+	return startAppWith(t, config{addr: addr, dataDir: data, webDir: webDir})
 }
 
 // copyWeb copies the repo's web/ (without the compressed twins) to a
