@@ -33,16 +33,7 @@ func TestBinaryDerivesConnCapFromFileLimit(t *testing.T) {
 	addr := "127.0.0.1:" + rcFreePort(t)
 	cmd := exec.Command("sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, limit),
 		bin, "-addr", addr, "-data", filepath.Join(tmp, "data"), "-web", repoWeb(t))
-	logf, err := os.Create(filepath.Join(tmp, "server.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	startBinary(t, cmd, filepath.Join(tmp, "server.log"))
 	base := "http://" + addr
 	deadline := time.Now().Add(opsWait)
 	for {
@@ -121,4 +112,20 @@ func scrape(t testing.TB, base, name string) float64 {
 	}
 	t.Fatalf("/metrics has no %s", name)
 	return 0
+}
+
+// startBinary starts the real binary, its output in logPath, and kills it
+// when the test ends.
+func startBinary(t *testing.T, cmd *exec.Cmd, logPath string) {
+	t.Helper()
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); logf.Close() })
 }

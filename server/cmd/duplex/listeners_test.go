@@ -82,16 +82,7 @@ func TestBinaryListeners(t *testing.T) {
 	addr, metricsAddr, redirectAddr := "127.0.0.1:"+rcFreePort(t), "127.0.0.1:"+rcFreePort(t), "127.0.0.1:"+rcFreePort(t)
 	cmd := exec.Command(bin, "-addr", addr, "-data", filepath.Join(tmp, "data"), "-web", repoWeb(t),
 		"-tls-cert", cert, "-tls-key", key, "-metrics-addr", metricsAddr, "-redirect-addr", redirectAddr)
-	logf, err := os.Create(filepath.Join(tmp, "server.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	startBinary(t, cmd, filepath.Join(tmp, "server.log"))
 
 	client := &http.Client{
 		Transport:     &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
