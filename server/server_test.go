@@ -254,7 +254,7 @@ func TestSendAckAndOrder(t *testing.T) {
 			for i, m := range msgs {
 				want := shared.Message{Room: "lobby", Seq: int64(i + 1), TS: m.TS, Author: shared.Member{User: wa.User, Nick: "Ann"},
 					Body: fmt.Sprintf("body <%d> & \"x\"", i+1), MsgID: fmt.Sprintf("m-%d", i+1)}
-				if m != want {
+				if !reflect.DeepEqual(m, want) {
 					t.Fatalf("%s: message %d: %+v, want %+v", c.name, i, m, want)
 				}
 			}

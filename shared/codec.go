@@ -437,7 +437,7 @@ func isServerFrame(t Type) bool {
 	switch t {
 	case TypeWelcome, TypeAck, TypeError, TypeMessage, TypePresence,
 		TypeMemberJoined, TypeMemberLeft, TypeRoomList, TypeBatch, TypeRemoved,
-		TypePresenceDiff:
+		TypePresenceDiff, TypePong:
 		return true
 	}
 	return false
@@ -447,7 +447,7 @@ func isRequest(t Type) bool {
 	switch t {
 	case TypeHello, TypeJoin, TypeLeave, TypeSend, TypeHistory, TypeRooms,
 		TypeAuth, TypeNick, TypeCreate, TypeDM, TypeInvite, TypeRemove,
-		TypeMembers:
+		TypeMembers, TypeSearch, TypeUpload:
 		return true
 	}
 	return false
@@ -542,7 +542,7 @@ func (s *Send) validate() error {
 	if err := ValidID("msg_id", s.MsgID); err != nil {
 		return err
 	}
-	return ValidBody(s.Body)
+	return s.validateKind()
 }
 
 func (h *History) validate() error {

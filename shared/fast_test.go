@@ -47,7 +47,7 @@ func TestDecodeFastTakesEncodedMessages(t *testing.T) {
 		if !ok {
 			t.Fatalf("fast path refused %s", b)
 		}
-		if got := f.Payload.(*Message); *got != *msg {
+		if got := f.Payload.(*Message); !reflect.DeepEqual(*got, *msg) {
 			t.Fatalf("got %+v, want %+v", got, msg)
 		}
 	}

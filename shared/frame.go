@@ -85,6 +85,11 @@ type Welcome struct {
 	// milliseconds (0: never). Before then the client sends auth with a
 	// fresh credential, or the server closes with CloseAuthExpired.
 	Expires int64 `json:"expires,omitempty"`
+	// Heartbeat, in milliseconds, is how often the client sends a ping
+	// when it has sent nothing else; a client that hears nothing from the
+	// server for twice as long treats the connection as dead (0: no
+	// heartbeat).
+	Heartbeat int64 `json:"heartbeat,omitempty"`
 }
 
 // Auth presents a fresh credential for the identity of an open session
@@ -170,6 +175,12 @@ type JoinAck struct {
 	// messages below this seq and that the replay asked for some of them:
 	// the client holds a gap it cannot fill (see PROTOCOL.md 7.9).
 	PrunedBefore int64 `json:"pruned_before,omitempty"`
+	// Read is the user's read marker in the room: the seq they read up
+	// to. Unread and Mentioned count the messages of others after it,
+	// and those of them that mention the user.
+	Read      int64 `json:"read,omitempty"`
+	Unread    int   `json:"unread,omitempty"`
+	Mentioned int   `json:"mentioned,omitempty"`
 }
 
 // Leave unsubscribes the connection from a room.
@@ -183,6 +194,16 @@ type Send struct {
 	Room  string `json:"room"`
 	MsgID string `json:"msg_id"`
 	Body  string `json:"body"`
+	// Kind is empty for a new message; edit, delete, react and unreact
+	// change the message whose seq is Target (PROTOCOL.md 7.12).
+	Kind   Kind  `json:"kind,omitempty"`
+	Target int64 `json:"target,omitempty"`
+	// ReplyTo is the seq of the message this one replies to.
+	ReplyTo int64 `json:"reply_to,omitempty"`
+	// Emoji is the reaction of a react or unreact.
+	Emoji string `json:"emoji,omitempty"`
+	// Image is the id of an image this user uploaded (UploadAck).
+	Image string `json:"image,omitempty"`
 }
 
 // SendAck is the ack payload for Send: the message is committed.
@@ -239,6 +260,22 @@ type Message struct {
 	Author Member `json:"author"`
 	Body   string `json:"body"`
 	MsgID  string `json:"msg_id"`
+	// Kind is empty for a message. An event (edit, delete, react) has its
+	// own seq, names the changed message in Target and carries that
+	// message's state after the change in Body, Edited, Deleted and
+	// Reactions, so applying it twice or late changes nothing.
+	Kind   Kind  `json:"kind,omitempty"`
+	Target int64 `json:"target,omitempty"`
+	// ReplyTo quotes the parent of a reply.
+	ReplyTo *Reply `json:"reply_to,omitempty"`
+	// Mentions lists the user ids the body mentions with @nick.
+	Mentions []string `json:"mentions,omitempty"`
+	// Edited is when the body was last edited, Unix ms (0: never).
+	Edited int64 `json:"edited,omitempty"`
+	// Deleted is true once the author deleted it: Body is empty.
+	Deleted   bool       `json:"deleted,omitempty"`
+	Reactions []Reaction `json:"reactions,omitempty"`
+	Image     *Image     `json:"image,omitempty"`
 }
 
 // Presence is a snapshot of a room's members, sent after a join. In a room
@@ -299,6 +336,12 @@ type RoomInfo struct {
 	// Active orders the list (most recent first) and is the cursor for
 	// the next page.
 	Active int64 `json:"active,omitempty"`
+	// Read, Unread and Mentioned are the user's read marker in the room
+	// and what is left unread after it (as in JoinAck), for rooms the
+	// user has a marker in.
+	Read      int64 `json:"read,omitempty"`
+	Unread    int   `json:"unread,omitempty"`
+	Mentioned int   `json:"mentioned,omitempty"`
 }
 
 // RoomList lists rooms, most recently active first.
@@ -375,6 +418,18 @@ func newPayload(t Type) (p any, ok bool) {
 		return new(RoomList), true
 	case TypeBatch:
 		return new(Batch), true
+	case TypeTyping:
+		return new(Typing), true
+	case TypeRead:
+		return new(Read), true
+	case TypeSearch:
+		return new(Search), true
+	case TypeUpload:
+		return new(Upload), true
+	case TypePing:
+		return new(Ping), false
+	case TypePong:
+		return new(Pong), false
 	}
 	return nil, false
 }

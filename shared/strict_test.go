@@ -132,7 +132,7 @@ func TestDecodeServerFrameIsLenient(t *testing.T) {
 		want any
 	}{
 		{"message with edited_at", `{"type":"message","data":{"room":"lobby","seq":3,"ts":5,"author":{"user":"u-1","nick":"Ann"},"body":"hi","msg_id":"m-1","edited_at":7}}`, want},
-		{"field before the known ones", `{"type":"message","data":{"reply_to":{"seq":1},"room":"lobby","seq":3,"ts":5,"author":{"user":"u-1","nick":"Ann"},"body":"hi","msg_id":"m-1"}}`, want},
+		{"field before the known ones", `{"type":"message","data":{"thread_of":{"seq":1},"room":"lobby","seq":3,"ts":5,"author":{"user":"u-1","nick":"Ann"},"body":"hi","msg_id":"m-1"}}`, want},
 		{"nested author field", `{"type":"message","data":{"room":"lobby","seq":3,"ts":5,"author":{"user":"u-1","nick":"Ann","avatar":"a.png"},"body":"hi","msg_id":"m-1"}}`, want},
 		{"envelope field", `{"type":"message","v":2,"data":{"room":"lobby","seq":3,"ts":5,"author":{"user":"u-1","nick":"Ann"},"body":"hi","msg_id":"m-1"}}`, want},
 		{"welcome with a heartbeat", `{"type":"welcome","id":"h","data":{"protocol":"duplex.v1","session":"s","user":"u","nick":"n","max_body":4000,"heartbeat_ms":15000}}`,
@@ -148,9 +148,9 @@ func TestDecodeServerFrameIsLenient(t *testing.T) {
 		})
 	}
 
-	f, err := shared.DecodeServerFrame([]byte(`{"type":"typing","data":{"room":"lobby","users":["u-2"]}}`))
+	f, err := shared.DecodeServerFrame([]byte(`{"type":"poll_vote","data":{"room":"lobby","users":["u-2"]}}`))
 	assertCode(t, err, shared.CodeUnknownType)
-	assertEqual(t, "unknown type", f.Type, shared.Type("typing"))
+	assertEqual(t, "unknown type", f.Type, shared.Type("poll_vote"))
 
 	// Leniency is about what is unknown, not about what is known.
 	for _, in := range []string{
@@ -172,7 +172,7 @@ func TestDecodeServerFrameIsLenient(t *testing.T) {
 // EncodeBatch writes it and in a batch it must decode in full; messages
 // with new fields are delivered.
 func TestDecodeAllSkipsUnknown(t *testing.T) {
-	typing := `{"type":"typing","data":{"room":"lobby","users":["u-2"]}}`
+	typing := `{"type":"poll_vote","data":{"room":"lobby","users":["u-2"]}}`
 	edited := `{"type":"message","data":{"room":"lobby","seq":3,"ts":5,"author":{"user":"u-1","nick":"Ann"},"body":"hi","msg_id":"m-1","edited_at":7}}`
 	ack := `{"type":"ack","id":"r1","data":{"room":"lobby","head":3,"first":1,"unread":2}}`
 	cases := []struct {

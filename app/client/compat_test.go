@@ -22,7 +22,7 @@ import (
 )
 
 // newerServer plays a later Duplex server that has grown frame types
-// (typing, read_marker) and fields (edited_at, reply_to, heartbeat_ms,
+// (poll_vote, read_marker) and fields (edited_at, reply_to, heartbeat_ms,
 // an envelope "v") this client does not know. It writes raw frames, as a
 // newer server would, and reads the client's frames with the strict
 // decoder, as every server does.
@@ -34,14 +34,14 @@ type newerServer struct {
 
 // New frames and fields, exactly as a newer server might write them.
 const (
-	typingFrame = `{"type":"typing","data":{"room":"lobby","users":[{"user":"u-bob","nick":"Bob"}]}}`
+	typingFrame = `{"type":"poll_vote","data":{"room":"lobby","users":[{"user":"u-bob","nick":"Bob"}]}}`
 	markerFrame = `{"type":"read_marker","data":[1,2,3]}` // not even an object
 )
 
 func editedMessage(seq int, body, msgID string) string {
 	return `{"type":"message","v":2,"data":{"room":"lobby","seq":` + strconv.Itoa(seq) + `,"ts":1700000000000,` +
 		`"author":{"user":"u-bob","nick":"Bob","avatar":"b.png"},"body":"` + body + `","msg_id":"` + msgID + `",` +
-		`"edited_at":1700000001000,"reply_to":{"seq":1}}}`
+		`"edited_at":1700000001000,"thread_of":{"seq":1}}}`
 }
 
 func (s *newerServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {

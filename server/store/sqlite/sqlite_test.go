@@ -72,7 +72,7 @@ func TestReopenPersists(t *testing.T) {
 	}
 	for i, m := range msgs {
 		want := shared.Message{Room: "a", Seq: int64(i + 1), TS: int64(i + 1), Author: ann, Body: fmt.Sprintf("body %d", i+1), MsgID: fmt.Sprintf("m-%d", i+1)}
-		if m != want {
+		if !reflect.DeepEqual(m, want) {
 			t.Errorf("message %d after reopen: %+v, want %+v", i, m, want)
 		}
 	}

@@ -80,7 +80,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 			{Room: "a", Seq: 2, TS: 12, Author: ann, Body: "two", MsgID: "a2"},
 		}
 		for i, r := range res {
-			if r.Err != nil || r.Duplicate || r.Message != want[i] {
+			if r.Err != nil || r.Duplicate || !reflect.DeepEqual(r.Message, want[i]) {
 				t.Fatalf("result %d: %+v, want %+v", i, r, want[i])
 			}
 		}
@@ -132,12 +132,12 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		s := fresh(t)
 		first := appendOK(t, s, msg("a", "m-1", "hello", 100))[0].Message
 		res := appendOK(t, s, msg("a", "m-1", "hello", 999))
-		if !res[0].Duplicate || res[0].Err != nil || res[0].Message != first {
+		if !res[0].Duplicate || res[0].Err != nil || !reflect.DeepEqual(res[0].Message, first) {
 			t.Fatalf("duplicate: %+v, want Duplicate with %+v", res[0], first)
 		}
 		// Inside one batch, the second copy is the duplicate of the first.
 		res = appendOK(t, s, msg("a", "m-2", "twice", 200), msg("a", "m-2", "twice", 201))
-		if res[0].Duplicate || res[0].Message.Seq != 2 || !res[1].Duplicate || res[1].Message != res[0].Message {
+		if res[0].Duplicate || res[0].Message.Seq != 2 || !res[1].Duplicate || !reflect.DeepEqual(res[1].Message, res[0].Message) {
 			t.Fatalf("in-batch duplicate: %+v", res)
 		}
 		if h := head(t, s, "a"); h != 2 {
