@@ -427,9 +427,9 @@ func newPayload(t Type) (p any, ok bool) {
 	case TypeUpload:
 		return new(Upload), true
 	case TypePing:
-		return new(Ping), false
+		return new(Ping), true
 	case TypePong:
-		return new(Pong), false
+		return new(Pong), true
 	}
 	return nil, false
 }
