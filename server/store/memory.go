@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"sync"
 
@@ -18,15 +19,17 @@ type Memory struct {
 }
 
 type memRoom struct {
-	name    string
-	msgs    []shared.Message // msgs[i].Seq == pruned+i+1
-	pruned  int64            // highest seq removed by Prune
-	byID    map[string]int64
-	members map[string]shared.Member
-	active  int64
-	kind    shared.RoomKind
-	owner   string
-	access  map[string]bool
+	name   string
+	msgs   []memRow // msgs[i].Seq == pruned+i+1
+	pruned int64    // highest seq removed by Prune
+	// reactions of each message, oldest first (see memory_events.go).
+	reactions map[int64][]ReactionRow
+	byID      map[string]int64
+	members   map[string]shared.Member
+	active    int64
+	kind      shared.RoomKind
+	owner     string
+	access    map[string]bool
 }
 
 var _ Store = (*Memory)(nil)
@@ -37,7 +40,7 @@ func NewMemory() *Memory { return &Memory{rooms: make(map[string]*memRoom)} }
 func (m *Memory) room(name string) *memRoom {
 	r := m.rooms[name]
 	if r == nil {
-		r = &memRoom{name: name, kind: shared.RoomPublic, byID: make(map[string]int64), members: make(map[string]shared.Member), access: make(map[string]bool)}
+		r = &memRoom{name: name, kind: shared.RoomPublic, byID: make(map[string]int64), members: make(map[string]shared.Member), access: make(map[string]bool), reactions: make(map[int64][]ReactionRow)}
 		m.rooms[name] = r
 	}
 	m.clock++
@@ -56,18 +59,15 @@ func (m *Memory) Append(_ context.Context, msgs []NewMessage) ([]Result, error) 
 	for i, nm := range msgs {
 		r := m.room(nm.Room)
 		if seq, ok := r.byID[nm.MsgID]; ok {
-			old := r.msgs[seq-r.pruned-1]
-			if old.Body != nm.Body || old.Author.User != nm.Author.User {
+			old := r.row(seq)
+			if !SameRequest(old.request(), r.scrubbed(old), nm) {
 				res[i].Err = Conflict(nm.Room, nm.MsgID)
 			} else {
-				res[i] = Result{Message: old, Duplicate: true}
+				res[i] = Result{Message: r.view(old), Duplicate: true}
 			}
 			continue
 		}
-		msg := shared.Message{Room: nm.Room, Seq: r.head() + 1, TS: nm.TS, Author: nm.Author, Body: nm.Body, MsgID: nm.MsgID}
-		r.msgs = append(r.msgs, msg)
-		r.byID[nm.MsgID] = msg.Seq
-		res[i].Message = msg
+		res[i] = r.append(nm)
 	}
 	return res, nil
 }
@@ -80,9 +80,13 @@ func (m *Memory) After(_ context.Context, room string, after int64, limit int) (
 	if r == nil || after >= r.head() {
 		return nil, nil
 	}
-	start := int(max(after-r.pruned, 0))
-	end := min(start+limit, len(r.msgs))
-	return append([]shared.Message(nil), r.msgs[start:end]...), nil
+	var out []shared.Message
+	for i := int(max(after-r.pruned, 0)); i < len(r.msgs) && len(out) < limit; i++ {
+		if !r.msgs[i].gone {
+			out = append(out, r.view(&r.msgs[i]))
+		}
+	}
+	return out, nil
 }
 
 // Before implements Store.
@@ -97,8 +101,15 @@ func (m *Memory) Before(_ context.Context, room string, before int64, limit int)
 	if before > 0 {
 		end = max(min(int(before-r.pruned)-1, end), 0)
 	}
-	start := max(end-limit, 0)
-	return append([]shared.Message(nil), r.msgs[start:end]...), nil
+	// Messages only, each in its latest state; events are folded in.
+	var out []shared.Message
+	for i := end - 1; i >= 0 && len(out) < limit; i-- {
+		if row := &r.msgs[i]; !row.gone && row.Kind == shared.KindMessage {
+			out = append(out, r.view(row))
+		}
+	}
+	slices.Reverse(out)
+	return out, nil
 }
 
 // Head implements Store.
@@ -137,10 +148,12 @@ func (m *Memory) Prune(_ context.Context, ret Retention, limit int) (int, error)
 		}
 		for _, msg := range r.msgs[:n] {
 			delete(r.byID, msg.MsgID)
+			delete(r.reactions, msg.Seq)
 		}
 		// Copy the tail so the removed messages' memory is freed.
-		r.msgs = append([]shared.Message(nil), r.msgs[n:]...)
+		r.msgs = append([]memRow(nil), r.msgs[n:]...)
 		r.pruned += int64(n)
+		r.dropOrphans()
 		removed += n
 	}
 	return removed, nil

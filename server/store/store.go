@@ -13,13 +13,22 @@ import (
 // ErrClosed is returned by a store after Close.
 var ErrClosed = errors.New("store: closed")
 
-// NewMessage is a message to append. The store assigns its seq.
+// NewMessage is a message or an event to append. The store assigns its
+// seq. An event (Kind edit, delete, react, unreact) changes the message
+// whose seq is Target; the store checks the rules of events.go inside its
+// transaction, so concurrent requests cannot race past them.
 type NewMessage struct {
 	Room   string
 	MsgID  string
 	Author shared.Member
 	Body   string
 	TS     int64 // server time, Unix milliseconds
+	// Kind, Target and Emoji make the row an event (see shared.Send).
+	Kind   shared.Kind
+	Target int64
+	Emoji  string
+	// ReplyTo is the seq of the message a new message replies to.
+	ReplyTo int64
 }
 
 // Result is the outcome of appending one NewMessage.
@@ -27,11 +36,14 @@ type Result struct {
 	// Message is the stored message: the new one, or for a duplicate the
 	// one stored first under the same msg_id.
 	Message shared.Message
-	// Duplicate is true when the msg_id was already stored in the room with
-	// the same author and body: nothing new was written.
+	// Duplicate is true when nothing new was written: the msg_id was
+	// already stored in the room for the same request, or the event was a
+	// no-op (see NoOp).
 	Duplicate bool
-	// Err is a *shared.Error with CodeConflict when the msg_id was already
-	// used with another body or author; nothing was written.
+	// Err is a *shared.Error when nothing was written because the request
+	// broke a rule: CodeConflict when the msg_id was already used with
+	// another body or author, and for events CodeNotFound, CodeForbidden
+	// or CodeInvalid (see events.go).
 	Err error
 }
 

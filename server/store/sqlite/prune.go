@@ -75,6 +75,15 @@ func (s *Store) Prune(ctx context.Context, r store.Retention, limit int) (int, e
 			return 0, fmt.Errorf("sqlite store: prune: delete: %w", err)
 		}
 		n, _ := res.RowsAffected()
+		// The events of removed messages and their reactions go with
+		// them (an event after the cut whose target is gone would carry
+		// nothing).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE room = ? AND target > 0 AND target <= ?`, c.room, upto); err != nil {
+			return 0, fmt.Errorf("sqlite store: prune: delete events: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM reactions WHERE room = ? AND seq <= ?`, c.room, upto); err != nil {
+			return 0, fmt.Errorf("sqlite store: prune: delete reactions: %w", err)
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE rooms SET pruned = ? WHERE name = ?`, upto, c.room); err != nil {
 			return 0, fmt.Errorf("sqlite store: prune: mark: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -64,6 +65,26 @@ var migrations = []string{
 	CREATE INDEX members_user ON members (user_id, joined);`,
 	// 3: retention: the highest seq removed by Prune, per room.
 	`ALTER TABLE rooms ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0;`,
+	// 4: events (edit, delete, react, unreact) and replies (events.go).
+	// A message row keeps its latest state (body, edited, deleted); an
+	// event row names its target. Before reads messages only through
+	// messages_kind; a delete finds the edits of its target through
+	// messages_target.
+	`ALTER TABLE messages ADD COLUMN target INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE messages ADD COLUMN emoji TEXT NOT NULL DEFAULT '';
+	ALTER TABLE messages ADD COLUMN reply_to INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE messages ADD COLUMN edited INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX messages_kind ON messages (room, kind, seq);
+	CREATE INDEX messages_target ON messages (room, target) WHERE target > 0;
+	CREATE TABLE reactions (
+		room    TEXT    NOT NULL,
+		seq     INTEGER NOT NULL,
+		user_id TEXT    NOT NULL,
+		emoji   TEXT    NOT NULL,
+		at      INTEGER NOT NULL,
+		PRIMARY KEY (room, seq, user_id, emoji)
+	) WITHOUT ROWID;`,
 }
 
 // Store is a store.Store on one SQLite file.
@@ -117,7 +138,9 @@ func open(dir, path string) (*Store, error) {
 	// table yet, so a new file gets incremental vacuum (retention gives
 	// pages back, see prune.go) and an older one reuses freed pages
 	// instead of shrinking (run VACUUM offline to shrink it).
-	for _, p := range []string{"auto_vacuum(INCREMENTAL)", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
+	// secure_delete zeroes freed content, so the text of a deleted
+	// message does not linger in free space of the file (events.go).
+	for _, p := range []string{"auto_vacuum(INCREMENTAL)", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)", "secure_delete(ON)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -189,34 +212,36 @@ func (s *Store) migrate() error {
 }
 
 // Append implements store.Store: one IMMEDIATE transaction for the whole
-// batch, so concurrent sends share one fsync (group commit).
+// batch, so concurrent sends share one fsync (group commit). Events and
+// replies are checked and applied inside it (events.go).
 func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Result, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: begin: %w", err)
 	}
 	defer tx.Rollback()
-	find, err := tx.PrepareContext(ctx, `SELECT seq, user_id, nick, body, ts FROM messages WHERE room = ? AND msg_id = ?`)
+	find, err := tx.PrepareContext(ctx, `SELECT seq, kind, target, emoji, reply_to, user_id, nick, body, ts, deleted FROM messages WHERE room = ? AND msg_id = ?`)
 	if err != nil {
 		return nil, err
 	}
-	insert, err := tx.PrepareContext(ctx, `INSERT INTO messages (room, seq, msg_id, user_id, nick, body, ts) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO messages (room, seq, kind, msg_id, user_id, nick, body, ts, target, emoji, reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return nil, err
 	}
 	heads := make(map[string]int64)
 	res := make([]store.Result, len(msgs))
 	for i, m := range msgs {
-		var old shared.Message
-		err := find.QueryRowContext(ctx, m.Room, m.MsgID).Scan(&old.Seq, &old.Author.User, &old.Author.Nick, &old.Body, &old.TS)
+		var old store.NewMessage
+		var seq int64
+		var kind string
+		var deleted bool
+		err := find.QueryRowContext(ctx, m.Room, m.MsgID).Scan(&seq, &kind, &old.Target, &old.Emoji, &old.ReplyTo, &old.Author.User, &old.Author.Nick, &old.Body, &old.TS, &deleted)
 		switch {
 		case err == nil:
-			if old.Body != m.Body || old.Author.User != m.Author.User {
-				res[i].Err = store.Conflict(m.Room, m.MsgID)
-				continue
+			old.Kind = kindOf(kind)
+			if res[i], err = s.duplicate(ctx, tx, m, old, seq, deleted); err != nil {
+				return nil, err
 			}
-			old.Room, old.MsgID = m.Room, m.MsgID
-			res[i] = store.Result{Message: old, Duplicate: true}
 			continue
 		case !errors.Is(err, sql.ErrNoRows):
 			return nil, fmt.Errorf("sqlite store: dedup lookup: %w", err)
@@ -227,12 +252,25 @@ func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Re
 				return nil, err
 			}
 		}
+		if m.Kind != shared.KindMessage || m.ReplyTo != 0 {
+			var apply bool
+			if res[i], apply, err = s.applyEvent(ctx, tx, m, head+1); err != nil {
+				return nil, err
+			}
+			if !apply {
+				continue
+			}
+		}
 		head++
 		heads[m.Room] = head
-		if _, err := insert.ExecContext(ctx, m.Room, head, m.MsgID, m.Author.User, m.Author.Nick, m.Body, m.TS); err != nil {
+		if _, err := insert.ExecContext(ctx, m.Room, head, kindColumn(m.Kind), m.MsgID, m.Author.User, m.Author.Nick, m.Body, m.TS, m.Target, m.Emoji, m.ReplyTo); err != nil {
 			return nil, fmt.Errorf("sqlite store: insert: %w", err)
 		}
-		res[i].Message = shared.Message{Room: m.Room, Seq: head, TS: m.TS, Author: m.Author, Body: m.Body, MsgID: m.MsgID}
+		if m.Kind == shared.KindMessage && m.ReplyTo == 0 {
+			res[i].Message = shared.Message{Room: m.Room, Seq: head, TS: m.TS, Author: m.Author, Body: m.Body, MsgID: m.MsgID}
+		} else if res[i].Message, err = s.view(ctx, tx, m.Room, head); err != nil {
+			return nil, err
+		}
 	}
 	s.mu.Lock()
 	clock := s.clock
@@ -273,20 +311,16 @@ func (s *Store) head(ctx context.Context, tx *sql.Tx, room string) (int64, error
 
 // After implements store.Store.
 func (s *Store) After(ctx context.Context, room string, after int64, limit int) ([]shared.Message, error) {
-	return s.query(ctx, `SELECT seq, user_id, nick, body, ts, msg_id FROM messages
-		WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?`, room, after, limit)
+	return s.query(ctx, nil, selectRows+`WHERE m.room = ? AND m.seq > ? ORDER BY m.seq LIMIT ?`, room, after, limit)
 }
 
-// Before implements store.Store.
+// Before implements store.Store: messages only, through messages_kind.
 func (s *Store) Before(ctx context.Context, room string, before int64, limit int) ([]shared.Message, error) {
 	if before <= 0 {
 		before = 1 << 62
 	}
-	msgs, err := s.query(ctx, `SELECT seq, user_id, nick, body, ts, msg_id FROM messages
-		WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, room, before, limit)
-	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-		msgs[i], msgs[j] = msgs[j], msgs[i]
-	}
+	msgs, err := s.query(ctx, nil, selectRows+`WHERE m.room = ? AND m.kind = 'message' AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`, room, before, limit)
+	slices.Reverse(msgs)
 	return msgs, err
 }
 
@@ -304,27 +338,6 @@ func (s *Store) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 		return old.(*sql.Stmt), nil
 	}
 	return st, nil
-}
-
-func (s *Store) query(ctx context.Context, q, room string, seq int64, limit int) ([]shared.Message, error) {
-	st, err := s.stmt(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, room, seq, limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite store: query: %w", err)
-	}
-	defer rows.Close()
-	var msgs []shared.Message
-	for rows.Next() {
-		m := shared.Message{Room: room}
-		if err := rows.Scan(&m.Seq, &m.Author.User, &m.Author.Nick, &m.Body, &m.TS, &m.MsgID); err != nil {
-			return nil, fmt.Errorf("sqlite store: scan: %w", err)
-		}
-		msgs = append(msgs, m)
-	}
-	return msgs, rows.Err()
 }
 
 // Head implements store.Store.

@@ -628,6 +628,8 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		}
 	})
 
+	runEvents(t, open)
+
 	t.Run("empty batch", func(t *testing.T) {
 		s := fresh(t)
 		res, err := s.Append(ctx, nil)

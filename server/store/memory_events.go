@@ -1,0 +1,143 @@
+package store
+
+import "github.com/duplex-chat/duplex/shared"
+
+// memRow is one row of a room's log in the memory store. A message row
+// holds the message's latest state (body, edited, deleted); an event row
+// holds the event as sent (an edit's new body) and is shown carrying its
+// target's state (view).
+type memRow struct {
+	shared.Message
+	emoji   string
+	replyTo int64
+	// gone marks an event whose target retention removed: it is skipped
+	// as if it were removed too (msgs stays dense by seq).
+	gone bool
+}
+
+// row returns the stored row with seq, nil when there is none.
+func (r *memRoom) row(seq int64) *memRow {
+	if seq <= r.pruned || seq > r.head() {
+		return nil
+	}
+	if row := &r.msgs[seq-r.pruned-1]; !row.gone {
+		return row
+	}
+	return nil
+}
+
+// request rebuilds the NewMessage a row was stored from, for the msg_id
+// check.
+func (row *memRow) request() NewMessage {
+	return NewMessage{Room: row.Room, MsgID: row.MsgID, Author: row.Author, Body: row.Body, TS: row.TS,
+		Kind: row.Kind, Target: row.Target, Emoji: row.emoji, ReplyTo: row.replyTo}
+}
+
+// scrubbed reports whether a row's text was removed by a delete.
+func (r *memRoom) scrubbed(row *memRow) bool {
+	if row.Kind == shared.KindMessage {
+		return row.Deleted
+	}
+	t := r.row(row.Target)
+	return t == nil || t.Deleted
+}
+
+// view returns a row as After and Before return it: a message in its
+// latest state with its reactions and reply quote, an event carrying its
+// target's state.
+func (r *memRoom) view(row *memRow) shared.Message {
+	if row.Kind != shared.KindMessage {
+		ev := row.Message
+		if t := r.row(row.Target); t != nil {
+			return EventOf(ev, r.view(t))
+		}
+		return EventOf(ev, shared.Message{})
+	}
+	m := row.Message
+	m.Reactions = Aggregate(r.reactions[row.Seq])
+	if row.replyTo != 0 {
+		p := r.row(row.replyTo)
+		if p != nil {
+			m.ReplyTo = ReplyOf(row.replyTo, p.Message, true)
+		} else {
+			m.ReplyTo = ReplyOf(row.replyTo, shared.Message{}, false)
+		}
+	}
+	return m
+}
+
+// append checks nm against the rules (events.go) and stores it.
+func (r *memRoom) append(nm NewMessage) Result {
+	if nm.Kind == shared.KindMessage {
+		if nm.ReplyTo != 0 {
+			if p := r.row(nm.ReplyTo); p == nil || p.Kind != shared.KindMessage {
+				return Result{Err: ReplyNotFound(nm.Room, nm.ReplyTo)}
+			}
+		}
+		return Result{Message: r.view(r.add(nm))}
+	}
+	t := r.row(nm.Target)
+	st := TargetState{}
+	if t != nil {
+		st = TargetState{Found: true, Kind: t.Kind, Author: t.Author.User, Deleted: t.Deleted}
+	}
+	noop, err := CheckEvent(nm, st)
+	if err != nil {
+		return Result{Err: err}
+	}
+	if noop {
+		return NoOp(nm, r.view(t))
+	}
+	target := t.Seq
+	switch nm.Kind {
+	case shared.KindEdit:
+		t.Body, t.Edited = nm.Body, nm.TS
+	case shared.KindDelete:
+		t.Body, t.Deleted = "", true
+		delete(r.reactions, target)
+		for i := range r.msgs {
+			if e := &r.msgs[i]; e.Kind == shared.KindEdit && e.Target == target {
+				e.Body = ""
+			}
+		}
+	case shared.KindReact, shared.KindUnreact:
+		rows := r.reactions[target]
+		at := -1
+		for i, x := range rows {
+			if x.User == nm.Author.User && x.Emoji == nm.Emoji {
+				at = i
+			}
+		}
+		if (at >= 0) == (nm.Kind == shared.KindReact) {
+			return NoOp(nm, r.view(t))
+		}
+		if at >= 0 {
+			r.reactions[target] = append(rows[:at:at], rows[at+1:]...)
+		} else {
+			r.reactions[target] = append(rows, ReactionRow{User: nm.Author.User, Emoji: nm.Emoji})
+		}
+	}
+	return Result{Message: r.view(r.add(nm))}
+}
+
+// add stores nm as the next row.
+func (r *memRoom) add(nm NewMessage) *memRow {
+	row := memRow{
+		Message: shared.Message{Room: nm.Room, Seq: r.head() + 1, TS: nm.TS, Author: nm.Author, Body: nm.Body, MsgID: nm.MsgID, Kind: nm.Kind, Target: nm.Target},
+		emoji:   nm.Emoji, replyTo: nm.ReplyTo,
+	}
+	r.msgs = append(r.msgs, row)
+	r.byID[nm.MsgID] = row.Seq
+	return &r.msgs[len(r.msgs)-1]
+}
+
+// dropOrphans marks the events whose target retention removed as gone,
+// with their text, and forgets their msg_ids, as SQLite deletes them.
+func (r *memRoom) dropOrphans() {
+	for i := range r.msgs {
+		if e := &r.msgs[i]; e.Kind != shared.KindMessage && !e.gone && e.Target <= r.pruned {
+			e.gone, e.Body = true, ""
+			delete(r.byID, e.MsgID)
+		}
+	}
+}
