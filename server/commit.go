@@ -30,7 +30,11 @@ func (s *session) send(id string, p *shared.Send) {
 		s.fail(id, err)
 		return
 	}
-	req := &sendRequest{sess: s, id: id, msg: store.NewMessage{Room: p.Room, MsgID: p.MsgID, Author: s.member, Body: p.Body}, cost: sendCost(p.Body)}
+	// Edits, deletions, reactions and replies are sends too: the store
+	// checks their target inside its transaction (store/events.go).
+	nm := store.NewMessage{Room: p.Room, MsgID: p.MsgID, Author: s.member, Body: p.Body,
+		Kind: p.Kind, Target: p.Target, Emoji: p.Emoji, ReplyTo: p.ReplyTo}
+	req := &sendRequest{sess: s, id: id, msg: nm, cost: sendCost(p.Body)}
 	s.sendStarted(req.cost)
 	select {
 	case s.srv.commits <- req:
@@ -116,6 +120,7 @@ func (s *Server) commit(batch []*sendRequest) {
 			s.metrics.fanout.Observe(time.Since(committed).Seconds())
 		}
 		s.metrics.messagesIn.Inc()
+		// A no-op event (store.NoOp) is acked with seq = its target.
 		req.sess.reply(shared.TypeAck, req.id, &shared.SendAck{Room: m.Room, MsgID: m.MsgID, Seq: m.Seq, TS: m.TS})
 	}
 }
