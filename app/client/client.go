@@ -101,6 +101,8 @@ type Pending struct {
 	MsgID string `json:"msg_id"`
 	Body  string `json:"body"`
 	TS    int64  `json:"ts"` // client time it was written, Unix ms
+	// ReplyTo is the seq of the message this one replies to (Reply).
+	ReplyTo int64 `json:"reply_to,omitempty"`
 }
 
 type roomState struct {
@@ -365,14 +367,14 @@ func (c *Client) Leave(ctx context.Context, room string) error {
 // outcome arrives as MessageAcked or MessageFailed. The room must have been
 // joined.
 func (c *Client) Send(room, body string) (string, error) {
-	return c.send(room, body, nil)
+	return c.send(room, body, 0, nil)
 }
 
 // SendWait is Send followed by waiting for the ack. If ctx ends first the
 // message stays in the outbox and is still delivered later.
 func (c *Client) SendWait(ctx context.Context, room, body string) (shared.SendAck, error) {
 	ch := make(chan shared.Frame, 1)
-	id, err := c.send(room, body, ch)
+	id, err := c.send(room, body, 0, ch)
 	if err != nil {
 		return shared.SendAck{}, err
 	}
@@ -391,15 +393,16 @@ func (c *Client) SendWait(ctx context.Context, room, body string) (shared.SendAc
 	}
 }
 
-// send queues a message; a non-nil done receives its final answer.
-func (c *Client) send(room, body string, done chan shared.Frame) (string, error) {
+// send queues a message (a reply when replyTo is not 0); a non-nil done
+// receives its final answer.
+func (c *Client) send(room, body string, replyTo int64, done chan shared.Frame) (string, error) {
 	if err := shared.ValidRoom(room); err != nil {
 		return "", err
 	}
 	if err := shared.ValidBody(body); err != nil {
 		return "", err
 	}
-	p := Pending{Room: room, MsgID: newMsgID(), Body: body, TS: time.Now().UnixMilli()}
+	p := Pending{Room: room, MsgID: newMsgID(), Body: body, TS: time.Now().UnixMilli(), ReplyTo: replyTo}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rs := c.rooms[room]
@@ -446,6 +449,12 @@ func (c *Client) Rooms(ctx context.Context) ([]shared.RoomInfo, error) {
 
 // request sends a request on the live connection and waits for its answer.
 func (c *Client) request(ctx context.Context, t shared.Type, payload any) (shared.Frame, error) {
+	return c.requestAs(ctx, t, t, payload)
+}
+
+// requestAs is request with the waiter's kind given apart: a send that is
+// not an outbox entry (an event) must not be answered as one.
+func (c *Client) requestAs(ctx context.Context, kind, t shared.Type, payload any) (shared.Frame, error) {
 	c.mu.Lock()
 	conn := c.conn
 	if conn == nil || c.state != StateOnline {
@@ -454,7 +463,7 @@ func (c *Client) request(ctx context.Context, t shared.Type, payload any) (share
 	}
 	c.nextID++
 	id := "r" + strconv.FormatUint(c.nextID, 10)
-	w := &waiter{kind: t, ch: make(chan shared.Frame, 1)}
+	w := &waiter{kind: kind, ch: make(chan shared.Frame, 1)}
 	c.waits[id] = w
 	c.mu.Unlock()
 	defer func() {

@@ -247,7 +247,7 @@ func (c *Client) sendPendingLocked(p Pending) {
 	if _, ok := c.waits[p.MsgID]; !ok {
 		c.waits[p.MsgID] = &waiter{kind: shared.TypeSend, room: p.Room, msgID: p.MsgID, ch: make(chan shared.Frame, 1)}
 	}
-	c.writeAsync(c.conn, shared.TypeSend, p.MsgID, &shared.Send{Room: p.Room, MsgID: p.MsgID, Body: p.Body})
+	c.writeAsync(c.conn, shared.TypeSend, p.MsgID, &shared.Send{Room: p.Room, MsgID: p.MsgID, Body: p.Body, ReplyTo: p.ReplyTo})
 }
 
 // message delivers a room message once: anything at or below the room's
@@ -262,6 +262,7 @@ func (c *Client) message(m *shared.Message) {
 	prevLast, prevCache := rs.Last, rs.Cache
 	rs.Last = m.Seq
 	if c.opts.CacheSize > 0 {
+		Apply(rs.Cache, *m) // an event updates its cached target (events.go)
 		rs.Cache = append(rs.Cache, *m)
 		if n := len(rs.Cache) - c.opts.CacheSize; n > 0 {
 			rs.Cache = append(rs.Cache[:0:0], rs.Cache[n:]...)
