@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"sort"
 	"strconv"
 	"sync"
@@ -50,7 +49,7 @@ type Options struct {
 	// keeps none (bots and load generators), only the cursors.
 	CacheSize int
 	// HTTPHeader is sent with the handshake (native only; browsers ignore it).
-	HTTPHeader http.Header
+	HTTPHeader Header
 	// OnEvent, when set, receives every event synchronously on the
 	// client's own goroutine instead of through Events (which then stays
 	// empty): one goroutine hand-off less per message, for bots and load
@@ -62,7 +61,7 @@ type Options struct {
 	Compression websocket.CompressionMode
 	// HTTPClient makes the handshake request (native only), e.g. to pick
 	// a source address. Nil means http.DefaultClient.
-	HTTPClient *http.Client
+	HTTPClient *HTTPClient
 }
 
 // Client is a connection to a Duplex server that survives disconnects.

@@ -4,10 +4,17 @@ package client
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/coder/websocket"
 	"github.com/duplex-chat/duplex/shared"
 )
+
+// Header is the type of Options.HTTPHeader: http.Header natively.
+type Header = http.Header
+
+// HTTPClient is the type of Options.HTTPClient: http.Client natively.
+type HTTPClient = http.Client
 
 func dial(ctx context.Context, url string, o *Options) (*websocket.Conn, error) {
 	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{

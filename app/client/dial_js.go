@@ -11,6 +11,15 @@ import (
 	"github.com/duplex-chat/duplex/shared"
 )
 
+// Header is the type of Options.HTTPHeader, which the browser ignores. It
+// is http.Header natively; naming net/http in the browser would link it,
+// and crypto/tls with it, into the wasm bundle (about 400 KB brotli).
+type Header = map[string][]string
+
+// HTTPClient is the type of Options.HTTPClient, which the browser ignores
+// (http.Client natively; see Header).
+type HTTPClient struct{}
+
 // dial opens the browser WebSocket. HTTPHeader cannot be set there
 // (coder/websocket#290): the browser sends its own cookies and Origin.
 func dial(ctx context.Context, url string, _ *Options) (*websocket.Conn, error) {

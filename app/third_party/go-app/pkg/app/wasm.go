@@ -1,0 +1,12 @@
+//go:build wasm
+// +build wasm
+
+package app
+
+// Duplex patch: GenerateStaticWebsite, which only panicked in wasm, is left
+// out of the wasm build because it names the server-side Handler (see
+// PATCHES.md at the root of this fork).
+
+func wasmExecJS() string {
+	return ""
+}
