@@ -20,8 +20,11 @@ serve: wasm
 ## wasm: build web/app.wasm and its brotli and gzip twins (only when stale)
 wasm: $(WASM) $(WASM).br $(WASM).gz
 
-$(WASM): $(SOURCES)
-	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $@ ./app/wasm
+# The bundle is built with three files of go-app and coder/websocket
+# patched so that it does not link net/http (app/wasm/_overlay/README.md).
+$(WASM): $(SOURCES) $(wildcard app/wasm/_overlay/*/*.go) app/wasm/_overlay/prepare.sh
+	GO=$(GO) app/wasm/_overlay/prepare.sh .wasmbuild
+	GOOS=js GOARCH=wasm $(GO) build -modfile .wasmbuild/go.mod -trimpath -ldflags='-s -w' -o $@ ./app/wasm
 	@ls -l $@
 
 $(WASM).br $(WASM).gz &: $(WASM)
@@ -63,4 +66,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeFast -fuzztime 60s -fuzzminimizetime 100x ./shared/
 
 clean:
-	rm -f $(WASM) $(WASM).br $(WASM).gz
+	rm -rf $(WASM) $(WASM).br $(WASM).gz .wasmbuild

@@ -33,7 +33,3 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
-
-replace github.com/maxence-charriere/go-app/v10 => ./app/third_party/go-app
-
-replace github.com/coder/websocket => ./app/third_party/websocket

@@ -3,9 +3,9 @@
 package main
 
 import (
-	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,11 +13,24 @@ import (
 	"testing"
 )
 
-// TestWasmImports guards the bundle size: the wasm build must not import
-// net/http (which links crypto/tls and its initializers, about 330 KB of
-// brotli) nor any server or server-only package.
+// prepare readies a build directory as the Makefile does for the bundle
+// (patched copies of two modules and a go.mod replacing them) and
+// returns the path of its go.mod.
+func prepare(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("sh", "_overlay/prepare.sh", dir).CombinedOutput(); err != nil {
+		t.Fatalf("_overlay/prepare.sh: %v\n%s", err, out)
+	}
+	return filepath.Join(dir, "go.mod")
+}
+
+// TestWasmImports guards the bundle size: the wasm build, with the
+// patched modules the Makefile uses, must not import net/http (which links
+// crypto/tls and its initializers, about 330 KB of brotli) nor any server
+// or server-only package.
 func TestWasmImports(t *testing.T) {
-	cmd := exec.Command("go", "list", "-deps", ".")
+	cmd := exec.Command("go", "list", "-modfile", prepare(t), "-deps", ".")
 	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
 	out, err := cmd.Output()
 	if err != nil {
@@ -35,98 +48,33 @@ func TestWasmImports(t *testing.T) {
 	}
 }
 
-// patchedCopies are the dependencies go.mod replaces with the patched
-// copies in app/third_party: every file there must equal upstream's,
-// except the patched and added ones, so that an upgrade cannot silently
-// keep stale code.
-var patchedCopies = []struct {
-	dir, module, version string
-	patched, added       []string
-}{
-	{
-		dir: "../third_party/go-app", module: "github.com/maxence-charriere/go-app/v10", version: "v10.1.11",
-		patched: []string{"go.mod", "pkg/app/http.go", "pkg/app/resource.go", "pkg/app/wasm.go"},
-		added:   []string{"PATCHES.md", "pkg/app/resource_local.go"},
-	},
-	{
-		dir: "../third_party/websocket", module: "github.com/coder/websocket", version: "v1.8.15",
-		patched: []string{"ws_js.go"},
-		added:   []string{"PATCHES.md"},
-	},
-}
-
-func TestPatchedCopiesMatchUpstream(t *testing.T) {
-	for _, pc := range patchedCopies {
-		t.Run(pc.module, func(t *testing.T) {
-			upstream := downloadDir(t, pc.module+"@"+pc.version)
-			if !strings.Contains(readFile(t, "../../go.mod"), pc.module+" "+pc.version) {
-				t.Fatalf("go.mod does not require %s %s: update the copy and this test together", pc.module, pc.version)
-			}
-			seen := 0
-			err := filepath.WalkDir(pc.dir, func(path string, d fs.DirEntry, err error) error {
-				if err != nil || d.IsDir() {
-					return err
-				}
-				rel, _ := filepath.Rel(pc.dir, path)
-				rel = filepath.ToSlash(rel)
-				mine, _ := os.ReadFile(path)
-				theirs, err := os.ReadFile(filepath.Join(upstream, rel))
-				switch {
-				case contains(pc.added, rel):
-					if err == nil {
-						t.Errorf("%s: listed as added but upstream has it", rel)
-					}
-				case err != nil:
-					t.Errorf("%s: not in upstream %s and not listed as added", rel, pc.version)
-				case contains(pc.patched, rel):
-					if bytes.Equal(mine, theirs) {
-						t.Errorf("%s: listed as patched but equals upstream", rel)
-					}
-				case !bytes.Equal(mine, theirs):
-					t.Errorf("%s: differs from upstream %s but is not listed as patched", rel, pc.version)
-				}
-				seen++
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if seen < len(pc.patched)+len(pc.added) {
-				t.Fatalf("only %d files in %s", seen, pc.dir)
-			}
-		})
+// TestOverlayBase fails when a dependency the build patches changes
+// version (or its files change) without the patched copies being redone
+// from the new upstream files: each entry is the SHA-256 of the upstream
+// file a patch was made from.
+func TestOverlayBase(t *testing.T) {
+	base := map[string]string{
+		"github.com/maxence-charriere/go-app/v10 pkg/app/http.go":     "0601189a9f611378e9b24ab4bdf42780a03cbf95c1bbebd4171b523ddbe9a32d",
+		"github.com/maxence-charriere/go-app/v10 pkg/app/resource.go": "6b52ab4ec2f4171d403384bffe159e9ec22699933e768ef5868f2851a1b84baa",
+		"github.com/maxence-charriere/go-app/v10 pkg/app/wasm.go":     "10117b07fb7147cdfcd97d1e07cd010da30914e2a622b73d0242b5d9019796f8",
+		"github.com/coder/websocket ws_js.go":                         "afde6fe4b98c1d28a9cb2f0e27203e8d8fa2c14cc779947698040bf9bc7decb7",
 	}
-}
-
-// downloadDir returns the module cache directory of an upstream release,
-// skipping the test when it cannot be fetched (offline, no proxy).
-func downloadDir(t *testing.T, modVersion string) string {
-	t.Helper()
-	out, err := exec.Command("go", "mod", "download", "-json", modVersion).Output()
-	if err != nil {
-		t.Skipf("cannot fetch %s to compare (offline?): %v", modVersion, err)
-	}
-	var info struct{ Dir string }
-	if err := json.Unmarshal(out, &info); err != nil || info.Dir == "" {
-		t.Skipf("cannot fetch %s to compare: %s", modVersion, out)
-	}
-	return info.Dir
-}
-
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+	for key, want := range base {
+		mod, file, _ := strings.Cut(key, " ")
+		out, err := exec.Command("go", "mod", "download", "-json", mod).Output()
+		if err != nil {
+			t.Fatalf("go mod download %s: %v", mod, err)
+		}
+		var info struct{ Dir string }
+		if err := json.Unmarshal(out, &info); err != nil || info.Dir == "" {
+			t.Fatalf("go mod download %s: %s", mod, out)
+		}
+		got, err := os.ReadFile(filepath.Join(info.Dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(got); hex.EncodeToString(sum[:]) != want {
+			t.Errorf("%s %s is not the file its patch was made from: redo the patch (_overlay/README.md)", mod, file)
 		}
 	}
-	return false
 }

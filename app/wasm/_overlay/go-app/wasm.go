@@ -5,7 +5,7 @@ package app
 
 // Duplex patch: GenerateStaticWebsite, which only panicked in wasm, is left
 // out of the wasm build because it names the server-side Handler (see
-// PATCHES.md at the root of this fork).
+// app/wasm/_overlay/README.md).
 
 func wasmExecJS() string {
 	return ""

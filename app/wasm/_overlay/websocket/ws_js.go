@@ -289,7 +289,7 @@ type DialOptions struct {
 //
 // Duplex patch: upstream returns a mock *Response; naming net/http here
 // links all of it (and crypto/tls) into the wasm bundle, so the browser
-// build returns its own Response (see PATCHES.md).
+// build returns its own Response (see app/wasm/_overlay/README.md).
 func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *Response, error) {
 	c, resp, err := dial(ctx, url, opts)
 	if err != nil {

@@ -1,5 +1,9 @@
 package app
 
+// Duplex patch: LocalDir, PrefixedLocation and GitHubPages, which embed an
+// http.Handler, are left out of the wasm build so that it does not link
+// net/http (see app/wasm/_overlay/README.md).
+
 import (
 	"strings"
 )

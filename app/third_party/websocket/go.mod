@@ -1,3 +1,0 @@
-module github.com/coder/websocket
-
-go 1.23
