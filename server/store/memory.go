@@ -15,7 +15,8 @@ type Memory struct {
 	mu     sync.RWMutex
 	closed bool
 	rooms  map[string]*memRoom
-	clock  int64 // bumps on every write, orders Rooms by activity
+	clock  int64    // bumps on every write, orders Rooms by activity
+	reads  memReads // read markers and search order: memory_read.go
 }
 
 type memRoom struct {
@@ -68,6 +69,9 @@ func (m *Memory) Append(_ context.Context, msgs []NewMessage) ([]Result, error) 
 			continue
 		}
 		res[i] = r.append(nm)
+		if nm.Kind == shared.KindMessage && res[i].Err == nil {
+			m.appended(&res[i].Message) // memory_read.go: the search order
+		}
 	}
 	return res, nil
 }

@@ -123,7 +123,7 @@ func (r *memRoom) append(nm NewMessage) Result {
 // add stores nm as the next row.
 func (r *memRoom) add(nm NewMessage) *memRow {
 	row := memRow{
-		Message: shared.Message{Room: nm.Room, Seq: r.head() + 1, TS: nm.TS, Author: nm.Author, Body: nm.Body, MsgID: nm.MsgID, Kind: nm.Kind, Target: nm.Target},
+		Message: shared.Message{Room: nm.Room, Seq: r.head() + 1, TS: nm.TS, Author: nm.Author, Body: nm.Body, MsgID: nm.MsgID, Kind: nm.Kind, Target: nm.Target, Mentions: nm.Mentions},
 		emoji:   nm.Emoji, replyTo: nm.ReplyTo,
 	}
 	r.msgs = append(r.msgs, row)

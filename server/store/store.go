@@ -29,6 +29,10 @@ type NewMessage struct {
 	Emoji  string
 	// ReplyTo is the seq of the message a new message replies to.
 	ReplyTo int64
+	// Mentions are the user ids the server resolved from the body's
+	// @nicks at send time; they are stored with the message and fixed
+	// (an edit does not change them).
+	Mentions []string
 }
 
 // Result is the outcome of appending one NewMessage.
@@ -51,6 +55,8 @@ type Result struct {
 // safe for concurrent use. The server calls Append from a single goroutine,
 // so an implementation may rely on appends not racing each other.
 type Store interface {
+	Reads    // read markers and unread counts: read.go
+	Searcher // full-text search: read.go
 	// Append stores msgs atomically in one transaction, in order, assigning
 	// each new message the next seq of its room. When it returns without
 	// error every result is durable.

@@ -76,6 +76,9 @@ func (s *Store) query(ctx context.Context, tx *sql.Tx, q, room string, args ...a
 		return nil, fmt.Errorf("sqlite store: query: %w", err)
 	}
 	rows.Close()
+	if err := s.fillMentions(ctx, tx, room, msgs); err != nil { // read.go
+		return nil, err
+	}
 	return msgs, s.reactions(ctx, tx, room, msgs)
 }
 

@@ -85,6 +85,8 @@ var migrations = []string{
 		at      INTEGER NOT NULL,
 		PRIMARY KEY (room, seq, user_id, emoji)
 	) WITHOUT ROWID;`,
+	// 5: mentions, read markers and the search index (read.go).
+	readSchema,
 }
 
 // Store is a store.Store on one SQLite file.
@@ -103,6 +105,8 @@ type Store struct {
 	members []memberRow      // joins not yet written; see AddMember
 	flush   *time.Timer      // pending write of members
 	closed  bool
+
+	reads sqlReads // first-join markers not yet written; see read.go
 }
 
 type memberRow struct {
@@ -266,8 +270,11 @@ func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Re
 		if _, err := insert.ExecContext(ctx, m.Room, head, kindColumn(m.Kind), m.MsgID, m.Author.User, m.Author.Nick, m.Body, m.TS, m.Target, m.Emoji, m.ReplyTo); err != nil {
 			return nil, fmt.Errorf("sqlite store: insert: %w", err)
 		}
+		if err := insertMentions(ctx, tx, m.Room, head, m.Mentions); err != nil { // read.go
+			return nil, err
+		}
 		if m.Kind == shared.KindMessage && m.ReplyTo == 0 {
-			res[i].Message = shared.Message{Room: m.Room, Seq: head, TS: m.TS, Author: m.Author, Body: m.Body, MsgID: m.MsgID}
+			res[i].Message = shared.Message{Room: m.Room, Seq: head, TS: m.TS, Author: m.Author, Body: m.Body, MsgID: m.MsgID, Mentions: m.Mentions}
 		} else if res[i].Message, err = s.view(ctx, tx, m.Room, head); err != nil {
 			return nil, err
 		}
@@ -608,7 +615,7 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	err := s.flushMembers()
+	err := errors.Join(s.flushMembers(), s.flushReads())
 	s.stmts.Range(func(_, st any) bool {
 		st.(*sql.Stmt).Close()
 		return true
