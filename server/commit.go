@@ -35,6 +35,9 @@ func (s *session) send(id string, p *shared.Send) {
 	nm := store.NewMessage{Room: p.Room, MsgID: p.MsgID, Author: s.member, Body: p.Body,
 		Kind: p.Kind, Target: p.Target, Emoji: p.Emoji, ReplyTo: p.ReplyTo}
 	req := &sendRequest{sess: s, id: id, msg: nm, cost: sendCost(p.Body)}
+	if p.Kind == shared.KindMessage {
+		req.msg.Mentions = s.srv.mentions(s.ctx, r, p.Body) // mention.go
+	}
 	s.sendStarted(req.cost)
 	select {
 	case s.srv.commits <- req:

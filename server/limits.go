@@ -32,6 +32,8 @@ type RequestRates struct {
 	Create  Rate // a join, create or dm that creates a room
 	History Rate // history
 	Rooms   Rate // rooms
+	Read    Rate // read (moving a read marker writes to the store)
+	Search  Rate // search
 }
 
 // Limits bound how fast one connection, and one user over all of its
@@ -42,7 +44,7 @@ type RequestRates struct {
 type Limits struct {
 	// Conn limits each connection. Zero fields mean: send 10/s burst 50,
 	// join 20/s burst 100, create 2/s burst 10, history 10/s burst 40,
-	// rooms 2/s burst 10.
+	// rooms 2/s burst 10, read 5/s burst 20, search 2/s burst 10.
 	Conn RequestRates
 	// User limits each user (the session's member.User) over all of its
 	// connections. Zero fields mean twice the Conn defaults.
@@ -72,13 +74,15 @@ const (
 	kindCreate
 	kindHistory
 	kindRooms
+	kindRead
+	kindSearch
 	numKinds
 )
 
-var kindNames = [numKinds]string{"send", "join", "room creation", "history", "rooms"}
+var kindNames = [numKinds]string{"send", "join", "room creation", "history", "rooms", "read", "search"}
 
 func (r *RequestRates) byKind() [numKinds]*Rate {
-	return [numKinds]*Rate{&r.Send, &r.Join, &r.Create, &r.History, &r.Rooms}
+	return [numKinds]*Rate{&r.Send, &r.Join, &r.Create, &r.History, &r.Rooms, &r.Read, &r.Search}
 }
 
 var defaultConnRates = RequestRates{
@@ -87,6 +91,8 @@ var defaultConnRates = RequestRates{
 	Create:  Rate{2, 10},
 	History: Rate{10, 40},
 	Rooms:   Rate{2, 10},
+	Read:    Rate{5, 20},
+	Search:  Rate{2, 10},
 }
 
 func (r Rate) withDefault(def Rate) Rate {
@@ -303,6 +309,10 @@ func limitedKind(p any) (requestKind, bool) {
 		return kindHistory, true
 	case *shared.Rooms:
 		return kindRooms, true
+	case *shared.Read:
+		return kindRead, true
+	case *shared.Search:
+		return kindSearch, true
 	}
 	return 0, false
 }
@@ -317,6 +327,6 @@ func (srv *Server) isNewRoom(ctx context.Context, name string) bool {
 // NoLimits returns Limits that never refuse a request: for benchmarks,
 // load tests and tests that flood on purpose.
 func NoLimits() Limits {
-	all := RequestRates{Send: Unlimited, Join: Unlimited, Create: Unlimited, History: Unlimited, Rooms: Unlimited}
+	all := RequestRates{Send: Unlimited, Join: Unlimited, Create: Unlimited, History: Unlimited, Rooms: Unlimited, Read: Unlimited, Search: Unlimited}
 	return Limits{Conn: all, User: all, MaxCreated: -1, Refusals: Unlimited}
 }

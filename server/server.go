@@ -423,6 +423,7 @@ func (s *Server) roomList(ctx context.Context, id Identity, q *shared.Rooms) (*s
 		}
 		list.Rooms = append(list.Rooms, info)
 	}
+	s.fillRoomReads(ctx, id.User, list.Rooms) // read.go
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range list.Rooms {

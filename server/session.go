@@ -211,6 +211,10 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		s.invite(ctx, f.ID, p)
 	case *shared.Remove:
 		s.remove(ctx, f.ID, p)
+	case *shared.Read:
+		s.read(ctx, f.ID, p) // read.go
+	case *shared.Search:
+		s.search(ctx, f.ID, p) // search.go
 	default:
 		s.fail(f.ID, shared.Errorf(shared.CodeUnknownType, "%s is not a request a client may send", f.Type))
 	}
@@ -405,6 +409,7 @@ func (s *session) join(ctx context.Context, id string, j *shared.Join) {
 	}
 
 	ack := &shared.JoinAck{Room: j.Room}
+	s.fillJoinRead(ctx, ack, head) // read.go
 	cursor := since
 	const page = 100
 	for {

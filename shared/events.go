@@ -85,6 +85,10 @@ type Typing struct {
 type Read struct {
 	Room string `json:"room"`
 	Seq  int64  `json:"seq"`
+	// Unread and Mentioned, in a push, count what is left unread after
+	// Seq, as in ReadAck (a request leaves them 0; the server ignores them).
+	Unread    int `json:"unread,omitempty"`
+	Mentioned int `json:"mentioned,omitempty"`
 }
 
 // ReadAck answers Read with the stored marker and what is left unread.

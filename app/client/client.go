@@ -92,6 +92,8 @@ type Client struct {
 	// undelivered is set when a MessageReceived could not be emitted
 	// (closed with a full buffer): later messages are dropped, not counted.
 	undelivered bool
+
+	reads readBook // read markers and unread counts: read.go
 }
 
 // Pending is an unacknowledged send held in the outbox.
@@ -574,6 +576,7 @@ func (c *Client) roomLocked(room string) *roomState {
 // even after Close: a state change (cursor, outbox) is never made without
 // the event that reports it just because Close raced with it.
 func (c *Client) emit(ev Event) bool {
+	defer c.trackRead(ev) // unread counts follow what the app is told: read.go
 	if c.opts.OnEvent != nil {
 		c.opts.OnEvent(ev)
 		return true

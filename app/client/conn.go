@@ -160,6 +160,8 @@ func (c *Client) handle(conn *websocket.Conn, f shared.Frame) {
 		c.emit(RoomsChanged{Rooms: p.Rooms})
 	case *shared.Removed:
 		c.removed(p.Room)
+	case *shared.Read:
+		c.readPushed(p) // read.go
 	case *shared.ErrorFrame:
 		if f.ID == helloID {
 			c.helloRefused(conn, &shared.Error{Code: p.Code, Message: p.Message})

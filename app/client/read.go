@@ -1,0 +1,241 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/duplex-chat/duplex/shared"
+)
+
+// ReadChanged reports that a room's read marker or unread counts changed:
+// the server's counts after a join, a room list or a read (this client's
+// or, pushed, another tab's of the same user), or a message from someone
+// else arriving after the marker. A UI shows the counts as they come.
+type ReadChanged struct {
+	Room string
+	// Seq is the read marker: the user has read up to it.
+	Seq int64
+	// Unread counts the messages of others after Seq, Mentioned those of
+	// them that mention the user.
+	Unread    int
+	Mentioned int
+}
+
+func (ReadChanged) isEvent() {}
+
+// readBook is the client's unread bookkeeping, under its own lock: it is
+// updated from emit, which runs without Client.mu.
+type readBook struct {
+	mu    sync.Mutex
+	rooms map[string]*readRoom
+}
+
+type readRoom struct {
+	known     bool  // the server has told a marker
+	marker    int64 // the read marker
+	unread    int
+	mentioned int
+	last      int64 // newest seq seen in the room
+	want      int64 // the highest seq MarkRead asked for
+	inflight  bool  // a read request is on its way
+}
+
+func (b *readBook) room(name string) *readRoom {
+	if b.rooms == nil {
+		b.rooms = make(map[string]*readRoom)
+	}
+	r := b.rooms[name]
+	if r == nil {
+		r = &readRoom{}
+		b.rooms[name] = r
+	}
+	return r
+}
+
+func (r *readRoom) event(room string) ReadChanged {
+	return ReadChanged{Room: room, Seq: r.marker, Unread: r.unread, Mentioned: r.mentioned}
+}
+
+// ReadState returns what the client knows of room's read marker and
+// unread counts (zero before the server told any).
+func (c *Client) ReadState(room string) ReadChanged {
+	c.reads.mu.Lock()
+	defer c.reads.mu.Unlock()
+	if r := c.reads.rooms[room]; r != nil {
+		return r.event(room)
+	}
+	return ReadChanged{Room: room}
+}
+
+// trackRead updates the unread bookkeeping from an event being emitted
+// and emits a ReadChanged after it when the counts moved.
+func (c *Client) trackRead(ev Event) {
+	var out []ReadChanged
+	switch ev := ev.(type) {
+	case MessageReceived:
+		me := c.User()
+		c.reads.mu.Lock()
+		r := c.reads.room(ev.Message.Room)
+		if c.countLocked(r, &ev.Message, me) {
+			out = append(out, r.event(ev.Message.Room))
+		}
+		c.reads.mu.Unlock()
+	case Joined:
+		a := ev.Ack
+		c.reads.mu.Lock()
+		r := c.reads.room(a.Room)
+		r.known, r.marker, r.unread, r.mentioned = true, max(r.marker, a.Read), a.Unread, a.Mentioned
+		r.last = max(r.last, a.Head)
+		out = append(out, r.event(a.Room))
+		resend := r.want > r.marker && !r.inflight
+		if resend {
+			r.inflight = true
+		}
+		c.reads.mu.Unlock()
+		if resend {
+			go c.flushRead(a.Room)
+		}
+	case RoomsChanged:
+		c.reads.mu.Lock()
+		for _, info := range ev.Rooms {
+			if info.Read == 0 && info.Unread == 0 {
+				continue // no marker in this room
+			}
+			r := c.reads.room(info.Name)
+			if info.Read < r.marker {
+				continue // older than what a read ack said
+			}
+			r.known, r.marker, r.unread, r.mentioned = true, info.Read, info.Unread, info.Mentioned
+			out = append(out, r.event(info.Name))
+		}
+		c.reads.mu.Unlock()
+	}
+	for _, rc := range out {
+		c.emit(rc)
+	}
+}
+
+// countLocked counts m as unread when it is a message of someone else
+// after the marker, or uncounts a deleted one; it reports a change.
+func (c *Client) countLocked(r *readRoom, m *shared.Message, me string) bool {
+	r.last = max(r.last, m.Seq)
+	if !r.known || m.Author.User == me {
+		return false
+	}
+	switch {
+	case m.Kind == shared.KindMessage && !m.Deleted && m.Seq > r.marker:
+		r.unread++
+		for _, u := range m.Mentions {
+			if u == me {
+				r.mentioned++
+				break
+			}
+		}
+		return true
+	case m.Kind == shared.KindDelete && m.Target > r.marker && r.unread > 0:
+		r.unread--
+		return true
+	}
+	return false
+}
+
+// readPushed applies a read frame the server pushed: another session of
+// this user moved the marker.
+func (c *Client) readPushed(p *shared.Read) {
+	c.reads.mu.Lock()
+	r := c.reads.room(p.Room)
+	changed := !r.known || p.Seq >= r.marker
+	if changed {
+		r.known, r.marker, r.unread, r.mentioned = true, p.Seq, p.Unread, p.Mentioned
+	}
+	ev := r.event(p.Room)
+	c.reads.mu.Unlock()
+	if changed {
+		c.emit(ev)
+	}
+}
+
+// MarkRead moves the read marker of a joined room up to seq (the newest
+// message the user has seen). Calls are coalesced: at most one read
+// request per room is in flight, and when it returns the latest seq asked
+// for meanwhile is sent; a lower seq than already asked changes nothing.
+// Offline, the newest seq is sent after the room is joined again. The
+// counts drop at once when seq is the newest message held; the server's
+// answer then corrects them.
+func (c *Client) MarkRead(room string, seq int64) {
+	c.reads.mu.Lock()
+	r := c.reads.room(room)
+	if seq <= r.want || r.known && seq <= r.marker {
+		c.reads.mu.Unlock()
+		return
+	}
+	r.want = seq
+	var ev *ReadChanged
+	if r.known && seq >= r.last && (r.unread > 0 || r.mentioned > 0 || seq > r.marker) {
+		r.marker, r.unread, r.mentioned = seq, 0, 0
+		e := r.event(room)
+		ev = &e
+	}
+	start := !r.inflight
+	r.inflight = true
+	c.reads.mu.Unlock()
+	if ev != nil {
+		c.emit(*ev)
+	}
+	if start {
+		go c.flushRead(room)
+	}
+}
+
+// flushRead sends the newest wanted marker of room until the server has
+// it, one request at a time.
+func (c *Client) flushRead(room string) {
+	var sent int64
+	for {
+		c.reads.mu.Lock()
+		r := c.reads.room(room)
+		seq := r.want
+		if seq <= sent || c.ctx.Err() != nil {
+			r.inflight = false
+			c.reads.mu.Unlock()
+			return
+		}
+		c.reads.mu.Unlock()
+		ctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
+		f, err := c.request(ctx, shared.TypeRead, &shared.Read{Room: room, Seq: seq})
+		cancel()
+		var ack shared.ReadAck
+		if err == nil {
+			ack, err = decodeAnswer[shared.ReadAck](f)
+		}
+		var pe *shared.Error
+		switch {
+		case err == nil:
+			sent = seq
+			c.reads.mu.Lock()
+			r.known = true
+			r.marker = max(r.marker, ack.Seq)
+			if r.marker == ack.Seq {
+				r.unread, r.mentioned = ack.Unread, ack.Mentioned
+			}
+			ev := r.event(room)
+			c.reads.mu.Unlock()
+			c.emit(ev)
+		case errors.As(err, &pe) && pe.Code == shared.CodeRateLimited:
+			select {
+			case <-time.After(retryDelay(pe)):
+			case <-c.ctx.Done():
+			}
+		case errors.As(err, &pe):
+			sent = seq // refused for good (not joined, invalid): drop it
+		default:
+			// Offline: the next Joined of the room sends it again.
+			c.reads.mu.Lock()
+			r.inflight = false
+			c.reads.mu.Unlock()
+			return
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package server
+
+import (
+	"context"
+
+	"github.com/duplex-chat/duplex/server/store"
+	"github.com/duplex-chat/duplex/shared"
+)
+
+// Read markers (PROTOCOL.md 7.14): each user has one marker per room, the
+// seq they have read up to, kept in the store. It only moves up. A user's
+// first join of a room sets it to the room's head, so a newcomer does not
+// find the whole history unread. JoinAck, RoomInfo and ReadAck carry the
+// marker with the counts after it; a move is pushed to the user's other
+// sessions in the room on this node, so a second tab or device follows.
+
+// read moves the session user's marker in a joined room.
+func (s *session) read(ctx context.Context, id string, p *shared.Read) {
+	r := s.joined(p.Room)
+	if r == nil {
+		if id != "" {
+			s.fail(id, shared.Errorf(shared.CodeNotJoined, "join room %q before marking it read", p.Room))
+		}
+		return
+	}
+	head, err := s.srv.opts.Store.Head(ctx, p.Room)
+	if err != nil {
+		if id != "" {
+			s.fail(id, err)
+		}
+		return
+	}
+	// A marker past the head would hide messages not yet written.
+	seq := min(p.Seq, max(head, r.headSeq()))
+	st, err := s.srv.opts.Store.MarkRead(ctx, p.Room, s.member.User, seq)
+	if err != nil {
+		if id != "" {
+			s.fail(id, err)
+		}
+		return
+	}
+	if id != "" {
+		s.reply(shared.TypeAck, id, &shared.ReadAck{Room: p.Room, Seq: st.Read, Unread: st.Unread, Mentioned: st.Mentioned})
+	}
+	r.pushRead(s, &shared.Read{Room: p.Room, Seq: st.Read, Unread: st.Unread, Mentioned: st.Mentioned})
+}
+
+// pushRead tells the other sessions of from's user in r where the marker
+// is now. Most users have one session in a room: that costs one lookup.
+func (r *room) pushRead(from *session, p *shared.Read) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if u := r.users[from.member.User]; u == nil || u.sessions < 2 {
+		return
+	}
+	frame, err := shared.Encode(shared.TypeRead, "", p)
+	if err != nil {
+		return
+	}
+	for sess, c := range r.members {
+		if sess != from && c.live && sess.member.User == from.member.User {
+			sess.enqueue(frame)
+			sess.hurryWriter()
+		}
+	}
+}
+
+// readState returns user's marker in room and what is unread after it,
+// setting the marker to head when the user has none yet (a first join).
+func (srv *Server) readState(ctx context.Context, room, user string, head int64) (store.ReadState, error) {
+	st, err := srv.opts.Store.ReadState(ctx, room, user)
+	if err != nil || st.Marked {
+		return st, err
+	}
+	if err := srv.opts.Store.InitRead(ctx, room, user, head); err != nil {
+		return st, err
+	}
+	return store.ReadState{Marked: true, Read: head}, nil
+}
+
+// fillJoinRead puts the user's read state in a join's ack. A store error
+// leaves it out rather than failing the join: unread counts are a
+// convenience, the messages are not.
+func (s *session) fillJoinRead(ctx context.Context, ack *shared.JoinAck, head int64) {
+	st, err := s.srv.readState(ctx, ack.Room, s.member.User, head)
+	if err != nil {
+		s.srv.log.Warn("read state", "room", ack.Room, "err", err)
+		return
+	}
+	ack.Read, ack.Unread, ack.Mentioned = st.Read, st.Unread, st.Mentioned
+}
+
+// fillRoomReads puts user's read state in each room of a room list that
+// the user has a marker in.
+func (srv *Server) fillRoomReads(ctx context.Context, user string, rooms []shared.RoomInfo) {
+	for i := range rooms {
+		st, err := srv.opts.Store.ReadState(ctx, rooms[i].Name, user)
+		if err != nil {
+			srv.log.Warn("read state", "room", rooms[i].Name, "err", err)
+			return
+		}
+		rooms[i].Read, rooms[i].Unread, rooms[i].Mentioned = st.Read, st.Unread, st.Mentioned
+	}
+}
