@@ -22,6 +22,12 @@ type MessageList struct {
 	Loading bool
 	Me      string // the person's user id
 	Preview bool   // behind the sign-in form: no paging
+	// Nicks are highlighted as @mentions; Line draws the "new messages"
+	// line before the first message from that seq on (0: none); Target is a search result to
+	// highlight (unread.go, mention.go, search.go).
+	Nicks  nickSet
+	Line   int64
+	Target int64
 
 	atBottom bool
 	unseen   int
@@ -132,6 +138,7 @@ func scrollToBottom() {
 // Render draws the list and, over its bottom edge, the new-messages button.
 func (l *MessageList) Render() app.UI {
 	now := time.Now()
+	bodyNicks = l.Nicks
 	return app.Div().Class("log-wrap").Body(
 		app.Div().ID(listID).Class("messages").DataSet("test", "messages").
 			Attr("role", "log").Attr("aria-label", "Messages in #"+l.Room).TabIndex(0).
@@ -178,6 +185,7 @@ func (l *MessageList) renderRow(i int, now time.Time) app.UI {
 	if l.Me != "" && r.Msg.Author.User == l.Me {
 		cls += " own"
 	}
+	cls += l.rowExtra(r) // unread.go: mentions of the person, a search target
 	row := app.Div().Class(cls).DataSet("test", "message").
 		DataSet("seq", r.Msg.Seq).DataSet("status", r.Status).DataSet("msg-id", r.Msg.MsgID).DataSet("user", attrText(r.Msg.Author.User))
 	if r.Reason != "" {
@@ -189,6 +197,9 @@ func (l *MessageList) renderRow(i int, now time.Time) app.UI {
 		app.Span().Class("time").DataSet("test", "time").Title("%s", fullTime(t)).Text(t.Format("15:04")),
 		renderBody(r.Msg.Body),
 	)
+	if l.lineBefore(i) { // unread.go
+		row = app.Div().Class("line-group").Body(newMessagesLine(), row)
+	}
 	if !newDay {
 		return row
 	}
@@ -207,7 +218,7 @@ func renderBody(body string) app.UI {
 		app.Range(segs).Slice(func(i int) app.UI {
 			s := segs[i]
 			if !s.Link {
-				return app.Text(s.Text)
+				return renderMentions(s.Text) // mention.go
 			}
 			return app.A().Href("%s", s.Text).Attr("rel", "noopener noreferrer nofollow").Attr("target", "_blank").Text(s.Text)
 		}),

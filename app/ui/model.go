@@ -34,6 +34,9 @@ type model struct {
 	online    bool // has been online once (later onlines may bring a new app.wasm)
 
 	notify func() // set by the mounted page: asks it to re-read a snapshot
+
+	reads readsState  // unread counts: unread.go
+	find  searchState // search and jump to a result: search.go
 }
 
 // roomView is what the browser holds of one room: the one copy of its
@@ -183,6 +186,9 @@ func (m *model) pump(cl *client.Client) {
 			go m.refreshRoomsOf(cl)
 		case client.MessageReceived:
 			m.viewLocked(e.Message.Room).addLocked(e.Message)
+			m.notifyLocked(e.Message) // notify.go
+		case client.ReadChanged:
+			m.readChangedLocked(e) // unread.go
 		case client.MessageFailed:
 			v := m.viewLocked(e.Pending.Room)
 			v.failed = append(v.failed, failedSend{Pending: e.Pending, reason: e.Err.Message})
@@ -341,6 +347,13 @@ type snapshot struct {
 	Refused   failedSend // the latest send the server refused in this room
 	SigninErr string     // the server refused the nickname or credential
 	Info      shared.RoomInfo
+	// Unread counts (unread.go): per room, their total over the joined
+	// rooms, and the open room's (ReadKnown once the server told it).
+	Reads       map[string]client.ReadChanged
+	TotalUnread int
+	ReadKnown   bool
+	Read        client.ReadChanged
+	Search      searchSnap // search.go
 }
 
 // snapshot copies what the page shows of room.
@@ -368,6 +381,8 @@ func (m *model) snapshot(room string) snapshot {
 		}
 	}
 	s.Rows = m.rowsLocked(room)
+	m.fillReadsLocked(&s, room)
+	m.fillSearchLocked(&s, room)
 	return s
 }
 

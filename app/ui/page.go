@@ -49,6 +49,9 @@ type Chat struct {
 	queued  atomic.Bool // a refresh is dispatched and has not run yet
 	ticking bool        // a countdown refresh is scheduled
 	keys    app.Func
+
+	reads  readWatch // marking read, the new-messages line: unread.go
+	jumped string    // the search target already scrolled to: search.go
 }
 
 // OnInit runs before the first render, which in the browser comes before
@@ -103,6 +106,7 @@ func (c *Chat) OnMount(ctx app.Context) {
 		}
 	})
 	c.listenKeys(ctx)
+	c.listenRead(ctx) // unread.go
 	if c.nick != "" {
 		c.signIn(ctx, c.nick)
 		return
@@ -125,6 +129,7 @@ func (c *Chat) OnMount(ctx app.Context) {
 // OnDismount stops the model's updates and the keyboard listener.
 func (c *Chat) OnDismount() {
 	theModel.setNotify(nil)
+	c.stopRead()
 	if c.keys != nil {
 		app.Window().Call("removeEventListener", "keydown", c.keys)
 		c.keys.Release()
@@ -158,7 +163,7 @@ func (c *Chat) enter(ctx app.Context) {
 		app.Window().Get("history").Call("replaceState", nil, "", canonical)
 		c.path = canonical
 	}
-	ctx.Page().SetTitle(pageTitle(c.room))
+	ctx.Page().SetTitle(titleWithUnread(c.snap.TotalUnread, pageTitle(c.room)))
 	if c.nick != "" && c.room != "" {
 		theModel.open(ctx, c.room)
 	}
@@ -186,8 +191,13 @@ func pageTitle(room string) string {
 func (c *Chat) refresh(ctx app.Context) {
 	c.snap = theModel.snapshot(c.room)
 	if c.room != "" && c.snap.Info.Name == c.room {
-		ctx.Page().SetTitle(roomLabel(c.snap.Info) + " · Duplex") // a DM by the other person's name
+		ctx.Page().SetTitle(titleWithUnread(c.snap.TotalUnread, roomLabel(c.snap.Info)+" · Duplex")) // a DM by the other person's name
+	} else if c.room != "" {
+		ctx.Page().SetTitle(titleWithUnread(c.snap.TotalUnread, pageTitle(c.room)))
 	}
+	c.placeLine()          // unread.go
+	ctx.Defer(c.checkRead) // unread.go: after the list rendered
+	c.seek(ctx)            // search.go
 	if c.snap.Signed && c.snap.State == client.StateOffline && !c.ticking {
 		c.ticking = true
 		ctx.After(time.Second, func(ctx app.Context) { c.ticking = false; c.refresh(ctx) })
@@ -380,16 +390,22 @@ func (c *Chat) renderChat() app.UI {
 	s := c.snap
 	owner := s.Info.Kind == shared.RoomPrivate && s.Info.Owner == s.User && s.User != ""
 	return app.Div().Class("layout").DataSet("drawer", c.drawer).Body(
-		&RoomList{Current: c.room, Joined: s.Joined, Rooms: s.Rooms},
+		&RoomList{Current: c.room, Joined: s.Joined, Rooms: s.Rooms, Unread: s.Reads},
 		app.Div().Class("room").Attr("role", "main").Body(
-			heading(2, "room-title", roomLabel(s.Info)),
+			app.Div().Class("room-head").Body(
+				heading(2, "room-title", roomLabel(s.Info)),
+				&SearchBox{Snap: s.Search},
+				&NotifyToggle{},
+			),
 			app.If(s.Info.Kind == shared.RoomPrivate, func() app.UI {
 				return app.Input().Type("text").Class("invite").DataSet("test", "invite").
 					Placeholder("Invite by nickname").Attr("aria-label", "Invite someone to this private room by nickname").
 					AutoComplete(false).OnKeyDown(c.onInvite)
 			}),
-			&MessageList{Room: c.room, Rows: s.Rows, More: s.More, Loading: s.Loading, Me: s.User},
+			&MessageList{Room: c.room, Rows: s.Rows, More: s.More, Loading: s.Loading, Me: s.User,
+				Nicks: newNickSet(s.Members, shared.Member{User: s.User, Nick: s.Nick}), Line: c.lineAt(), Target: s.Search.Target},
 			&Composer{Room: c.room, RefusedID: s.Refused.MsgID, RefusedBody: s.Refused.Body},
+			&MentionSuggest{Room: c.room, Members: s.Members, Me: s.User},
 		),
 		&MemberList{Room: c.room, Members: s.Members, Stale: s.State != client.StateOnline, Me: s.User, Owner: owner},
 		app.Div().Class("scrim").DataSet("test", "scrim").OnClick(c.closeDrawer),

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/duplex-chat/duplex/app/client"
 	"github.com/duplex-chat/duplex/shared"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
@@ -17,7 +18,8 @@ type RoomList struct {
 
 	Current string
 	Joined  []string
-	Rooms   []shared.RoomInfo // every public room, with its member count
+	Rooms   []shared.RoomInfo             // every public room, with its member count
+	Unread  map[string]client.ReadChanged // unread counts by room: unread.go
 
 	browsing bool
 }
@@ -77,6 +79,7 @@ func (l *RoomList) Render() app.UI {
 				name := joined[i]
 				return app.Li().Class(roomClass(name == l.Current)).DataSet("test", "room").DataSet("room", name).DataSet("kind", "public").Body(
 					roomLink(name, "#"+name, name == l.Current),
+					unreadBadges(l.Unread[name]),
 					memberCount(counts[name]),
 				)
 			}),
@@ -115,6 +118,7 @@ func (l *RoomList) renderSection(title, test string, rooms []shared.RoomInfo) ap
 				r := rooms[i]
 				return app.Li().Class(roomClass(r.Name == l.Current)).DataSet("test", "room").DataSet("room", r.Name).DataSet("kind", string(kindOf(r))).Body(
 					roomLink(r.Name, roomLabel(r), r.Name == l.Current),
+					unreadBadges(l.Unread[r.Name]),
 					memberCount(r.Members),
 				)
 			}),
