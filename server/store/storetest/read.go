@@ -142,6 +142,72 @@ func runReads(t *testing.T, fresh func(t *testing.T) store.Store) {
 	})
 }
 
+// runReadsEvents tests that counts and search follow events: edits,
+// deletions and reactions are not unread themselves, a deleted message
+// is no longer unread or found, an edited one is found by its new words.
+func runReadsEvents(t *testing.T, fresh func(t *testing.T) store.Store) {
+	ctx := context.Background()
+	ann := shared.Member{User: "u-ann", Nick: "Ann"}
+	bob := shared.Member{User: "u-bob", Nick: "Bob"}
+	add := func(t *testing.T, s store.Store, nm store.NewMessage) shared.Message {
+		t.Helper()
+		nm.TS = 5
+		res, err := s.Append(ctx, []store.NewMessage{nm})
+		if err != nil || res[0].Err != nil {
+			t.Fatalf("Append %+v: %v %v", nm, err, res[0].Err)
+		}
+		return res[0].Message
+	}
+	found := func(t *testing.T, s store.Store, q string) []shared.Message {
+		t.Helper()
+		msgs, _, err := s.Search(ctx, store.SearchQuery{User: ann.User, Query: q, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msgs
+	}
+
+	t.Run("unread ignores events and deleted messages", func(t *testing.T) {
+		s := fresh(t)
+		if _, err := s.MarkRead(ctx, "a", ann.User, 0); err != nil {
+			t.Fatal(err)
+		}
+		m1 := add(t, s, store.NewMessage{Room: "a", MsgID: "b1", Author: bob, Body: "one"})
+		m2 := add(t, s, store.NewMessage{Room: "a", MsgID: "b2", Author: bob, Body: "@Ann two", Mentions: []string{ann.User}})
+		add(t, s, store.NewMessage{Room: "a", MsgID: "b3", Author: bob, Kind: shared.KindEdit, Target: m1.Seq, Body: "one, edited"})
+		add(t, s, store.NewMessage{Room: "a", MsgID: "b4", Author: bob, Kind: shared.KindReact, Target: m1.Seq, Emoji: "👍"})
+		st, err := s.ReadState(ctx, "a", ann.User)
+		if err != nil || st.Unread != 2 || st.Mentioned != 1 {
+			t.Fatalf("after an edit and a reaction: %+v, %v; want 2 unread, 1 mention", st, err)
+		}
+		add(t, s, store.NewMessage{Room: "a", MsgID: "b5", Author: bob, Kind: shared.KindDelete, Target: m2.Seq})
+		st, err = s.ReadState(ctx, "a", ann.User)
+		if err != nil || st.Unread != 1 || st.Mentioned != 0 {
+			t.Fatalf("after deleting the mention: %+v, %v; want 1 unread, no mention", st, err)
+		}
+	})
+
+	t.Run("search follows edits and deletes", func(t *testing.T) {
+		s := fresh(t)
+		m := add(t, s, store.NewMessage{Room: "a", MsgID: "a1", Author: ann, Body: "old words"})
+		if got := found(t, s, "old"); len(got) != 1 || got[0].Seq != m.Seq {
+			t.Fatalf("before the edit: %+v", got)
+		}
+		add(t, s, store.NewMessage{Room: "a", MsgID: "a2", Author: ann, Kind: shared.KindEdit, Target: m.Seq, Body: "new text"})
+		if got := found(t, s, "old"); len(got) != 0 {
+			t.Fatalf("the old words are still found: %+v", got)
+		}
+		got := found(t, s, "new")
+		if len(got) != 1 || got[0].Seq != m.Seq || got[0].Body != "new text" || got[0].Edited == 0 || got[0].Kind != shared.KindMessage {
+			t.Fatalf("after the edit: %+v, want the message (not the edit event) in its new state", got)
+		}
+		add(t, s, store.NewMessage{Room: "a", MsgID: "a3", Author: ann, Kind: shared.KindDelete, Target: m.Seq})
+		if got := found(t, s, "new"); len(got) != 0 {
+			t.Fatalf("a deleted message is found: %+v", got)
+		}
+	})
+}
+
 // runSearch tests full-text search.
 func runSearch(t *testing.T, fresh func(t *testing.T) store.Store) {
 	ctx := context.Background()

@@ -631,6 +631,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 	runEvents(t, open)
 	runReads(t, fresh)  // read.go
 	runSearch(t, fresh) // read.go
+	runReadsEvents(t, fresh)
 
 	t.Run("empty batch", func(t *testing.T) {
 		s := fresh(t)
