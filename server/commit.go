@@ -35,6 +35,14 @@ func (s *session) send(id string, p *shared.Send) {
 	nm := store.NewMessage{Room: p.Room, MsgID: p.MsgID, Author: s.member, Body: p.Body,
 		Kind: p.Kind, Target: p.Target, Emoji: p.Emoji, ReplyTo: p.ReplyTo}
 	req := &sendRequest{sess: s, id: id, msg: nm, cost: sendCost(p.Body)}
+	if p.Image != "" {
+		img, err := s.attachedImage(context.Background(), p) // upload.go
+		if err != nil {
+			s.fail(id, err)
+			return
+		}
+		req.msg.Image = img
+	}
 	s.sendStarted(req.cost)
 	select {
 	case s.srv.commits <- req:

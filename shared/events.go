@@ -336,3 +336,13 @@ func (s *Send) validateKind() error {
 		return ValidEmoji(s.Emoji)
 	}
 }
+
+// Limits of the images an upload may carry, beyond MaxImageBytes.
+const (
+	// MaxImagePixels bounds width×height: a small file may declare a huge
+	// image (a decompression bomb), so the server reads the dimensions
+	// first and refuses more pixels than this before decoding anything.
+	MaxImagePixels = 40_000_000
+	// ThumbMaxSide is the longest side of a thumbnail, in pixels.
+	ThumbMaxSide = 320
+)
