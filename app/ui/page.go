@@ -381,7 +381,7 @@ func (c *Chat) renderChat() app.UI {
 	owner := s.Info.Kind == shared.RoomPrivate && s.Info.Owner == s.User && s.User != ""
 	return app.Div().Class("layout").DataSet("drawer", c.drawer).Body(
 		&RoomList{Current: c.room, Joined: s.Joined, Rooms: s.Rooms},
-		app.Div().Class("room").Attr("role", "main").Body(
+		app.Div().Class("room").Attr("role", "main").OnDragOver(onDragOver).OnDrop(onDrop).Body(
 			heading(2, "room-title", roomLabel(s.Info)),
 			app.If(s.Info.Kind == shared.RoomPrivate, func() app.UI {
 				return app.Input().Type("text").Class("invite").DataSet("test", "invite").

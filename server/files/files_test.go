@@ -90,17 +90,6 @@ func TestInspect(t *testing.T) {
 	}
 }
 
-func TestThumbSize(t *testing.T) {
-	for _, tc := range []struct{ w, h, tw, th int }{
-		{10, 10, 10, 10}, {320, 100, 320, 100}, {640, 480, 320, 240}, {480, 640, 240, 320},
-		{10000, 1, 320, 1}, {1, 10000, 1, 320}, {321, 321, 320, 320},
-	} {
-		if w, h := files.ThumbSize(tc.w, tc.h); w != tc.tw || h != tc.th {
-			t.Errorf("ThumbSize(%d, %d) = %d×%d, want %d×%d", tc.w, tc.h, w, h, tc.tw, tc.th)
-		}
-	}
-}
-
 // TestThumbnail: a thumbnail is a re-encoded PNG of the right size; a
 // header whose pixels are missing (a truncated file) fails at decoding.
 func TestThumbnail(t *testing.T) {

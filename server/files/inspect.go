@@ -66,18 +66,6 @@ func Inspect(data []byte) (typ string, width, height int, err error) {
 	return typ, cfg.Width, cfg.Height, nil
 }
 
-// ThumbSize is the size of the thumbnail of a width×height image: the
-// image itself when it fits shared.ThumbMaxSide, else scaled down to it
-// on the long side.
-func ThumbSize(width, height int) (int, int) {
-	m := max(width, height)
-	if m <= shared.ThumbMaxSide {
-		return width, height
-	}
-	scale := func(v int) int { return max(1, (v*shared.ThumbMaxSide+m/2)/m) }
-	return scale(width), scale(height)
-}
-
 // thumbType is the type a thumbnail of typ is encoded as: JPEG for
 // photos, PNG for the rest (it keeps transparency).
 func thumbType(typ string) string {
@@ -99,7 +87,7 @@ func Thumbnail(data []byte, typ string) ([]byte, error) {
 		return nil, shared.Errorf(shared.CodeInvalid, "the file is not a valid %s image: %v", f.name, err)
 	}
 	b := src.Bounds()
-	w, h := ThumbSize(b.Dx(), b.Dy())
+	w, h := shared.ThumbSize(b.Dx(), b.Dy())
 	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
 	draw.ApproxBiLinear.Scale(dst, dst.Bounds(), src, b, draw.Src, nil)
 	var out bytes.Buffer
