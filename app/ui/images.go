@@ -240,10 +240,12 @@ func (c *Composer) renderAttach() app.UI {
 }
 
 // renderImage draws a message's image: a thumbnail, sized before it loads
-// (no layout shift), linking to the full image in a new tab. An image
-// whose id a client could not have been given by a server is not shown.
-func renderImage(img *shared.Image) app.UI {
-	if img == nil || !imageID(img.ID) {
+// (no layout shift), linking to the full image in a new tab. A deleted
+// message shows none, nor does an image whose id a server could not have
+// given.
+func renderImage(m shared.Message) app.UI {
+	img := m.Image
+	if img == nil || m.Deleted || !imageID(img.ID) {
 		return nil
 	}
 	w, h := shared.ThumbSize(img.Width, img.Height)
