@@ -60,7 +60,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"unsupported protocol: offer the WebSocket subprotocol "+shared.Protocol)
 		return
 	}
-	conn.SetReadLimit(shared.MaxFrameBytes)
+	conn.SetReadLimit(readLimit) // text frames: MaxFrameBytes (see readText)
 
 	sess := newSession(s, conn, out, pre)
 	s.mu.Lock()

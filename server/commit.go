@@ -38,6 +38,14 @@ func (s *session) send(id string, p *shared.Send) {
 	if p.Kind == shared.KindMessage {
 		req.msg.Mentions = s.srv.mentions(s.ctx, r, p.Body) // mention.go
 	}
+	if p.Image != "" {
+		img, err := s.attachedImage(context.Background(), p) // upload.go
+		if err != nil {
+			s.fail(id, err)
+			return
+		}
+		req.msg.Image = img
+	}
 	s.sendStarted(req.cost)
 	select {
 	case s.srv.commits <- req:

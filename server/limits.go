@@ -34,6 +34,9 @@ type RequestRates struct {
 	Rooms   Rate // rooms
 	Read    Rate // read (moving a read marker writes to the store)
 	Search  Rate // search
+	// Upload counts bytes, not requests: the image bytes of uploads per
+	// second. Its Burst is at least shared.MaxImageBytes.
+	Upload Rate
 }
 
 // Limits bound how fast one connection, and one user over all of its
@@ -44,7 +47,8 @@ type RequestRates struct {
 type Limits struct {
 	// Conn limits each connection. Zero fields mean: send 10/s burst 50,
 	// join 20/s burst 100, create 2/s burst 10, history 10/s burst 40,
-	// rooms 2/s burst 10, read 5/s burst 20, search 2/s burst 10.
+	// rooms 2/s burst 10, read 5/s burst 20, search 2/s burst 10,
+	// upload 1 MiB/s burst 16 MiB.
 	Conn RequestRates
 	// User limits each user (the session's member.User) over all of its
 	// connections. Zero fields mean twice the Conn defaults.
@@ -76,13 +80,14 @@ const (
 	kindRooms
 	kindRead
 	kindSearch
+	kindUpload
 	numKinds
 )
 
-var kindNames = [numKinds]string{"send", "join", "room creation", "history", "rooms", "read", "search"}
+var kindNames = [numKinds]string{"send", "join", "room creation", "history", "rooms", "read", "search", "upload"}
 
 func (r *RequestRates) byKind() [numKinds]*Rate {
-	return [numKinds]*Rate{&r.Send, &r.Join, &r.Create, &r.History, &r.Rooms, &r.Read, &r.Search}
+	return [numKinds]*Rate{&r.Send, &r.Join, &r.Create, &r.History, &r.Rooms, &r.Read, &r.Search, &r.Upload}
 }
 
 var defaultConnRates = RequestRates{
@@ -93,6 +98,7 @@ var defaultConnRates = RequestRates{
 	Rooms:   Rate{2, 10},
 	Read:    Rate{5, 20},
 	Search:  Rate{2, 10},
+	Upload:  Rate{1 << 20, 16 << 20},
 }
 
 func (r Rate) withDefault(def Rate) Rate {
@@ -111,6 +117,11 @@ func (l Limits) withDefaults() Limits {
 	for k := range numKinds {
 		*conn[k] = conn[k].withDefault(*def[k])
 		*user[k] = user[k].withDefault(Rate{2 * def[k].PerSecond, 2 * def[k].Burst})
+	}
+	// An upload takes its size in tokens at once: a smaller burst would
+	// refuse the largest images forever.
+	for _, r := range []*Rate{&l.Conn.Upload, &l.User.Upload} {
+		r.Burst = max(r.Burst, shared.MaxImageBytes)
 	}
 	if l.MaxCreated == 0 {
 		l.MaxCreated = 100
@@ -205,13 +216,13 @@ func newConnLimits(l Limits) *connLimits {
 
 // take spends one token of kind from both a and b, or none when either
 // has none, and then says how long until both would have one.
-func take(now time.Time, a, b *rate.Limiter) (ok bool, wait time.Duration) {
+func take(now time.Time, n int, a, b *rate.Limiter) (ok bool, wait time.Duration) {
 	var rs []*rate.Reservation
 	for _, l := range []*rate.Limiter{a, b} {
 		if l == nil {
 			continue
 		}
-		r := l.ReserveN(now, 1)
+		r := l.ReserveN(now, n)
 		rs = append(rs, r)
 		if !r.OK() {
 			wait = time.Hour
@@ -231,14 +242,17 @@ func take(now time.Time, a, b *rate.Limiter) (ok bool, wait time.Duration) {
 // allow checks the connection's and its user's limit for a request of
 // kind. When refused it answers request id with rate_limited and reports
 // false; a connection that spent its refusal budget is closed with 1008.
-func (s *session) allow(id string, kind requestKind) bool {
+func (s *session) allow(id string, kind requestKind) bool { return s.allowN(id, kind, 1) }
+
+// allowN is allow for a request that costs n tokens (an upload: its bytes).
+func (s *session) allowN(id string, kind requestKind, n int) bool {
 	if s.limits.lim[kind] == nil && s.srv.opts.Limits.User.byKind()[kind].PerSecond < 0 {
 		return true // unlimited: no clock, no shared map
 	}
 	now := time.Now()
 	user := s.srv.userLimiters(s.member.User, now)
 	s.limits.mu.Lock()
-	ok, wait := take(now, s.limits.lim[kind], user[kind])
+	ok, wait := take(now, n, s.limits.lim[kind], user[kind])
 	s.limits.mu.Unlock()
 	if ok {
 		return true
@@ -327,6 +341,6 @@ func (srv *Server) isNewRoom(ctx context.Context, name string) bool {
 // NoLimits returns Limits that never refuse a request: for benchmarks,
 // load tests and tests that flood on purpose.
 func NoLimits() Limits {
-	all := RequestRates{Send: Unlimited, Join: Unlimited, Create: Unlimited, History: Unlimited, Rooms: Unlimited, Read: Unlimited, Search: Unlimited}
+	all := RequestRates{Send: Unlimited, Join: Unlimited, Create: Unlimited, History: Unlimited, Rooms: Unlimited, Read: Unlimited, Search: Unlimited, Upload: Unlimited}
 	return Limits{Conn: all, User: all, MaxCreated: -1, Refusals: Unlimited}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/duplex-chat/duplex/server/broker"
+	"github.com/duplex-chat/duplex/server/files"
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/shared"
 	"github.com/prometheus/client_golang/prometheus"
@@ -137,6 +138,13 @@ type Options struct {
 	RetainCount int64
 	// PruneInterval is how often retention runs. Zero means a minute.
 	PruneInterval time.Duration
+	// Files keeps uploaded images (see server/files; the duplex binary
+	// uses a files.Dir in DATA_DIR/files). Nil refuses uploads.
+	Files files.Store
+	// MaxUploads bounds the uploads the server reads and checks at once,
+	// over all connections (each holds up to 5 MiB while it is read);
+	// more wait, and their connections are paced by TCP. Zero means 8.
+	MaxUploads int
 }
 
 func (o *Options) withDefaults() Options {
@@ -199,6 +207,9 @@ func (o *Options) withDefaults() Options {
 	if c.PruneInterval <= 0 {
 		c.PruneInterval = time.Minute
 	}
+	if c.MaxUploads <= 0 {
+		c.MaxUploads = 8
+	}
 	return c
 }
 
@@ -235,6 +246,8 @@ type Server struct {
 	limUsers map[string]*userLimits // per-user limiters; see limits.go
 
 	prunerEnd chan struct{} // closed when the retention loop stopped
+
+	uploads chan struct{} // one token per upload being read; see upload.go
 }
 
 // New returns a Server ready to be mounted as an http.Handler.
@@ -252,6 +265,7 @@ func New(opts *Options) (*Server, error) {
 		nicks:        make(map[string]*nickHold),
 		limUsers:     make(map[string]*userLimits),
 		prunerEnd:    make(chan struct{}),
+		uploads:      make(chan struct{}, o.MaxUploads),
 	}
 	m, err := newMetrics(s, o.Metrics)
 	if err != nil {

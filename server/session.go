@@ -94,14 +94,19 @@ func (s *session) run() {
 	for s.readGate() {
 		// No deadline or cancel on Read: with either, coder/websocket
 		// keeps a watcher per blocked Read; closing the conn unblocks it.
-		typ, data, err := s.conn.Read(context.Background())
+		typ, r, err := s.conn.Reader(context.Background())
 		if err != nil {
 			s.srv.metrics.disconnected(err)
 			return
 		}
-		if typ != websocket.MessageText {
-			s.srv.metrics.closed(shared.CloseBadFrame)
-			s.closeWith(shared.CloseBadFrame)
+		if typ == websocket.MessageBinary { // an upload: see upload.go
+			if !s.upload(ctx, r) {
+				return
+			}
+			continue
+		}
+		data, ok := s.readText(r)
+		if !ok {
 			return
 		}
 		offStack(func() { s.handle(ctx, data) })

@@ -340,3 +340,25 @@ func (s *Send) validateKind() error {
 		return ValidEmoji(s.Emoji)
 	}
 }
+
+// Limits of the images an upload may carry, beyond MaxImageBytes.
+const (
+	// MaxImagePixels bounds width×height: a small file may declare a huge
+	// image (a decompression bomb), so the server reads the dimensions
+	// first and refuses more pixels than this before decoding anything.
+	MaxImagePixels = 40_000_000
+	// ThumbMaxSide is the longest side of a thumbnail, in pixels.
+	ThumbMaxSide = 320
+)
+
+// ThumbSize is the size of the thumbnail of a width×height image: the
+// image itself when it fits ThumbMaxSide, else scaled down to it on the
+// long side. A client sets it on the thumbnail's <img> before it loads.
+func ThumbSize(width, height int) (int, int) {
+	m := max(width, height)
+	if m <= ThumbMaxSide {
+		return width, height
+	}
+	scale := func(v int) int { return max(1, (v*ThumbMaxSide+m/2)/m) }
+	return scale(width), scale(height)
+}

@@ -81,3 +81,15 @@ func ExampleCloseCode_ShouldReconnect() {
 	// 4000 false unsupported protocol version
 	// 1006 true unknown close code
 }
+
+// ExampleEncodeUpload builds the binary message of PROTOCOL.md 7.16's
+// example: a 4-byte big-endian header length, the header, the bytes.
+func ExampleEncodeUpload() {
+	png := make([]byte, 4711)
+	b, _ := shared.EncodeUpload("u1", shared.Upload{Room: "lobby", Name: "cat.png"}, png)
+	fmt.Printf("% x\n%s\n%d bytes\n", b[:4], b[4:4+0x44], len(b))
+	// Output:
+	// 00 00 00 44
+	// {"type":"upload","id":"u1","data":{"room":"lobby","name":"cat.png"}}
+	// 4783 bytes
+}

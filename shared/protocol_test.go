@@ -145,6 +145,10 @@ func ackShapeOK(raw []byte) bool {
 	if strictInto(raw, &rd) == nil || strictInto(raw, &sr) == nil {
 		return true
 	}
+	var ua shared.UploadAck
+	if strictInto(raw, &ua) == nil && ua.Image.ID != "" {
+		return true
+	}
 	return strictInto(raw, &ja) == nil || strictInto(raw, &sa) == nil || strictInto(raw, &ha) == nil ||
 		strictInto(raw, &aa) == nil || strictInto(raw, &na) == nil || strictInto(raw, &ri) == nil || strictInto(raw, &ia) == nil || strictInto(raw, &ma) == nil
 }

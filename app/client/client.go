@@ -104,6 +104,8 @@ type Pending struct {
 	TS    int64  `json:"ts"` // client time it was written, Unix ms
 	// ReplyTo is the seq of the message this one replies to (Reply).
 	ReplyTo int64 `json:"reply_to,omitempty"`
+	// Image is the id of an uploaded image the message carries (SendImage).
+	Image string `json:"image,omitempty"`
 }
 
 type roomState struct {
@@ -397,13 +399,18 @@ func (c *Client) SendWait(ctx context.Context, room, body string) (shared.SendAc
 // send queues a message (a reply when replyTo is not 0); a non-nil done
 // receives its final answer.
 func (c *Client) send(room, body string, replyTo int64, done chan shared.Frame) (string, error) {
-	if err := shared.ValidRoom(room); err != nil {
-		return "", err
-	}
 	if err := shared.ValidBody(body); err != nil {
 		return "", err
 	}
-	p := Pending{Room: room, MsgID: newMsgID(), Body: body, TS: time.Now().UnixMilli(), ReplyTo: replyTo}
+	return c.queue(Pending{Room: room, MsgID: newMsgID(), Body: body, TS: time.Now().UnixMilli(), ReplyTo: replyTo}, done)
+}
+
+// queue puts p in the outbox and sends it when its room is live.
+func (c *Client) queue(p Pending, done chan shared.Frame) (string, error) {
+	room := p.Room
+	if err := shared.ValidRoom(room); err != nil {
+		return "", err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rs := c.rooms[room]
@@ -456,6 +463,12 @@ func (c *Client) request(ctx context.Context, t shared.Type, payload any) (share
 // requestAs is request with the waiter's kind given apart: a send that is
 // not an outbox entry (an event) must not be answered as one.
 func (c *Client) requestAs(ctx context.Context, kind, t shared.Type, payload any) (shared.Frame, error) {
+	return c.requestMessage(ctx, kind, func(conn *websocket.Conn, id string) error { return c.write(conn, t, id, payload) })
+}
+
+// requestMessage is requestAs with a writer of its own: write sends the
+// request with id on conn (a binary upload, see upload.go).
+func (c *Client) requestMessage(ctx context.Context, kind shared.Type, write func(conn *websocket.Conn, id string) error) (shared.Frame, error) {
 	c.mu.Lock()
 	conn := c.conn
 	if conn == nil || c.state != StateOnline {
@@ -472,7 +485,7 @@ func (c *Client) requestAs(ctx context.Context, kind, t shared.Type, payload any
 		delete(c.waits, id)
 		c.mu.Unlock()
 	}()
-	if err := c.write(conn, t, id, payload); err != nil {
+	if err := write(conn, id); err != nil {
 		return shared.Frame{}, err
 	}
 	select {

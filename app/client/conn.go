@@ -249,7 +249,7 @@ func (c *Client) sendPendingLocked(p Pending) {
 	if _, ok := c.waits[p.MsgID]; !ok {
 		c.waits[p.MsgID] = &waiter{kind: shared.TypeSend, room: p.Room, msgID: p.MsgID, ch: make(chan shared.Frame, 1)}
 	}
-	c.writeAsync(c.conn, shared.TypeSend, p.MsgID, &shared.Send{Room: p.Room, MsgID: p.MsgID, Body: p.Body, ReplyTo: p.ReplyTo})
+	c.writeAsync(c.conn, shared.TypeSend, p.MsgID, &shared.Send{Room: p.Room, MsgID: p.MsgID, Body: p.Body, ReplyTo: p.ReplyTo, Image: p.Image})
 }
 
 // message delivers a room message once: anything at or below the room's

@@ -39,6 +39,7 @@ func draftKey(room string) string { return "duplex.draft." + room }
 func (c *Composer) OnMount(ctx app.Context) {
 	c.restored = c.RefusedID
 	ctx.Defer(c.loadDraft)
+	ctx.Handle(actionAttach, c.onAttach) // images.go
 }
 
 // OnUpdate loads the new room's draft after a room switch, and puts a
@@ -129,6 +130,9 @@ func (c *Composer) onSend(ctx app.Context, e app.Event) {
 	e.PreventDefault()
 	el := app.Window().GetElementByID(composerID)
 	body := el.Get("value").String()
+	if c.sendAttachment(ctx, body) { // an image, with body as its caption
+		return
+	}
 	if strings.TrimSpace(body) == "" || c.Room == "" {
 		return
 	}
@@ -145,9 +149,10 @@ func (c *Composer) onSend(ctx app.Context, e app.Event) {
 func (c *Composer) Render() app.UI {
 	left := shared.MaxBodyRunes - c.count
 	return app.Form().Class("composer-bar").OnSubmit(c.onSend).Body(
+		c.renderAttach(),
 		app.Textarea().ID(composerID).Class("composer").DataSet("test", "composer").Rows(1).
 			Placeholder("Message #"+c.Room).Attr("aria-label", "Message #"+c.Room).
-			Attr("enterkeyhint", "send").OnInput(c.onInput).OnKeyDown(c.onKeyDown),
+			Attr("enterkeyhint", "send").OnInput(c.onInput).OnKeyDown(c.onKeyDown).OnPaste(c.onPaste),
 		app.If(c.count >= counterFrom, func() app.UI {
 			cls := "counter"
 			text := strconv.Itoa(left) + " left"

@@ -403,7 +403,7 @@ func (m *model) rowsLocked(room string) []row {
 			if p.Room != room || v != nil && v.ids[p.MsgID] {
 				continue
 			}
-			out = append(out, row{Msg: shared.Message{Room: room, MsgID: p.MsgID, Body: p.Body, TS: p.TS, Author: me}, Status: "pending"})
+			out = append(out, row{Msg: shared.Message{Room: room, MsgID: p.MsgID, Body: p.Body, TS: p.TS, Author: me, Image: sentImage(p.Image)}, Status: "pending"})
 		}
 	}
 	if v != nil {

@@ -391,7 +391,7 @@ func (c *Chat) renderChat() app.UI {
 	owner := s.Info.Kind == shared.RoomPrivate && s.Info.Owner == s.User && s.User != ""
 	return app.Div().Class("layout").DataSet("drawer", c.drawer).Body(
 		&RoomList{Current: c.room, Joined: s.Joined, Rooms: s.Rooms, Unread: s.Reads},
-		app.Div().Class("room").Attr("role", "main").Body(
+		app.Div().Class("room").Attr("role", "main").OnDragOver(onDragOver).OnDrop(onDrop).Body(
 			app.Div().Class("room-head").Body(
 				heading(2, "room-title", roomLabel(s.Info)),
 				&SearchBox{Snap: s.Search},

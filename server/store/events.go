@@ -74,10 +74,11 @@ func EventOf(ev, target shared.Message) shared.Message {
 
 // SameRequest reports whether nm repeats the request stored as old (same
 // msg_id): the same author, kind, target, emoji and reply_to, and the same
-// body unless the store has scrubbed it because the text was deleted.
+// body and image unless the store has scrubbed them because the message
+// was deleted.
 func SameRequest(old NewMessage, scrubbed bool, nm NewMessage) bool {
 	return old.Author.User == nm.Author.User && old.Kind == nm.Kind && old.Target == nm.Target &&
-		old.Emoji == nm.Emoji && old.ReplyTo == nm.ReplyTo && (scrubbed || old.Body == nm.Body)
+		old.Emoji == nm.Emoji && old.ReplyTo == nm.ReplyTo && (scrubbed || old.Body == nm.Body && SameImage(old.Image, nm.Image))
 }
 
 // ReactionRow is one user's reaction, in the order reactions were made.

@@ -30,7 +30,7 @@ func (r *memRoom) row(seq int64) *memRow {
 // check.
 func (row *memRow) request() NewMessage {
 	return NewMessage{Room: row.Room, MsgID: row.MsgID, Author: row.Author, Body: row.Body, TS: row.TS,
-		Kind: row.Kind, Target: row.Target, Emoji: row.emoji, ReplyTo: row.replyTo}
+		Kind: row.Kind, Target: row.Target, Emoji: row.emoji, ReplyTo: row.replyTo, Image: row.Image}
 }
 
 // scrubbed reports whether a row's text was removed by a delete.
@@ -93,7 +93,7 @@ func (r *memRoom) append(nm NewMessage) Result {
 	case shared.KindEdit:
 		t.Body, t.Edited = nm.Body, nm.TS
 	case shared.KindDelete:
-		t.Body, t.Deleted = "", true
+		t.Body, t.Deleted, t.Image = "", true, nil
 		delete(r.reactions, target)
 		for i := range r.msgs {
 			if e := &r.msgs[i]; e.Kind == shared.KindEdit && e.Target == target {
@@ -123,7 +123,7 @@ func (r *memRoom) append(nm NewMessage) Result {
 // add stores nm as the next row.
 func (r *memRoom) add(nm NewMessage) *memRow {
 	row := memRow{
-		Message: shared.Message{Room: nm.Room, Seq: r.head() + 1, TS: nm.TS, Author: nm.Author, Body: nm.Body, MsgID: nm.MsgID, Kind: nm.Kind, Target: nm.Target, Mentions: nm.Mentions},
+		Message: shared.Message{Room: nm.Room, Seq: r.head() + 1, TS: nm.TS, Author: nm.Author, Body: nm.Body, MsgID: nm.MsgID, Kind: nm.Kind, Target: nm.Target, Mentions: nm.Mentions, Image: nm.Image},
 		emoji:   nm.Emoji, replyTo: nm.ReplyTo,
 	}
 	r.msgs = append(r.msgs, row)

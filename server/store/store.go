@@ -33,6 +33,18 @@ type NewMessage struct {
 	// @nicks at send time; they are stored with the message and fixed
 	// (an edit does not change them).
 	Mentions []string
+	// Image is the image the message carries (nil: none), stored with it
+	// so history and resume return it.
+	Image *shared.Image
+}
+
+// SameImage reports whether a stored message's image is the one a resend
+// of it names: a msg_id reused with another image is a conflict.
+func SameImage(a, b *shared.Image) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.ID == b.ID
 }
 
 // Result is the outcome of appending one NewMessage.
@@ -46,8 +58,8 @@ type Result struct {
 	Duplicate bool
 	// Err is a *shared.Error when nothing was written because the request
 	// broke a rule: CodeConflict when the msg_id was already used with
-	// another body or author, and for events CodeNotFound, CodeForbidden
-	// or CodeInvalid (see events.go).
+	// another body, author or image, and for events CodeNotFound,
+	// CodeForbidden or CodeInvalid (see events.go).
 	Err error
 }
 

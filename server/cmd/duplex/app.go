@@ -17,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/duplex-chat/duplex/app/ui"
 	"github.com/duplex-chat/duplex/server"
+	"github.com/duplex-chat/duplex/server/files"
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/server/store/sqlite"
 	"github.com/duplex-chat/duplex/shared"
@@ -35,6 +36,7 @@ type duplexApp struct {
 	// wasmVersion is app.wasm's content hash, go-app's version: a new
 	// build makes open tabs offer a reload.
 	wasmVersion string
+	tempFiles   string // the images of a -memory server, removed on close
 }
 
 func newApp(cfg config) (*duplexApp, error) {
@@ -51,14 +53,19 @@ func newApp(cfg config) (*duplexApp, error) {
 		st.Close()
 		return nil, err
 	}
+	fstore, filesDir, err := openFiles(cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts := &server.Options{
 		Store: st, OriginPatterns: cfg.origins, QueueSize: cfg.queueSize, CoalesceDelay: cfg.coalesce,
 		SessionKey: ids.key, VerifyToken: ids.verifyJWT, NoAnonymous: cfg.noAnonymous, Authorize: authorize,
 		MaxConns: cfg.maxConns, MaxConnsPerAddr: cfg.maxConnsPerAddr, FrameTimeout: cfg.frameTimeout,
-		Metrics: reg,
-		Limits:  cfg.limits.server(), RetainAge: cfg.limits.retainAge, RetainCount: cfg.limits.retainCount,
+		Metrics: reg, Files: fstore,
+		Limits: cfg.limits.server(), RetainAge: cfg.limits.retainAge, RetainCount: cfg.limits.retainCount,
 	}
 	opts.QueueBytes, opts.PresenceThreshold, opts.PresenceInterval = cfg.queueBytes, cfg.presenceThreshold, cfg.presenceInterval
 	if cfg.compress {
@@ -88,6 +95,9 @@ func newApp(cfg config) (*duplexApp, error) {
 		mux.Handle("GET /metrics", http.NotFoundHandler()) // not the page: it is served elsewhere
 	}
 	mux.Handle("GET /web/", staticHandler(cfg.webDir, wasm))
+	mux.Handle("GET /files/", files.Handler("/files/", fstore, func(r *http.Request, info files.Info) bool {
+		return allowedToRead(r, st, ids, info.Room)
+	}))
 	mux.Handle("GET /", pages(privatePages(st, ids, freshPages(&app.Handler{
 		Name:            "Duplex",
 		ShortName:       "Duplex",
@@ -110,7 +120,22 @@ func newApp(cfg config) (*duplexApp, error) {
 		WasmContentLength:     wasm.rawLength,
 		ServiceWorkerTemplate: offlineAppWorker,
 	}))))
-	return &duplexApp{handler: securityHeaders(mux), metrics: metrics, srv: srv, store: st, wasmVersion: wasm.version}, nil
+	return &duplexApp{handler: securityHeaders(mux), metrics: metrics, srv: srv, store: st, wasmVersion: wasm.version, tempFiles: filesDir}, nil
+}
+
+// openFiles opens the store of uploaded images: DATA_DIR/files, or with
+// -memory a temporary directory removed on close (nothing of a memory
+// server survives it). tempDir is that directory, or "".
+func openFiles(cfg config) (st *files.Dir, tempDir string, err error) {
+	dir := filepath.Join(cfg.dataDir, "files")
+	if cfg.memory {
+		if dir, err = os.MkdirTemp("", "duplex-files-*"); err != nil {
+			return nil, "", err
+		}
+		tempDir = dir
+	}
+	st, err = files.OpenDir(dir)
+	return st, tempDir, err
 }
 
 // readyz answers 200 while the server takes clients and its store can
@@ -136,6 +161,9 @@ func (a *duplexApp) close(ctx context.Context) {
 		slog.Warn("shutdown", "err", err)
 	}
 	a.store.Close()
+	if a.tempFiles != "" {
+		os.RemoveAll(a.tempFiles)
+	}
 }
 
 // storeHistory lets the UI prerender a room's latest messages.

@@ -23,7 +23,7 @@ import (
 // author and text for the quote (p). Reactions are read by reactions.
 const selectRows = `SELECT m.seq, m.kind, m.target, m.user_id, m.nick, m.msg_id, m.ts,
 		COALESCE(t.body, m.body), COALESCE(t.edited, m.edited), COALESCE(t.deleted, m.deleted),
-		m.reply_to, p.seq, p.user_id, p.nick, p.body, p.deleted
+		m.reply_to, p.seq, p.user_id, p.nick, p.body, p.deleted, m.image
 	FROM messages m
 	LEFT JOIN messages t ON m.target > 0 AND t.room = m.room AND t.seq = m.target
 	LEFT JOIN messages p ON m.reply_to > 0 AND p.room = m.room AND p.seq = m.reply_to
@@ -61,10 +61,12 @@ func (s *Store) query(ctx context.Context, tx *sql.Tx, q, room string, args ...a
 		var pSeq sql.NullInt64
 		var pUser, pNick, pBody sql.NullString
 		var pDeleted sql.NullBool
+		var image string
 		if err := rows.Scan(&m.Seq, &kind, &m.Target, &m.Author.User, &m.Author.Nick, &m.MsgID, &m.TS,
-			&m.Body, &m.Edited, &m.Deleted, &replyTo, &pSeq, &pUser, &pNick, &pBody, &pDeleted); err != nil {
+			&m.Body, &m.Edited, &m.Deleted, &replyTo, &pSeq, &pUser, &pNick, &pBody, &pDeleted, &image); err != nil {
 			return nil, fmt.Errorf("sqlite store: scan: %w", err)
 		}
+		m.Image = decodeImage(image)
 		m.Kind = kindOf(kind)
 		if replyTo != 0 {
 			parent := shared.Message{Author: shared.Member{User: pUser.String, Nick: pNick.String}, Body: pBody.String, Deleted: pDeleted.Bool}
@@ -240,7 +242,7 @@ func rowsChanged(r sql.Result, err error) (int64, error) {
 // its edits, and its reactions.
 func deleteText(ctx context.Context, tx *sql.Tx, room string, seq int64) error {
 	for _, q := range []string{
-		`UPDATE messages SET body = '', deleted = 1 WHERE room = ? AND seq = ?`,
+		`UPDATE messages SET body = '', deleted = 1, image = '' WHERE room = ? AND seq = ?`,
 		`UPDATE messages SET body = '' WHERE room = ? AND target = ? AND target > 0 AND kind = 'edit'`,
 		`DELETE FROM reactions WHERE room = ? AND seq = ?`,
 	} {

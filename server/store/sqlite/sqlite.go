@@ -6,6 +6,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -87,6 +88,9 @@ var migrations = []string{
 	) WITHOUT ROWID;`,
 	// 5: mentions, read markers and the search index (read.go).
 	readSchema,
+	// 6 (images): the image a message carries, as the JSON of a
+	// shared.Image; empty for none (and once the message is deleted).
+	`ALTER TABLE messages ADD COLUMN image TEXT NOT NULL DEFAULT '';`,
 }
 
 // Store is a store.Store on one SQLite file.
@@ -224,11 +228,11 @@ func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Re
 		return nil, fmt.Errorf("sqlite store: begin: %w", err)
 	}
 	defer tx.Rollback()
-	find, err := tx.PrepareContext(ctx, `SELECT seq, kind, target, emoji, reply_to, user_id, nick, body, ts, deleted FROM messages WHERE room = ? AND msg_id = ?`)
+	find, err := tx.PrepareContext(ctx, `SELECT seq, kind, target, emoji, reply_to, user_id, nick, body, ts, deleted, image FROM messages WHERE room = ? AND msg_id = ?`)
 	if err != nil {
 		return nil, err
 	}
-	insert, err := tx.PrepareContext(ctx, `INSERT INTO messages (room, seq, kind, msg_id, user_id, nick, body, ts, target, emoji, reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO messages (room, seq, kind, msg_id, user_id, nick, body, ts, target, emoji, reply_to, image) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return nil, err
 	}
@@ -239,10 +243,11 @@ func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Re
 		var seq int64
 		var kind string
 		var deleted bool
-		err := find.QueryRowContext(ctx, m.Room, m.MsgID).Scan(&seq, &kind, &old.Target, &old.Emoji, &old.ReplyTo, &old.Author.User, &old.Author.Nick, &old.Body, &old.TS, &deleted)
+		var image string
+		err := find.QueryRowContext(ctx, m.Room, m.MsgID).Scan(&seq, &kind, &old.Target, &old.Emoji, &old.ReplyTo, &old.Author.User, &old.Author.Nick, &old.Body, &old.TS, &deleted, &image)
 		switch {
 		case err == nil:
-			old.Kind = kindOf(kind)
+			old.Kind, old.Image = kindOf(kind), decodeImage(image)
 			if res[i], err = s.duplicate(ctx, tx, m, old, seq, deleted); err != nil {
 				return nil, err
 			}
@@ -267,14 +272,14 @@ func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Re
 		}
 		head++
 		heads[m.Room] = head
-		if _, err := insert.ExecContext(ctx, m.Room, head, kindColumn(m.Kind), m.MsgID, m.Author.User, m.Author.Nick, m.Body, m.TS, m.Target, m.Emoji, m.ReplyTo); err != nil {
+		if _, err := insert.ExecContext(ctx, m.Room, head, kindColumn(m.Kind), m.MsgID, m.Author.User, m.Author.Nick, m.Body, m.TS, m.Target, m.Emoji, m.ReplyTo, encodeImage(m.Image)); err != nil {
 			return nil, fmt.Errorf("sqlite store: insert: %w", err)
 		}
 		if err := insertMentions(ctx, tx, m.Room, head, m.Mentions); err != nil { // read.go
 			return nil, err
 		}
 		if m.Kind == shared.KindMessage && m.ReplyTo == 0 {
-			res[i].Message = shared.Message{Room: m.Room, Seq: head, TS: m.TS, Author: m.Author, Body: m.Body, MsgID: m.MsgID, Mentions: m.Mentions}
+			res[i].Message = shared.Message{Room: m.Room, Seq: head, TS: m.TS, Author: m.Author, Body: m.Body, MsgID: m.MsgID, Mentions: m.Mentions, Image: m.Image}
 		} else if res[i].Message, err = s.view(ctx, tx, m.Room, head); err != nil {
 			return nil, err
 		}
@@ -621,4 +626,25 @@ func (s *Store) Close() error {
 		return true
 	})
 	return errors.Join(err, s.db.Close())
+}
+
+// encodeImage is the image column's value: the JSON of img, empty for none.
+func encodeImage(img *shared.Image) string {
+	if img == nil {
+		return ""
+	}
+	b, _ := json.Marshal(img)
+	return string(b)
+}
+
+// decodeImage reads the image column (empty or corrupt: no image).
+func decodeImage(s string) *shared.Image {
+	if s == "" {
+		return nil
+	}
+	img := new(shared.Image)
+	if json.Unmarshal([]byte(s), img) != nil {
+		return nil
+	}
+	return img
 }

@@ -633,6 +633,62 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 	runSearch(t, fresh) // read.go
 	runReadsEvents(t, fresh)
 
+	t.Run("a message keeps its image through After, Before and dedup", func(t *testing.T) {
+		s := fresh(t)
+		img := &shared.Image{ID: "i0123", Name: "cat ☺.png", Type: "image/png", Size: 1234, Width: 640, Height: 480}
+		withImage := msg("a", "m-img", "", 10)
+		withImage.Image = img
+		res := appendOK(t, s, msg("a", "m-1", "text", 9), withImage)
+		if !reflect.DeepEqual(res[1].Message.Image, img) {
+			t.Fatalf("Append returned image %+v, want %+v", res[1].Message.Image, img)
+		}
+		for name, get := range map[string]func() ([]shared.Message, error){
+			"After":  func() ([]shared.Message, error) { return s.After(ctx, "a", 0, 10) },
+			"Before": func() ([]shared.Message, error) { return s.Before(ctx, "a", 0, 10) },
+		} {
+			msgs, err := get()
+			if err != nil || len(msgs) != 2 {
+				t.Fatalf("%s: %v, %v", name, msgs, err)
+			}
+			if msgs[0].Image != nil || !reflect.DeepEqual(msgs[1].Image, img) {
+				t.Fatalf("%s: images %+v and %+v, want none and %+v", name, msgs[0].Image, msgs[1].Image, img)
+			}
+		}
+		// A resend with the same image is a duplicate; with another image,
+		// or without it, a conflict that writes nothing.
+		again := appendOK(t, s, withImage)
+		if !again[0].Duplicate || !reflect.DeepEqual(again[0].Message.Image, img) {
+			t.Fatalf("resend: %+v", again[0])
+		}
+		other := withImage
+		other.Image = &shared.Image{ID: "i9999", Name: "dog.png", Type: "image/png", Size: 1, Width: 1, Height: 1}
+		noImage := withImage
+		noImage.Image = nil
+		for _, r := range appendOK(t, s, other, noImage) {
+			var se *shared.Error
+			if !errors.As(r.Err, &se) || se.Code != shared.CodeConflict {
+				t.Fatalf("msg_id reused with another image: %+v, want conflict", r)
+			}
+		}
+		if h := head(t, s, "a"); h != 2 {
+			t.Fatalf("head %d after refused resends, want 2", h)
+		}
+		// Deleting the message takes its image with its text.
+		del := store.NewMessage{Room: "a", MsgID: "m-del", Author: ann, Kind: shared.KindDelete, Target: 2, TS: 11}
+		if r := appendOK(t, s, del)[0]; r.Err != nil {
+			t.Fatalf("delete: %v", r.Err)
+		}
+		for name, get := range map[string]func() ([]shared.Message, error){
+			"After":  func() ([]shared.Message, error) { return s.After(ctx, "a", 0, 10) },
+			"Before": func() ([]shared.Message, error) { return s.Before(ctx, "a", 0, 10) },
+		} {
+			msgs, err := get()
+			if err != nil || len(msgs) < 2 || msgs[1].Seq != 2 || !msgs[1].Deleted || msgs[1].Image != nil {
+				t.Fatalf("%s after the delete: %+v, %v; want seq 2 deleted without its image", name, msgs, err)
+			}
+		}
+	})
+
 	t.Run("empty batch", func(t *testing.T) {
 		s := fresh(t)
 		res, err := s.Append(ctx, nil)

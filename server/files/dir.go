@@ -1,0 +1,188 @@
+package files
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/duplex-chat/duplex/shared"
+)
+
+// Dir is a Store in a directory:
+//
+//	blobs/ab/abcd…   the uploaded bytes, named by their SHA-256
+//	thumbs/ab/abcd…  their thumbnail
+//	meta/i….json     one Info per upload id
+//
+// Every file is written to a temporary file first and renamed into
+// place, with mode 0600: a crash leaves either the old state or the new,
+// and nothing half-written is ever served.
+type Dir struct {
+	root string
+	// decoding bounds the uploads being decoded at once, across all
+	// connections: a decode of a large image holds up to 8 bytes per
+	// pixel (MaxImagePixels of them) while it runs.
+	decoding chan struct{}
+}
+
+var _ Store = (*Dir)(nil)
+
+// DefaultDecoders is how many images a Dir decodes at once.
+const DefaultDecoders = 2
+
+// OpenDir returns a Dir rooted at root, creating it.
+func OpenDir(root string) (*Dir, error) {
+	for _, sub := range []string{"blobs", "thumbs", "meta"} {
+		if err := os.MkdirAll(filepath.Join(root, sub), 0o700); err != nil {
+			return nil, fmt.Errorf("files: create %s: %w", root, err)
+		}
+	}
+	return &Dir{root: root, decoding: make(chan struct{}, DefaultDecoders)}, nil
+}
+
+// Root returns the directory d keeps its files in.
+func (d *Dir) Root() string { return d.root }
+
+func (d *Dir) blobPath(sum string, thumb bool) string {
+	kind := "blobs"
+	if thumb {
+		kind = "thumbs"
+	}
+	return filepath.Join(d.root, kind, sum[:2], sum)
+}
+
+func (d *Dir) metaPath(id string) string { return filepath.Join(d.root, "meta", id+".json") }
+
+// Put implements Store.
+func (d *Dir) Put(ctx context.Context, u Upload) (Info, error) {
+	typ, w, h, err := Inspect(u.Data)
+	if err != nil {
+		return Info{}, err
+	}
+	digest := sha256.Sum256(u.Data)
+	sum := hex.EncodeToString(digest[:])
+	id := ImageID(u.User, u.Room, u.Name, sum)
+	if info, ok, err := d.Info(ctx, id); err != nil || ok {
+		return info, err // a retry: stored already
+	}
+	if !exists(d.blobPath(sum, true)) || !exists(d.blobPath(sum, false)) {
+		// New content: decode it (the proof that it is an image) and
+		// store the thumbnail before the bytes, so a blob never exists
+		// without its thumbnail.
+		select {
+		case d.decoding <- struct{}{}:
+		case <-ctx.Done():
+			return Info{}, ctx.Err()
+		}
+		thumb, err := Thumbnail(u.Data, typ)
+		<-d.decoding
+		if err != nil {
+			return Info{}, err
+		}
+		if err := writeFile(d.blobPath(sum, true), thumb); err != nil {
+			return Info{}, err
+		}
+		if err := writeFile(d.blobPath(sum, false), u.Data); err != nil {
+			return Info{}, err
+		}
+	}
+	info := Info{
+		Image:   shared.Image{ID: id, Name: u.Name, Type: typ, Size: int64(len(u.Data)), Width: w, Height: h},
+		User:    u.User,
+		Room:    u.Room,
+		SHA256:  sum,
+		Created: time.Now().UnixMilli(),
+		Thumb:   thumbType(typ),
+	}
+	b, err := json.Marshal(info)
+	if err != nil {
+		return Info{}, err
+	}
+	if err := writeFile(d.metaPath(id), b); err != nil {
+		return Info{}, err
+	}
+	return info, nil
+}
+
+// Info implements Store.
+func (d *Dir) Info(_ context.Context, id string) (Info, bool, error) {
+	if !ValidImageID(id) {
+		return Info{}, false, nil
+	}
+	b, err := os.ReadFile(d.metaPath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Info{}, false, nil
+	}
+	if err != nil {
+		return Info{}, false, fmt.Errorf("files: read %s: %w", id, err)
+	}
+	var info Info
+	if err := json.Unmarshal(b, &info); err != nil || info.ID != id || len(info.SHA256) != 64 {
+		return Info{}, false, fmt.Errorf("files: %s: corrupt metadata", id)
+	}
+	return info, true, nil
+}
+
+// Open implements Store.
+func (d *Dir) Open(ctx context.Context, id string, thumb bool) (io.ReadSeekCloser, Info, error) {
+	info, ok, err := d.Info(ctx, id)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	if !ok {
+		return nil, Info{}, fs.ErrNotExist
+	}
+	f, err := os.Open(d.blobPath(info.SHA256, thumb))
+	if err != nil {
+		return nil, Info{}, err
+	}
+	return f, info, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// writeFile writes b to path through a synced temporary file in the same
+// directory and a rename, with mode 0600.
+func writeFile(path string, b []byte) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("files: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("files: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := f.Chmod(0o600); err != nil {
+		return fmt.Errorf("files: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		return fmt.Errorf("files: write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("files: sync %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("files: %w", err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("files: %w", err)
+	}
+	return nil
+}
