@@ -313,6 +313,11 @@ func flatten(spans []span) string {
 // renderSpans turns spans into go-app elements: text nodes, <strong>,
 // <em>, <code>, <pre> and links whose href is set through the DOM. Nothing
 // is ever parsed as HTML, so a body can hold any markup as text.
+//
+// Each span is one element with one text child, never nested elements:
+// go-app indents nested elements when it prerenders a page, and in a body
+// (white-space: pre-wrap) or a <pre> that indentation would show. A bold
+// link is an <a class="strong">, bold italic a <strong class="em">.
 func renderSpans(spans []span) []app.UI {
 	out := make([]app.UI, len(spans))
 	for i, s := range spans {
@@ -322,28 +327,46 @@ func renderSpans(spans []span) []app.UI {
 }
 
 func renderSpan(s span) app.UI {
-	var el app.UI
 	switch s.Kind {
 	case spanCode:
 		return app.Code().Class("code").Text(s.Text)
 	case spanCodeBlock:
-		return app.Pre().Class("codeblock").Attr("dir", "ltr").Body(app.Code().Text(s.Text))
+		return app.Pre().Class("codeblock").Attr("dir", "ltr").Text(s.Text)
 	case spanLink:
 		if !isHTTPURL(s.Text) { // linkify makes none; a later pass might
-			el = app.Text(s.Text)
 			break
 		}
-		el = app.A().Href("%s", s.Text).Attr("rel", "noopener noreferrer nofollow").Attr("target", "_blank").Text(s.Text)
+		a := app.A().Href("%s", s.Text).Attr("rel", "noopener noreferrer nofollow").Attr("target", "_blank")
+		if c := styleClasses(s, ""); c != nil {
+			a = a.Class(c...)
+		}
+		return a.Text(s.Text)
 	case spanMention:
-		el = app.Span().Class("mention").Text(s.Text)
-	default:
-		el = app.Text(s.Text)
+		return app.Span().Class(styleClasses(s, "mention")...).Text(s.Text)
 	}
-	if s.Italic {
-		el = app.Em().Body(el)
+	switch {
+	case s.Bold && s.Italic:
+		return app.Strong().Class("em").Text(s.Text)
+	case s.Bold:
+		return app.Strong().Text(s.Text)
+	case s.Italic:
+		return app.Em().Text(s.Text)
+	}
+	return app.Text(s.Text)
+}
+
+// styleClasses are the classes that give an element s's style (see
+// duplex.css), after base.
+func styleClasses(s span, base string) []string {
+	var c []string
+	if base != "" {
+		c = append(c, base)
 	}
 	if s.Bold {
-		el = app.Strong().Body(el)
+		c = append(c, "strong")
 	}
-	return el
+	if s.Italic {
+		c = append(c, "em")
+	}
+	return c
 }
