@@ -78,6 +78,7 @@ func (l *RoomList) Render() app.UI {
 				return app.Li().Class(roomClass(name == l.Current)).DataSet("test", "room").DataSet("room", name).DataSet("kind", "public").Body(
 					roomLink(name, "#"+name, name == l.Current),
 					memberCount(counts[name]),
+					leaveButton(name, l.onLeave),
 				)
 			}),
 		),
