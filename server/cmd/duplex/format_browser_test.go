@@ -122,7 +122,9 @@ var hostileBodies = []string{
 }
 
 // noInjection fails if anything in the message list is markup from a
-// message, a script URL, or ran.
+// message, a script URL, or ran. The app's own images (thumbnails, with a
+// data-test hook and a same-origin /files/ source) are allowed; any other
+// <img>, a src, an on* attribute or a link whose URL is not http(s) is not.
 func noInjection(b *tab, where string) {
 	b.t.Helper()
 	type found struct {
@@ -132,10 +134,13 @@ func noInjection(b *tab, where string) {
 	f := eval[found](b, `(() => {
 		const m = document.querySelector('[data-test=messages]') || document.body;
 		const els = [...m.querySelectorAll('*')];
+		const ownImage = e => e.tagName === 'IMG' && !!e.dataset.test && new URL(e.src, location.href).origin === location.origin &&
+			new URL(e.src, location.href).pathname.startsWith('/files/');
 		return {
-			Tags: els.filter(e => /^(img|script|svg|iframe|object|embed|b|style|link|form|input|math|video|audio)$/i.test(e.tagName)).map(e => e.outerHTML),
-			Attrs: els.flatMap(e => [...e.attributes].filter(a => /^on/i.test(a.name) || /^(src|srcdoc|style|formaction)$/i.test(a.name)).map(a => e.tagName + ' ' + a.name)),
-			Hrefs: [...m.querySelectorAll('[href]')].map(e => e.getAttribute('href')).filter(h => !/^https?:\/\//i.test(h.trim())),
+			Tags: els.filter(e => /^(img|script|svg|iframe|object|embed|frame|b|style|link|math|video|audio|base|meta)$/i.test(e.tagName) && !ownImage(e)).map(e => e.outerHTML),
+			Attrs: els.flatMap(e => [...e.attributes].filter(a => /^on/i.test(a.name) || /^(srcdoc|formaction|xlink:href)$/i.test(a.name) ||
+				a.name === 'src' && !ownImage(e)).map(a => e.tagName + ' ' + a.name + '=' + a.value)),
+			Hrefs: [...m.querySelectorAll('[href]')].map(e => e.getAttribute('href')).filter(h => !/^https?:$/.test(new URL(h, location.href).protocol)),
 			XSS: window.__xss === undefined ? null : String(window.__xss),
 		};
 	})()`)
