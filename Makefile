@@ -30,13 +30,13 @@ $(WASM): $(SOURCES) $(wildcard app/wasm/_overlay/*/*.go) app/wasm/_overlay/prepa
 $(WASM).br $(WASM).gz &: $(WASM)
 	$(GO) run ./server/cmd/compress $(WASM)
 
-## test: everything: native (with browser tests), then shared and client under js/wasm
+## test: everything: native (with browser tests), then shared, client and ui under js/wasm
 test: $(WASM)
 	$(GO) test -count=1 -timeout 15m ./...
 	$(MAKE) test-wasm
 
 test-wasm:
-	PATH="$(WASMEXEC):$$PATH" GOOS=js GOARCH=wasm $(GO) test -count=1 ./shared/... ./app/client/...
+	PATH="$(WASMEXEC):$$PATH" GOOS=js GOARCH=wasm $(GO) test -count=1 ./shared/... ./app/client/... ./app/ui/...
 
 ## vet: go vet natively and for js/wasm, and gofmt
 vet:

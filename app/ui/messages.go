@@ -210,20 +210,12 @@ func (l *MessageList) renderRow(i int, now time.Time) app.UI {
 	)
 }
 
-// renderBody shows a body as text with its http/https links clickable.
-// Every part is a text node or an href set through the DOM: no markup in
-// a body is ever parsed.
+// renderBody shows a body with its formatting (format.go): bold, italic,
+// code, code blocks and http/https links. Every part is a text node, an
+// element or an href set through the DOM: no markup in a body is ever
+// parsed.
 func renderBody(body string) app.UI {
-	segs := linkify(body)
-	return app.Div().Class("body").DataSet("test", "body").Attr("dir", "auto").Body(
-		app.Range(segs).Slice(func(i int) app.UI {
-			s := segs[i]
-			if !s.Link {
-				return renderMentions(s.Text) // mention.go
-			}
-			return app.A().Href("%s", s.Text).Attr("rel", "noopener noreferrer nofollow").Attr("target", "_blank").Text(s.Text)
-		}),
-	)
+	return app.Div().Class("body").DataSet("test", "body").Attr("dir", "auto").Body(renderSpans(formatBody(body))...)
 }
 
 // attrText makes text people chose safe for an attribute of a prerendered

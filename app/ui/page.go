@@ -45,6 +45,8 @@ type Chat struct {
 	update bool   // a new app.wasm is installed: offer a reload
 	// editNick shows the nickname box in the top bar.
 	editNick bool
+	// noRoom: the person left their last room; the room browser shows.
+	noRoom bool
 
 	queued  atomic.Bool // a refresh is dispatched and has not run yet
 	ticking bool        // a countdown refresh is scheduled
@@ -90,6 +92,11 @@ func (c *Chat) OnMount(ctx app.Context) {
 	})
 	ctx.Handle(actionToast, func(ctx app.Context, a app.Action) {
 		c.toast, _ = a.Value.(string)
+	})
+	ctx.Handle(actionNoRoom, func(ctx app.Context, a app.Action) {
+		c.noRoom = true
+		ctx.Page().SetTitle("Rooms · Duplex")
+		ctx.Defer(func(app.Context) { focusFirst("[data-test=no-room] a, [data-test=new-room]") })
 	})
 	ctx.Handle(actionSignIn, func(ctx app.Context, a app.Action) {
 		if nick, _ := a.Value.(string); nick != "" {
@@ -141,7 +148,7 @@ func (c *Chat) OnDismount() {
 func (c *Chat) OnNav(ctx app.Context) {
 	c.path = ctx.Page().URL().Path
 	c.room = roomFromPath(c.path)
-	c.drawer = ""
+	c.drawer, c.noRoom = "", false
 	c.enter(ctx)
 }
 
@@ -317,6 +324,7 @@ func (c *Chat) Render() app.UI {
 		c.renderTop(signed),
 		app.If(c.room == "", c.renderNotFound).
 			ElseIf(!signed, c.renderSignIn).
+			ElseIf(c.noRoom, c.renderNoRoom).
 			Else(c.renderChat),
 	)
 }

@@ -81,6 +81,7 @@ func (l *RoomList) Render() app.UI {
 					roomLink(name, "#"+name, name == l.Current),
 					unreadBadges(l.Unread[name]),
 					memberCount(counts[name]),
+					leaveButton(name, l.onLeave),
 				)
 			}),
 		),

@@ -14,8 +14,9 @@ type segment struct {
 // linkify splits body into text and http/https links. A link ends at
 // whitespace or at a character that may not appear unescaped in a URL
 // and could close an HTML attribute or start a tag (" ' < > `), and loses
-// trailing punctuation that usually ends a sentence. Nothing else becomes
-// a link: javascript:, data: and bare domains stay text. The UI renders
+// trailing punctuation that usually ends a sentence or closes emphasis
+// (in **https://example.com** the link ends before the "**"). Nothing
+// else becomes a link: javascript:, data: and bare domains stay text. The UI renders
 // segments as text nodes and as an href set through the DOM, so a body
 // never becomes markup.
 func linkify(body string) []segment {
@@ -30,11 +31,11 @@ func linkify(body string) []segment {
 		for end < len(body) && !linkStop(body[end]) {
 			end++
 		}
-		for end > i && strings.IndexByte(".,;:!?)]}", body[end-1]) >= 0 && !balancedParen(body[i:end]) {
+		for end > i && strings.IndexByte(".,;:!?)]}*_", body[end-1]) >= 0 && !balancedParen(body[i:end]) {
 			end--
 		}
 		link := body[i:end]
-		if rest := strings.TrimPrefix(strings.TrimPrefix(link, "https://"), "http://"); rest == "" || rest[0] == '/' {
+		if rest := link[strings.IndexByte(link, ':')+3:]; rest == "" || rest[0] == '/' {
 			out = append(out, segment{Text: body[:end]}) // "http://" alone or no host
 			body = body[end:]
 			continue
@@ -49,24 +50,42 @@ func linkify(body string) []segment {
 }
 
 // linkStart is the index of the first "http://" or "https://" (any case)
-// that starts a word, or -1.
+// that starts a word, or -1. It compares ASCII case-insensitively in place:
+// strings.ToLower may change a string's length (U+212A KELVIN SIGN becomes
+// "k", invalid bytes become U+FFFD), and indices found in a lowered copy
+// once pointed a link at "javascript:" text before the URL.
 func linkStart(s string) int {
-	lower := strings.ToLower(s)
-	from := 0
-	for {
-		i := strings.Index(lower[from:], "http")
-		if i < 0 {
-			return -1
+	for i := 0; i+7 <= len(s); i++ {
+		if s[i]|0x20 != 'h' || !hasPrefixFold(s[i:], "http://") && !hasPrefixFold(s[i:], "https://") {
+			continue
 		}
-		i += from
-		rest := lower[i:]
-		word := i == 0 || linkStop(lower[i-1]) || strings.IndexByte("([{", lower[i-1]) >= 0
-		if word && (strings.HasPrefix(rest, "http://") || strings.HasPrefix(rest, "https://")) {
+		if i == 0 || linkStop(s[i-1]) || strings.IndexByte("([{*_", s[i-1]) >= 0 {
 			return i
 		}
-		from = i + 4
 	}
+	return -1
 }
+
+// hasPrefixFold is strings.HasPrefix for an ASCII lower-case prefix,
+// ignoring the case of s's ASCII letters.
+func hasPrefixFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// isHTTPURL reports whether a link may become an href: only http and https.
+func isHTTPURL(s string) bool { return hasPrefixFold(s, "http://") || hasPrefixFold(s, "https://") }
 
 func linkStop(c byte) bool {
 	return c <= ' ' || c == '"' || c == '\'' || c == '<' || c == '>' || c == '`' || c == 0x7f

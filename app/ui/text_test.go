@@ -2,6 +2,7 @@ package ui
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -28,6 +29,12 @@ func TestLinkify(t *testing.T) {
 		{"https:///path", []segment{T("https:///path")}},
 		{"two http://a.b\nhttps://c.d", []segment{T("two "), L("http://a.b"), T("\n"), L("https://c.d")}},
 		{"", nil},
+		// U+212A KELVIN SIGN lowers to the 1-byte "k": a lowered copy's
+		// indices once made "javascript:alert(1)" the link here.
+		{strings.Repeat("\u212a", 10) + "javascript:alert(1) http://x.y", []segment{T(strings.Repeat("\u212a", 10) + "javascript:alert(1) "), L("http://x.y")}},
+		{"\x95 https://", []segment{T("\x95 https://")}},
+		{"HTTPS://A.B/x hTtP://c.d", []segment{L("HTTPS://A.B/x"), T(" "), L("hTtP://c.d")}},
+		{"**https://a.b/c_d**", []segment{T("**"), L("https://a.b/c_d"), T("**")}},
 	}
 	for _, c := range cases {
 		if got := linkify(c.in); !reflect.DeepEqual(got, c.want) {
