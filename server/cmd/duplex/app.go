@@ -261,9 +261,9 @@ func (f limitFlags) server() server.Limits {
 		return server.NoLimits()
 	}
 	var l server.Limits
-	conn := []*server.Rate{&l.Conn.Send, &l.Conn.Join, &l.Conn.Create, &l.Conn.History, &l.Conn.Rooms}
-	user := []*server.Rate{&l.User.Send, &l.User.Join, &l.User.Create, &l.User.History, &l.User.Rooms}
-	for i, v := range []float64{f.send, f.join, f.create, f.history, f.rooms} {
+	conn := []*server.Rate{&l.Conn.Send, &l.Conn.Join, &l.Conn.Create, &l.Conn.History, &l.Conn.Rooms, &l.Conn.Upload}
+	user := []*server.Rate{&l.User.Send, &l.User.Join, &l.User.Create, &l.User.History, &l.User.Rooms, &l.User.Upload}
+	for i, v := range []float64{f.send, f.join, f.create, f.history, f.rooms, f.upload} {
 		switch {
 		case v < 0:
 			*conn[i], *user[i] = server.Unlimited, server.Unlimited

@@ -67,7 +67,8 @@ func dropJS(file string) string {
 // button drops it, and a drop on the message list attaches a GIF that is
 // sent without a caption. Bad input tried: a file over 5 MB (refused in
 // the page before any upload), HTML bytes called .png (refused by the
-// server, whose reason the page shows; the attachment stays).
+// server, whose reason the page shows; the attachment stays), a file name
+// made of markup (text everywhere it shows).
 func TestBrowserImages(t *testing.T) {
 	exe := requireBrowser(t)
 	timed(t)
@@ -141,12 +142,19 @@ func TestBrowserImages(t *testing.T) {
 	if err := gif.Encode(&g, pal, nil); err != nil {
 		t.Fatal(err)
 	}
-	eval[bool](a, dropJS(fileJS("dance.gif", "image/gif", g.Bytes())))
-	poll[bool](a, "the dropped image's preview", `(() => { const p = document.querySelector('[data-test=attachment-preview]'); return !!p && p.alt === 'dance.gif'; })()`)
+	// Its name is hostile: it must stay text in the preview, the alt and the title.
+	hostile := `dance "><b id=x onmouseover=alert(2)>bold<b>.gif` // no slash: names may not hold one
+	eval[bool](a, dropJS(fileJS(hostile, "image/gif", g.Bytes())))
+	poll[bool](a, "the dropped image's preview", `(() => { const p = document.querySelector('[data-test=attachment-preview]'); return !!p && p.alt === `+quote(hostile)+`; })()`)
 	a.do("send without a caption", chromedp.SendKeys(chromedp.CSS(`[data-test=composer]`), kb.Enter))
-	gi := b.waitImage("dance.gif")
+	gi := b.waitImage(hostile)
 	if gi.Width != "90" || gi.Height != "60" {
 		t.Fatalf("the GIF's thumbnail: %+v", gi)
+	}
+	for _, p := range []*tab{a, b} {
+		if n := eval[int](p, `document.querySelectorAll('b#x, [onmouseover]').length`); n != 0 {
+			t.Fatalf("%s: the file name became %d elements", p.name, n)
+		}
 	}
 	if n := eval[int](b, `document.querySelectorAll('[data-test=messages] [data-test=image]').length`); n != 2 {
 		t.Fatalf("bob sees %d images, want 2 (nothing of the refused ones)", n)

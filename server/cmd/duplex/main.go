@@ -67,6 +67,7 @@ type config struct {
 // limitFlags are the rate-limit and retention flags (see server.Limits).
 type limitFlags struct {
 	send, join, create, history, rooms float64
+	upload                             float64 // bytes per second
 	maxCreated                         int
 	off                                bool
 	retainAge                          time.Duration
@@ -126,6 +127,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.Float64Var(&c.limits.create, "rate-create", 0, "room creations per second per connection (0: default 2/s; negative: unlimited)")
 	fs.Float64Var(&c.limits.history, "rate-history", 0, "history requests per second per connection (0: default 10/s; negative: unlimited)")
 	fs.Float64Var(&c.limits.rooms, "rate-rooms", 0, "room-list requests per second per connection (0: default 2/s; negative: unlimited)")
+	fs.Float64Var(&c.limits.upload, "rate-upload", 0, "uploaded image bytes per second per connection, bursts of at least 5 MiB (0: default 1 MiB/s burst 16 MiB; negative: unlimited)")
 	fs.IntVar(&c.limits.maxCreated, "max-created", 0, "rooms one connection may create (0: default 100; negative: no cap)")
 	fs.BoolVar(&c.limits.off, "no-limits", false, "turn every rate limit off (benchmarks only)")
 	fs.DurationVar(&c.limits.retainAge, "retain-age", 0, "delete messages older than this, e.g. 720h (0: keep forever)")
