@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/duplex-chat/duplex/app/client"
 )
 
@@ -121,8 +122,8 @@ var hostileBodies = []string{
 	`<a href="javascript:window.__xss=13">**click**</a>`,
 }
 
-// noInjection fails if anything in the message list is markup from a
-// message, a script URL, or ran. The app's own images (thumbnails, with a
+// noInjection fails if anything in the message list or the search results
+// is markup from a message, a script URL, or ran. The app's own images (thumbnails, with a
 // data-test hook and a same-origin /files/ source) are allowed; any other
 // <img>, a src, an on* attribute or a link whose URL is not http(s) is not.
 func noInjection(b *tab, where string) {
@@ -132,15 +133,15 @@ func noInjection(b *tab, where string) {
 		XSS                any
 	}
 	f := eval[found](b, `(() => {
-		const m = document.querySelector('[data-test=messages]') || document.body;
-		const els = [...m.querySelectorAll('*')];
+		const roots = [...document.querySelectorAll('[data-test=messages], [data-test=search-results]')];
+		const els = roots.flatMap(r => [...r.querySelectorAll('*')]);
 		const ownImage = e => e.tagName === 'IMG' && !!e.dataset.test && new URL(e.src, location.href).origin === location.origin &&
 			new URL(e.src, location.href).pathname.startsWith('/files/');
 		return {
 			Tags: els.filter(e => /^(img|script|svg|iframe|object|embed|frame|b|style|link|math|video|audio|base|meta)$/i.test(e.tagName) && !ownImage(e)).map(e => e.outerHTML),
 			Attrs: els.flatMap(e => [...e.attributes].filter(a => /^on/i.test(a.name) || /^(srcdoc|formaction|xlink:href)$/i.test(a.name) ||
 				a.name === 'src' && !ownImage(e)).map(a => e.tagName + ' ' + a.name + '=' + a.value)),
-			Hrefs: [...m.querySelectorAll('[href]')].map(e => e.getAttribute('href')).filter(h => !/^https?:$/.test(new URL(h, location.href).protocol)),
+			Hrefs: els.filter(e => e.hasAttribute('href')).map(e => e.getAttribute('href')).filter(h => !/^https?:$/.test(new URL(h, location.href).protocol)),
 			XSS: window.__xss === undefined ? null : String(window.__xss),
 		};
 	})()`)
@@ -157,7 +158,9 @@ func noInjection(b *tab, where string) {
 // quotes and in reactions never becomes markup or a script URL, in the
 // prerendered page or in the app, and every body still reads as its text.
 // Bad inputs: hostileBodies; edits to and replies with them; reactions
-// with markup instead of an emoji (refused by the server).
+// with markup instead of an emoji (refused); an image whose file name and
+// caption are markup; @mentions beside markup; all of it again in search
+// results.
 func TestBrowserXSSBodies(t *testing.T) {
 	exe := requireBrowser(t)
 	timed(t)
@@ -167,6 +170,7 @@ func TestBrowserXSSBodies(t *testing.T) {
 		say(t, bob, "lobby", body)
 	}
 	seqs := hostileEvents(t, bob)
+	seqs += hostileImage(t, bob)
 
 	p := newTab(t, exe, "prerendered")
 	g := holdWasm(p)
@@ -183,7 +187,18 @@ func TestBrowserXSSBodies(t *testing.T) {
 	a.waitRow(`<img src=x onerror=window.__xss=20> <script>window.__xss=21</script>`, "alice", "sent")
 	// The Kelvin body reads as text, with only http://x.test a link.
 	poll[bool](a, "the Kelvin body as text", js(`__rows().some(r => r.body.includes('javascript:alert(1) http://x.test'))`))
+	// The image's hostile name is its alt text and title, nothing more.
+	if alt := poll[string](a, "the thumbnail", `(document.querySelector('[data-test=messages] [data-test=image]') || {}).alt`); alt != hostileFileName {
+		t.Errorf("thumbnail alt %q, want %q", alt, hostileFileName)
+	}
+	// An @mention of alice beside markup.
+	say(t, bob, "lobby", "@alice **<img src=x onerror=window.__xss=43>** _@alice_")
+	a.waitRow("@alice <img src=x onerror=window.__xss=43> @alice", "bob", "sent")
 	noInjection(a, "app")
+	// Search results show hostile bodies as text too.
+	a.do("search onerror", chromedp.SendKeys(chromedp.CSS(`[data-test=search]`), "onerror"+kb.Enter))
+	poll[bool](a, "search results", `document.querySelectorAll('[data-test=search-results] [data-test=search-result]').length >= 3`)
+	noInjection(a, "app with search results")
 	a.reload()
 	a.waitOnline()
 	noInjection(a, "app after a reload")
@@ -220,4 +235,27 @@ func hostileEvents(t *testing.T, bob *client.Client) int {
 		}
 	}
 	return 3
+}
+
+// hostileFileName is markup as an image's file name (names may not hold
+// slashes, so no closing tags).
+const hostileFileName = `"><img src=x onerror=window.__xss=40> x" onmouseover="window.__xss=41.png`
+
+// hostileImage uploads an image with a hostile name and sends it with a
+// hostile caption; it returns the one more message bob's rows will show.
+func hostileImage(t *testing.T, bob *client.Client) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	img, err := bob.Upload(ctx, "lobby", hostileFileName, testPNG(t, 40, 30))
+	if err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	if img.Name != hostileFileName {
+		t.Errorf("the server renamed the image to %q", img.Name)
+	}
+	if _, err := bob.SendImage("lobby", img, `**<svg onload=window.__xss=42>** caption`); err != nil {
+		t.Fatalf("send image: %v", err)
+	}
+	return 1
 }
