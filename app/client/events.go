@@ -25,19 +25,36 @@ import (
 // through the outbox like Send: it survives reconnects and reloads.
 
 // Apply copies the state event ev carries onto the message of msgs (in
-// ascending seq order) whose seq is ev.Target, in place, and reports
-// whether msgs held it. It does nothing for a message (Kind "").
+// ascending seq order) whose seq is ev.Target, in place, and renews the
+// quotes of the replies to it in msgs (as the server would quote it now).
+// It reports whether msgs held the target or a reply to it. It does
+// nothing for a message (Kind "").
 func Apply(msgs []shared.Message, ev shared.Message) bool {
 	if ev.Kind == shared.KindMessage {
 		return false
 	}
+	found := false
 	i := sort.Search(len(msgs), func(i int) bool { return msgs[i].Seq >= ev.Target })
-	if i == len(msgs) || msgs[i].Seq != ev.Target {
-		return false
+	if i < len(msgs) && msgs[i].Seq == ev.Target {
+		t := &msgs[i]
+		t.Body, t.Edited, t.Deleted, t.Reactions = ev.Body, ev.Edited, ev.Deleted, ev.Reactions
+		found = true
 	}
-	t := &msgs[i]
-	t.Body, t.Edited, t.Deleted, t.Reactions = ev.Body, ev.Edited, ev.Deleted, ev.Reactions
-	return true
+	if ev.Kind == shared.KindEdit || ev.Kind == shared.KindDelete {
+		excerpt := shared.Excerpt(ev.Body)
+		if ev.Deleted {
+			excerpt = ""
+		}
+		for j := i; j < len(msgs); j++ { // replies come after their parent
+			if r := msgs[j].ReplyTo; r != nil && r.Seq == ev.Target && r.Excerpt != excerpt {
+				q := *r // the old quote may be shared with a copy of msgs
+				q.Excerpt = excerpt
+				msgs[j].ReplyTo = &q
+				found = true
+			}
+		}
+	}
+	return found
 }
 
 // Reply sends body as a reply to the message parent of room, through the

@@ -23,8 +23,9 @@ type Composer struct {
 	// back into an empty composer.
 	RefusedID, RefusedBody string
 
-	count    int    // runes in the box, for the counter
-	restored string // RefusedID already handled
+	count    int          // runes in the box, for the counter
+	restored string       // RefusedID already handled
+	compose  composeState // an edit or a reply under way (compose_events.go)
 }
 
 // composerID is the textarea.
@@ -38,6 +39,7 @@ func draftKey(room string) string { return "duplex.draft." + room }
 // OnMount loads the room's draft.
 func (c *Composer) OnMount(ctx app.Context) {
 	c.restored = c.RefusedID
+	c.handleEvents(ctx)
 	ctx.Defer(c.loadDraft)
 	ctx.Handle(actionAttach, c.onAttach) // images.go
 }
@@ -69,6 +71,7 @@ func (c *Composer) loadDraft(ctx app.Context) {
 		return
 	}
 	el.Get("dataset").Set("room", c.Room)
+	c.resetCompose()
 	draft := app.Window().Get("localStorage").Call("getItem", draftKey(c.Room))
 	text := ""
 	if draft.Truthy() {
@@ -119,6 +122,9 @@ func (c *Composer) onInput(ctx app.Context, e app.Event) {
 }
 
 func (c *Composer) onKeyDown(ctx app.Context, e app.Event) {
+	if c.onEventKey(ctx, e) {
+		return
+	}
 	if e.Get("key").String() == "Enter" && !e.Get("shiftKey").Bool() && !e.Get("isComposing").Bool() {
 		c.onSend(ctx, e)
 		return
@@ -136,6 +142,12 @@ func (c *Composer) onSend(ctx app.Context, e app.Event) {
 	if strings.TrimSpace(body) == "" || c.Room == "" {
 		return
 	}
+	if ok, err := c.sendEvent(ctx, body); ok {
+		if err != nil {
+			ctx.NewActionWithValue(actionToast, "Not sent: "+errText(err))
+		}
+		return
+	}
 	if err := theModel.send(c.Room, body); err != nil {
 		ctx.NewActionWithValue(actionToast, "Not sent: "+errText(err))
 		return
@@ -149,6 +161,7 @@ func (c *Composer) onSend(ctx app.Context, e app.Event) {
 func (c *Composer) Render() app.UI {
 	left := shared.MaxBodyRunes - c.count
 	return app.Form().Class("composer-bar").OnSubmit(c.onSend).Body(
+		c.renderCompose(), // always there: the textarea after it must keep its DOM node
 		c.renderAttach(),
 		app.Textarea().ID(composerID).Class("composer").DataSet("test", "composer").Rows(1).
 			Placeholder("Message #"+c.Room).Attr("aria-label", "Message #"+c.Room).

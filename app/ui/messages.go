@@ -195,8 +195,7 @@ func (l *MessageList) renderRow(i int, now time.Time) app.UI {
 		app.Span().Class("author").DataSet("test", "author").DataSet("user", attrText(r.Msg.Author.User)).
 			Title("%s", attrText(r.Msg.Author.Nick+" · "+shortUser(r.Msg.Author.User))).Text(r.Msg.Author.Nick),
 		app.Span().Class("time").DataSet("test", "time").Title("%s", fullTime(t)).Text(t.Format("15:04")),
-		renderBody(r.Msg.Body),
-		renderImage(r.Msg), // images.go
+		l.renderContent(r), // the body with its quote, image, reactions and controls (actions.go)
 	)
 	if l.lineBefore(i) { // unread.go
 		row = app.Div().Class("line-group").Body(newMessagesLine(), row)

@@ -49,6 +49,9 @@ type roomView struct {
 	more    bool // older history may exist on the server
 	loading bool
 	joined  bool
+	// covered are the seq ranges a messages-only page (history, the
+	// prerender) spanned: their gaps are events, not losses (events.go).
+	covered [][2]int64
 }
 
 type failedSend struct {
@@ -78,6 +81,7 @@ func (v *roomView) addLocked(msgs ...shared.Message) {
 		if v.ids[msg.MsgID] {
 			continue
 		}
+		v.applyLocked(msg) // an event: kept as a hidden row, its state copied to its target
 		i := sort.Search(len(v.msgs), func(i int) bool { return v.msgs[i].Seq >= msg.Seq })
 		if i < len(v.msgs) && v.msgs[i].Seq == msg.Seq {
 			continue
@@ -102,7 +106,7 @@ func (v *roomView) addLocked(msgs ...shared.Message) {
 // scrolling up pages the older history back in order.
 func (v *roomView) trimGapLocked() {
 	i := len(v.msgs) - 1
-	for i > 0 && v.msgs[i-1].Seq == v.msgs[i].Seq-1 {
+	for i > 0 && (v.msgs[i-1].Seq == v.msgs[i].Seq-1 || v.coveredLocked(v.msgs[i-1].Seq, v.msgs[i].Seq)) {
 		i--
 	}
 	if i <= 0 {
@@ -298,8 +302,7 @@ func (m *model) loadOlder(ctx app.Context, room string) {
 		m.mu.Lock()
 		v.loading = false
 		if err == nil {
-			v.addLocked(page.Messages...)
-			v.more = page.More
+			v.addPageLocked(page, before)
 		}
 		m.mu.Unlock()
 		m.changed()
@@ -394,7 +397,9 @@ func (m *model) rowsLocked(room string) []row {
 	if v != nil {
 		out = make([]row, 0, len(v.msgs)+len(v.failed))
 		for _, msg := range v.msgs {
-			out = append(out, row{Msg: msg, Status: "sent"})
+			if msg.Kind == shared.KindMessage { // events are applied, not shown
+				out = append(out, row{Msg: msg, Status: "sent"})
+			}
 		}
 	}
 	if m.cl != nil {
@@ -403,7 +408,7 @@ func (m *model) rowsLocked(room string) []row {
 			if p.Room != room || v != nil && v.ids[p.MsgID] {
 				continue
 			}
-			out = append(out, row{Msg: shared.Message{Room: room, MsgID: p.MsgID, Body: p.Body, TS: p.TS, Author: me, Image: sentImage(p.Image)}, Status: "pending"})
+			out = append(out, row{Msg: shared.Message{Room: room, MsgID: p.MsgID, Body: p.Body, TS: p.TS, Author: me, Image: sentImage(p.Image), ReplyTo: v.quoteLocked(p.ReplyTo)}, Status: "pending"})
 		}
 	}
 	if v != nil {

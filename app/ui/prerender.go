@@ -77,6 +77,9 @@ func SeedFromPrerender() {
 			theModel.viewLocked(p.Room).addLocked(m)
 		}
 	}
+	if n := len(p.Messages); n > 0 { // a messages-only page: its gaps are events
+		theModel.viewLocked(p.Room).coverLocked(p.Messages[0].Seq, p.Messages[n-1].Seq)
+	}
 }
 
 // prerenderData renders the hand-over element for the wasm.

@@ -1,0 +1,281 @@
+package ui
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/duplex-chat/duplex/shared"
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+)
+
+// The per-message part of edits, deletions, reactions and replies: what
+// a message shows (its reply quote, "(edited)", "message deleted", its
+// reactions) and its controls (Reply; Edit and Delete, with a confirm
+// step, on one's own; the reaction toggles and an emoji picker). Every
+// control is a button, so Tab reaches it and Enter or Space presses it.
+
+// Actions the message controls send the composer.
+const (
+	actionEdit  = "duplex.edit"  // value: the shared.Message to edit
+	actionReply = "duplex.reply" // value: the *shared.Reply to quote
+)
+
+// quickEmoji are the reactions the picker offers.
+var quickEmoji = []string{"👍", "❤️", "😂", "🎉", "😮", "🙏"}
+
+// msgUI is the view state of the per-message controls: the message that
+// asks to confirm its delete and the one whose picker is open. Only the
+// UI goroutine touches it.
+var msgUI struct {
+	room            string
+	confirm, picker int64
+}
+
+// renderContent draws a message's body and everything around it; it
+// takes the place of renderBody in renderRow.
+func (l *MessageList) renderContent(r row) app.UI {
+	m := r.Msg
+	if m.Deleted {
+		return app.Div().Class("body deleted").DataSet("test", "deleted").Text("message deleted")
+	}
+	live := r.Status == "sent" && !l.Preview && m.Seq > 0
+	return app.Div().Class("content").Body(
+		app.If(m.ReplyTo != nil, func() app.UI { return l.renderQuote(m.ReplyTo) }),
+		renderBody(m.Body),
+		renderImage(m), // images.go
+		app.If(m.Edited > 0, func() app.UI {
+			return app.Span().Class("edited").DataSet("test", "edited").
+				Title("%s", "Edited "+fullTime(time.UnixMilli(m.Edited))).Text("(edited)")
+		}),
+		app.If(len(m.Reactions) > 0 || live, func() app.UI { return l.renderReactions(m, live) }),
+		app.If(live, func() app.UI { return l.renderActions(m) }),
+	)
+}
+
+// renderQuote draws a reply's quote of its parent: a button that shows
+// the parent.
+func (l *MessageList) renderQuote(q *shared.Reply) app.UI {
+	text := q.Excerpt
+	switch {
+	case q.Author.User == "":
+		text = "message unavailable"
+	case text == "":
+		text = "message deleted"
+	}
+	seq := q.Seq
+	return app.Button().Class("quote").DataSet("test", "reply").DataSet("seq", seq).
+		Title("Show the message this replies to").
+		OnClick(func(ctx app.Context, e app.Event) { l.jumpTo(ctx, seq) }).Body(
+		app.Span().Class("sr-only").Text("In reply to "),
+		app.Span().Class("quote-author").Text(q.Author.Nick),
+		app.Span().Class("quote-text").Text(text),
+	)
+}
+
+// renderReactions draws the reaction toggles and, for a message one may
+// react to, the add-reaction control.
+func (l *MessageList) renderReactions(m shared.Message, live bool) app.UI {
+	open := live && msgUI.room == l.Room && msgUI.picker == m.Seq
+	return app.Div().Class("reactions").DataSet("test", "reactions").Attr("role", "group").Attr("aria-label", "Reactions").Body(
+		app.Range(m.Reactions).Slice(func(i int) app.UI {
+			rc := m.Reactions[i]
+			mine := l.Me != "" && contains(rc.Users, l.Me)
+			label := rc.Emoji + " " + strconv.Itoa(rc.Count)
+			return app.Button().Class("reaction").DataSet("test", "reaction").
+				DataSet("emoji", attrText(rc.Emoji)).DataSet("count", rc.Count).Attr("aria-pressed", mine).
+				Attr("aria-label", attrText(reactionLabel(rc, mine))).Disabled(!live).
+				OnClick(l.onReact(m.Seq, rc.Emoji, !mine)).Text(label)
+		}),
+		app.If(live, func() app.UI {
+			return app.Button().Class("react-add").DataSet("test", "add-reaction").Attr("aria-expanded", open).
+				Attr("aria-label", "Add a reaction").OnClick(l.onPicker(m.Seq)).Text("+☺")
+		}),
+		app.If(open, func() app.UI {
+			return app.Div().Class("picker").DataSet("test", "emoji-picker").Attr("role", "group").Attr("aria-label", "Pick a reaction").
+				OnKeyDown(l.onControlKey).Body(
+				app.Range(quickEmoji).Slice(func(i int) app.UI {
+					e := quickEmoji[i]
+					return app.Button().Class("pick").DataSet("test", "pick-emoji").DataSet("emoji", e).
+						Attr("aria-label", "React with "+e).OnClick(l.onPick(m, e)).Text(e)
+				}),
+			)
+		}),
+	)
+}
+
+// reactionLabel starts with the button's visible text (axe's
+// label-content-name-mismatch), then says what it counts.
+func reactionLabel(rc shared.Reaction, mine bool) string {
+	label := rc.Emoji + " " + strconv.Itoa(rc.Count) + " reactions"
+	if rc.Count == 1 {
+		label = rc.Emoji + " 1 reaction"
+	}
+	if mine {
+		label += ", yours among them"
+	}
+	return label
+}
+
+// renderActions draws Reply, and Edit and Delete on one's own message.
+func (l *MessageList) renderActions(m shared.Message) app.UI {
+	own := l.Me != "" && m.Author.User == l.Me
+	confirming := own && msgUI.room == l.Room && msgUI.confirm == m.Seq
+	return app.Div().Class("actions").Body(
+		app.Button().Class("act").DataSet("test", "reply-button").Attr("aria-label", attrText("Reply to "+m.Author.Nick)).
+			OnClick(func(ctx app.Context, e app.Event) {
+				ctx.NewActionWithValue(actionReply, quoteOf(m))
+			}).Text("Reply"),
+		app.If(own && !confirming, func() app.UI {
+			return app.Span().Body(
+				app.Button().Class("act").DataSet("test", "edit").Attr("aria-label", "Edit your message").
+					OnClick(func(ctx app.Context, e app.Event) { ctx.NewActionWithValue(actionEdit, m) }).Text("Edit"),
+				app.Button().Class("act").DataSet("test", "delete").Attr("aria-label", "Delete your message").
+					OnClick(l.onDelete(m.Seq)).Text("Delete"),
+			)
+		}),
+		app.If(confirming, func() app.UI {
+			return app.Span().Class("confirm").DataSet("test", "delete-confirm-box").Attr("role", "group").
+				Attr("aria-label", "Delete this message?").OnKeyDown(l.onControlKey).Body(
+				app.Span().Class("confirm-text").Text("Delete this message?"),
+				app.Button().Class("act danger").DataSet("test", "delete-confirm").
+					OnClick(l.onConfirmDelete(m.Seq)).Text("Delete"),
+				app.Button().Class("act").DataSet("test", "delete-cancel").OnClick(l.onCloseControls).Text("Cancel"),
+			)
+		}),
+	)
+}
+
+func (l *MessageList) onReact(seq int64, emoji string, on bool) app.EventHandler {
+	return func(ctx app.Context, e app.Event) { theModel.react(ctx, l.Room, seq, emoji, on) }
+}
+
+func (l *MessageList) onPicker(seq int64) app.EventHandler {
+	return func(ctx app.Context, e app.Event) {
+		if msgUI.room == l.Room && msgUI.picker == seq {
+			msgUI.picker = 0
+			return
+		}
+		msgUI.room, msgUI.picker, msgUI.confirm = l.Room, seq, 0
+		focusSoon(ctx, `[data-test=emoji-picker] button`)
+	}
+}
+
+// onPick toggles emoji on m: picking one's own reaction again takes it
+// back.
+func (l *MessageList) onPick(m shared.Message, emoji string) app.EventHandler {
+	on := true
+	for _, rc := range m.Reactions {
+		if rc.Emoji == emoji && contains(rc.Users, l.Me) {
+			on = false
+		}
+	}
+	return func(ctx app.Context, e app.Event) {
+		msgUI.picker = 0
+		theModel.react(ctx, l.Room, m.Seq, emoji, on)
+		focusSoon(ctx, `[data-test=message][data-seq="`+strconv.FormatInt(m.Seq, 10)+`"] [data-test=add-reaction]`)
+	}
+}
+
+func (l *MessageList) onDelete(seq int64) app.EventHandler {
+	return func(ctx app.Context, e app.Event) {
+		msgUI.room, msgUI.confirm, msgUI.picker = l.Room, seq, 0
+		focusSoon(ctx, `[data-test=delete-confirm]`)
+	}
+}
+
+func (l *MessageList) onConfirmDelete(seq int64) app.EventHandler {
+	return func(ctx app.Context, e app.Event) {
+		msgUI.confirm = 0
+		theModel.remove(ctx, l.Room, seq)
+		focus(composerID)
+	}
+}
+
+// onCloseControls closes the delete confirmation and the picker.
+func (l *MessageList) onCloseControls(ctx app.Context, e app.Event) {
+	seq := msgUI.confirm
+	if seq == 0 {
+		seq = msgUI.picker
+	}
+	msgUI.confirm, msgUI.picker = 0, 0
+	focusSoon(ctx, `[data-test=message][data-seq="`+strconv.FormatInt(seq, 10)+`"] [data-test=reply-button]`)
+}
+
+// onControlKey: Escape in the confirmation or the picker closes it (and
+// goes no further: the page's Escape moves the focus elsewhere).
+func (l *MessageList) onControlKey(ctx app.Context, e app.Event) {
+	if e.Get("key").String() == "Escape" {
+		e.Call("stopPropagation")
+		e.PreventDefault()
+		l.onCloseControls(ctx, e)
+	}
+}
+
+// focusSoon focuses the first element matching sel once the update that
+// draws it is done.
+func focusSoon(ctx app.Context, sel string) {
+	tries := 20
+	later(0, func() bool {
+		tries--
+		el := app.Window().Get("document").Call("querySelector", sel)
+		if el.Truthy() {
+			el.Call("focus")
+		}
+		return el.Truthy() || tries <= 0
+	})
+}
+
+// later runs f on a JavaScript timer after ms milliseconds, and again
+// every 100ms while it returns false. Not through go-app's ctx: the
+// element whose handler asks (a button of a closing confirmation, a quote
+// in a row that older messages moved) may be gone by then, and a ctx
+// whose element is unmounted drops what it is asked to do.
+func later(ms int, f func() bool) {
+	var fn app.Func
+	fn = app.FuncOf(func(app.Value, []app.Value) any {
+		if f() {
+			fn.Release()
+			return nil
+		}
+		app.Window().Call("setTimeout", fn, 100)
+		return nil
+	})
+	app.Window().Call("setTimeout", fn, ms)
+}
+
+// jumpTo scrolls to message seq and highlights it, paging older history
+// in first when the list does not hold it yet.
+func (l *MessageList) jumpTo(ctx app.Context, seq int64) {
+	if showMessage(seq) {
+		return
+	}
+	theModel.loadUntil(ctx, l.Room, seq, func() { showSoon(seq, 50) })
+}
+
+// showSoon tries showMessage until the rows the model now holds are
+// rendered, up to tries times.
+func showSoon(seq int64, tries int) {
+	later(0, func() bool {
+		tries--
+		return showMessage(seq) || tries <= 0
+	})
+}
+
+// showMessage scrolls message seq into the middle of the list, focuses it
+// (so the keyboard continues from there) and highlights it (a CSS
+// animation fades the highlight).
+func showMessage(seq int64) bool {
+	doc := app.Window().Get("document")
+	el := doc.Call("querySelector", `#`+listID+` [data-test=message][data-seq="`+strconv.FormatInt(seq, 10)+`"]`)
+	if !el.Truthy() {
+		return false
+	}
+	if old := doc.Call("querySelector", "#"+listID+" .highlight"); old.Truthy() {
+		old.Get("classList").Call("remove", "highlight")
+	}
+	el.Call("setAttribute", "tabindex", "-1")
+	el.Call("scrollIntoView", map[string]any{"block": "center"})
+	el.Call("focus", map[string]any{"preventScroll": true})
+	el.Get("classList").Call("add", "highlight")
+	return true
+}
