@@ -66,14 +66,22 @@ func (r *room) pushRead(from *session, p *shared.Read) {
 }
 
 // readState returns user's marker in room and what is unread after it,
-// setting the marker to head when the user has none yet (a first join).
-func (srv *Server) readState(ctx context.Context, room, user string, head int64) (store.ReadState, error) {
+// setting the marker when the user has none yet: to head on a first join
+// of a room, but to 0 in a DM, whose every message was written to the
+// user (so a new conversation shows as unread before it is opened).
+func (srv *Server) readState(ctx context.Context, room, user string, head int64, kind shared.RoomKind) (store.ReadState, error) {
 	st, err := srv.opts.Store.ReadState(ctx, room, user)
 	if err != nil || st.Marked {
 		return st, err
 	}
+	if kind == shared.RoomDM {
+		head = 0
+	}
 	if err := srv.opts.Store.InitRead(ctx, room, user, head); err != nil {
 		return st, err
+	}
+	if head == 0 {
+		return srv.opts.Store.ReadState(ctx, room, user)
 	}
 	return store.ReadState{Marked: true, Read: head}, nil
 }
@@ -82,7 +90,12 @@ func (srv *Server) readState(ctx context.Context, room, user string, head int64)
 // leaves it out rather than failing the join: unread counts are a
 // convenience, the messages are not.
 func (s *session) fillJoinRead(ctx context.Context, ack *shared.JoinAck, head int64) {
-	st, err := s.srv.readState(ctx, ack.Room, s.member.User, head)
+	r := s.joined(ack.Room)
+	kind := shared.RoomPublic
+	if r != nil {
+		kind = r.access().Kind
+	}
+	st, err := s.srv.readState(ctx, ack.Room, s.member.User, head, kind)
 	if err != nil {
 		s.srv.log.Warn("read state", "room", ack.Room, "err", err)
 		return
@@ -91,10 +104,13 @@ func (s *session) fillJoinRead(ctx context.Context, ack *shared.JoinAck, head in
 }
 
 // fillRoomReads puts user's read state in each room of a room list that
-// the user has a marker in.
+// the user has a marker in, and in every DM of theirs (readState).
 func (srv *Server) fillRoomReads(ctx context.Context, user string, rooms []shared.RoomInfo) {
 	for i := range rooms {
 		st, err := srv.opts.Store.ReadState(ctx, rooms[i].Name, user)
+		if err == nil && !st.Marked && rooms[i].Kind == shared.RoomDM {
+			st, err = srv.readState(ctx, rooms[i].Name, user, 0, shared.RoomDM)
+		}
 		if err != nil {
 			srv.log.Warn("read state", "room", rooms[i].Name, "err", err)
 			return

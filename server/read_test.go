@@ -288,3 +288,28 @@ func TestSearchRateLimited(t *testing.T) {
 		t.Fatal("30 searches at once: none refused")
 	}
 }
+
+// TestReadDMStartsUnread: a DM's messages were written to its other user,
+// so before they ever open it they count as unread (in the room list and
+// at the first join), unlike a room's history at a first join.
+func TestReadDMStartsUnread(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(testing.TB) store.Store) {
+		ts := startServer(t, server.Options{Store: open(t)})
+		ann, bob := dial(t, ts.url, "ann"), dial(t, ts.url, "bob")
+		ann.hello(t, "Ann")
+		wb := bob.hello(t, "Bob")
+		dm := ackOf[shared.RoomInfo](t, first(ann.call(t, shared.TypeDM, &shared.DM{User: wb.User}))).Name
+		ann.join(t, dm, nil)
+		ann.sendMsg(t, dm, "d-1", "hi")
+		ann.sendMsg(t, dm, "d-2", "@Bob are you there?")
+		if r := findRoom(roomList(t, bob, shared.Rooms{}), dm); r == nil || r.Read != 0 || r.Unread != 2 {
+			t.Fatalf("bob's list entry for the new DM: %+v", r)
+		}
+		if ack, _ := bob.join(t, dm, nil); ack.Read != 0 || ack.Unread != 2 {
+			t.Fatalf("bob's first join of the DM: read %d unread %d, want 0 and 2", ack.Read, ack.Unread)
+		}
+		if ack, _ := ann.join(t, "lobby", nil); ack.Unread != 0 {
+			t.Fatalf("a room's first join: unread %d", ack.Unread)
+		}
+	})
+}

@@ -157,6 +157,7 @@ func (m *model) start(ctx app.Context, wsURL, nick string) {
 		return
 	}
 	m.cl, m.nick, m.signinErr = cl, nick, ""
+	m.reads.ctx, m.reads.hasCtx = ctx, true // unread.go: opens DMs
 	m.joined = loadJoined()
 	joined := append([]string(nil), m.joined...)
 	m.mu.Unlock()
@@ -209,6 +210,7 @@ func (m *model) pump(cl *client.Client) {
 			m.viewLocked(e.Room).members = cl.Members(e.Room)
 		case client.RoomsChanged:
 			m.rooms = e.Rooms
+			m.dmsLocked(e.Rooms) // unread.go
 		case client.ErrorReceived:
 			if e.Err != nil {
 				m.notice = e.Err.Message

@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/duplex-chat/duplex/app/client"
+	"github.com/duplex-chat/duplex/shared"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
@@ -17,6 +18,40 @@ import (
 // readsState is the model's copy of the client's read bookkeeping.
 type readsState struct {
 	rooms map[string]client.ReadChanged
+	// ctx opens the direct conversations the room list shows (dmsLocked);
+	// dms are those opened so, once per page load (one the person leaves
+	// stays left).
+	ctx    app.Context
+	hasCtx bool
+	dms    map[string]bool
+}
+
+// dmsLocked joins the direct conversations of the room list that this
+// page has not opened yet: a DM is written to the person, so its messages
+// must arrive live (unread badge, notification) before they open it.
+func (m *model) dmsLocked(rooms []shared.RoomInfo) {
+	if !m.reads.hasCtx {
+		return
+	}
+	if m.reads.dms == nil {
+		m.reads.dms = make(map[string]bool)
+	}
+	var open []string
+	for _, r := range rooms {
+		if r.Kind == shared.RoomDM && !m.reads.dms[r.Name] && !contains(m.joined, r.Name) {
+			m.reads.dms[r.Name] = true
+			open = append(open, r.Name)
+		}
+	}
+	if len(open) == 0 {
+		return
+	}
+	ctx := m.reads.ctx
+	go func() { // after the caller releases m.mu
+		for _, r := range open {
+			m.open(ctx, r)
+		}
+	}()
 }
 
 // readChangedLocked records a ReadChanged event.

@@ -191,6 +191,25 @@ func TestBrowserMentionsAndNotifications(t *testing.T) {
 	if len(notes) != 1 || notes[0]["title"] != "bob-m mentioned you in #talk" || notes[0]["body"] != "@alice-m ping" || notes[0]["path"] != "/r/talk" {
 		t.Errorf("notifications: %v", notes)
 	}
+
+	// A new direct conversation: the page joins it from the room list, so
+	// its message notifies and shows as unread before alice opens it.
+	aliceID := eval[string](a, `[...document.querySelectorAll('[data-test=member]')].find(m => m.textContent === 'alice-m').dataset.user`)
+	dctx, dcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer dcancel()
+	info, err := bob.DirectMessage(dctx, aliceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.Join(dctx, info.Name); err != nil {
+		t.Fatal(err)
+	}
+	say(t, bob, info.Name, "psst, a direct message")
+	notes = poll[[]map[string]any](a, "a notification of the DM", `window.__notes.length > 1 && window.__notes`)
+	if len(notes) != 2 || notes[1]["title"] != "bob-m wrote to you" || notes[1]["path"] != "/r/"+info.Name {
+		t.Errorf("notifications: %v", notes)
+	}
+	poll[bool](a, "the DM's unread badge", badgeJS(info.Name, "unread")+` === 1`)
 }
 
 // TestBrowserSearchJump: a search finds a message 160 messages back in a

@@ -149,12 +149,14 @@ func (s *Store) ReadState(ctx context.Context, room, user string) (store.ReadSta
 	return s.counts(ctx, room, user, seq)
 }
 
-// counts counts what is unread for user in room after seq.
+// counts counts what is unread for user in room after seq. The mention
+// count starts from the user's mentions (CROSS JOIN fixes that order):
+// they are few, the messages after the marker may be many.
 func (s *Store) counts(ctx context.Context, room, user string, seq int64) (store.ReadState, error) {
 	rs := store.ReadState{Marked: true, Read: seq}
 	st, err := s.stmt(ctx, fmt.Sprintf(`SELECT
 		(SELECT count(*) FROM (SELECT 1 FROM messages m WHERE m.room = ?1 AND m.seq > ?3 AND %[1]s LIMIT %[2]d)),
-		(SELECT count(*) FROM (SELECT 1 FROM mentions n JOIN messages m ON m.room = n.room AND m.seq = n.seq
+		(SELECT count(*) FROM (SELECT 1 FROM mentions n CROSS JOIN messages m ON m.room = n.room AND m.seq = n.seq
 			WHERE n.user_id = ?2 AND n.room = ?1 AND n.seq > ?3 AND %[1]s LIMIT %[2]d))`, unreadWhere, store.MaxUnread))
 	if err != nil {
 		return rs, err
