@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/duplex-chat/duplex/server/files"
 	"github.com/duplex-chat/duplex/shared"
@@ -26,6 +27,14 @@ const maxUploadDiscard = 2 * shared.MaxImageBytes
 // readLimit is the connection's read limit in coder/websocket: a backstop
 // above the limits applied per message type (readText, upload).
 const readLimit = maxUploadMessage + maxUploadDiscard + 1
+
+// uploadReadTimeout bounds the reading of one binary message. An upload
+// holds one of the server's MaxUploads slots while it is read, and the
+// frame timeout alone would let a client that sends it in many small
+// frames, each just in time, hold a slot for many minutes. A connection
+// that takes longer (5 MiB at less than about 85 KiB/s) is closed with
+// 4001, as a client too slow to keep up, and may reconnect.
+const uploadReadTimeout = time.Minute
 
 // readText reads a text message, closing the connection with 1009 when it
 // is longer than MaxFrameBytes. It reports false when the session is over.
@@ -52,6 +61,11 @@ func (s *session) upload(ctx context.Context, r io.Reader) bool {
 		return false
 	}
 	defer func() { <-s.srv.uploads }()
+	slow := time.AfterFunc(uploadReadTimeout, func() {
+		s.srv.metrics.closed(shared.CloseSlowClient)
+		s.kill(shared.CloseSlowClient) // its close handshake times out and closes the socket under the reader
+	})
+	defer slow.Stop()
 	data, err := io.ReadAll(io.LimitReader(r, maxUploadMessage+1))
 	if err != nil {
 		s.srv.metrics.disconnected(err)

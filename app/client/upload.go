@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"runtime"
 	"time"
 
 	"github.com/coder/websocket"
@@ -45,6 +46,11 @@ func (c *Client) Upload(ctx context.Context, room, name string, data []byte) (sh
 		}
 		wctx, cancel := context.WithTimeout(c.ctx, uploadTimeout)
 		defer cancel()
+		if runtime.GOOS == "js" {
+			// The browser frames the message itself; coder/websocket's
+			// Writer would only copy it into a pooled buffer kept after.
+			return conn.Write(wctx, websocket.MessageBinary, b)
+		}
 		w, err := conn.Writer(wctx, websocket.MessageBinary)
 		if err != nil {
 			return err
