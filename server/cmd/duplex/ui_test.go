@@ -266,7 +266,9 @@ func TestBrowserUI5Routes(t *testing.T) {
 		document.title === '#design-review · Duplex'`)
 
 	a.do("navigate to /nope", chromedp.Navigate(ta.URL+"/nope"))
-	poll[bool](a, "the not-found page", `!!document.querySelector('[data-test=not-found]') && document.title.startsWith('Not found')`)
+	// Wait for the app too: go-app replaces the prerendered page when it
+	// starts, and a click on the prerendered link in between fails.
+	poll[bool](a, "the not-found page", js(`__loaded() && !!document.querySelector('[data-test=not-found]') && document.title.startsWith('Not found')`))
 	a.do("back", chromedp.Click(chromedp.CSS(`[data-test=back]`)))
 	pollAcrossLoad(a, "back in general", js(`location.pathname === '/' && __conn() === 'online' &&
 		document.querySelector('.room-title')?.textContent === '#general'`))
