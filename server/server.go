@@ -61,6 +61,12 @@ type Options struct {
 	PresenceThreshold int
 	// PingInterval is how often idle connections are pinged. Zero means 20s.
 	PingInterval time.Duration
+	// Heartbeat is the application heartbeat announced in welcome: a
+	// client pings after that long without sending, and takes a
+	// connection silent for twice as long for dead (a half-open one)
+	// and reconnects. The server answers each ping with a pong. Zero
+	// means 25s; negative announces none.
+	Heartbeat time.Duration
 	// HelloTimeout is how long a connection may stay without hello. Zero
 	// means 10s.
 	HelloTimeout time.Duration
@@ -172,6 +178,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if c.PingInterval <= 0 {
 		c.PingInterval = 20 * time.Second
+	}
+	if c.Heartbeat == 0 {
+		c.Heartbeat = 25 * time.Second
 	}
 	if c.HelloTimeout <= 0 {
 		c.HelloTimeout = 10 * time.Second

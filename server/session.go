@@ -176,6 +176,10 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		s.fail(f.ID, err)
 		return
 	}
+	if f.Type == shared.TypePing { // the client's heartbeat; see Options.Heartbeat
+		s.reply(shared.TypePong, f.ID, &shared.Pong{})
+		return
+	}
 	if !s.ready.Load() && f.Type != shared.TypeHello {
 		s.fail(f.ID, shared.Errorf(shared.CodeHelloRequired, "send hello before %s", f.Type))
 		return
@@ -268,6 +272,9 @@ func (s *session) hello(id string, h *shared.Hello) {
 	s.helloTimer.Stop()
 	w := &shared.Welcome{
 		Protocol: shared.Protocol, Session: s.id, User: ident.User, Nick: nick, MaxBody: shared.MaxBodyRunes, Token: token,
+	}
+	if hb := s.srv.opts.Heartbeat; hb > 0 {
+		w.Heartbeat = hb.Milliseconds()
 	}
 	if token == "" { // an embedder's credential: it expires, and the client refreshes it
 		w.Expires = s.expireAt(ident.Expires)

@@ -368,8 +368,8 @@ type Batch struct {
 	Frames []json.RawMessage `json:"frames"`
 }
 
-// newPayload returns a pointer to the zero payload for t, and whether the
-// payload is required, or nil when t is unknown.
+// newPayload returns a pointer to the zero payload for t and true, or
+// false when t is unknown.
 func newPayload(t Type) (p any, ok bool) {
 	switch t {
 	case TypeHello:

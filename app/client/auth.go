@@ -33,29 +33,28 @@ func (c *Client) hello() (*shared.Hello, error) {
 	return h, nil
 }
 
-// helloRefused handles an error answering hello. A server-issued token
-// that is no longer valid (the server rotated its key, or it expired) is
-// dropped and the client starts again as a new anonymous user; anything
-// else (nick_taken, an application credential refused) would fail again
-// on every reconnect, so the client stops and reports it: the caller picks
-// another nickname or credential and makes a new Client.
-func (c *Client) helloRefused(conn *websocket.Conn, err *shared.Error) {
+// helloRefused handles an error answering hello and reports whether to
+// say hello again. A server-issued token that is no longer valid (the
+// server rotated its key, or it expired) is dropped and the client starts
+// again as a new anonymous user; anything else (nick_taken, an application
+// credential refused) would fail again on every reconnect, so the client
+// stops and reports it: the caller picks another nickname or credential
+// and makes a new Client.
+func (c *Client) helloRefused(conn *websocket.Conn, err *shared.Error) (again bool) {
 	c.mu.Lock()
 	retry := err.Code == shared.CodeUnauthorized && c.token != "" && c.opts.Token == "" && c.opts.TokenSource == nil
 	if retry {
 		c.token, c.user = "", ""
-		c.saveLocked()
+		c.saveIdentityLocked()
 	} else {
 		c.fatal = err
 	}
 	c.mu.Unlock()
 	c.emit(ErrorReceived{Err: err})
-	if retry {
-		h, _ := c.hello()
-		c.write(conn, shared.TypeHello, helloID, h)
-		return
+	if !retry {
+		conn.Close(websocket.StatusNormalClosure, "hello refused: "+string(err.Code))
 	}
-	conn.Close(websocket.StatusNormalClosure, "hello refused: "+string(err.Code))
+	return retry
 }
 
 // scheduleRefreshLocked arms a refresh of the credential before it
@@ -145,8 +144,9 @@ func (c *Client) SetNick(ctx context.Context, nick string) error {
 func (c *Client) SignOut() error {
 	err := c.Close()
 	c.mu.Lock()
-	c.token, c.user, c.outbox = "", "", nil
-	c.saveLocked()
+	c.token, c.user = "", ""
+	c.saveIdentityLocked()
+	c.clearOutboxLocked()
 	c.mu.Unlock()
 	return err
 }

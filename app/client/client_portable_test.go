@@ -53,6 +53,24 @@ func (s *spyStorage) Set(key, value string) {
 	s.sets++
 }
 
+func (s *spyStorage) Delete(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, key)
+}
+
+func (s *spyStorage) Keys(prefix string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for k := range s.m {
+		if strings.HasPrefix(k, prefix) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // holds reports whether some stored value contains sub.
 func (s *spyStorage) holds(sub string) bool {
 	s.mu.Lock()

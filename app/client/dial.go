@@ -25,3 +25,7 @@ func dial(ctx context.Context, url string, o *Options) (*websocket.Conn, error) 
 	})
 	return conn, err
 }
+
+// watchNetwork does nothing natively: there are no browser events to
+// shorten a reconnect wait.
+func watchNetwork(*Client) (stop func()) { return func() {} }

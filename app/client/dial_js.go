@@ -34,3 +34,32 @@ func dial(ctx context.Context, url string, _ *Options) (*websocket.Conn, error) 
 }
 
 var errNoWebSocket = errors.New("duplex client: this JavaScript environment has no WebSocket")
+
+// watchNetwork ends the reconnect wait at once when the browser says the
+// network is back (online) or shows the page again from the back-forward
+// cache (pageshow with persisted set): waiting out the backoff then would
+// only leave the person offline for nothing.
+func watchNetwork(c *Client) (stop func()) {
+	win := js.Global()
+	if win.Get("addEventListener").Type() != js.TypeFunction {
+		return func() {} // Node: no window events
+	}
+	online := js.FuncOf(func(js.Value, []js.Value) any {
+		go c.RetryNow()
+		return nil
+	})
+	pageshow := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) > 0 && args[0].Get("persisted").Truthy() {
+			go c.RetryNow()
+		}
+		return nil
+	})
+	win.Call("addEventListener", "online", online)
+	win.Call("addEventListener", "pageshow", pageshow)
+	return func() {
+		win.Call("removeEventListener", "online", online)
+		win.Call("removeEventListener", "pageshow", pageshow)
+		online.Release()
+		pageshow.Release()
+	}
+}

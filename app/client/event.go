@@ -90,3 +90,14 @@ func (MemberLeft) isEvent()      {}
 func (RoomsChanged) isEvent()    {}
 func (ErrorReceived) isEvent()   {}
 func (RoomRemoved) isEvent()     {}
+
+// TypingChanged says who is typing in a room now, without this user
+// (Users empty: nobody). It comes when the list changes: the server
+// coalesces and expires typists (shared.TypingTTL after their last typing
+// frame, or when they send, stop or leave); going offline clears it.
+type TypingChanged struct {
+	Room  string
+	Users []shared.Member
+}
+
+func (TypingChanged) isEvent() {}

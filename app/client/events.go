@@ -15,9 +15,8 @@ import (
 // delete, react, unreact) and a Target: it carries the target's state
 // after the change (Body, Edited, Deleted, Reactions), so Apply copies
 // those onto the target, and applying an event twice or late changes
-// nothing. The client's cache applies events to the messages it holds
-// and keeps the event rows too (so cached seqs stay dense for the UI's
-// gap check); a UI shows only the rows whose Kind is empty.
+// nothing. The client applies events to the messages it holds
+// (messages.go), so Messages shows every message in its latest state.
 //
 // Edit, Delete and React are requests that wait for their ack. Each
 // picks one msg_id and resends it after a disconnect or a retryable
@@ -95,9 +94,6 @@ func (c *Client) React(ctx context.Context, room string, seq int64, emoji string
 	return c.event(ctx, &shared.Send{Room: room, Kind: kind, Target: seq, Emoji: emoji})
 }
 
-// eventWait is the waiter kind of an event request (see requestAs).
-const eventWait shared.Type = "event"
-
 // event sends s under one new msg_id, again after a disconnect or a
 // retryable refusal, until it is answered for good or ctx ends.
 func (c *Client) event(ctx context.Context, s *shared.Send) (shared.SendAck, error) {
@@ -112,7 +108,7 @@ func (c *Client) event(ctx context.Context, s *shared.Send) (shared.SendAck, err
 		if err := c.waitLive(ctx, s.Room); err != nil {
 			return shared.SendAck{}, err
 		}
-		f, err := c.requestAs(ctx, eventWait, shared.TypeSend, s)
+		f, err := c.request(ctx, shared.TypeSend, s)
 		switch {
 		case err == nil:
 		case ctx.Err() != nil || errors.Is(err, ErrClosed):

@@ -2,10 +2,8 @@ package client
 
 import (
 	"context"
-	"runtime"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/duplex-chat/duplex/shared"
 )
 
@@ -39,32 +37,9 @@ func (c *Client) Upload(ctx context.Context, room, name string, data []byte) (sh
 	if len(data) > shared.MaxImageBytes {
 		return shared.Image{}, shared.Errorf(shared.CodeTooLarge, "the image is %d bytes, the limit is %d", len(data), shared.MaxImageBytes)
 	}
-	f, err := c.requestMessage(ctx, shared.TypeUpload, func(conn *websocket.Conn, id string) error {
-		b, err := shared.EncodeUpload(id, u, data)
-		if err != nil {
-			return err
-		}
-		wctx, cancel := context.WithTimeout(c.ctx, uploadTimeout)
-		defer cancel()
-		if runtime.GOOS == "js" {
-			// The browser frames the message itself; coder/websocket's
-			// Writer would only copy it into a pooled buffer kept after.
-			return conn.Write(wctx, websocket.MessageBinary, b)
-		}
-		w, err := conn.Writer(wctx, websocket.MessageBinary)
-		if err != nil {
-			return err
-		}
-		for len(b) > 0 {
-			n := min(len(b), uploadChunk)
-			if _, err := w.Write(b[:n]); err != nil {
-				w.Close()
-				return err
-			}
-			b = b[n:]
-		}
-		return w.Close()
-	})
+	// The write queue writes it in chunks (writeFrame), in order with
+	// every other frame.
+	f, err := c.requestBinary(ctx, func(id string) ([]byte, error) { return shared.EncodeUpload(id, u, data) })
 	if err != nil {
 		return shared.Image{}, err
 	}

@@ -68,6 +68,7 @@ func newApp(cfg config) (*duplexApp, error) {
 		Limits: cfg.limits.server(), RetainAge: cfg.limits.retainAge, RetainCount: cfg.limits.retainCount,
 	}
 	opts.QueueBytes, opts.PresenceThreshold, opts.PresenceInterval = cfg.queueBytes, cfg.presenceThreshold, cfg.presenceInterval
+	opts.Heartbeat = cfg.heartbeat
 	if cfg.compress {
 		opts.Compression = websocket.CompressionContextTakeover
 	}

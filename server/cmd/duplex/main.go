@@ -61,6 +61,7 @@ type config struct {
 	queueBytes        int
 	presenceThreshold int
 	presenceInterval  time.Duration
+	heartbeat         time.Duration // 0: server default 25s
 	limits            limitFlags
 }
 
@@ -122,6 +123,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.IntVar(&c.queueBytes, "queue-bytes", 0, "per-connection outgoing queue, in bytes; a client that falls this far behind its rooms is closed with 4001 (0: server default 4 MiB)")
 	fs.IntVar(&c.presenceThreshold, "presence-threshold", 0, "rooms above this many members send counts, not member lists (0: server default 200)")
 	fs.DurationVar(&c.presenceInterval, "presence-interval", 0, "how often a room tells its members who came and went (0: server default 250ms)")
+	fs.DurationVar(&c.heartbeat, "heartbeat", 0, "how often clients ping when they have nothing to send, announced in welcome; a client that hears nothing for twice as long reconnects (0: server default 25s; negative: none)")
 	fs.Float64Var(&c.limits.send, "rate-send", 0, "sends per second per connection, bursts of twice that (0: default 10/s burst 50; negative: unlimited); users get twice the connection's rate")
 	fs.Float64Var(&c.limits.join, "rate-join", 0, "joins per second per connection (0: default 20/s; negative: unlimited)")
 	fs.Float64Var(&c.limits.create, "rate-create", 0, "room creations per second per connection (0: default 2/s; negative: unlimited)")
