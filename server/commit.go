@@ -30,6 +30,9 @@ func (s *session) send(id string, p *shared.Send) {
 		s.fail(id, err)
 		return
 	}
+	if p.Kind == shared.KindMessage {
+		r.typingStop(s.member.User) // a typist who sends has stopped typing
+	}
 	// Edits, deletions, reactions and replies are sends too: the store
 	// checks their target inside its transaction (store/events.go).
 	nm := store.NewMessage{Room: p.Room, MsgID: p.MsgID, Author: s.member, Body: p.Body,

@@ -37,6 +37,9 @@ type RequestRates struct {
 	// Upload counts bytes, not requests: the image bytes of uploads per
 	// second. Its Burst is at least shared.MaxImageBytes.
 	Upload Rate
+	// Typing limits typing frames; those over it are dropped without an
+	// answer (they are not requests).
+	Typing Rate
 }
 
 // Limits bound how fast one connection, and one user over all of its
@@ -48,7 +51,8 @@ type Limits struct {
 	// Conn limits each connection. Zero fields mean: send 10/s burst 50,
 	// join 20/s burst 100, create 2/s burst 10, history 10/s burst 40,
 	// rooms 2/s burst 10, read 5/s burst 20, search 2/s burst 10,
-	// upload 1 MiB/s burst 16 MiB.
+	// upload 1 MiB/s burst 16 MiB,
+	// typing 2/s burst 10.
 	Conn RequestRates
 	// User limits each user (the session's member.User) over all of its
 	// connections. Zero fields mean twice the Conn defaults.
@@ -81,13 +85,14 @@ const (
 	kindRead
 	kindSearch
 	kindUpload
+	kindTyping
 	numKinds
 )
 
-var kindNames = [numKinds]string{"send", "join", "room creation", "history", "rooms", "read", "search", "upload"}
+var kindNames = [numKinds]string{"send", "join", "room creation", "history", "rooms", "read", "search", "upload", "typing"}
 
 func (r *RequestRates) byKind() [numKinds]*Rate {
-	return [numKinds]*Rate{&r.Send, &r.Join, &r.Create, &r.History, &r.Rooms, &r.Read, &r.Search, &r.Upload}
+	return [numKinds]*Rate{&r.Send, &r.Join, &r.Create, &r.History, &r.Rooms, &r.Read, &r.Search, &r.Upload, &r.Typing}
 }
 
 var defaultConnRates = RequestRates{
@@ -99,6 +104,7 @@ var defaultConnRates = RequestRates{
 	Read:    Rate{5, 20},
 	Search:  Rate{2, 10},
 	Upload:  Rate{1 << 20, 16 << 20},
+	Typing:  Rate{2, 10},
 }
 
 func (r Rate) withDefault(def Rate) Rate {
@@ -261,6 +267,21 @@ func (s *session) allowN(id string, kind requestKind, n int) bool {
 	return false
 }
 
+// allowQuietly spends a token of kind like allow, but refuses without an
+// answer and without spending the refusal budget: for frames that are not
+// requests (typing), whose excess is simply dropped.
+func (s *session) allowQuietly(kind requestKind) bool {
+	if s.limits.lim[kind] == nil && s.srv.opts.Limits.User.byKind()[kind].PerSecond < 0 {
+		return true
+	}
+	now := time.Now()
+	user := s.srv.userLimiters(s.member.User, now)
+	s.limits.mu.Lock()
+	ok, _ := take(now, 1, s.limits.lim[kind], user[kind])
+	s.limits.mu.Unlock()
+	return ok
+}
+
 // allowCreate is allow for a join that creates a room, with the
 // per-connection cap on rooms created.
 func (s *session) allowCreate(id string) bool {
@@ -341,6 +362,6 @@ func (srv *Server) isNewRoom(ctx context.Context, name string) bool {
 // NoLimits returns Limits that never refuse a request: for benchmarks,
 // load tests and tests that flood on purpose.
 func NoLimits() Limits {
-	all := RequestRates{Send: Unlimited, Join: Unlimited, Create: Unlimited, History: Unlimited, Rooms: Unlimited, Read: Unlimited, Search: Unlimited, Upload: Unlimited}
+	all := RequestRates{Send: Unlimited, Join: Unlimited, Create: Unlimited, History: Unlimited, Rooms: Unlimited, Read: Unlimited, Search: Unlimited, Upload: Unlimited, Typing: Unlimited}
 	return Limits{Conn: all, User: all, MaxCreated: -1, Refusals: Unlimited}
 }

@@ -23,6 +23,7 @@ type room struct {
 	members map[*session]*cursor
 	users   map[string]*presence // by user id: a user may have several tabs
 	pres    presenceState        // coalesced presence; see presence.go
+	typing  typingState          // who is typing; see typing.go
 }
 
 // cursor tracks one session's delivery in a room. Until live is set the
@@ -104,6 +105,9 @@ func (r *room) replayed(sess *session, seq int64, ack func() []byte) (live bool)
 	sess.enqueueReply(ack())
 	sess.hurryWriter()
 	sess.enqueueReply(r.snapshotLocked(sess, r.pres.large || len(r.users) > r.threshold()))
+	if f := r.typingSnapshotLocked(sess); f != nil {
+		sess.enqueueTyping(f)
+	}
 	return true
 }
 
@@ -136,6 +140,7 @@ func (r *room) removeLocked(sess *session) (userLeft, empty bool) {
 	if p.sessions--; p.sessions == 0 {
 		delete(r.users, sess.member.User)
 		r.presenceChangedLocked(p.member, true)
+		r.typingStopLocked(sess.member.User)
 		return true, empty
 	}
 	return false, empty

@@ -409,6 +409,7 @@ func (s *Server) release(r *room, held bool) {
 	defer r.mu.Unlock()
 	if len(r.members) == 0 {
 		r.stopPresenceLocked()
+		r.stopTypingLocked()
 		delete(s.rooms, r.name)
 	}
 }

@@ -224,6 +224,8 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		s.read(ctx, f.ID, p) // read.go
 	case *shared.Search:
 		s.search(ctx, f.ID, p) // search.go
+	case *shared.Typing:
+		s.typing(p)
 	default:
 		s.fail(f.ID, shared.Errorf(shared.CodeUnknownType, "%s is not a request a client may send", f.Type))
 	}
