@@ -150,23 +150,16 @@ func (rs *roomState) addLocked(m shared.Message, keep int) {
 	}
 }
 
-// applyLocked copies an event's view of its target (body, edit time,
-// deletion, reactions) onto the message whose seq is Target, if held.
-// Events carry the target's state after the change, so applying one twice
-// or late changes nothing.
+// applyLocked applies an event to the messages held (Apply: the target's
+// body, edit time, deletion and reactions, and the quotes of replies to
+// it), on a copy: a snapshot handed out earlier never changes. Events
+// carry the target's state after the change, so applying one twice or
+// late changes nothing.
 func (rs *roomState) applyLocked(ev *shared.Message) {
-	i := sort.Search(len(rs.msgs), func(i int) bool { return rs.msgs[i].Seq >= ev.Target })
-	if i == len(rs.msgs) || rs.msgs[i].Seq != ev.Target {
-		return
-	}
-	m := rs.msgs[i]
-	m.Body, m.Edited, m.Deleted, m.Reactions = ev.Body, ev.Edited, ev.Deleted, ev.Reactions
-	if sameState(&rs.msgs[i], &m) {
-		return
-	}
 	next := append([]shared.Message(nil), rs.msgs...)
-	next[i] = m
-	rs.msgs = next
+	if Apply(next, *ev) {
+		rs.msgs = next
+	}
 }
 
 // joinedLocked fits the held messages to a completed join. A join without

@@ -34,7 +34,7 @@ var msgUI struct {
 // renderContent draws a message's body and everything around it; it
 // takes the place of renderBody in renderRow.
 func (l *MessageList) renderContent(r row) app.UI {
-	m := r.Msg
+	m := *r.Msg
 	if m.Deleted {
 		return app.Div().Class("body deleted").DataSet("test", "deleted").Text("message deleted")
 	}

@@ -111,6 +111,7 @@ func (c *Composer) onInput(ctx app.Context, e app.Event) {
 	el := ctx.JSSrc()
 	text := el.Get("value").String()
 	store := app.Window().Get("localStorage")
+	theModel.typing(c.Room, strings.TrimSpace(text) != "")
 	if text == "" {
 		store.Call("removeItem", draftKey(c.Room))
 	} else {

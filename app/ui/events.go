@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"slices"
 	"sort"
 	"time"
 
@@ -12,74 +11,26 @@ import (
 )
 
 // The model's side of edits, deletions, reactions and replies (PROTOCOL.md
-// 7.12, 7.13). An event row (Kind not empty) stays in roomView.msgs as a
-// hidden row, so the rows of a join's replay and of the live stream keep
-// consecutive seqs for trimGapLocked, and its state is copied onto its
-// target (client.Apply). History pages hold messages only: the seq range
-// each spans is recorded as covered, so their gaps are not taken for
-// holes.
+// 7.12, 7.13). The client applies every event to the message it targets
+// (client.Messages holds each message in its latest state, reply quotes
+// renewed); the model only looks messages up there.
 
-// applyLocked copies the state of event ev onto its target, if the view
-// holds it, into a fresh slice: a snapshot handed out earlier never
-// changes.
-func (v *roomView) applyLocked(ev shared.Message) {
-	if ev.Kind == shared.KindMessage {
-		return
-	}
-	next := slices.Clone(v.msgs)
-	if client.Apply(next, ev) {
-		v.msgs = next
-	}
-}
-
-// coverLocked records that the server sent every message with a seq from
-// from to to.
-func (v *roomView) coverLocked(from, to int64) {
-	if from <= to {
-		v.covered = append(v.covered, [2]int64{from, to})
-	}
-}
-
-// coveredLocked reports whether the seqs strictly between lo and hi were
-// spanned by one messages-only page.
-func (v *roomView) coveredLocked(lo, hi int64) bool {
-	for _, c := range v.covered {
-		if c[0] <= lo && hi <= c[1] {
-			return true
-		}
-	}
-	return false
-}
-
-// addPageLocked adds a history page asked for with before.
-func (v *roomView) addPageLocked(page shared.HistoryAck, before int64) {
-	v.addLocked(page.Messages...)
-	from := int64(1)
-	if len(page.Messages) > 0 {
-		from = page.Messages[0].Seq
-	}
-	if before > 0 {
-		v.coverLocked(from, before)
-	}
-	v.more = page.More
-}
-
-// quoteLocked is the quote of message seq for a pending reply, or nil.
-func (v *roomView) quoteLocked(seq int64) *shared.Reply {
-	if v == nil || seq == 0 {
+// quoteIn is the quote of message seq of msgs for a pending reply, or nil.
+func quoteIn(msgs []shared.Message, seq int64) *shared.Reply {
+	if seq == 0 {
 		return nil
 	}
-	if m, ok := v.messageLocked(seq); ok {
+	if m, ok := findMessage(msgs, seq); ok {
 		return quoteOf(m)
 	}
 	return &shared.Reply{Seq: seq}
 }
 
-// messageLocked returns the shown message seq.
-func (v *roomView) messageLocked(seq int64) (shared.Message, bool) {
-	i := sort.Search(len(v.msgs), func(i int) bool { return v.msgs[i].Seq >= seq })
-	if i < len(v.msgs) && v.msgs[i].Seq == seq && v.msgs[i].Kind == shared.KindMessage {
-		return v.msgs[i], true
+// findMessage returns the message seq of msgs (ascending seq).
+func findMessage(msgs []shared.Message, seq int64) (shared.Message, bool) {
+	i := sort.Search(len(msgs), func(i int) bool { return msgs[i].Seq >= seq })
+	if i < len(msgs) && msgs[i].Seq == seq && msgs[i].Kind == shared.KindMessage {
+		return msgs[i], true
 	}
 	return shared.Message{}, false
 }
@@ -97,13 +48,13 @@ func quoteOf(m shared.Message) *shared.Reply {
 func (m *model) lastOwn(room string) (shared.Message, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	v := m.views[room]
-	if v == nil || m.cl == nil {
+	if m.cl == nil {
 		return shared.Message{}, false
 	}
 	me := m.cl.User()
-	for i := len(v.msgs) - 1; i >= 0; i-- {
-		if msg := v.msgs[i]; msg.Kind == shared.KindMessage && msg.Author.User == me && !msg.Deleted {
+	msgs := m.messagesLocked(room)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msg := msgs[i]; msg.Kind == shared.KindMessage && msg.Author.User == me && !msg.Deleted {
 			return msg, true
 		}
 	}
@@ -167,11 +118,7 @@ func (m *model) react(ctx app.Context, room string, seq int64, emoji string, on 
 func (m *model) shows(room string, seq int64) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	v := m.views[room]
-	if v == nil {
-		return false
-	}
-	_, ok := v.messageLocked(seq)
+	_, ok := findMessage(m.messagesLocked(room), seq)
 	return ok
 }
 
@@ -187,8 +134,9 @@ func (m *model) loadUntil(ctx app.Context, room string, seq int64, done func()) 
 		for range 100 { // at most 100 pages: a jump never pages forever
 			m.mu.Lock()
 			v := m.viewLocked(room)
-			_, ok := v.messageLocked(seq)
-			if ok || !v.more || len(v.msgs) == 0 {
+			msgs := m.messagesLocked(room) // the client's copy
+			_, ok := findMessage(msgs, seq)
+			if ok || !v.more || len(msgs) == 0 {
 				m.mu.Unlock()
 				return
 			}
@@ -198,15 +146,15 @@ func (m *model) loadUntil(ctx app.Context, room string, seq int64, done func()) 
 				continue
 			}
 			v.loading = true
-			before := v.msgs[0].Seq
+			before := msgs[0].Seq
 			m.mu.Unlock()
 			hctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			page, err := cl.History(hctx, room, before, shared.MaxHistory)
 			cancel()
 			m.mu.Lock()
 			v.loading = false
-			if err == nil {
-				v.addPageLocked(page, before)
+			if err == nil { // the client merged the page into Messages
+				v.more = page.More
 			}
 			m.mu.Unlock()
 			m.changed()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sort"
 	"sync"
 	"time"
 
@@ -39,19 +38,16 @@ type model struct {
 	find  searchState // search and jump to a result: search.go
 }
 
-// roomView is what the browser holds of one room: the one copy of its
-// messages (the client's own cache only seeds it) and the view state.
+// roomView is the view state of one room. It holds no messages: the
+// client owns the one copy of a room's messages (client.Messages), and
+// the model reads it when it makes a snapshot (issue #9).
 type roomView struct {
-	msgs    []shared.Message // ascending seq; replaced, never changed in place, once shared
-	ids     map[string]bool  // msg_ids in msgs
 	failed  []failedSend
 	members []shared.Member
-	more    bool // older history may exist on the server
+	typing  []shared.Member // who else types here now
+	more    bool            // older history may exist on the server
 	loading bool
 	joined  bool
-	// covered are the seq ranges a messages-only page (history, the
-	// prerender) spanned: their gaps are events, not losses (events.go).
-	covered [][2]int64
 }
 
 type failedSend struct {
@@ -67,56 +63,10 @@ var theModel = &model{state: client.StateConnecting, views: make(map[string]*roo
 func (m *model) viewLocked(room string) *roomView {
 	v := m.views[room]
 	if v == nil {
-		v = &roomView{ids: make(map[string]bool), more: true}
+		v = &roomView{more: true}
 		m.views[room] = v
 	}
 	return v
-}
-
-// addLocked inserts messages keeping seq order and skipping known ones.
-// Appends reuse the slice (a snapshot's shorter header never sees them);
-// inserts copy it, so a snapshot handed out earlier never changes.
-func (v *roomView) addLocked(msgs ...shared.Message) {
-	for _, msg := range msgs {
-		if v.ids[msg.MsgID] {
-			continue
-		}
-		v.applyLocked(msg) // an event: kept as a hidden row, its state copied to its target
-		i := sort.Search(len(v.msgs), func(i int) bool { return v.msgs[i].Seq >= msg.Seq })
-		if i < len(v.msgs) && v.msgs[i].Seq == msg.Seq {
-			continue
-		}
-		v.ids[msg.MsgID] = true
-		if i == len(v.msgs) {
-			v.msgs = append(v.msgs, msg)
-			continue
-		}
-		next := make([]shared.Message, 0, len(v.msgs)+1)
-		next = append(append(append(next, v.msgs[:i]...), msg), v.msgs[i:]...)
-		v.msgs = next
-	}
-	if len(v.msgs) > 0 && v.msgs[0].Seq <= 1 {
-		v.more = false
-	}
-}
-
-// trimGapLocked keeps only the newest run of consecutive seqs. Rows seeded
-// from an old prerender or cache may not connect to what the join
-// replayed; dropping them leaves no hole in the middle of the list, and
-// scrolling up pages the older history back in order.
-func (v *roomView) trimGapLocked() {
-	i := len(v.msgs) - 1
-	for i > 0 && (v.msgs[i-1].Seq == v.msgs[i].Seq-1 || v.coveredLocked(v.msgs[i-1].Seq, v.msgs[i].Seq)) {
-		i--
-	}
-	if i <= 0 {
-		return
-	}
-	for _, m := range v.msgs[:i] {
-		delete(v.ids, m.MsgID)
-	}
-	v.msgs = append([]shared.Message(nil), v.msgs[i:]...)
-	v.more = v.msgs[0].Seq > 1
 }
 
 // setNotify records how to reach the mounted page; nil detaches it.
@@ -158,6 +108,10 @@ func (m *model) start(ctx app.Context, wsURL, nick string) {
 	}
 	m.cl, m.nick, m.signinErr = cl, nick, ""
 	m.reads.ctx, m.reads.hasCtx = ctx, true // unread.go: opens DMs
+	if seed != nil { // the page's prerendered messages move into the client
+		cl.Seed(seed.Room, seed.Messages)
+		seed = nil
+	}
 	m.joined = loadJoined()
 	joined := append([]string(nil), m.joined...)
 	m.mu.Unlock()
@@ -190,18 +144,17 @@ func (m *model) pump(cl *client.Client) {
 			m.notice = "You no longer have access to #" + e.Room
 			go m.refreshRoomsOf(cl)
 		case client.MessageReceived:
-			m.viewLocked(e.Message.Room).addLocked(e.Message)
 			m.notifyLocked(e.Message) // notify.go
 		case client.ReadChanged:
 			m.readChangedLocked(e) // unread.go
+		case client.TypingChanged:
+			m.viewLocked(e.Room).typing = e.Users
 		case client.MessageFailed:
 			v := m.viewLocked(e.Pending.Room)
 			v.failed = append(v.failed, failedSend{Pending: e.Pending, reason: e.Err.Message})
 			m.notice = "Not sent: " + e.Err.Message
 		case client.Joined:
-			v := m.viewLocked(e.Ack.Room)
-			v.joined = true
-			v.trimGapLocked()
+			m.viewLocked(e.Ack.Room).joined = true
 		case client.PresenceChanged:
 			m.viewLocked(e.Room).members = e.Members
 		case client.MemberJoined:
@@ -249,7 +202,6 @@ func (m *model) open(ctx app.Context, room string) {
 		m.mu.Unlock()
 		return
 	}
-	v.addLocked(cl.Cached(room)...)
 	m.mu.Unlock()
 	ctx.Async(func() {
 		err := cl.Join(context.Background(), room)
@@ -268,6 +220,21 @@ func (m *model) open(ctx app.Context, room string) {
 		m.mu.Unlock()
 		m.changed()
 	})
+}
+
+// typing tells the client whether the person is typing in room (the
+// composer holds text) or stopped (it was emptied).
+func (m *model) typing(room string, active bool) {
+	m.mu.Lock()
+	cl := m.cl
+	m.mu.Unlock()
+	switch {
+	case cl == nil:
+	case active:
+		cl.Typing(room)
+	default:
+		cl.StopTyping(room)
+	}
 }
 
 // send queues body for room; the error (an invalid body, a room not
@@ -290,12 +257,18 @@ func (m *model) send(room, body string) error {
 func (m *model) loadOlder(ctx app.Context, room string) {
 	m.mu.Lock()
 	v := m.viewLocked(room)
-	if m.cl == nil || v.loading || !v.more || len(v.msgs) == 0 {
+	if m.cl == nil || v.loading || !v.more {
+		m.mu.Unlock()
+		return
+	}
+	cl := m.cl
+	held := cl.Messages(room)
+	if len(held) == 0 {
 		m.mu.Unlock()
 		return
 	}
 	v.loading = true
-	cl, before := m.cl, v.msgs[0].Seq
+	before := held[0].Seq
 	m.mu.Unlock()
 	ctx.Async(func() {
 		hctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -303,8 +276,8 @@ func (m *model) loadOlder(ctx app.Context, room string) {
 		page, err := cl.History(hctx, room, before, 50)
 		m.mu.Lock()
 		v.loading = false
-		if err == nil {
-			v.addPageLocked(page, before)
+		if err == nil { // the client merged the page into Messages
+			v.more = page.More
 		}
 		m.mu.Unlock()
 		m.changed()
@@ -328,9 +301,11 @@ func (m *model) dismiss() {
 	m.mu.Unlock()
 }
 
-// row is one message line as rendered.
+// row is one message line as rendered. Msg points into the client's
+// snapshot of the room (client.Messages, never changed once handed out),
+// so rows copy no message.
 type row struct {
-	Msg    shared.Message
+	Msg    *shared.Message
 	Status string // pending, sent or failed
 	Reason string
 }
@@ -347,6 +322,7 @@ type snapshot struct {
 	Joined    []string
 	Rows      []row
 	Members   []shared.Member
+	Typing    []shared.Member // who else types in the room now
 	More      bool
 	Loading   bool
 	Refused   failedSend // the latest send the server refused in this room
@@ -378,44 +354,61 @@ func (m *model) snapshot(room string) snapshot {
 			s.Info = r
 		}
 	}
+	msgs := m.messagesLocked(room)
 	v := m.views[room]
 	if v != nil {
-		s.Members, s.More, s.Loading = v.members, v.more && len(v.msgs) > 0, v.loading
+		s.Members, s.Typing, s.Loading = v.members, v.typing, v.loading
+		s.More = v.more && len(msgs) > 0 && msgs[0].Seq > 1
 		if n := len(v.failed); n > 0 {
 			s.Refused = v.failed[n-1]
 		}
 	}
-	s.Rows = m.rowsLocked(room)
+	s.Rows = m.rowsLocked(room, msgs)
 	m.fillReadsLocked(&s, room)
 	m.fillSearchLocked(&s, room)
 	return s
 }
 
-// rowsLocked returns what the room shows: stored messages, then the
-// outbox entries not yet confirmed, then the sends the server refused.
-func (m *model) rowsLocked(room string) []row {
+// messagesLocked is the room's messages: the client's snapshot, or
+// before the person signed in, the prerendered ones the page brought.
+func (m *model) messagesLocked(room string) []shared.Message {
+	if m.cl != nil {
+		return m.cl.Messages(room)
+	}
+	if seed != nil && seed.Room == room {
+		return seed.Messages
+	}
+	return nil
+}
+
+// rowsLocked returns what the room shows: its messages, then the outbox
+// entries not yet confirmed, then the sends the server refused.
+func (m *model) rowsLocked(room string, msgs []shared.Message) []row {
 	v := m.views[room]
-	var out []row
-	if v != nil {
-		out = make([]row, 0, len(v.msgs)+len(v.failed))
-		for _, msg := range v.msgs {
-			if msg.Kind == shared.KindMessage { // events are applied, not shown
-				out = append(out, row{Msg: msg, Status: "sent"})
-			}
+	out := make([]row, 0, len(msgs)+1)
+	for i := range msgs {
+		if msgs[i].Kind == shared.KindMessage {
+			out = append(out, row{Msg: &msgs[i], Status: "sent"})
 		}
 	}
 	if m.cl != nil {
+		// A pending send whose echo arrived (its ack not yet) is shown
+		// once, as sent: echoes land at the end of the list.
+		echoed := make(map[string]bool)
+		for i := max(len(msgs)-500, 0); i < len(msgs); i++ {
+			echoed[msgs[i].MsgID] = true
+		}
 		me := shared.Member{User: m.cl.User(), Nick: m.cl.Nick()}
 		for _, p := range m.cl.Outbox() {
-			if p.Room != room || v != nil && v.ids[p.MsgID] {
+			if p.Room != room || echoed[p.MsgID] {
 				continue
 			}
-			out = append(out, row{Msg: shared.Message{Room: room, MsgID: p.MsgID, Body: p.Body, TS: p.TS, Author: me, Image: sentImage(p.Image), ReplyTo: v.quoteLocked(p.ReplyTo)}, Status: "pending"})
+			out = append(out, row{Msg: &shared.Message{Room: room, MsgID: p.MsgID, Body: p.Body, TS: p.TS, Author: me, Image: sentImage(p.Image), ReplyTo: quoteIn(msgs, p.ReplyTo)}, Status: "pending"})
 		}
 	}
 	if v != nil {
 		for _, f := range v.failed {
-			out = append(out, row{Msg: shared.Message{Room: room, MsgID: f.MsgID, Body: f.Body, TS: f.TS, Author: shared.Member{User: m.userLocked(), Nick: m.nick}}, Status: "failed", Reason: f.reason})
+			out = append(out, row{Msg: &shared.Message{Room: room, MsgID: f.MsgID, Body: f.Body, TS: f.TS, Author: shared.Member{User: m.userLocked(), Nick: m.nick}}, Status: "failed", Reason: f.reason})
 		}
 	}
 	return out

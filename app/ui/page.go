@@ -386,8 +386,8 @@ func (c *Chat) renderSignIn() app.UI {
 func (c *Chat) previewRows() []row {
 	if c.pre != nil {
 		rows := make([]row, len(c.pre))
-		for i, m := range c.pre {
-			rows[i] = row{Msg: m, Status: "sent"}
+		for i := range c.pre {
+			rows[i] = row{Msg: &c.pre[i], Status: "sent"}
 		}
 		return rows
 	}
@@ -412,6 +412,7 @@ func (c *Chat) renderChat() app.UI {
 			}),
 			&MessageList{Room: c.room, Rows: s.Rows, More: s.More, Loading: s.Loading, Me: s.User,
 				Nicks: newNickSet(s.Members, shared.Member{User: s.User, Nick: s.Nick}), Line: c.lineAt(), Target: s.Search.Target},
+			&TypingLine{Users: s.Typing},
 			&Composer{Room: c.room, RefusedID: s.Refused.MsgID, RefusedBody: s.Refused.Body},
 			&MentionSuggest{Room: c.room, Members: s.Members, Me: s.User},
 		),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"sort"
 	"time"
 
 	"github.com/duplex-chat/duplex/shared"
@@ -56,10 +57,16 @@ func (c *Chat) OnPreRender(ctx app.Context) {
 	c.pre = msgs
 }
 
-// SeedFromPrerender copies the messages the server prerendered into the
-// model before go-app replaces the prerendered DOM, so the first wasm
-// render shows the same rows: no flash of an empty list, and the later
-// join dedups them by msg_id instead of doubling them.
+// seed holds the messages the server prerendered from the moment the
+// wasm starts until the client exists: then they move into the client
+// (client.Seed), which owns the room's messages from there on. Before the
+// person signs in there is no client, and the page shows these.
+var seed *prerendered
+
+// SeedFromPrerender takes the messages the server prerendered before
+// go-app replaces the prerendered DOM, so the first wasm render shows the
+// same rows: no flash of an empty list; the client then resumes the room
+// after them instead of replaying them again.
 func SeedFromPrerender() {
 	el := app.Window().GetElementByID(prerenderID)
 	if !el.Truthy() {
@@ -70,16 +77,21 @@ func SeedFromPrerender() {
 	if err != nil || json.Unmarshal(raw, &p) != nil || shared.ValidRoom(p.Room) != nil {
 		return
 	}
-	theModel.mu.Lock()
-	defer theModel.mu.Unlock()
+	msgs := p.Messages[:0]
 	for _, m := range p.Messages {
-		if m.Room == p.Room && m.Seq > 0 {
-			theModel.viewLocked(p.Room).addLocked(m)
+		if m.Room == p.Room && m.Seq > 0 && m.Kind == shared.KindMessage {
+			msgs = append(msgs, m)
 		}
 	}
-	if n := len(p.Messages); n > 0 { // a messages-only page: its gaps are events
-		theModel.viewLocked(p.Room).coverLocked(p.Messages[0].Seq, p.Messages[n-1].Seq)
+	sort.Slice(msgs, func(i, j int) bool { return msgs[i].Seq < msgs[j].Seq })
+	p.Messages = msgs
+	theModel.mu.Lock()
+	defer theModel.mu.Unlock()
+	if theModel.cl != nil {
+		theModel.cl.Seed(p.Room, msgs)
+		return
 	}
+	seed = &p
 }
 
 // prerenderData renders the hand-over element for the wasm.

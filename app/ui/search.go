@@ -107,8 +107,9 @@ func (m *model) jumpTo(room string, seq int64) {
 func (m *model) seekTarget(ctx app.Context, room string, seq int64) bool {
 	m.mu.Lock()
 	v := m.viewLocked(room)
-	loaded := len(v.msgs) > 0 && v.msgs[0].Seq <= seq
-	for _, msg := range v.msgs {
+	msgs := m.messagesLocked(room) // the client's copy
+	loaded := len(msgs) > 0 && msgs[0].Seq <= seq
+	for _, msg := range msgs {
 		if msg.Seq == seq {
 			loaded = true
 		}
