@@ -58,6 +58,20 @@ type failedSend struct {
 // joinedKey keeps the joined rooms across reloads.
 const joinedKey = "duplex.joined.v1"
 
+// backoffKey, when localStorage holds a duration under it (e.g. "10m"),
+// fixes the reconnect backoff: tests use it to tell a reconnect caused by
+// the browser's online event from one the backoff timer made.
+const backoffKey = "duplex.backoff"
+
+func storedBackoff() time.Duration {
+	v := app.Window().Get("localStorage").Call("getItem", backoffKey)
+	if !v.Truthy() {
+		return 0
+	}
+	d, _ := time.ParseDuration(v.String())
+	return d
+}
+
 var theModel = &model{state: client.StateConnecting, views: make(map[string]*roomView)}
 
 func (m *model) viewLocked(room string) *roomView {
@@ -100,7 +114,11 @@ func (m *model) start(ctx app.Context, wsURL, nick string) {
 		m.mu.Unlock()
 		return
 	}
-	cl, err := client.New(wsURL, &client.Options{Nick: nick, Storage: newStorage()})
+	opts := &client.Options{Nick: nick, Storage: newStorage()}
+	if d := storedBackoff(); d > 0 {
+		opts.MinBackoff, opts.MaxBackoff = d, d
+	}
+	cl, err := client.New(wsURL, opts)
 	if err != nil {
 		m.notice = err.Error()
 		m.mu.Unlock()

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/duplex-chat/duplex/shared"
 )
 
 // TestLinkify: http and https links become links and nothing else does.
@@ -54,5 +56,30 @@ func TestColorClass(t *testing.T) {
 	}
 	if len(seen) < 4 {
 		t.Errorf("10 users got %d colours", len(seen))
+	}
+}
+
+// TestTypingText: the typing line's wording for one, two and more typists.
+func TestTypingText(t *testing.T) {
+	m := func(nicks ...string) []shared.Member {
+		var out []shared.Member
+		for _, n := range nicks {
+			out = append(out, shared.Member{User: "u-" + n, Nick: n})
+		}
+		return out
+	}
+	for _, c := range []struct {
+		users []shared.Member
+		want  string
+	}{
+		{nil, ""},
+		{m("Ana"), "Ana is typing…"},
+		{m("Ana", "Bo"), "Ana and Bo are typing…"},
+		{m("Ana", "Bo", "Cy"), "3 people are typing…"},
+		{m("<b>x</b>"), "<b>x</b> is typing…"}, // text, never markup: Render uses Text
+	} {
+		if got := typingText(c.users); got != c.want {
+			t.Errorf("typingText(%v) = %q, want %q", c.users, got, c.want)
+		}
 	}
 }
