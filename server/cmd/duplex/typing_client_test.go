@@ -106,4 +106,3 @@ func typistNicks(ms []shared.Member) []string {
 	}
 	return out
 }
-
