@@ -84,3 +84,54 @@ func TestBrowserTyping(t *testing.T) {
 		t.Errorf("alice sees %q", s)
 	}
 }
+
+// TestBrowserTwoTabsOutbox: two tabs of one browser (one localStorage, one
+// identity) are offline; each sends a message, then tab 1 is closed. When
+// the server is back, tab 2 delivers both: it finds tab 1's unsent message
+// under its own localStorage key when it is welcomed again. Bob, in
+// another browser, sees each message exactly once. (With the whole outbox
+// under one key, each tab's write replaced the other's, and the closed
+// tab's message was lost.)
+func TestBrowserTwoTabsOutbox(t *testing.T) {
+	exe := requireBrowser(t)
+	timed(t)
+	ta := startApp(t, "", "")
+	url := ta.URL + "/r/tabs"
+	two := newTab(t, exe, "alice-tab2")
+	two.open(url)
+	two.signIn("alice")
+	// A second tab of the same browser: it signs in from localStorage.
+	ctx1, close1 := chromedp.NewContext(two.ctx)
+	defer close1()
+	// The first Run binds the tab to its context: one without a deadline.
+	if err := chromedp.Do(ctx1, chromedp.EmulateViewport(1200, 800)); err != nil {
+		t.Fatalf("open a second tab: %v", err)
+	}
+	one := &tab{t: t, name: "alice-tab1", ctx: ctx1}
+	one.open(url)
+	one.waitOnline()
+	bob := newTab(t, exe, "bob")
+	bob.open(url)
+	bob.signIn("bob")
+
+	ta.Stop()
+	for _, p := range []*tab{one, two} {
+		poll[bool](p, "the page to see the server gone", js(`__conn() !== 'online'`))
+	}
+	one.sendEnter("from tab one")
+	one.waitRow("from tab one", "alice", "pending")
+	two.sendEnter("from tab two")
+	two.waitRow("from tab two", "alice", "pending")
+	close1() // the person closes tab 1 with its message unsent
+
+	ta = startApp(t, ta.Addr, ta.Data)
+	for _, body := range []string{"from tab one", "from tab two"} {
+		bob.waitRow(body, "alice", "sent")
+		two.waitRow(body, "alice", "sent")
+	}
+	for _, p := range []*tab{bob, two} {
+		if rows := p.noDuplicates(); len(rows) != 2 {
+			t.Errorf("%s: %d messages, want 2: %+v", p.name, len(rows), rows)
+		}
+	}
+}
