@@ -31,7 +31,7 @@ import (
 // slow member with 4001, see TestStalledReaderClosedByBytes). When it
 // reads again it gets a message sent after the storm.
 func TestTypingNeverDisconnectsSlowReader(t *testing.T) {
-	ts := startServerSmallBuffers(t, server.Options{QueueBytes: 32 << 10, PresenceInterval: time.Millisecond})
+	ts := startServerSmallBuffers(t, server.Options{QueueBytes: 32 << 10, PresenceInterval: time.Millisecond, WriteTimeout: time.Minute})
 	const rooms = 20 // each room coalesces on its own: more typing frames
 
 	// Ten typists on raw sockets that read and discard everything (so
