@@ -126,7 +126,7 @@ func (m *model) start(ctx app.Context, wsURL, nick string) {
 	}
 	m.cl, m.nick, m.signinErr = cl, nick, ""
 	m.reads.ctx, m.reads.hasCtx = ctx, true // unread.go: opens DMs
-	if seed != nil { // the page's prerendered messages move into the client
+	if seed != nil {                        // the page's prerendered messages move into the client
 		cl.Seed(seed.Room, seed.Messages)
 		seed = nil
 	}
