@@ -187,6 +187,15 @@ func TestBrowserXSSBodies(t *testing.T) {
 	a.waitRow(`<img src=x onerror=window.__xss=20> <script>window.__xss=21</script>`, "alice", "sent")
 	// The Kelvin body reads as text, with only http://x.test a link.
 	poll[bool](a, "the Kelvin body as text", js(`__rows().some(r => r.body.includes('javascript:alert(1) http://x.test'))`))
+	// The events' UI shows their hostile text as text: the edited body and
+	// its mark, the reply's quote of its hostile parent, the reaction.
+	a.waitRow("<img src=x onerror=window.__xss=30> edited <script>window.__xss=31</script>", "bob", "sent")
+	poll[bool](a, "the edit mark, the reply quote and the reaction", `(() => {
+		const q = document.querySelector('[data-test=messages] [data-test=reply]');
+		return !!document.querySelector('[data-test=messages] [data-test=edited]') &&
+			!!q && q.textContent.includes('<img src=x onerror=window.__xss=32>') &&
+			!!document.querySelector('[data-test=messages] [data-test=reaction][data-emoji="🎉"]');
+	})()`)
 	// The image's hostile name is its alt text and title, nothing more.
 	if alt := poll[string](a, "the thumbnail", `(document.querySelector('[data-test=messages] [data-test=image]') || {}).alt`); alt != hostileFileName {
 		t.Errorf("thumbnail alt %q, want %q", alt, hostileFileName)
