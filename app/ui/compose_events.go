@@ -73,7 +73,7 @@ func (c *Composer) onEventKey(ctx app.Context, e app.Event) bool {
 		c.stopEdit(ctx)
 	case key == "Escape" && c.compose.reply != nil:
 		c.compose.reply = nil
-	case key == "ArrowUp" && c.compose.editing == 0 && !e.Get("shiftKey").Bool() &&
+	case key == "ArrowUp" && c.compose.editing == 0 && !modified(e) &&
 		app.Window().GetElementByID(composerID).Get("value").String() == "":
 		m, ok := theModel.lastOwn(c.Room)
 		if !ok {
@@ -148,4 +148,10 @@ func (c *Composer) renderState() app.UI {
 		)
 	}
 	return app.Span()
+}
+
+// modified reports whether a modifier key is held: Alt+Up switches rooms
+// (page.go), Shift+Up selects text; only a bare Up-arrow edits.
+func modified(e app.Event) bool {
+	return e.Get("shiftKey").Bool() || e.Get("altKey").Bool() || e.Get("ctrlKey").Bool() || e.Get("metaKey").Bool()
 }
