@@ -55,7 +55,7 @@ func (l *MessageList) renderContent(r row) app.UI {
 // renderQuote draws a reply's quote of its parent: a button that shows
 // the parent.
 func (l *MessageList) renderQuote(q *shared.Reply) app.UI {
-	text := q.Excerpt
+	text := flatten(formatBody(q.Excerpt)) // the quote shows text, not markers
 	switch {
 	case q.Author.User == "":
 		text = "message unavailable"

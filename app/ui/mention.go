@@ -98,7 +98,7 @@ func renderMentions(text string) app.UI {
 		}
 		cls := "mention"
 		if s.Me {
-			cls += " me"
+			cls += " mine" // not "me": that is the header's identity box
 		}
 		return app.Span().Class(cls).DataSet("test", "mention").DataSet("me", s.Me).Text(s.Text)
 	}))

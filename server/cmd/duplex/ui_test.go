@@ -6,8 +6,9 @@ package main
 // against the real server (see browser_test.go for the harness).
 //
 // DUPLEX_SCREENSHOTS=1 makes TestBrowserUIReading write the README's
-// screenshots: web/screenshot.png (dark) and web/screenshot-light.png at
-// 1280x800, and web/screenshot-phone.png at 390x844.
+// phone screenshots: web/screenshot-phone.png and
+// web/screenshot-phone-members.png at 390x844 (TestBrowserFullChat writes
+// the desktop ones).
 
 import (
 	"context"
@@ -518,19 +519,14 @@ func TestBrowserUI10Reading(t *testing.T) {
 			getComputedStyle(c).backgroundColor === 'rgba(0, 0, 0, 0)'; })()`)
 
 	// Themes follow the system setting.
+	// (TestBrowserFullChat writes the desktop screenshots, of every
+	// feature at once.)
 	a.setTheme("light")
 	light := eval[string](a, `getComputedStyle(document.body).backgroundColor`)
-	if os.Getenv("DUPLEX_SCREENSHOTS") == "1" {
-		a.do("scroll down", chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-test=messages]').scrollTop = 1e9`))
-		a.screenshot(filepath.Join(repoWeb(t), "screenshot-light.png"))
-	}
 	a.setTheme("dark")
 	dark := eval[string](a, `getComputedStyle(document.body).backgroundColor`)
 	if light == dark || !strings.Contains(light, "248") || strings.Contains(dark, "248") {
 		t.Errorf("body background light %s, dark %s", light, dark)
-	}
-	if os.Getenv("DUPLEX_SCREENSHOTS") == "1" {
-		a.screenshot(filepath.Join(repoWeb(t), "screenshot.png"))
 	}
 
 	// Phone: the message area gets most of the screen; rooms in a
