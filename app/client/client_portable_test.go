@@ -18,7 +18,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,53 +29,12 @@ import (
 const unreachable = "ws://127.0.0.1:1/ws"
 
 // spyStorage is a Storage that lets the test look at what was written.
-type spyStorage struct {
-	mu   sync.Mutex
-	m    map[string]string
-	sets int
-}
-
-func (s *spyStorage) Get(key string) (string, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.m[key]
-	return v, ok
-}
-
-func (s *spyStorage) Set(key, value string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[string]string{}
-	}
-	s.m[key] = value
-	s.sets++
-}
-
-func (s *spyStorage) Delete(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, key)
-}
-
-func (s *spyStorage) Keys(prefix string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for k := range s.m {
-		if strings.HasPrefix(k, prefix) {
-			out = append(out, k)
-		}
-	}
-	return out
-}
+type spyStorage struct{ client.Memory }
 
 // holds reports whether some stored value contains sub.
 func (s *spyStorage) holds(sub string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, v := range s.m {
-		if strings.Contains(v, sub) {
+	for _, k := range s.Keys("") {
+		if v, _ := s.Get(k); strings.Contains(v, sub) {
 			return true
 		}
 	}
