@@ -88,7 +88,7 @@ func TestBrowserFullChat(t *testing.T) {
 				Bold: !!q('[data-test=body] strong'), Code: !!q('[data-test=body] code'),
 				Block: !!q('[data-test=body] pre.codeblock'), Link: !!q('[data-test=body] a[href="https://example.com/notes"]'),
 				Edited: !!q('[data-test=edited]'), Mention: !!q('[data-test=mention][data-me=true]'),
-				Reply: !!q('[data-test=reply][data-seq="` + itoa(int(notes.Seq)) + `"]'),
+				Reply: !!q('[data-test=reply][data-seq="`+itoa(int(notes.Seq))+`"]'),
 				Image: !!img && img.getAttribute('width') !== null && img.complete && img.naturalWidth > 0,
 				Typing: (q('[data-test=typing]')?.textContent || '').includes('bob'),
 				Thumbs: r ? r.dataset.count : '', Likes: r ? r.getAttribute('aria-pressed') : '',
