@@ -148,17 +148,7 @@ func (m *model) loadUntil(ctx app.Context, room string, seq int64, done func()) 
 			v.loading = true
 			before := msgs[0].Seq
 			m.mu.Unlock()
-			hctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-			page, err := cl.History(hctx, room, before, shared.MaxHistory)
-			cancel()
-			m.mu.Lock()
-			v.loading = false
-			if err == nil { // the client merged the page into Messages
-				v.more = page.More
-			}
-			m.mu.Unlock()
-			m.changed()
-			if err != nil {
+			if m.fetchPage(cl, v, room, before, shared.MaxHistory) != nil {
 				return
 			}
 		}

@@ -288,18 +288,24 @@ func (m *model) loadOlder(ctx app.Context, room string) {
 	v.loading = true
 	before := held[0].Seq
 	m.mu.Unlock()
-	ctx.Async(func() {
-		hctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		page, err := cl.History(hctx, room, before, 50)
-		m.mu.Lock()
-		v.loading = false
-		if err == nil { // the client merged the page into Messages
-			v.more = page.More
-		}
-		m.mu.Unlock()
-		m.changed()
-	})
+	ctx.Async(func() { m.fetchPage(cl, v, room, before, 50) })
+}
+
+// fetchPage loads the page of room's history before seq into the client
+// (which merges it into Messages), ends v's loading and records whether
+// older pages exist. The caller set v.loading.
+func (m *model) fetchPage(cl *client.Client, v *roomView, room string, before int64, limit int) error {
+	hctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	page, err := cl.History(hctx, room, before, limit)
+	m.mu.Lock()
+	v.loading = false
+	if err == nil {
+		v.more = page.More
+	}
+	m.mu.Unlock()
+	m.changed()
+	return err
 }
 
 // retryNow ends the client's wait before reconnecting.
