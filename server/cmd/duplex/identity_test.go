@@ -185,7 +185,17 @@ func TestClientNicknames(t *testing.T) {
 	other.Close()
 	first := bob.User()
 	bob.SignOut()
-	again, err := client.Dial(ctx, ta.WS, &client.Options{Nick: "robert", Storage: storage, OnEvent: quiet})
+	// The server frees "robert" when it sees bob's socket close, which may
+	// be a moment after SignOut returns: retry while it is still taken.
+	var again *client.Client
+	for {
+		again, err = client.Dial(ctx, ta.WS, &client.Options{Nick: "robert", Storage: storage, OnEvent: quiet})
+		var pe *shared.Error
+		if err == nil || !errors.As(err, &pe) || pe.Code != shared.CodeNickTaken || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
