@@ -137,15 +137,6 @@ func TestClientEvents(t *testing.T) {
 		}
 		return false
 	}, nil)
-	edits := 0
-	for _, m := range bob.received("lobby") {
-		if m.Kind == shared.KindEdit {
-			edits++
-		}
-	}
-	if edits != 1 {
-		t.Fatalf("Bob received %d edits, want 1", edits)
-	}
 
 	del, err := ann.c.Delete(ctx, "lobby", hello.Seq)
 	if err != nil {
@@ -155,8 +146,23 @@ func TestClientEvents(t *testing.T) {
 		m, ok := cachedSeq(bob.c, "lobby", hello.Seq)
 		return ok && m.Deleted && m.Body == "" && len(m.Reactions) == 0
 	}, nil)
+	// Bob's events are read by another goroutine than the one that
+	// updates his cache: wait for the delete's event, after which every
+	// earlier event (the edit among them) has been read too.
+	rcWait(t, 20*time.Second, "Bob to receive the delete's event", func() bool {
+		return findSeq(bob.received("lobby"), del.Seq).Seq != 0
+	}, nil)
 	if ev := findSeq(bob.received("lobby"), del.Seq); !ev.Deleted || ev.Target != hello.Seq {
 		t.Fatalf("Bob received the delete as %+v", ev)
+	}
+	edits := 0
+	for _, m := range bob.received("lobby") {
+		if m.Kind == shared.KindEdit {
+			edits++
+		}
+	}
+	if edits != 1 {
+		t.Fatalf("Bob received %d edits, want 1", edits)
 	}
 }
 
