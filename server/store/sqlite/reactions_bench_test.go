@@ -68,6 +68,9 @@ func seedReactions(b *testing.B, s *Store, n int) {
 			b.Fatal(err)
 		}
 	}
+	if _, err := tx.ExecContext(ctx, recountReactions); err != nil {
+		b.Fatal(err)
+	}
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
 	}
