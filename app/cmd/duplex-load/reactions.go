@@ -17,10 +17,11 @@ import (
 )
 
 // The reactions workload (issue #14, point 4): R connections react to one
-// message at a steady rate each, with a new emoji every time (real ones,
-// skin-tone and ZWJ sequences, and private-use code points), while a
-// reading member of the room records the largest frame it gets and
-// whether the server closed it. Afterwards a fresh join and the room's
+// message at a steady rate each: every other reaction with a new emoji
+// (real ones, skin-tone and ZWJ sequences, and private-use code points),
+// the others toggling one of a few common emoji on and off (traffic a cap
+// on kinds of emoji does not stop), while a reading member of the room
+// records the largest frame it gets and whether the server closed it. Afterwards a fresh join and the room's
 // unauthenticated page show what the reactions cost a newcomer.
 
 // reactionsConfig: reactors at rate reactions a second each.
@@ -64,6 +65,9 @@ func reactEmoji(i, k int) string {
 		return string([]rune{0x1F469, tone, 0x200D, 0x1F4BB})
 	}
 }
+
+// commonEmoji are the emoji the reactors toggle.
+var commonEmoji = []string{"👍", "❤️", "😂", "🎉", "🙏"}
 
 func runReactions(cfg reactionsConfig, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
@@ -118,7 +122,7 @@ func runReactions(cfg reactionsConfig, out io.Writer) error {
 	fresh, ferr := freshJoinBytes(ctx, cfg.url, room)
 	page, perr := pageBytes(ctx, cfg.url, room)
 
-	fmt.Fprintf(out, "workload            reactions: %d connections each reacting %.0f/s to one message with a new emoji each time (real, skin-tone/ZWJ and private-use), beside a reading member, for %v\n",
+	fmt.Fprintf(out, "workload            reactions: %d connections each reacting %.0f/s to one message (every other one a new emoji: real, skin-tone/ZWJ or private-use; the rest toggling 5 common ones), beside a reading member, for %v\n",
 		cfg.reactors, cfg.rate, cfg.duration)
 	st.mu.Lock()
 	fmt.Fprintf(out, "reactors            %d reacts written, %d acked, refused by code %v; %d connections, closed by code %v\n",
@@ -237,7 +241,13 @@ func reactor(ctx context.Context, cfg reactionsConfig, i int, room string, targe
 				st.mu.Unlock()
 				continue
 			}
-			send := &shared.Send{Room: room, MsgID: fmt.Sprintf("rx-%d-%d", i, k), Kind: shared.KindReact, Target: target, Emoji: reactEmoji(i, k)}
+			send := &shared.Send{Room: room, MsgID: fmt.Sprintf("rx-%d-%d", i, k), Kind: shared.KindReact, Target: target, Emoji: reactEmoji(i, k/2)}
+			if k%2 == 1 { // toggle a common emoji: on, then off again
+				send.Emoji = commonEmoji[(k/2)%len(commonEmoji)]
+				if (k/2/len(commonEmoji))%2 == 1 {
+					send.Kind = shared.KindUnreact
+				}
+			}
 			k++
 			if _, err := c.write(ctx, shared.TypeSend, send); err != nil {
 				continue
