@@ -78,6 +78,13 @@ func runReactions(cfg reactionsConfig, out io.Writer) error {
 		return err
 	}
 	target, err := postOne(ctx, author, room)
+	if err == nil { // the common emoji are in place before the attack: toggling them is never refused
+		for i, e := range commonEmoji {
+			if _, err = author.call(ctx, shared.TypeSend, &shared.Send{Room: room, MsgID: fmt.Sprintf("seed-%d", i), Kind: shared.KindReact, Target: target, Emoji: e}); err != nil {
+				break
+			}
+		}
+	}
 	author.conn.CloseNow()
 	if err != nil {
 		return fmt.Errorf("reactions: post the target: %w", err)
