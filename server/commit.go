@@ -36,7 +36,7 @@ func (s *session) send(id string, p *shared.Send) {
 	// Edits, deletions, reactions and replies are sends too: the store
 	// checks their target inside its transaction (store/events.go).
 	nm := store.NewMessage{Room: p.Room, MsgID: p.MsgID, Author: s.member, Body: p.Body,
-		Kind: p.Kind, Target: p.Target, Emoji: p.Emoji, ReplyTo: p.ReplyTo}
+		Kind: p.Kind, Target: p.Target, Emoji: p.Emoji, ReplyTo: p.ReplyTo, MaxEmoji: s.srv.opts.reactionEmoji()}
 	req := &sendRequest{sess: s, id: id, msg: nm, cost: sendCost(p.Body)}
 	if p.Kind == shared.KindMessage {
 		req.msg.Mentions = s.srv.mentions(s.ctx, r, p.Body) // mention.go

@@ -44,13 +44,15 @@ func TestEventsLiveResumeAndHistory(t *testing.T) {
 		ann, bob := lobbyPair(t, ts.url)
 		hello := ann.sendMsg(t, "lobby", "m1", "hello")
 		react := bob.sendEvent(t, &shared.Send{Room: "lobby", MsgID: "r1", Kind: shared.KindReact, Target: hello.Seq, Emoji: "👍"})
-		// Ann sees Bob's reaction live, carrying the message's reactions.
+		// Ann sees Bob's reaction live as the change: who, which emoji, its
+		// count now; not the message's body or reactions list (#14).
 		ev := ann.waitRow(t, "lobby", react.Seq)
-		bobID := ev.Author.User
-		want := []shared.Reaction{{Emoji: "👍", Count: 1, Users: []string{bobID}}}
-		if ev.Kind != shared.KindReact || ev.Target != hello.Seq || ev.Body != "hello" || !reflect.DeepEqual(ev.Reactions, want) {
-			t.Fatalf("Ann saw the reaction as %+v", ev)
+		change := shared.Reaction{Emoji: "👍", Count: 1}
+		if ev.Kind != shared.KindReact || ev.Target != hello.Seq || ev.Author.Nick != "Bob" || ev.Body != "" || ev.Reactions != nil ||
+			ev.Reaction == nil || !reflect.DeepEqual(*ev.Reaction, change) {
+			t.Fatalf("Ann saw the reaction as %+v (%+v)", ev, ev.Reaction)
 		}
+		want := []shared.Reaction{{Emoji: "👍", Count: 1}} // as anyone but Bob sees it
 		edit := ann.sendEvent(t, &shared.Send{Room: "lobby", MsgID: "e1", Kind: shared.KindEdit, Target: hello.Seq, Body: "hello, world"})
 		if ev := bob.waitRow(t, "lobby", edit.Seq); ev.Kind != shared.KindEdit || ev.Body != "hello, world" || ev.Edited == 0 || !reflect.DeepEqual(ev.Reactions, want) {
 			t.Fatalf("Bob saw the edit as %+v", ev)
@@ -75,6 +77,10 @@ func TestEventsLiveResumeAndHistory(t *testing.T) {
 		}
 		for _, m := range replay {
 			switch {
+			case m.Kind == shared.KindReact:
+				if m.Reaction == nil || !reflect.DeepEqual(*m.Reaction, change) || m.Body != "" || m.Reactions != nil {
+					t.Fatalf("replayed reaction %d: %+v, want the change %+v alone", m.Seq, m, change)
+				}
 			case m.Seq == hello.Seq || m.Target == hello.Seq:
 				if m.Body != "hello, world" || m.Edited == 0 || !reflect.DeepEqual(m.Reactions, want) {
 					t.Fatalf("replayed row %d (%s): %+v, want the latest state of seq %d", m.Seq, m.Kind, m, hello.Seq)
@@ -98,6 +104,16 @@ func TestEventsLiveResumeAndHistory(t *testing.T) {
 			if strings.Contains(m.Body, "wrong room") {
 				t.Fatalf("deleted text in history: %+v", m)
 			}
+		}
+		// Bob's own history and resume say the reaction is his.
+		f, _ = bob.call(t, shared.TypeHistory, &shared.History{Room: "lobby", Limit: 50})
+		mine := []shared.Reaction{{Emoji: "👍", Count: 1, Me: true}}
+		if h := ackOf[shared.HistoryAck](t, f).Messages; !reflect.DeepEqual(h[0].Reactions, mine) {
+			t.Fatalf("Bob's history: %+v, want %+v", h[0].Reactions, mine)
+		}
+		bob.call(t, shared.TypeLeave, &shared.Leave{Room: "lobby"})
+		if _, replay := bob.join(t, "lobby", ptr(int64(0))); !reflect.DeepEqual(replay[0].Reactions, mine) {
+			t.Fatalf("Bob's replay: %+v, want %+v", replay[0], mine)
 		}
 	})
 }
@@ -133,7 +149,9 @@ func TestEventsBadInput(t *testing.T) {
 		{bob, shared.Send{Kind: shared.KindReact, Target: hello.Seq, Emoji: "ok"}, shared.CodeInvalid, "not an emoji"},
 		{bob, shared.Send{Kind: shared.KindReact, Target: hello.Seq, Emoji: "<img src=x onerror=alert(1)>"}, shared.CodeInvalid, "not an emoji"},
 		{bob, shared.Send{Kind: shared.KindReact, Target: hello.Seq}, shared.CodeInvalid, "emoji is empty"},
-		{bob, shared.Send{Kind: shared.KindReact, Target: hello.Seq, Emoji: strings.Repeat("👍", 9)}, shared.CodeTooLarge, "emoji"},
+		{bob, shared.Send{Kind: shared.KindReact, Target: hello.Seq, Emoji: strings.Repeat("👍", 11)}, shared.CodeTooLarge, "emoji"},
+		{bob, shared.Send{Kind: shared.KindReact, Target: hello.Seq, Emoji: "\ue000"}, shared.CodeInvalid, "not an emoji"},
+		{bob, shared.Send{Kind: shared.KindReact, Target: hello.Seq, Emoji: "👍👍"}, shared.CodeInvalid, "not an emoji"},
 		{ann, shared.Send{Kind: shared.KindEdit, Target: hello.Seq}, shared.CodeInvalid, "body"},
 		{ann, shared.Send{Kind: shared.KindDelete, Target: hello.Seq, Body: "x"}, shared.CodeInvalid, "no body"},
 		{ann, shared.Send{Kind: shared.KindEdit, Body: "x"}, shared.CodeInvalid, "target"},

@@ -151,6 +151,15 @@ type Options struct {
 	// over all connections (each holds up to 5 MiB while it is read);
 	// more wait, and their connections are paced by TCP. Zero means 8.
 	MaxUploads int
+
+	// Reactions (issue #14, reactions.go).
+
+	// MaxReactionEmoji caps the distinct emoji one message may carry (a
+	// user has each at most once, so it caps each user's reactions on it
+	// too); a react that would add another kind is refused with
+	// reaction_limit. Zero means DefaultReactionEmoji (20, like Discord);
+	// more than shared.MaxReactionKinds (50) means 50.
+	MaxReactionEmoji int
 }
 
 func (o *Options) withDefaults() Options {
@@ -340,7 +349,7 @@ func (s *Server) deliver(msg shared.Message) {
 	if r == nil {
 		return
 	}
-	frame, err := shared.Encode(shared.TypeMessage, "", &msg)
+	frame, err := shared.Encode(shared.FrameTypeOf(&msg), "", &msg) // a reaction change goes as a reaction frame
 	if err != nil {
 		s.log.Error("encode message", "err", err)
 		return

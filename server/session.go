@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/shared"
 )
 
@@ -427,13 +428,13 @@ func (s *session) join(ctx context.Context, id string, j *shared.Join) {
 	cursor := since
 	const page = 100
 	for {
-		msgs, err := st.After(ctx, j.Room, cursor, page)
+		msgs, err := st.After(store.WithViewer(ctx, s.member.User), j.Room, cursor, page) // Me for this user
 		if err != nil {
 			s.fail(id, err)
 			return
 		}
 		for i := range msgs {
-			frame, err := shared.Encode(shared.TypeMessage, "", &msgs[i])
+			frame, err := shared.Encode(shared.FrameTypeOf(&msgs[i]), "", &msgs[i])
 			if err != nil {
 				continue
 			}
@@ -493,7 +494,7 @@ func (s *session) history(ctx context.Context, id string, h *shared.History) {
 		s.fail(id, err)
 		return
 	}
-	msgs, err := s.srv.opts.Store.Before(ctx, h.Room, h.Before, h.Limit)
+	msgs, err := s.srv.opts.Store.Before(store.WithViewer(ctx, s.member.User), h.Room, h.Before, h.Limit) // Me for this user
 	if err != nil {
 		s.fail(id, err)
 		return

@@ -437,7 +437,7 @@ func isServerFrame(t Type) bool {
 	switch t {
 	case TypeWelcome, TypeAck, TypeError, TypeMessage, TypePresence,
 		TypeMemberJoined, TypeMemberLeft, TypeRoomList, TypeBatch, TypeRemoved,
-		TypePresenceDiff, TypePong:
+		TypePresenceDiff, TypePong, TypeReaction:
 		return true
 	}
 	return false

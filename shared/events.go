@@ -50,12 +50,19 @@ type Reply struct {
 	Excerpt string `json:"excerpt"` // at most MaxExcerptRunes runes of the parent's body
 }
 
-// Reaction is one emoji on a message: how many users reacted with it and
-// (the first MaxReactionUsers of) who.
+// Reaction is one emoji on a message and how many users reacted with it.
+// A message carries at most MaxReactionKinds of them.
 type Reaction struct {
-	Emoji string   `json:"emoji"`
-	Count int      `json:"count"`
-	Users []string `json:"users"`
+	Emoji string `json:"emoji"`
+	Count int    `json:"count"`
+	// Me is true when the user who reads the message is among those who
+	// reacted with Emoji: the server sets it for each reader in join
+	// replays and history pages. Frames every member gets alike (live
+	// events) leave it false: a reaction frame's Author says who acted.
+	Me bool `json:"me,omitempty"`
+	// Users listed the first 50 users who reacted; servers before
+	// reaction summaries (issue #14) sent it, later ones do not.
+	Users []string `json:"users,omitempty"`
 }
 
 // Image is an image a message carries. Its bytes are served at
@@ -138,8 +145,7 @@ type Pong struct{}
 
 // Limits of the complete chat.
 const (
-	MaxEmojiBytes    = 32       // one reaction emoji
-	MaxReactionUsers = 50       // users listed per reaction (Count is exact)
+	MaxEmojiBytes    = 40       // one reaction emoji (the longest recommended, a kiss with two skin tones, is 35)
 	MaxExcerptRunes  = 140      // a reply's quote of its parent
 	MaxQueryRunes    = 200      // a search query
 	MaxSearch        = 50       // most results one search answer carries
@@ -148,27 +154,6 @@ const (
 	MaxImageID       = MaxIDLen // image ids are ids
 	TypingTTL        = 6000     // ms a typing frame counts for
 )
-
-// ValidEmoji reports whether e can be a reaction: 1 to MaxEmojiBytes bytes
-// of valid UTF-8 holding no letter, digit, space, control or bidirectional
-// control: an emoji (with its modifiers and joiners) or a symbol.
-func ValidEmoji(e string) error {
-	if e == "" {
-		return Errorf(CodeInvalid, "emoji is empty")
-	}
-	if len(e) > MaxEmojiBytes {
-		return Errorf(CodeTooLarge, "emoji is longer than %d bytes", MaxEmojiBytes)
-	}
-	if !utf8.ValidString(e) {
-		return Errorf(CodeInvalid, "emoji is not valid UTF-8")
-	}
-	for _, r := range e {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsSpace(r) || unicode.IsControl(r) || isBidiControl(r) || r < 0x80 {
-			return Errorf(CodeInvalid, "emoji %s is not an emoji", clip(e))
-		}
-	}
-	return nil
-}
 
 // ValidFileName reports whether name can name an upload: valid UTF-8, 1 to
 // MaxFileNameRunes runes, no control or bidirectional control character,

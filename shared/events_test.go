@@ -44,7 +44,7 @@ func TestSendKinds(t *testing.T) {
 		{"react with html", `"body":"","kind":"react","target":3,"emoji":"<b>"}}`, shared.CodeInvalid},
 		{"react with a space", `"body":"","kind":"react","target":3,"emoji":"👍 👍"}}`, shared.CodeInvalid},
 		{"react with a bidi control", `"body":"","kind":"react","target":3,"emoji":"\u202e👍"}}`, shared.CodeInvalid},
-		{"react with a long emoji", `"body":"","kind":"react","target":3,"emoji":"` + strings.Repeat("👍", 9) + `"}}`, shared.CodeTooLarge},
+		{"react with a long emoji", `"body":"","kind":"react","target":3,"emoji":"` + strings.Repeat("👍", 11) + `"}}`, shared.CodeTooLarge},
 		{"react with a body", `"body":"x","kind":"react","target":3,"emoji":"👍"}}`, shared.CodeInvalid},
 		{"unknown kind", `"body":"x","kind":"poll","target":3}}`, shared.CodeInvalid},
 	}

@@ -276,6 +276,10 @@ type Message struct {
 	Deleted   bool       `json:"deleted,omitempty"`
 	Reactions []Reaction `json:"reactions,omitempty"`
 	Image     *Image     `json:"image,omitempty"`
+	// Reaction, on a reaction frame (TypeReaction), is the change: the
+	// emoji Author added (kind react) or took back (unreact) on Target,
+	// with the Count it has there now (0: gone). Me is not set.
+	Reaction *Reaction `json:"reaction,omitempty"`
 }
 
 // Presence is a snapshot of a room's members, sent after a join. In a room
@@ -408,7 +412,7 @@ func newPayload(t Type) (p any, ok bool) {
 		return new(json.RawMessage), true
 	case TypeError:
 		return new(ErrorFrame), true
-	case TypeMessage:
+	case TypeMessage, TypeReaction:
 		return new(Message), true
 	case TypePresence:
 		return new(Presence), true

@@ -181,7 +181,7 @@ func TestDecodeAllSkipsUnknown(t *testing.T) {
 		want []shared.Type
 	}{
 		{"unknown alone", typing, nil},
-		{"unknown with id alone", `{"type":"reaction","id":"r9","data":[1,2]}`, nil},
+		{"unknown with id alone", `{"type":"poll_vote","id":"r9","data":[1,2]}`, nil},
 		{"message with a new field", edited, []shared.Type{shared.TypeMessage}},
 		{"batch", string(shared.EncodeBatch([][]byte{[]byte(typing), []byte(edited), []byte(ack)})), []shared.Type{shared.TypeMessage, shared.TypeAck}},
 		{"batch with spaces and a new field", `{ "type" : "batch", "data" : { "frames" : [ ` + typing + ` , ` + edited + ` ], "compressed": false } }`, []shared.Type{shared.TypeMessage}},

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"time"
 
@@ -27,8 +28,15 @@ import (
 // ascending seq order) whose seq is ev.Target, in place, and renews the
 // quotes of the replies to it in msgs (as the server would quote it now).
 // It reports whether msgs held the target or a reply to it. It does
-// nothing for a message (Kind "").
-func Apply(msgs []shared.Message, ev shared.Message) bool {
+// nothing for a message (Kind ""). It is ApplyAs for a reader with no
+// identity.
+func Apply(msgs []shared.Message, ev shared.Message) bool { return ApplyAs(msgs, ev, "") }
+
+// ApplyAs is Apply for the user me, who keeps the Me flags of the
+// reactions right: a reaction frame (ev.Reaction set) changes one emoji's
+// count, and its Me when ev.Author is me; an edit or delete carries the
+// target's counts, and the Me flags held stay.
+func ApplyAs(msgs []shared.Message, ev shared.Message, me string) bool {
 	if ev.Kind == shared.KindMessage {
 		return false
 	}
@@ -36,7 +44,12 @@ func Apply(msgs []shared.Message, ev shared.Message) bool {
 	i := sort.Search(len(msgs), func(i int) bool { return msgs[i].Seq >= ev.Target })
 	if i < len(msgs) && msgs[i].Seq == ev.Target {
 		t := &msgs[i]
-		t.Body, t.Edited, t.Deleted, t.Reactions = ev.Body, ev.Edited, ev.Deleted, ev.Reactions
+		if ev.Reaction != nil && (ev.Kind == shared.KindReact || ev.Kind == shared.KindUnreact) {
+			t.Reactions = applyReaction(t.Reactions, ev, me)
+			return true
+		}
+		t.Body, t.Edited, t.Deleted = ev.Body, ev.Edited, ev.Deleted
+		t.Reactions = mergeReactions(t.Reactions, ev.Reactions, me)
 		found = true
 	}
 	if ev.Kind == shared.KindEdit || ev.Kind == shared.KindDelete {
@@ -160,4 +173,60 @@ func (c *Client) waitLive(ctx context.Context, room string) error {
 			return ErrClosed
 		}
 	}
+}
+
+// applyReaction returns held (never changed: a snapshot may share it)
+// with reaction frame ev applied: its emoji at its new count (gone at 0),
+// Me set when me acted.
+func applyReaction(held []shared.Reaction, ev shared.Message, me string) []shared.Reaction {
+	ch := ev.Reaction
+	mine := me != "" && ev.Author.User == me
+	out := make([]shared.Reaction, 0, len(held)+1)
+	seen := false
+	for _, r := range held {
+		if r.Emoji == ch.Emoji {
+			seen = true
+			r.Count, r.Users = ch.Count, nil
+			if mine {
+				r.Me = ev.Kind == shared.KindReact
+			}
+			if r.Count <= 0 {
+				continue
+			}
+		}
+		out = append(out, r)
+	}
+	if !seen && ch.Count > 0 && len(out) < shared.MaxReactionKinds {
+		out = append(out, shared.Reaction{Emoji: ch.Emoji, Count: ch.Count, Me: mine && ev.Kind == shared.KindReact})
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// mergeReactions takes the reactions an event carries and sets their Me:
+// from the users an older server lists, else as held (a frame every
+// member gets alike cannot say it).
+func mergeReactions(held, in []shared.Reaction, me string) []shared.Reaction {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]shared.Reaction, len(in))
+	for i, r := range in {
+		heldMe := false
+		for _, h := range held {
+			if h.Emoji == r.Emoji {
+				heldMe = h.Me
+			}
+		}
+		listed := me != "" && slices.Contains(r.Users, me)
+		if r.Users != nil {
+			r.Me = listed || len(r.Users) < r.Count && heldMe
+		} else {
+			r.Me = r.Me || heldMe
+		}
+		out[i] = r
+	}
+	return out
 }

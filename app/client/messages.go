@@ -109,7 +109,7 @@ func (c *Client) message(m *shared.Message) {
 		if m.Kind == shared.KindMessage {
 			rs.addLocked(*m, c.opts.KeepMessages)
 		} else {
-			rs.applyLocked(m)
+			rs.applyLocked(m, c.user)
 		}
 	}
 	c.saveSoonLocked()
@@ -155,9 +155,9 @@ func (rs *roomState) addLocked(m shared.Message, keep int) {
 // it), on a copy: a snapshot handed out earlier never changes. Events
 // carry the target's state after the change, so applying one twice or
 // late changes nothing.
-func (rs *roomState) applyLocked(ev *shared.Message) {
+func (rs *roomState) applyLocked(ev *shared.Message, me string) {
 	next := append([]shared.Message(nil), rs.msgs...)
-	if Apply(next, *ev) {
+	if ApplyAs(next, *ev, me) {
 		rs.msgs = next
 	}
 }
@@ -184,7 +184,7 @@ func sameState(a, b *shared.Message) bool {
 	}
 	for i := range a.Reactions {
 		x, y := a.Reactions[i], b.Reactions[i]
-		if x.Emoji != y.Emoji || x.Count != y.Count || len(x.Users) != len(y.Users) {
+		if x.Emoji != y.Emoji || x.Count != y.Count || x.Me != y.Me || len(x.Users) != len(y.Users) {
 			return false
 		}
 		for j := range x.Users {

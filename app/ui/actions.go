@@ -79,7 +79,7 @@ func (l *MessageList) renderReactions(m shared.Message, live bool) app.UI {
 	return app.Div().Class("reactions").DataSet("test", "reactions").Attr("role", "group").Attr("aria-label", "Reactions").Body(
 		app.Range(m.Reactions).Slice(func(i int) app.UI {
 			rc := m.Reactions[i]
-			mine := l.Me != "" && contains(rc.Users, l.Me)
+			mine := isMine(rc, l.Me)
 			label := rc.Emoji + " " + strconv.Itoa(rc.Count)
 			return app.Button().Class("reaction").DataSet("test", "reaction").
 				DataSet("emoji", attrText(rc.Emoji)).DataSet("count", rc.Count).Attr("aria-pressed", mine).
@@ -101,6 +101,12 @@ func (l *MessageList) renderReactions(m shared.Message, live bool) app.UI {
 			)
 		}),
 	)
+}
+
+// isMine reports whether me is among those who reacted with rc: the
+// server says so in Me; an older server listed the users.
+func isMine(rc shared.Reaction, me string) bool {
+	return me != "" && (rc.Me || contains(rc.Users, me))
 }
 
 // reactionLabel starts with the button's visible text (axe's
@@ -165,7 +171,7 @@ func (l *MessageList) onPicker(seq int64) app.EventHandler {
 func (l *MessageList) onPick(m shared.Message, emoji string) app.EventHandler {
 	on := true
 	for _, rc := range m.Reactions {
-		if rc.Emoji == emoji && contains(rc.Users, l.Me) {
+		if rc.Emoji == emoji && isMine(rc, l.Me) {
 			on = false
 		}
 	}

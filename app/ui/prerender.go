@@ -46,7 +46,15 @@ func (c *Chat) OnPreRender(ctx app.Context) {
 	}
 	qctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	msgs, err := historySource.Recent(qctx, c.room, shared.DefaultRecent)
+	var msgs []shared.Message
+	var err error
+	vs, ok := historySource.(ViewerHistorySource)
+	if viewer := ctx.Page().URL().Query().Get(ViewerParam); ok && viewer != "" {
+		msgs, err = vs.RecentFor(qctx, c.room, shared.DefaultRecent, viewer)
+	} else {
+		msgs, err = historySource.Recent(qctx, c.room, shared.DefaultRecent)
+	}
+	msgs = fitPrerender(msgs, prerenderBudget) // prerender_budget.go
 	if err != nil {
 		app.Log("prerender history:", err)
 		return

@@ -1,6 +1,10 @@
 package store
 
-import "github.com/duplex-chat/duplex/shared"
+import (
+	"context"
+
+	"github.com/duplex-chat/duplex/shared"
+)
 
 // The rules of events and replies, shared by every store so they answer
 // alike (the storetest suite checks them). A store looks up the target
@@ -60,12 +64,24 @@ func ReplyNotFound(room string, seq int64) error {
 // current state, shaped as the event would have been, with the target's
 // seq, and Duplicate set so nothing is published.
 func NoOp(nm NewMessage, target shared.Message) Result {
-	ev := EventOf(shared.Message{Room: nm.Room, Seq: nm.Target, TS: nm.TS, Author: nm.Author, MsgID: nm.MsgID, Kind: nm.Kind, Target: nm.Target}, target)
+	base := shared.Message{Room: nm.Room, Seq: nm.Target, TS: nm.TS, Author: nm.Author, MsgID: nm.MsgID, Kind: nm.Kind, Target: nm.Target}
+	if nm.Kind == shared.KindReact || nm.Kind == shared.KindUnreact {
+		n := 0
+		for _, r := range target.Reactions {
+			if r.Emoji == nm.Emoji {
+				n = r.Count
+			}
+		}
+		return Result{Message: ReactionEvent(base, nm.Emoji, n), Duplicate: true}
+	}
+	ev := EventOf(base, target)
 	return Result{Message: ev, Duplicate: true}
 }
 
 // EventOf returns event ev carrying target's current state: what After
 // returns for an event row, so applying it twice or late changes nothing.
+//
+// A react or unreact is shown as its change instead (ReactionEvent).
 func EventOf(ev, target shared.Message) shared.Message {
 	ev.Body, ev.Edited, ev.Deleted, ev.Reactions = target.Body, target.Edited, target.Deleted, target.Reactions
 	ev.ReplyTo = nil
@@ -81,30 +97,49 @@ func SameRequest(old NewMessage, scrubbed bool, nm NewMessage) bool {
 		old.Emoji == nm.Emoji && old.ReplyTo == nm.ReplyTo && (scrubbed || old.Body == nm.Body && SameImage(old.Image, nm.Image))
 }
 
-// ReactionRow is one user's reaction, in the order reactions were made.
-type ReactionRow struct {
-	User, Emoji string
+// Reactions (PROTOCOL.md 7.12). A store keeps, for each message, one
+// count per emoji in the order each emoji appeared on it (an emoji whose
+// count falls to 0 leaves; coming back, it goes last), and each user's
+// reactions; it updates both for each react or unreact, so no write reads
+// every reaction of a message. A react or unreact row is shown as the
+// change (ReactionEvent): the emoji and its current count on the target.
+
+// EmojiCap is the most distinct emoji nm's target may carry.
+func EmojiCap(nm NewMessage) int {
+	if nm.MaxEmoji <= 0 || nm.MaxEmoji > shared.MaxReactionKinds {
+		return shared.MaxReactionKinds
+	}
+	return nm.MaxEmoji
 }
 
-// Aggregate folds a message's reaction rows, oldest first, into
-// shared.Reactions: one per emoji in the order each emoji first appeared,
-// with an exact count and the first shared.MaxReactionUsers users.
-func Aggregate(rows []ReactionRow) []shared.Reaction {
-	var out []shared.Reaction
-	for _, r := range rows {
-		i := 0
-		for i < len(out) && out[i].Emoji != r.Emoji {
-			i++
-		}
-		if i == len(out) {
-			out = append(out, shared.Reaction{Emoji: r.Emoji})
-		}
-		out[i].Count++
-		if len(out[i].Users) < shared.MaxReactionUsers {
-			out[i].Users = append(out[i].Users, r.User)
-		}
-	}
-	return out
+// ReactionLimit is the refusal of a react that would add a kind of emoji
+// beyond EmojiCap.
+func ReactionLimit(nm NewMessage) error {
+	return shared.Errorf(shared.CodeReactionLimit, "message %d already carries %d kinds of reaction, the most allowed: react with one of them", nm.Target, EmojiCap(nm))
+}
+
+// ReactionEvent is how a react or unreact row is delivered: who acted on
+// which message, the emoji and the count it has on the target now. It
+// carries neither the target's body nor its reactions list.
+func ReactionEvent(row shared.Message, emoji string, count int) shared.Message {
+	ev := shared.Message{Room: row.Room, Seq: row.Seq, TS: row.TS, Author: row.Author, MsgID: row.MsgID, Kind: row.Kind, Target: row.Target}
+	ev.Reaction = &shared.Reaction{Emoji: emoji, Count: count}
+	return ev
+}
+
+type viewerKey struct{}
+
+// WithViewer returns ctx for reads on behalf of user: the messages After,
+// Before and Search return then have Reaction.Me set for user's own
+// reactions. Without a viewer Me stays false (a page anyone may fetch).
+func WithViewer(ctx context.Context, user string) context.Context {
+	return context.WithValue(ctx, viewerKey{}, user)
+}
+
+// Viewer is the user WithViewer named, or "".
+func Viewer(ctx context.Context) string {
+	u, _ := ctx.Value(viewerKey{}).(string)
+	return u
 }
 
 // ReplyOf is the quote a reply carries of parent; found is false when the

@@ -23,8 +23,8 @@ type memRoom struct {
 	name   string
 	msgs   []memRow // msgs[i].Seq == pruned+i+1
 	pruned int64    // highest seq removed by Prune
-	// reactions of each message, oldest first (see memory_events.go).
-	reactions map[int64][]ReactionRow
+	// reactions of each message (see memory_events.go).
+	reactions map[int64]*memReactions
 	byID      map[string]int64
 	members   map[string]shared.Member
 	active    int64
@@ -41,7 +41,7 @@ func NewMemory() *Memory { return &Memory{rooms: make(map[string]*memRoom)} }
 func (m *Memory) room(name string) *memRoom {
 	r := m.rooms[name]
 	if r == nil {
-		r = &memRoom{name: name, kind: shared.RoomPublic, byID: make(map[string]int64), members: make(map[string]shared.Member), access: make(map[string]bool), reactions: make(map[int64][]ReactionRow)}
+		r = &memRoom{name: name, kind: shared.RoomPublic, byID: make(map[string]int64), members: make(map[string]shared.Member), access: make(map[string]bool), reactions: make(map[int64]*memReactions)}
 		m.rooms[name] = r
 	}
 	m.clock++
@@ -77,7 +77,7 @@ func (m *Memory) Append(_ context.Context, msgs []NewMessage) ([]Result, error) 
 }
 
 // After implements Store.
-func (m *Memory) After(_ context.Context, room string, after int64, limit int) ([]shared.Message, error) {
+func (m *Memory) After(ctx context.Context, room string, after int64, limit int) ([]shared.Message, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	r := m.rooms[room]
@@ -87,14 +87,14 @@ func (m *Memory) After(_ context.Context, room string, after int64, limit int) (
 	var out []shared.Message
 	for i := int(max(after-r.pruned, 0)); i < len(r.msgs) && len(out) < limit; i++ {
 		if !r.msgs[i].gone {
-			out = append(out, r.view(&r.msgs[i]))
+			out = append(out, r.viewAs(&r.msgs[i], Viewer(ctx)))
 		}
 	}
 	return out, nil
 }
 
 // Before implements Store.
-func (m *Memory) Before(_ context.Context, room string, before int64, limit int) ([]shared.Message, error) {
+func (m *Memory) Before(ctx context.Context, room string, before int64, limit int) ([]shared.Message, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	r := m.rooms[room]
@@ -109,7 +109,7 @@ func (m *Memory) Before(_ context.Context, room string, before int64, limit int)
 	var out []shared.Message
 	for i := end - 1; i >= 0 && len(out) < limit; i-- {
 		if row := &r.msgs[i]; !row.gone && row.Kind == shared.KindMessage {
-			out = append(out, r.view(row))
+			out = append(out, r.viewAs(row, Viewer(ctx)))
 		}
 	}
 	slices.Reverse(out)

@@ -1,6 +1,10 @@
 package store
 
-import "github.com/duplex-chat/duplex/shared"
+import (
+	"slices"
+
+	"github.com/duplex-chat/duplex/shared"
+)
 
 // memRow is one row of a room's log in the memory store. A message row
 // holds the message's latest state (body, edited, deleted); an event row
@@ -42,19 +46,65 @@ func (r *memRoom) scrubbed(row *memRow) bool {
 	return t == nil || t.Deleted
 }
 
-// view returns a row as After and Before return it: a message in its
-// latest state with its reactions and reply quote, an event carrying its
-// target's state.
-func (r *memRoom) view(row *memRow) shared.Message {
+// memReactions are one message's reactions: a count per emoji, in the
+// order each emoji appeared (Me unset), and each user's emoji. A react or
+// unreact changes both in O(kinds of emoji).
+type memReactions struct {
+	counts []shared.Reaction
+	byUser map[string][]string
+}
+
+// count is the count of emoji, or 0.
+func (rs *memReactions) count(emoji string) int {
+	if rs != nil {
+		for _, c := range rs.counts {
+			if c.Emoji == emoji {
+				return c.Count
+			}
+		}
+	}
+	return 0
+}
+
+// list returns the reactions as viewer sees them (Me set on theirs).
+func (rs *memReactions) list(viewer string) []shared.Reaction {
+	if rs == nil || len(rs.counts) == 0 {
+		return nil
+	}
+	out := append([]shared.Reaction(nil), rs.counts...)
+	for _, e := range rs.byUser[viewer] {
+		for i := range out {
+			if out[i].Emoji == e {
+				out[i].Me = true
+			}
+		}
+	}
+	return out
+}
+
+// view returns a row as a reader with no identity sees it.
+func (r *memRoom) view(row *memRow) shared.Message { return r.viewAs(row, "") }
+
+// viewAs returns a row as After and Before return it to viewer: a message
+// in its latest state with its reactions and reply quote, a reaction
+// event as its change, another event carrying its target's state.
+func (r *memRoom) viewAs(row *memRow, viewer string) shared.Message {
+	if row.Kind == shared.KindReact || row.Kind == shared.KindUnreact {
+		n := 0
+		if t := r.row(row.Target); t != nil {
+			n = r.reactions[t.Seq].count(row.emoji)
+		}
+		return ReactionEvent(row.Message, row.emoji, n)
+	}
 	if row.Kind != shared.KindMessage {
 		ev := row.Message
 		if t := r.row(row.Target); t != nil {
-			return EventOf(ev, r.view(t))
+			return EventOf(ev, r.viewAs(t, viewer))
 		}
 		return EventOf(ev, shared.Message{})
 	}
 	m := row.Message
-	m.Reactions = Aggregate(r.reactions[row.Seq])
+	m.Reactions = r.reactions[row.Seq].list(viewer)
 	if row.replyTo != 0 {
 		p := r.row(row.replyTo)
 		if p != nil {
@@ -101,20 +151,8 @@ func (r *memRoom) append(nm NewMessage) Result {
 			}
 		}
 	case shared.KindReact, shared.KindUnreact:
-		rows := r.reactions[target]
-		at := -1
-		for i, x := range rows {
-			if x.User == nm.Author.User && x.Emoji == nm.Emoji {
-				at = i
-			}
-		}
-		if (at >= 0) == (nm.Kind == shared.KindReact) {
-			return NoOp(nm, r.view(t))
-		}
-		if at >= 0 {
-			r.reactions[target] = append(rows[:at:at], rows[at+1:]...)
-		} else {
-			r.reactions[target] = append(rows, ReactionRow{User: nm.Author.User, Emoji: nm.Emoji})
+		if res, done := r.react(nm, t); done {
+			return res
 		}
 	}
 	return Result{Message: r.view(r.add(nm))}
@@ -140,4 +178,41 @@ func (r *memRoom) dropOrphans() {
 			delete(r.byID, e.MsgID)
 		}
 	}
+}
+
+// react applies a react or unreact to target t; done is true when nothing
+// is to be stored (a no-op or a refusal, in res).
+func (r *memRoom) react(nm NewMessage, t *memRow) (res Result, done bool) {
+	rs := r.reactions[t.Seq]
+	if rs == nil {
+		rs = &memReactions{byUser: map[string][]string{}}
+		r.reactions[t.Seq] = rs
+	}
+	mine := rs.byUser[nm.Author.User]
+	at := slices.Index(mine, nm.Emoji)
+	if (at >= 0) == (nm.Kind == shared.KindReact) {
+		return NoOp(nm, r.view(t)), true
+	}
+	i := slices.IndexFunc(rs.counts, func(c shared.Reaction) bool { return c.Emoji == nm.Emoji })
+	if nm.Kind == shared.KindReact {
+		if i < 0 && len(rs.counts) >= EmojiCap(nm) {
+			return Result{Err: ReactionLimit(nm)}, true
+		}
+		rs.byUser[nm.Author.User] = append(mine, nm.Emoji)
+		if i < 0 {
+			rs.counts = append(rs.counts, shared.Reaction{Emoji: nm.Emoji})
+			i = len(rs.counts) - 1
+		}
+		rs.counts[i].Count++
+		return res, false
+	}
+	if mine = slices.Delete(mine, at, at+1); len(mine) == 0 {
+		delete(rs.byUser, nm.Author.User)
+	} else {
+		rs.byUser[nm.Author.User] = mine
+	}
+	if rs.counts[i].Count--; rs.counts[i].Count == 0 {
+		rs.counts = slices.Delete(rs.counts, i, i+1)
+	}
+	return res, false
 }

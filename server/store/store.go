@@ -36,6 +36,11 @@ type NewMessage struct {
 	// Image is the image the message carries (nil: none), stored with it
 	// so history and resume return it.
 	Image *shared.Image
+	// MaxEmoji, for a react, is the most distinct emoji the target may
+	// carry: a react that would add another is refused with
+	// shared.CodeReactionLimit (0 or more than shared.MaxReactionKinds:
+	// shared.MaxReactionKinds).
+	MaxEmoji int
 }
 
 // SameImage reports whether a stored message's image is the one a resend

@@ -388,5 +388,9 @@ func runAbuseBench(cfg abuseBenchConfig) error {
 		return fmt.Errorf("history-hog: %w", err)
 	}
 	fmt.Println()
+	if err := runReactions(reactionsConfig{abuseConfig: c, reactors: 20, rate: 10}, w); err != nil {
+		return fmt.Errorf("reactions: %w", err)
+	}
+	fmt.Println()
 	return nil
 }

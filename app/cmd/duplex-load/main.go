@@ -16,6 +16,7 @@
 //	duplex-load flood       -url ... -flooders 8 -duration 10s -pid ...
 //	duplex-load joinstorm   -url ... -clients 2000 -pid ...
 //	duplex-load history-hog -url ... -hogs 10 -pid ...
+//	duplex-load reactions   -url ... -reactors 20 -react-rate 10 -pid ...
 //	duplex-load abuse -duplex ./bin/duplex -server-cpus 0   # all three, one spawned server
 package main
 
@@ -96,6 +97,13 @@ func main() {
 		fs.IntVar(&cfg.size, "size", 4000, "message body bytes")
 		fs.Parse(args)
 		err = runHistoryHog(cfg, os.Stdout)
+	case "reactions":
+		var cfg reactionsConfig
+		fs := abuseFlags(cmd, &cfg.abuseConfig)
+		fs.IntVar(&cfg.reactors, "reactors", 20, "connections reacting to one message")
+		fs.Float64Var(&cfg.rate, "react-rate", 10, "reactions per second per connection")
+		fs.Parse(args)
+		err = runReactions(cfg, os.Stdout)
 	case "abuse":
 		var cfg abuseBenchConfig
 		fs := flag.NewFlagSet(cmd, flag.ExitOnError)
@@ -147,7 +155,7 @@ func report(r *result, err error) error {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|churn|flood|joinstorm|history-hog|naive-server|bench|abuse [flags]  (-h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|churn|flood|joinstorm|history-hog|reactions|naive-server|bench|abuse [flags]  (-h for flags)")
 	os.Exit(2)
 }
 

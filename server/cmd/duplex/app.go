@@ -69,6 +69,7 @@ func newApp(cfg config) (*duplexApp, error) {
 	}
 	opts.QueueBytes, opts.PresenceThreshold, opts.PresenceInterval = cfg.queueBytes, cfg.presenceThreshold, cfg.presenceInterval
 	opts.Heartbeat = cfg.heartbeat
+	opts.MaxReactionEmoji = cfg.maxReactionEmoji
 	if cfg.compress {
 		opts.Compression = websocket.CompressionContextTakeover
 	}
@@ -79,6 +80,7 @@ func newApp(cfg config) (*duplexApp, error) {
 	}
 	ui.Routes()
 	ui.SetHistorySource(storeHistory{st})
+	ui.SetPrerenderBudget(cfg.prerenderBytes)
 	wasm := newWasmFiles(cfg.webDir)
 	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn)})
 	// Every route answers GET (and HEAD) only: the mux answers other

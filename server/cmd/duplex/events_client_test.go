@@ -73,10 +73,17 @@ func TestClientEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []shared.Reaction{{Emoji: "👍", Count: 1, Users: []string{bob.c.User()}}}
+	// The reaction arrives as the change (#14): Ann's copy counts it,
+	// Bob's also knows it is his.
+	want := []shared.Reaction{{Emoji: "👍", Count: 1}}
+	bobs := []shared.Reaction{{Emoji: "👍", Count: 1, Me: true}}
 	rcWait(t, 20*time.Second, "Ann's cache to hold Bob's reaction", func() bool {
 		m, ok := cachedSeq(ann.c, "lobby", hello.Seq)
 		return ok && reflect.DeepEqual(m.Reactions, want)
+	}, nil)
+	rcWait(t, 20*time.Second, "Bob's cache to hold his reaction as his", func() bool {
+		m, ok := cachedSeq(bob.c, "lobby", hello.Seq)
+		return ok && reflect.DeepEqual(m.Reactions, bobs)
 	}, nil)
 	if ev := findSeq(ann.received("lobby"), react.Seq); ev.Kind != shared.KindReact || ev.Target != hello.Seq {
 		t.Fatalf("Ann received the reaction as %+v", ev)
@@ -124,7 +131,7 @@ func TestClientEvents(t *testing.T) {
 	}
 	rcWait(t, 20*time.Second, "Bob's cache to hold the edit and the reply", func() bool {
 		m, ok := cachedSeq(bob.c, "lobby", hello.Seq)
-		if !ok || m.Body != "hello, world" || m.Edited == 0 {
+		if !ok || m.Body != "hello, world" || m.Edited == 0 || !reflect.DeepEqual(m.Reactions, bobs) { // the edit keeps Bob's Me
 			return false
 		}
 		for _, r := range bob.c.Cached("lobby") {

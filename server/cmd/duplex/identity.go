@@ -133,6 +133,8 @@ func privatePages(st store.Store, ids *identities, next http.Handler) http.Handl
 			r2 := r.Clone(r.Context())
 			r2.URL.RawQuery = "private"
 			r = r2
+		} else if ok {
+			r = withViewer(r, ids) // prerender_viewer.go
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -63,6 +63,9 @@ type config struct {
 	presenceInterval  time.Duration
 	heartbeat         time.Duration // 0: server default 25s
 	limits            limitFlags
+	// reactions and prerendered pages (issue #14)
+	maxReactionEmoji int // 0: server default 20
+	prerenderBytes   int // 0: ui default 64 KiB; negative: none
 }
 
 // limitFlags are the rate-limit and retention flags (see server.Limits).
@@ -134,6 +137,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.BoolVar(&c.limits.off, "no-limits", false, "turn every rate limit off (benchmarks only)")
 	fs.DurationVar(&c.limits.retainAge, "retain-age", 0, "delete messages older than this, e.g. 720h (0: keep forever)")
 	fs.Int64Var(&c.limits.retainCount, "retain-count", 0, "keep only this many newest messages per room (0: keep all)")
+	fs.IntVar(&c.maxReactionEmoji, "max-reaction-emoji", 0, "most distinct emoji on one message; another is refused with reaction_limit (0: default 20; at most 50)")
+	fs.IntVar(&c.prerenderBytes, "prerender-bytes", 0, "most bytes of messages (as JSON) a room's page prerenders, newest first; older ones load over the socket (0: default 64 KiB; negative: none)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -98,46 +97,6 @@ func (s *Store) rows(ctx context.Context, tx *sql.Tx, q string, args ...any) (*s
 	return st.QueryContext(ctx, args...)
 }
 
-// reactions fills in the Reactions of msgs: a message's own, an event's
-// target's.
-func (s *Store) reactions(ctx context.Context, tx *sql.Tx, room string, msgs []shared.Message) error {
-	if len(msgs) == 0 {
-		return nil
-	}
-	seqs := make([]int64, len(msgs))
-	for i, m := range msgs {
-		seqs[i] = m.Seq
-		if m.Kind != shared.KindMessage {
-			seqs[i] = m.Target
-		}
-	}
-	list, _ := json.Marshal(seqs)
-	rows, err := s.rows(ctx, tx, `SELECT seq, user_id, emoji FROM reactions
-		WHERE room = ? AND seq IN (SELECT value FROM json_each(?)) ORDER BY seq, at`, room, string(list))
-	if err != nil {
-		return fmt.Errorf("sqlite store: reactions: %w", err)
-	}
-	defer rows.Close()
-	bySeq := map[int64][]store.ReactionRow{}
-	for rows.Next() {
-		var seq int64
-		var r store.ReactionRow
-		if err := rows.Scan(&seq, &r.User, &r.Emoji); err != nil {
-			return fmt.Errorf("sqlite store: reactions: %w", err)
-		}
-		bySeq[seq] = append(bySeq[seq], r)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("sqlite store: reactions: %w", err)
-	}
-	for i := range msgs {
-		if rs := bySeq[seqs[i]]; len(rs) > 0 {
-			msgs[i].Reactions = store.Aggregate(rs)
-		}
-	}
-	return nil
-}
-
 // view reads one row, inside tx, as After returns it.
 func (s *Store) view(ctx context.Context, tx *sql.Tx, room string, seq int64) (shared.Message, error) {
 	msgs, err := s.query(ctx, tx, selectRows+`WHERE m.room = ? AND m.seq = ?`, room, seq)
@@ -213,12 +172,15 @@ func (s *Store) applyEvent(ctx context.Context, tx *sql.Tx, m store.NewMessage, 
 			_, err = tx.ExecContext(ctx, `UPDATE messages SET body = ?, edited = ? WHERE room = ? AND seq = ?`, m.Body, m.TS, m.Room, m.Target)
 		case shared.KindDelete:
 			err = deleteText(ctx, tx, m.Room, m.Target)
-		case shared.KindReact:
-			changed, err = rowsChanged(tx.ExecContext(ctx, `INSERT INTO reactions (room, seq, user_id, emoji, at) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT DO NOTHING`, m.Room, m.Target, m.Author.User, m.Emoji, seq))
-		case shared.KindUnreact:
-			changed, err = rowsChanged(tx.ExecContext(ctx, `DELETE FROM reactions WHERE room = ? AND seq = ? AND user_id = ? AND emoji = ?`,
-				m.Room, m.Target, m.Author.User, m.Emoji))
+		case shared.KindReact, shared.KindUnreact:
+			var did bool
+			var refusal error
+			if did, refusal, err = react(ctx, tx, m, seq); refusal != nil {
+				return store.Result{Err: refusal}, false, nil
+			}
+			if !did {
+				changed = 0
+			}
 		}
 		if err != nil {
 			return res, false, fmt.Errorf("sqlite store: apply %s: %w", m.Kind, err)
@@ -245,6 +207,7 @@ func deleteText(ctx context.Context, tx *sql.Tx, room string, seq int64) error {
 		`UPDATE messages SET body = '', deleted = 1, image = '' WHERE room = ? AND seq = ?`,
 		`UPDATE messages SET body = '' WHERE room = ? AND target = ? AND target > 0 AND kind = 'edit'`,
 		`DELETE FROM reactions WHERE room = ? AND seq = ?`,
+		`DELETE FROM reaction_counts WHERE room = ? AND seq = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, room, seq); err != nil {
 			return err

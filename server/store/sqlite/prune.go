@@ -84,6 +84,9 @@ func (s *Store) Prune(ctx context.Context, r store.Retention, limit int) (int, e
 		if _, err := tx.ExecContext(ctx, `DELETE FROM reactions WHERE room = ? AND seq <= ?`, c.room, upto); err != nil {
 			return 0, fmt.Errorf("sqlite store: prune: delete reactions: %w", err)
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM reaction_counts WHERE room = ? AND seq <= ?`, c.room, upto); err != nil {
+			return 0, fmt.Errorf("sqlite store: prune: delete reaction counts: %w", err)
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE rooms SET pruned = ? WHERE name = ?`, upto, c.room); err != nil {
 			return 0, fmt.Errorf("sqlite store: prune: mark: %w", err)
 		}

@@ -91,6 +91,8 @@ var migrations = []string{
 	// 6 (images): the image a message carries, as the JSON of a
 	// shared.Image; empty for none (and once the message is deleted).
 	`ALTER TABLE messages ADD COLUMN image TEXT NOT NULL DEFAULT '';`,
+	// 7 (reactions, #14): a count per message and emoji (reactions.go).
+	reactionCountsSchema,
 }
 
 // Store is a store.Store on one SQLite file.

@@ -225,56 +225,109 @@ func runEvents(t *testing.T, open func(t testing.TB) store.Store) {
 		}
 	})
 
-	t.Run("reactions: aggregate in first-reaction order, repeats and missing unreacts are no-ops", func(t *testing.T) {
+	t.Run("reactions: counts in order of appearance, events carry the change, repeats and missing unreacts are no-ops", func(t *testing.T) {
 		s := fresh(t)
 		m := ok(t, s, post(ann, "m1", "react to me"))
-		ok(t, s, react(bob, "r1", m.Seq, "👍"))
-		ok(t, s, react(ann, "r2", m.Seq, "🎉"))
-		ev := ok(t, s, react(ann, "r3", m.Seq, "👍"))
-		want := []shared.Reaction{{Emoji: "👍", Count: 2, Users: []string{bob.User, ann.User}}, {Emoji: "🎉", Count: 1, Users: []string{ann.User}}}
-		if ev.Kind != shared.KindReact || ev.Target != m.Seq || !reflect.DeepEqual(ev.Reactions, want) || ev.Body != "react to me" {
-			t.Fatalf("react event: %+v, want reactions %+v", ev, want)
+		change := func(ev shared.Message, kind shared.Kind, who shared.Member, emoji string, count int) {
+			t.Helper()
+			if ev.Kind != kind || ev.Target != m.Seq || ev.Author != who || ev.Reaction == nil || ev.Reaction.Emoji != emoji || ev.Reaction.Count != count ||
+				ev.Body != "" || ev.Reactions != nil || ev.Reaction.Me || ev.Reaction.Users != nil {
+				t.Fatalf("%s event: %+v (reaction %+v), want %s by %s, count %d, and no body or list", kind, ev, ev.Reaction, emoji, who.User, count)
+			}
 		}
-		st := noop(t, s, react(bob, "r4", m.Seq, "👍"))
-		if !reflect.DeepEqual(st.Reactions, want) {
-			t.Fatalf("repeated react: %+v", st.Reactions)
+		change(ok(t, s, react(bob, "r1", m.Seq, "👍")), shared.KindReact, bob, "👍", 1)
+		change(ok(t, s, react(ann, "r2", m.Seq, "🎉")), shared.KindReact, ann, "🎉", 1)
+		change(ok(t, s, react(ann, "r3", m.Seq, "👍")), shared.KindReact, ann, "👍", 2)
+		want := []shared.Reaction{{Emoji: "👍", Count: 2}, {Emoji: "🎉", Count: 1}}
+		if h := history(t, s); !reflect.DeepEqual(h[0].Reactions, want) {
+			t.Fatalf("history: %+v, want %+v", h[0].Reactions, want)
 		}
+		change(noop(t, s, react(bob, "r4", m.Seq, "👍")), shared.KindReact, bob, "👍", 2)
 		noop(t, s, unreact(bob, "u1", m.Seq, "🎉"))
-		ev = ok(t, s, unreact(bob, "u2", m.Seq, "👍"))
-		// The order is that of the oldest reaction still in place: ann's
-		// 👍 came after her 🎉.
-		want = []shared.Reaction{{Emoji: "🎉", Count: 1, Users: []string{ann.User}}, {Emoji: "👍", Count: 1, Users: []string{ann.User}}}
-		if !reflect.DeepEqual(ev.Reactions, want) {
-			t.Fatalf("after unreact: %+v, want %+v", ev.Reactions, want)
+		change(ok(t, s, unreact(bob, "u2", m.Seq, "👍")), shared.KindUnreact, bob, "👍", 1)
+		// 👍 keeps its place though bob, its first, took his back.
+		want = []shared.Reaction{{Emoji: "👍", Count: 1}, {Emoji: "🎉", Count: 1}}
+		if h := history(t, s); !reflect.DeepEqual(h[0].Reactions, want) {
+			t.Fatalf("after unreact: %+v, want %+v", h[0].Reactions, want)
 		}
-		ok(t, s, unreact(ann, "u3", m.Seq, "👍"))
+		change(ok(t, s, unreact(ann, "u3", m.Seq, "👍")), shared.KindUnreact, ann, "👍", 0)
+		change(ok(t, s, react(bob, "r5", m.Seq, "👍")), shared.KindReact, bob, "👍", 1)
+		// Gone to 0 and back, 👍 now comes after 🎉.
+		want = []shared.Reaction{{Emoji: "🎉", Count: 1}, {Emoji: "👍", Count: 1}}
 		h := history(t, s)
-		want = []shared.Reaction{{Emoji: "🎉", Count: 1, Users: []string{ann.User}}}
 		if len(h) != 1 || !reflect.DeepEqual(h[0].Reactions, want) {
 			t.Fatalf("history: %+v, want one message with %+v", h, want)
 		}
-		// Every replayed reaction event carries the current reactions.
+		// Every replayed reaction event carries its emoji's current count,
+		// so replaying them in order ends at the current state.
 		for _, row := range after(t, s, 1) {
-			if !reflect.DeepEqual(row.Reactions, want) {
-				t.Fatalf("replayed %s %d: %+v, want %+v", row.Kind, row.Seq, row.Reactions, want)
+			if row.Reaction == nil || row.Reaction.Count != map[string]int{"👍": 1, "🎉": 1}[row.Reaction.Emoji] || row.Reactions != nil || row.Body != "" {
+				t.Fatalf("replayed %s %d: %+v (%+v)", row.Kind, row.Seq, row, row.Reaction)
 			}
 		}
 	})
 
-	t.Run("reactions list at most MaxReactionUsers users, counted exactly", func(t *testing.T) {
+	t.Run("Me marks the viewer's own reactions in history and replays", func(t *testing.T) {
+		s := fresh(t)
+		m := ok(t, s, post(ann, "m1", "mine?"))
+		ok(t, s, react(bob, "r1", m.Seq, "👍"))
+		ok(t, s, react(ann, "r2", m.Seq, "🎉"))
+		ok(t, s, react(ann, "r3", m.Seq, "👍"))
+		ed := ok(t, s, edit(ann, "e1", m.Seq, "mine!"))
+		for viewer, want := range map[string][]shared.Reaction{
+			"":       {{Emoji: "👍", Count: 2}, {Emoji: "🎉", Count: 1}},
+			bob.User: {{Emoji: "👍", Count: 2, Me: true}, {Emoji: "🎉", Count: 1}},
+			ann.User: {{Emoji: "👍", Count: 2, Me: true}, {Emoji: "🎉", Count: 1, Me: true}},
+			"u-cy":   {{Emoji: "👍", Count: 2}, {Emoji: "🎉", Count: 1}},
+		} {
+			vctx := store.WithViewer(ctx, viewer)
+			h, err := s.Before(vctx, "r", 0, 10)
+			if err != nil || len(h) != 1 || !reflect.DeepEqual(h[0].Reactions, want) {
+				t.Fatalf("history for %q: %+v, %v; want %+v", viewer, h, err, want)
+			}
+			all, err := s.After(vctx, "r", 0, 10)
+			if err != nil || !reflect.DeepEqual(find(t, all, 1).Reactions, want) || !reflect.DeepEqual(find(t, all, ed.Seq).Reactions, want) {
+				t.Fatalf("replay for %q: %+v, %v; want the message and the edit with %+v", viewer, all, err, want)
+			}
+		}
+	})
+
+	t.Run("a message takes at most MaxEmoji kinds of emoji; counts stay exact", func(t *testing.T) {
 		s := fresh(t)
 		m := ok(t, s, post(ann, "m1", "popular"))
+		capped := func(r store.NewMessage) store.NewMessage { r.MaxEmoji = 3; return r }
 		var batch []store.NewMessage
-		n := shared.MaxReactionUsers + 5
-		for i := range n {
-			batch = append(batch, react(shared.Member{User: fmt.Sprintf("u-%03d", i), Nick: "x"}, fmt.Sprintf("r%d", i), m.Seq, "❤️"))
+		for i := range 10 {
+			batch = append(batch, capped(react(shared.Member{User: fmt.Sprintf("u-%03d", i), Nick: "x"}, fmt.Sprintf("r%d", i), m.Seq, "❤️")))
+		}
+		for i, e := range []string{"👍", "🎉"} {
+			batch = append(batch, capped(react(bob, fmt.Sprintf("b%d", i), m.Seq, e)))
 		}
 		if _, err := s.Append(ctx, batch); err != nil {
 			t.Fatal(err)
 		}
-		r := history(t, s)[0].Reactions
-		if len(r) != 1 || r[0].Count != n || len(r[0].Users) != shared.MaxReactionUsers || r[0].Users[0] != "u-000" {
-			t.Fatalf("reactions: %+v", r)
+		// A fourth kind is refused, whoever asks; more of a kind in place
+		// is fine.
+		refused(t, s, capped(react(ann, "a1", m.Seq, "😮")), shared.CodeReactionLimit)
+		refused(t, s, capped(react(bob, "b9", m.Seq, "😮")), shared.CodeReactionLimit)
+		ok(t, s, capped(react(ann, "a2", m.Seq, "👍")))
+		want := []shared.Reaction{{Emoji: "❤️", Count: 10}, {Emoji: "👍", Count: 2}, {Emoji: "🎉", Count: 1}}
+		if r := history(t, s)[0].Reactions; !reflect.DeepEqual(r, want) {
+			t.Fatalf("reactions: %+v, want %+v", r, want)
+		}
+		// Once a kind is gone, another fits.
+		ok(t, s, capped(unreact(bob, "u1", m.Seq, "🎉")))
+		ok(t, s, capped(react(ann, "a3", m.Seq, "😮")))
+		// Without MaxEmoji the protocol's bound holds.
+		for i := range shared.MaxReactionKinds {
+			react := react(ann, fmt.Sprintf("k%d", i), m.Seq, string(rune(0x1F600+i)))
+			if r := one(t, s, react); r.Err != nil && i < shared.MaxReactionKinds-3 {
+				t.Fatalf("kind %d: %v", i, r.Err)
+			}
+		}
+		refused(t, s, react(bob, "k-last", m.Seq, "🦀"), shared.CodeReactionLimit)
+		if r := history(t, s)[0].Reactions; len(r) != shared.MaxReactionKinds {
+			t.Fatalf("%d kinds, want %d", len(r), shared.MaxReactionKinds)
 		}
 	})
 
