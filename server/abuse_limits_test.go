@@ -40,10 +40,14 @@ func TestRateLimitEveryKind(t *testing.T) {
 	}{
 		{name: "invite", req: func(c *wsClient, _ int) string {
 			return c.request(t, shared.TypeInvite, &shared.Invite{Room: privRoom(c), User: bobUser})
-		}, setup: func(c *wsClient) { c.call(t, shared.TypeCreate, &shared.Create{Room: privRoom(c), Kind: shared.RoomPrivate}) }},
+		}, setup: func(c *wsClient) {
+			c.call(t, shared.TypeCreate, &shared.Create{Room: privRoom(c), Kind: shared.RoomPrivate})
+		}},
 		{name: "remove", req: func(c *wsClient, _ int) string {
 			return c.request(t, shared.TypeRemove, &shared.Remove{Room: privRoom(c), User: bobUser})
-		}, setup: func(c *wsClient) { c.call(t, shared.TypeCreate, &shared.Create{Room: privRoom(c), Kind: shared.RoomPrivate}) }},
+		}, setup: func(c *wsClient) {
+			c.call(t, shared.TypeCreate, &shared.Create{Room: privRoom(c), Kind: shared.RoomPrivate})
+		}},
 		{name: "nick", req: func(c *wsClient, i int) string {
 			return c.request(t, shared.TypeNick, &shared.Nick{Nick: fmt.Sprintf("%s-%d", c.name, i%2)})
 		}},
