@@ -171,7 +171,7 @@ func distinctWords(rng *rand.Rand, n int) string {
 }
 
 // searcher is one abusive connection: it searches (one at a time, each
-// query in turn, without honouring retry_after) until ctx ends,
+// query in turn, waiting 500ms when rate-limited) until ctx ends,
 // reconnecting whenever it is closed.
 func searcher(ctx context.Context, cfg searchAbuseConfig, i int, st *searchStats) {
 	for k := 0; ctx.Err() == nil; k++ {
@@ -213,6 +213,15 @@ func searcher(ctx context.Context, cfg searchAbuseConfig, i int, st *searchStats
 			st.mu.Lock()
 			st.codes[string(pe.Code)]++
 			st.mu.Unlock()
+			if pe.Code == shared.CodeRateLimited {
+				// Wait out the limit (2/s): what reaches the store is then
+				// as much as the limit lets through, and the connection is
+				// never closed for ignoring it.
+				select {
+				case <-time.After(500 * time.Millisecond):
+				case <-ctx.Done():
+				}
+			}
 		}
 		c.conn.CloseNow()
 	}
