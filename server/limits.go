@@ -310,7 +310,7 @@ func (s *session) allowQuietly(kind requestKind) bool {
 	if !ok {
 		if e := s.limits.excess; e != nil && !e.AllowN(now, 1) {
 			s.srv.log.Info("closing a connection that floods typing frames", "session", s.id, "user", s.member.User)
-			s.closeWithReason(shared.ClosePolicy, "typing frames over the limit")
+			s.closeFlooder(shared.ClosePolicy, "typing frames over the limit")
 		}
 	}
 	return ok
