@@ -341,7 +341,7 @@ func (s *session) refuse(id string, wait time.Duration, format string, args ...a
 	s.srv.metrics.rateLimited.Inc()
 	if r := s.limits.refusals; r != nil && !r.Allow() {
 		s.srv.log.Info("closing a connection that ignores rate limits", "session", s.id, "user", s.member.User)
-		s.closeWithReason(shared.ClosePolicy, "rate limits exceeded repeatedly")
+		s.closeFlooder(shared.ClosePolicy, "rate limits exceeded repeatedly")
 		return
 	}
 	ef := &shared.ErrorFrame{Code: shared.CodeRateLimited, Message: fmt.Sprintf(format, args...)}
