@@ -126,6 +126,7 @@ func (h leanHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		fc := newFrameDeadlineConn(conn, h.frameTimeout, h.onTimeout)
 		fc.feed(pending) // read before anything that comes through fc
 		conn = fc
+		h.out.conn = fc // writes go straight through; closeFlooder stops reads
 	}
 	if len(pending) == 0 {
 		return conn, bufio.NewReadWriter(bufio.NewReaderSize(conn, readBufferSize), bw), nil

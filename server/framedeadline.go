@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,7 +28,13 @@ type frameDeadlineConn struct {
 	left  uint64        // payload bytes of the current frame still to come
 	spent time.Duration // time waited in Read inside the current frame
 	armed bool          // a read deadline is set
+
+	stopped atomic.Bool // every Read fails at once; see stopReads
 }
+
+// stopReads makes every later Read fail at once (closeFlooder): nothing
+// more is read from a flooder, not even by the close handshake.
+func (c *frameDeadlineConn) stopReads() { c.stopped.Store(true) }
 
 func newFrameDeadlineConn(c net.Conn, timeout time.Duration, onTimeout func()) *frameDeadlineConn {
 	return &frameDeadlineConn{Conn: c, timeout: timeout, onTimeout: onTimeout}
@@ -36,6 +43,9 @@ func newFrameDeadlineConn(c net.Conn, timeout time.Duration, onTimeout func()) *
 // Read reads from the connection, within the frame budget when a frame is
 // partly received. coder/websocket reads from a single goroutine.
 func (c *frameDeadlineConn) Read(p []byte) (int, error) {
+	if c.stopped.Load() {
+		return 0, net.ErrClosed
+	}
 	if !c.inFrame() {
 		if c.armed {
 			c.armed = false

@@ -40,6 +40,12 @@ type RequestRates struct {
 	// Typing limits typing frames; those over it are dropped without an
 	// answer (they are not requests).
 	Typing Rate
+	// Issue #14: every other request kind a client may repeat.
+	Invite  Rate // invite
+	Remove  Rate // remove
+	Nick    Rate // nick
+	Auth    Rate // auth (a credential check each)
+	Members Rate // members (a page of a room's member list)
 }
 
 // Limits bound how fast one connection, and one user over all of its
@@ -52,7 +58,8 @@ type Limits struct {
 	// join 20/s burst 100, create 2/s burst 10, history 10/s burst 40,
 	// rooms 2/s burst 10, read 5/s burst 20, search 2/s burst 10,
 	// upload 1 MiB/s burst 16 MiB,
-	// typing 2/s burst 10.
+	// typing 2/s burst 10, invite 5/s burst 20, remove 5/s burst 20,
+	// nick 1/s burst 5, auth 1/s burst 5, members 5/s burst 20.
 	Conn RequestRates
 	// User limits each user (the session's member.User) over all of its
 	// connections. Zero fields mean twice the Conn defaults.
@@ -67,6 +74,11 @@ type Limits struct {
 	// 50/s burst 1000 (so a client that pipelined ~1,000 requests past
 	// a limit survives its refusals).
 	Refusals Rate
+	// TypingExcess is the budget of typing frames over the Typing rate
+	// (dropped without an answer) a connection may send before it is
+	// closed with 1008: a client that sends one every few seconds never
+	// spends any; a flood spends it at once. Zero means 10/s burst 100.
+	TypingExcess Rate
 	// UserIdle is how long an idle user's limiters are kept in memory.
 	// Zero means one minute or the longest time a bucket takes to refill,
 	// whichever is longer: a limiter dropped later is as full as a new one.
@@ -86,13 +98,20 @@ const (
 	kindSearch
 	kindUpload
 	kindTyping
+	kindInvite
+	kindRemove
+	kindNick
+	kindAuth
+	kindMembers
 	numKinds
 )
 
-var kindNames = [numKinds]string{"send", "join", "room creation", "history", "rooms", "read", "search", "upload", "typing"}
+var kindNames = [numKinds]string{"send", "join", "room creation", "history", "rooms", "read", "search", "upload", "typing",
+	"invite", "remove", "nick", "auth", "members"}
 
 func (r *RequestRates) byKind() [numKinds]*Rate {
-	return [numKinds]*Rate{&r.Send, &r.Join, &r.Create, &r.History, &r.Rooms, &r.Read, &r.Search, &r.Upload, &r.Typing}
+	return [numKinds]*Rate{&r.Send, &r.Join, &r.Create, &r.History, &r.Rooms, &r.Read, &r.Search, &r.Upload, &r.Typing,
+		&r.Invite, &r.Remove, &r.Nick, &r.Auth, &r.Members}
 }
 
 var defaultConnRates = RequestRates{
@@ -105,6 +124,11 @@ var defaultConnRates = RequestRates{
 	Search:  Rate{2, 10},
 	Upload:  Rate{1 << 20, 16 << 20},
 	Typing:  Rate{2, 10},
+	Invite:  Rate{5, 20},
+	Remove:  Rate{5, 20},
+	Nick:    Rate{1, 5},
+	Auth:    Rate{1, 5},
+	Members: Rate{5, 20},
 }
 
 func (r Rate) withDefault(def Rate) Rate {
@@ -133,6 +157,7 @@ func (l Limits) withDefaults() Limits {
 		l.MaxCreated = 100
 	}
 	l.Refusals = l.Refusals.withDefault(Rate{50, 1000})
+	l.TypingExcess = l.TypingExcess.withDefault(Rate{10, 100})
 	if l.UserIdle <= 0 {
 		l.UserIdle = time.Minute
 		for _, r := range user {
@@ -213,11 +238,12 @@ type connLimits struct {
 	mu       sync.Mutex
 	lim      *limiters
 	refusals *rate.Limiter // nil: never close for refusals
+	excess   *rate.Limiter // typing frames over the limit; nil: never close for them
 	created  int           // rooms this connection created
 }
 
 func newConnLimits(l Limits) *connLimits {
-	return &connLimits{lim: newLimiters(l.Conn), refusals: l.Refusals.newLimiter()}
+	return &connLimits{lim: newLimiters(l.Conn), refusals: l.Refusals.newLimiter(), excess: l.TypingExcess.newLimiter()}
 }
 
 // take spends one token of kind from both a and b, or none when either
@@ -269,7 +295,9 @@ func (s *session) allowN(id string, kind requestKind, n int) bool {
 
 // allowQuietly spends a token of kind like allow, but refuses without an
 // answer and without spending the refusal budget: for frames that are not
-// requests (typing), whose excess is simply dropped.
+// requests (typing), whose excess is simply dropped. Each one dropped
+// spends the TypingExcess budget instead; a connection that spent it is
+// closed with 1008.
 func (s *session) allowQuietly(kind requestKind) bool {
 	if s.limits.lim[kind] == nil && s.srv.opts.Limits.User.byKind()[kind].PerSecond < 0 {
 		return true
@@ -279,6 +307,12 @@ func (s *session) allowQuietly(kind requestKind) bool {
 	s.limits.mu.Lock()
 	ok, _ := take(now, 1, s.limits.lim[kind], user[kind])
 	s.limits.mu.Unlock()
+	if !ok {
+		if e := s.limits.excess; e != nil && !e.AllowN(now, 1) {
+			s.srv.log.Info("closing a connection that floods typing frames", "session", s.id, "user", s.member.User)
+			s.closeFlooder(shared.ClosePolicy, "typing frames over the limit")
+		}
+	}
 	return ok
 }
 
@@ -307,7 +341,7 @@ func (s *session) refuse(id string, wait time.Duration, format string, args ...a
 	s.srv.metrics.rateLimited.Inc()
 	if r := s.limits.refusals; r != nil && !r.Allow() {
 		s.srv.log.Info("closing a connection that ignores rate limits", "session", s.id, "user", s.member.User)
-		s.closeWithReason(shared.ClosePolicy, "rate limits exceeded repeatedly")
+		s.closeFlooder(shared.ClosePolicy, "rate limits exceeded repeatedly")
 		return
 	}
 	ef := &shared.ErrorFrame{Code: shared.CodeRateLimited, Message: fmt.Sprintf(format, args...)}
@@ -348,6 +382,16 @@ func limitedKind(p any) (requestKind, bool) {
 		return kindRead, true
 	case *shared.Search:
 		return kindSearch, true
+	case *shared.Invite:
+		return kindInvite, true
+	case *shared.Remove:
+		return kindRemove, true
+	case *shared.Nick:
+		return kindNick, true
+	case *shared.Auth:
+		return kindAuth, true
+	case *shared.Members:
+		return kindMembers, true
 	}
 	return 0, false
 }
@@ -362,6 +406,7 @@ func (srv *Server) isNewRoom(ctx context.Context, name string) bool {
 // NoLimits returns Limits that never refuse a request: for benchmarks,
 // load tests and tests that flood on purpose.
 func NoLimits() Limits {
-	all := RequestRates{Send: Unlimited, Join: Unlimited, Create: Unlimited, History: Unlimited, Rooms: Unlimited, Read: Unlimited, Search: Unlimited, Upload: Unlimited, Typing: Unlimited}
-	return Limits{Conn: all, User: all, MaxCreated: -1, Refusals: Unlimited}
+	all := RequestRates{Send: Unlimited, Join: Unlimited, Create: Unlimited, History: Unlimited, Rooms: Unlimited, Read: Unlimited, Search: Unlimited, Upload: Unlimited, Typing: Unlimited,
+		Invite: Unlimited, Remove: Unlimited, Nick: Unlimited, Auth: Unlimited, Members: Unlimited}
+	return Limits{Conn: all, User: all, MaxCreated: -1, Refusals: Unlimited, TypingExcess: Unlimited}
 }

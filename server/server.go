@@ -160,6 +160,26 @@ type Options struct {
 	// reaction_limit. Zero means DefaultReactionEmoji (20, like Discord);
 	// more than shared.MaxReactionKinds (50) means 50.
 	MaxReactionEmoji int
+	// Search budget (issue #14, search.go). A search is bounded in time,
+	// in words and in how short a prefix may be, and at most MaxSearches
+	// run at once, so that searches never hold up sends, joins or
+	// history (the SQLite store searches on a pool of its own).
+	//
+	// SearchTimeout bounds one search, its wait for a turn included; a
+	// search past it is cut (SQLite is interrupted) and answered with
+	// search_timeout. Zero means 2s.
+	SearchTimeout time.Duration
+	// MaxSearches is how many searches run at once over the server; more
+	// wait for a turn within their SearchTimeout. Zero means 2.
+	MaxSearches int
+	// SearchMaxTerms is the most words a search may look up; more is
+	// search_too_broad. Zero means 8.
+	SearchMaxTerms int
+	// SearchMinPrefix is the fewest characters a word of a search needs
+	// to be looked up (each word is a prefix, and a short one matches a
+	// large part of the index): shorter words are ignored, and a search
+	// of only such words is search_too_broad. Zero means 2.
+	SearchMinPrefix int
 }
 
 func (o *Options) withDefaults() Options {
@@ -228,6 +248,7 @@ func (o *Options) withDefaults() Options {
 	if c.MaxUploads <= 0 {
 		c.MaxUploads = 8
 	}
+	c.searchDefaults() // search.go
 	return c
 }
 
@@ -266,6 +287,8 @@ type Server struct {
 	prunerEnd chan struct{} // closed when the retention loop stopped
 
 	uploads chan struct{} // one token per upload being read; see upload.go
+
+	searches chan struct{} // one token per search running; see search.go
 }
 
 // New returns a Server ready to be mounted as an http.Handler.
@@ -284,6 +307,7 @@ func New(opts *Options) (*Server, error) {
 		limUsers:     make(map[string]*userLimits),
 		prunerEnd:    make(chan struct{}),
 		uploads:      make(chan struct{}, o.MaxUploads),
+		searches:     make(chan struct{}, o.MaxSearches),
 	}
 	m, err := newMetrics(s, o.Metrics)
 	if err != nil {

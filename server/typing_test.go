@@ -99,11 +99,13 @@ func TestTypingIndicators(t *testing.T) {
 
 // TestTypingRateLimitedQuietly: typing frames over the connection's rate
 // are dropped without an answer: a client that floods them gets no error
-// storm and is not closed for it (the refusal budget is not spent).
+// storm and is not closed for it while its TypingExcess budget lasts (the
+// refusal budget is not spent). TestTypingFloodClosed1008 spends it.
 func TestTypingRateLimitedQuietly(t *testing.T) {
 	ts := startServer(t, server.Options{
 		PresenceInterval: 10 * time.Millisecond,
-		Limits:           server.Limits{Conn: server.RequestRates{Typing: server.Rate{PerSecond: 1, Burst: 2}}, Refusals: server.Rate{PerSecond: 1, Burst: 1}},
+		Limits: server.Limits{Conn: server.RequestRates{Typing: server.Rate{PerSecond: 1, Burst: 2}}, Refusals: server.Rate{PerSecond: 1, Burst: 1},
+			TypingExcess: server.Unlimited},
 	})
 	ann, bob := lobbyPair(t, ts.url)
 	for i := 0; i < 500; i++ {

@@ -25,6 +25,9 @@ const (
 	CodeForbidden     Code = "forbidden"      // the identity may not do this (a private room, a DM of others)
 	CodeNickTaken     Code = "nick_taken"     // another online user holds this nickname or one that looks the same
 	CodeNotFound      Code = "not_found"      // no such room or user
+	// Search budget (PROTOCOL.md 7.15).
+	CodeSearchTooBroad Code = "search_too_broad" // a search with too many words, or none long enough to look up
+	CodeSearchTimeout  Code = "search_timeout"   // a search ran out of its time budget (or waited it out for a turn)
 )
 
 // Error is a protocol error: a code and a human-readable message.

@@ -392,5 +392,13 @@ func runAbuseBench(cfg abuseBenchConfig) error {
 		return fmt.Errorf("reactions: %w", err)
 	}
 	fmt.Println()
+	if err := runSearchAbuse(searchAbuseConfig{abuseConfig: c, searchers: 4, seeders: 20, seedMsgs: 286, seedSize: 4000}, w); err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	fmt.Println()
+	if err := runTypingFlood(typingFloodConfig{abuseConfig: c, flooders: 20}, w); err != nil {
+		return fmt.Errorf("typing: %w", err)
+	}
+	fmt.Println()
 	return nil
 }

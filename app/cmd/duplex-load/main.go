@@ -17,6 +17,8 @@
 //	duplex-load joinstorm   -url ... -clients 2000 -pid ...
 //	duplex-load history-hog -url ... -hogs 10 -pid ...
 //	duplex-load reactions   -url ... -reactors 20 -react-rate 10 -pid ...
+//	duplex-load search      -url ... -searchers 4 -pid ...   # pathological searches over a seeded index
+//	duplex-load typing      -url ... -flooders 20 -pid ...
 //	duplex-load abuse -duplex ./bin/duplex -server-cpus 0   # all three, one spawned server
 package main
 
@@ -104,6 +106,21 @@ func main() {
 		fs.Float64Var(&cfg.rate, "react-rate", 10, "reactions per second per connection")
 		fs.Parse(args)
 		err = runReactions(cfg, os.Stdout)
+	case "search": // searchabuse.go
+		var cfg searchAbuseConfig
+		fs := abuseFlags(cmd, &cfg.abuseConfig)
+		fs.IntVar(&cfg.searchers, "searchers", 4, "connections searching pathologically")
+		fs.IntVar(&cfg.seeders, "seeders", 20, "private rooms seeded first, one connection each")
+		fs.IntVar(&cfg.seedMsgs, "seed-msgs", 286, "messages per seeded room")
+		fs.IntVar(&cfg.seedSize, "seed-size", 4000, "characters per seeded message (distinct random words)")
+		fs.Parse(args)
+		err = runSearchAbuse(cfg, os.Stdout)
+	case "typing": // typingflood.go
+		var cfg typingFloodConfig
+		fs := abuseFlags(cmd, &cfg.abuseConfig)
+		fs.IntVar(&cfg.flooders, "flooders", 20, "connections flooding typing frames")
+		fs.Parse(args)
+		err = runTypingFlood(cfg, os.Stdout)
 	case "abuse":
 		var cfg abuseBenchConfig
 		fs := flag.NewFlagSet(cmd, flag.ExitOnError)
@@ -156,6 +173,7 @@ func report(r *result, err error) error {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|churn|flood|joinstorm|history-hog|reactions|naive-server|bench|abuse [flags]  (-h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|churn|flood|joinstorm|history-hog|search|typing|naive-server|bench|abuse [flags]  (-h for flags)")
 	os.Exit(2)
 }
 

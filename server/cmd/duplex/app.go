@@ -70,6 +70,7 @@ func newApp(cfg config) (*duplexApp, error) {
 	opts.QueueBytes, opts.PresenceThreshold, opts.PresenceInterval = cfg.queueBytes, cfg.presenceThreshold, cfg.presenceInterval
 	opts.Heartbeat = cfg.heartbeat
 	opts.MaxReactionEmoji = cfg.maxReactionEmoji
+	cfg.abuse.apply(opts, cfg.limits.off)
 	if cfg.compress {
 		opts.Compression = websocket.CompressionContextTakeover
 	}

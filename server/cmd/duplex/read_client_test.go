@@ -79,7 +79,7 @@ func TestClientUnreadFollowsUser(t *testing.T) {
 	if err != nil || len(res.Results) != 3 || res.Results[0].Seq != 3 {
 		t.Fatalf("search: %+v, %v", res, err)
 	}
-	if _, err := bob3.c.Search(ctx, "x", "no-such-room", 0, 10); err == nil {
+	if _, err := bob3.c.Search(ctx, "hello", "no-such-room", 0, 10); err == nil {
 		t.Fatal("search of an unknown room succeeded")
 	}
 }

@@ -102,6 +102,9 @@ type Store struct {
 	// stmts caches the prepared statements of the read path (joins,
 	// history, access checks): parsing SQL was a fifth of a join's CPU.
 	stmts sync.Map // query text -> *sql.Stmt
+	// search is the search's own read-only pool (search.go): a slow
+	// search never takes a connection sends, joins or history need.
+	search *sql.DB
 
 	mu      sync.Mutex       // guards the fields below
 	heads   map[string]int64 // cached rooms.head; Append is the only writer
@@ -168,6 +171,10 @@ func open(dir, path string) (*Store, error) {
 	if err := db.QueryRow(`SELECT COALESCE(MAX(active), 0) FROM rooms`).Scan(&s.clock); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("read clock: %w", err)
+	}
+	if s.search, err = openSearchDB(path); err != nil {
+		db.Close()
+		return nil, err
 	}
 	return s, nil
 }
@@ -627,7 +634,7 @@ func (s *Store) Close() error {
 		st.(*sql.Stmt).Close()
 		return true
 	})
-	return errors.Join(err, s.db.Close())
+	return errors.Join(err, s.search.Close(), s.db.Close())
 }
 
 // encodeImage is the image column's value: the JSON of img, empty for none.
