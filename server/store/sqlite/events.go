@@ -176,6 +176,16 @@ func (s *Store) duplicate(ctx context.Context, tx *sql.Tx, m, old store.NewMessa
 		}
 		scrubbed = !t.Found || t.Deleted
 	}
+	if old.Kind == shared.KindEdit && !scrubbed {
+		// A superseded edit's body was erased (supersedeEdits): a retry
+		// of it is recognised by everything else.
+		var newer bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE room = ? AND target = ? AND kind = 'edit' AND seq > ?)`,
+			m.Room, old.Target, seq).Scan(&newer); err != nil {
+			return store.Result{}, fmt.Errorf("sqlite store: read edits: %w", err)
+		}
+		scrubbed = newer
+	}
 	if !store.SameRequest(old, scrubbed, m) {
 		return store.Result{Err: store.Conflict(m.Room, m.MsgID)}, nil
 	}
@@ -211,6 +221,9 @@ func (s *Store) applyEvent(ctx context.Context, tx *sql.Tx, m store.NewMessage, 
 		switch m.Kind {
 		case shared.KindEdit:
 			_, err = tx.ExecContext(ctx, `UPDATE messages SET body = ?, edited = ? WHERE room = ? AND seq = ?`, m.Body, m.TS, m.Room, m.Target)
+			if err == nil {
+				err = supersedeEdits(ctx, tx, m.Room, m.Target)
+			}
 		case shared.KindDelete:
 			err = deleteText(ctx, tx, m.Room, m.Target)
 		case shared.KindReact:
@@ -236,6 +249,15 @@ func rowsChanged(r sql.Result, err error) (int64, error) {
 		return 0, err
 	}
 	return r.RowsAffected()
+}
+
+// supersedeEdits empties the bodies of the earlier edit rows of message
+// seq, inside the transaction of a new edit (before its row is
+// inserted): an edit keeps no history, so the text an edit replaced is
+// stored nowhere (erase.go).
+func supersedeEdits(ctx context.Context, tx *sql.Tx, room string, seq int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE messages SET body = '' WHERE room = ? AND target = ? AND target > 0 AND kind = 'edit' AND body != ''`, room, seq)
+	return err
 }
 
 // deleteText removes a deleted message's text: its body, the bodies of

@@ -99,6 +99,7 @@ func (s *Store) Prune(ctx context.Context, r store.Retention, limit int) (int, e
 	}
 	s.mu.Unlock()
 	if removed > 0 {
+		s.scheduleCheckpoint() // the removed text leaves the WAL too (erase.go)
 		if _, err := s.db.ExecContext(ctx, fmt.Sprintf(`PRAGMA incremental_vacuum(%d)`, vacuumPages)); err != nil {
 			return removed, fmt.Errorf("sqlite store: incremental vacuum: %w", err)
 		}
