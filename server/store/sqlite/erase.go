@@ -20,6 +20,9 @@ import (
 //     a plain contentless table with FTS5's secure-delete option: the
 //     triggers remove a row's tokens from the index pages at once with
 //     the 'delete' command and the old body.
+//   - Images: a delete that leaves an image attached to no live message
+//     of its room names it in store.Result.Orphaned (messages_image finds
+//     the others), and the server removes its file (files.Remover).
 //   - WAL: the old page images stay in duplex.db-wal until a checkpoint
 //     overwrites the file. After an edit or a delete the store schedules
 //     one TRUNCATE checkpoint within eraseCheckpointDelay (at most one
@@ -29,6 +32,7 @@ const eraseSchema = `DROP TRIGGER messages_search_insert;
 	DROP TRIGGER messages_search_update;
 	DROP TRIGGER messages_search_delete;
 	DROP TABLE search;
+	CREATE INDEX messages_image ON messages (room, json_extract(image, '$.id')) WHERE image != '';
 	CREATE VIRTUAL TABLE search USING fts5 (body, content = '', tokenize = 'unicode61 remove_diacritics 2');
 	INSERT INTO search (search, rank) VALUES ('secure-delete', 1);
 	UPDATE messages SET body = '' WHERE kind = 'edit' AND EXISTS (SELECT 1 FROM messages n

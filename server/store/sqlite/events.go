@@ -225,7 +225,7 @@ func (s *Store) applyEvent(ctx context.Context, tx *sql.Tx, m store.NewMessage, 
 				err = supersedeEdits(ctx, tx, m.Room, m.Target)
 			}
 		case shared.KindDelete:
-			err = deleteText(ctx, tx, m.Room, m.Target)
+			res.Orphaned, err = deleteText(ctx, tx, m.Room, m.Target)
 		case shared.KindReact:
 			changed, err = rowsChanged(tx.ExecContext(ctx, `INSERT INTO reactions (room, seq, user_id, emoji, at) VALUES (?, ?, ?, ?, ?)
 				ON CONFLICT DO NOTHING`, m.Room, m.Target, m.Author.User, m.Emoji, seq))
@@ -261,16 +261,31 @@ func supersedeEdits(ctx context.Context, tx *sql.Tx, room string, seq int64) err
 }
 
 // deleteText removes a deleted message's text: its body, the bodies of
-// its edits, and its reactions.
-func deleteText(ctx context.Context, tx *sql.Tx, room string, seq int64) error {
+// its edits, its image and its reactions. orphan is the id of its image
+// when no other live message of the room carries it (store.Result).
+func deleteText(ctx context.Context, tx *sql.Tx, room string, seq int64) (orphan string, err error) {
+	var image string
+	if err := tx.QueryRowContext(ctx, `SELECT image FROM messages WHERE room = ? AND seq = ?`, room, seq).Scan(&image); err != nil {
+		return "", err
+	}
+	if img := decodeImage(image); img != nil {
+		var live bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM messages
+			WHERE room = ? AND image != '' AND json_extract(image, '$.id') = ? AND seq != ? AND deleted = 0)`, room, img.ID, seq).Scan(&live); err != nil {
+			return "", err
+		}
+		if !live {
+			orphan = img.ID
+		}
+	}
 	for _, q := range []string{
 		`UPDATE messages SET body = '', deleted = 1, image = '' WHERE room = ? AND seq = ?`,
 		`UPDATE messages SET body = '' WHERE room = ? AND target = ? AND target > 0 AND kind = 'edit'`,
 		`DELETE FROM reactions WHERE room = ? AND seq = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, room, seq); err != nil {
-			return err
+			return "", err
 		}
 	}
-	return nil
+	return orphan, nil
 }
