@@ -227,7 +227,9 @@ func runEvents(t *testing.T, open func(t testing.TB) store.Store) {
 
 	t.Run("delete names the image it leaves attached to no live message (Orphaned)", func(t *testing.T) {
 		s := fresh(t)
-		img := func(id string) *shared.Image { return &shared.Image{ID: id, Name: "x.png", Type: "image/png", Size: 1, Width: 1, Height: 1} }
+		img := func(id string) *shared.Image {
+			return &shared.Image{ID: id, Name: "x.png", Type: "image/png", Size: 1, Width: 1, Height: 1}
+		}
 		withImage := func(id, image string) store.NewMessage {
 			m := post(ann, id, "")
 			m.Image = img(image)
