@@ -8,20 +8,26 @@ import (
 )
 
 // removeImage removes the file of an image that a delete left attached
-// to no message (store.Result.Orphaned), when the files store can
-// (files.Remover), off the commit loop. A crash before it runs leaves
-// the file in place (as every image was kept before issue #15); the
-// deleted message no longer names it.
-func (s *Server) removeImage(id string) {
+// to no message (store.Result.Orphaned; for retention
+// store.PrunedImages), when the files store can (files.Remover), off the
+// commit loop. A crash before it runs leaves the file in place (as every
+// image was kept before issue #15); no message names it any more.
+func (s *Server) removeImage(id string) { s.removeImages([]string{id}) }
+
+// removeImages is removeImage for several ids, one after another on one
+// goroutine (retention may orphan many at once).
+func (s *Server) removeImages(ids []string) {
 	rm, ok := s.opts.Files.(files.Remover)
-	if !ok {
+	if !ok || len(ids) == 0 {
 		return
 	}
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := rm.Remove(ctx, id); err != nil {
-			s.log.Error("remove deleted image", "image", id, "err", err)
+		for _, id := range ids {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := rm.Remove(ctx, id); err != nil {
+				s.log.Error("remove erased image", "image", id, "err", err)
+			}
+			cancel()
 		}
 	}()
 }

@@ -2,7 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"time"
+
+	"github.com/duplex-chat/duplex/server/store"
 )
 
 // Erasure (issue #15): the text of a deleted message, and the text an
@@ -85,4 +89,40 @@ func (s *Store) runCheckpoint() {
 	if err != nil || busy != 0 {
 		s.scheduleCheckpoint()
 	}
+}
+
+var _ store.PrunedImages = (*Store)(nil)
+
+// TakePrunedImages implements store.PrunedImages.
+func (s *Store) TakePrunedImages() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := s.prunedImages
+	s.prunedImages = nil
+	return ids
+}
+
+// prunedImages returns, inside Prune's transaction, the ids of the images
+// carried by messages seq after..upto of room and by no message after
+// upto (an image id belongs to one room: files.ImageID).
+func prunedImages(ctx context.Context, tx *sql.Tx, room string, after, upto int64) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT json_extract(image, '$.id') FROM messages m
+		WHERE room = ?1 AND seq > ?2 AND seq <= ?3 AND image != ''
+			AND NOT EXISTS (SELECT 1 FROM messages o WHERE o.room = ?1 AND o.image != ''
+				AND json_extract(o.image, '$.id') = json_extract(m.image, '$.id') AND o.seq > ?3)`, room, after, upto)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: prune: images: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id sql.NullString
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sqlite store: prune: images: %w", err)
+		}
+		if id.String != "" {
+			ids = append(ids, id.String)
+		}
+	}
+	return ids, rows.Err()
 }

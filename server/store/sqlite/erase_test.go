@@ -223,3 +223,37 @@ func TestEraseMigratesOldIndex(t *testing.T) {
 		t.Fatalf("search after migration: %d results, %v", len(got), err)
 	}
 }
+
+// TestPruneReportsImages: Prune reports the images whose last message it
+// removed (once: TakePrunedImages forgets them), not one a kept message
+// still carries, nor one of a message deleted earlier (its image was
+// reported by the delete).
+func TestPruneReportsImages(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	img := func(id string) *shared.Image {
+		return &shared.Image{ID: id, Name: "x.png", Type: "image/png", Size: 1, Width: 1, Height: 1}
+	}
+	m := func(id, image string) store.NewMessage {
+		return store.NewMessage{Room: "a", MsgID: id, Author: ann, Body: "", TS: 1, Image: img(image)}
+	}
+	appendOK(t, s, m("m1", "i-gone"))
+	appendOK(t, s, m("m2", "i-kept"))
+	appendOK(t, s, m("m3", "i-deleted"))
+	if r := appendOK(t, s, store.NewMessage{Room: "a", MsgID: "d", Author: ann, Kind: shared.KindDelete, Target: 3, TS: 2}); r.Orphaned != "i-deleted" {
+		t.Fatalf("delete: Orphaned %q", r.Orphaned)
+	}
+	appendOK(t, s, m("m5", "i-kept"))
+	if n, err := s.Prune(context.Background(), store.Retention{KeepCount: 1}, 100); err != nil || n != 4 {
+		t.Fatalf("Prune = %d, %v; want 4", n, err)
+	}
+	if got := s.TakePrunedImages(); len(got) != 1 || got[0] != "i-gone" {
+		t.Fatalf("TakePrunedImages = %v, want [i-gone]", got)
+	}
+	if got := s.TakePrunedImages(); len(got) != 0 {
+		t.Fatalf("second TakePrunedImages = %v, want none", got)
+	}
+}

@@ -111,8 +111,10 @@ type Store struct {
 	members []memberRow      // joins not yet written; see AddMember
 	flush   *time.Timer      // pending write of members
 	closed  bool
-	// checkpoint is the pending WAL checkpoint after an erasure (erase.go).
-	checkpoint *time.Timer
+	// checkpoint is the pending WAL checkpoint after an erasure, and
+	// prunedImages the images Prune left unused (erase.go).
+	checkpoint   *time.Timer
+	prunedImages []string
 
 	reads sqlReads // first-join markers not yet written; see read.go
 }
