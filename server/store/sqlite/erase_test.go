@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -255,5 +256,42 @@ func TestPruneReportsImages(t *testing.T) {
 	}
 	if got := s.TakePrunedImages(); len(got) != 0 {
 		t.Fatalf("second TakePrunedImages = %v, want none", got)
+	}
+}
+
+// BenchmarkSendEditDelete measures the erasure's cost: each iteration is
+// a send, an edit and a delete of one message (three transactions), in a
+// room that already holds 2,000 messages; the deletes' FTS5 secure-delete
+// and the background checkpoints are included.
+func BenchmarkSendEditDelete(b *testing.B) {
+	s, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	var seed []store.NewMessage
+	for i := range 2000 {
+		seed = append(seed, store.NewMessage{Room: "a", MsgID: fmt.Sprintf("seed-%d", i), Author: ann, Body: fmt.Sprintf("seed message %d with some words in it", i), TS: 1})
+	}
+	if _, err := s.Append(ctx, seed); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		id := fmt.Sprintf("m-%d", i)
+		r, err := s.Append(ctx, []store.NewMessage{{Room: "a", MsgID: id, Author: ann, Body: "a secret message number " + id, TS: 2}})
+		if err != nil || r[0].Err != nil {
+			b.Fatal(err, r[0].Err)
+		}
+		seq := r[0].Message.Seq
+		for _, ev := range []store.NewMessage{
+			{Room: "a", MsgID: id + "-e", Author: ann, Kind: shared.KindEdit, Target: seq, Body: "edited " + id, TS: 3},
+			{Room: "a", MsgID: id + "-d", Author: ann, Kind: shared.KindDelete, Target: seq, TS: 4},
+		} {
+			if r, err := s.Append(ctx, []store.NewMessage{ev}); err != nil || r[0].Err != nil {
+				b.Fatal(err, r[0].Err)
+			}
+		}
 	}
 }
