@@ -84,7 +84,11 @@ func (s *Store) runCheckpoint() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// A PASSIVE checkpoint first copies the WAL into the database without
+	// holding up writers; the TRUNCATE one, which blocks new writers while
+	// it runs, then only has the frames written since, and truncates.
 	var busy, logFrames, done int
+	s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &done)
 	err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done)
 	if err != nil || busy != 0 {
 		s.scheduleCheckpoint()
