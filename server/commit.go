@@ -127,6 +127,9 @@ func (s *Server) commit(batch []*sendRequest) {
 			continue
 		}
 		m := res.Message
+		if res.Orphaned != "" {
+			s.removeImage(res.Orphaned) // erase.go
+		}
 		if !res.Duplicate {
 			if err := s.opts.Broker.Publish(ctx, m); err != nil {
 				s.log.Error("broker publish", "room", m.Room, "seq", m.Seq, "err", err)

@@ -69,6 +69,9 @@ func (srv *Server) pruneOnce() {
 	if total > 0 {
 		srv.log.Info("retention: pruned messages", "removed", total)
 	}
+	if pi, ok := srv.opts.Store.(store.PrunedImages); ok {
+		srv.removeImages(pi.TakePrunedImages()) // erase.go
+	}
 }
 
 // prunedBefore returns the oldest seq of room still stored when retention

@@ -143,7 +143,9 @@ func (s *session) attachedImage(ctx context.Context, p *shared.Send) (*shared.Im
 		return nil, shared.Errorf(shared.CodeNotFound, "no image %q: upload it first", p.Image)
 	}
 	if info.User != s.member.User {
-		return nil, shared.Errorf(shared.CodeForbidden, "image %q was uploaded by another user", p.Image)
+		// Exactly the unknown id's answer: a different one would confirm
+		// that a guessed id exists (issue #15).
+		return nil, shared.Errorf(shared.CodeNotFound, "no image %q: upload it first", p.Image)
 	}
 	if info.Room != p.Room {
 		return nil, shared.Errorf(shared.CodeForbidden, "image %q was uploaded for room %q, not %q", p.Image, info.Room, p.Room)

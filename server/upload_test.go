@@ -303,7 +303,7 @@ func TestUploadRejects(t *testing.T) {
 		image string
 		code  shared.Code
 	}{
-		{"another user's image", ann, "other", theirs.ID, shared.CodeForbidden},
+		{"another user's image", ann, "other", theirs.ID, shared.CodeNotFound},
 		{"an image uploaded for another room", ann, "other", mine.ID, shared.CodeForbidden},
 		{"a missing image", ann, "lobby", "i" + strings.Repeat("0", 40), shared.CodeNotFound},
 		{"an id of another shape", ann, "lobby", "../../etc/passwd", shared.CodeInvalid},
@@ -312,6 +312,16 @@ func TestUploadRejects(t *testing.T) {
 			id := tc.who.request(t, shared.TypeSend, &shared.Send{Room: tc.room, MsgID: "m-" + tc.who.newID("x"), Body: "look", Image: tc.image})
 			tc.who.expectError(t, id, tc.code)
 		})
+	}
+	// No oracle (issue #15): another user's image id is answered exactly
+	// as an id nobody uploaded, code and message (the id aside).
+	answer := func(image string) string {
+		id := ann.request(t, shared.TypeSend, &shared.Send{Room: "other", MsgID: "m-" + ann.newID("x"), Body: "look", Image: image})
+		e := ann.expectError(t, id, shared.CodeNotFound)
+		return strings.ReplaceAll(e.Message, image, "ID")
+	}
+	if theirsAns, unknownAns := answer(theirs.ID), answer("i"+strings.Repeat("7", 40)); theirsAns != unknownAns {
+		t.Fatalf("another user's image answers %q, an unknown one %q: the difference confirms a guessed id", theirsAns, unknownAns)
 	}
 	// Nothing was sent; the connections still work.
 	a := ann.sendMsg(t, "lobby", "still-here", "still chatting")

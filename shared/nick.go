@@ -50,10 +50,12 @@ func hasVisible(s string) bool {
 
 // confusables maps characters to the Latin letter or digit they are
 // commonly mistaken for: Cyrillic and Greek homoglyphs, and the digits and
-// capitals that read as letters. It is applied before and after lower
-// casing, so "I" and "l" meet (both read as "l"). Since case is folded
-// too, "i" must meet them as well (NickKey maps it to "l"): otherwise
-// "Alice" and "ALICE" would differ, as "I" is "l" but "i" is not.
+// capitals that read as letters. It predates the Unicode table
+// (skeleton, confusables.go) and is kept on top of it for the few
+// look-alikes Unicode does not list (Cyrillic п and г, Greek η and μ...).
+// Since case is folded too, "i" must meet "I" and "l" (NickKey maps it to
+// "l"): otherwise "Alice" and "ALICE" would differ, as "I" is "l" but
+// "i" is not.
 var confusables = map[rune]rune{
 	// Cyrillic
 	'а': 'a', 'в': 'b', 'е': 'e', 'ё': 'e', 'к': 'k', 'м': 'm', 'н': 'h', 'о': 'o', 'р': 'p', 'с': 'c',
@@ -67,39 +69,75 @@ var confusables = map[rune]rune{
 }
 
 // NickKey is the form in which nicknames are compared for uniqueness:
-// invisible characters dropped, full-width forms narrowed, look-alike
-// letters from other scripts and case folded to one Latin letter, runs of
-// space made one. Two nicknames with the same key look the same to a
-// reader, so only one online user may hold them.
+// case folded, every character replaced by its UTS #39 skeleton (Unicode's
+// confusables.txt, decomposed: confusables.go) and by the hand list above,
+// invisible characters and combining marks dropped (so accents do not
+// tell two nicknames apart: "José" and "Jose" share a key), full-width
+// forms narrowed, runs of space made one. Two nicknames with the same key
+// look the same to a reader, so only one online user may hold them.
 func NickKey(nick string) string {
-	var b strings.Builder
-	space := false
+	var k nickKeyer
 	for _, r := range nick {
-		if r >= 0xFF01 && r <= 0xFF5E { // full-width ASCII
-			r -= 0xFF01 - 0x21
-		}
-		if unicode.IsSpace(r) {
-			space = b.Len() > 0
-			continue
-		}
-		if isBlank(r) {
-			continue
-		}
-		if c, ok := confusables[r]; ok {
-			r = c
-		}
-		r = unicode.ToLower(r)
-		if c, ok := confusables[r]; ok {
-			r = c
-		}
-		if r == 'i' { // see confusables: i, I, l, 1 and | are one letter
-			r = 'l'
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-		}
-		b.WriteRune(r)
+		k.add(r, 0)
 	}
-	return b.String()
+	return k.b.String()
+}
+
+// maxFoldDepth bounds the rewriting of one character (a skeleton's
+// characters are folded again, and so on). In this data a rune takes a
+// few steps at most (TestSkeletonTable checks that no key is cut short);
+// the bound only guards against a cycle in future data.
+const maxFoldDepth = 6
+
+type nickKeyer struct {
+	b     strings.Builder
+	space bool // a space is pending: written before the next character
+}
+
+// add folds r and appends what remains of it.
+func (k *nickKeyer) add(r rune, depth int) {
+	if r >= 0xFF01 && r <= 0xFF5E { // full-width ASCII
+		r -= 0xFF01 - 0x21
+	}
+	if unicode.IsSpace(r) {
+		k.space = k.b.Len() > 0
+		return
+	}
+	if isBlank(r) {
+		return
+	}
+	// Each step rewrites r and folds the result again, until nothing
+	// applies: the hand list first (as before the table), then the
+	// skeleton of r as it is (upper case too: В is B but в is ʙ), then
+	// lower case, then Hangul decomposition.
+	if depth < maxFoldDepth {
+		if c, ok := confusables[r]; ok {
+			k.add(c, depth+1)
+			return
+		}
+		if s, ok := skeleton(r); ok {
+			for _, c := range s {
+				k.add(c, depth+1)
+			}
+			return
+		}
+		if c := unicode.ToLower(r); c != r {
+			k.add(c, depth+1)
+			return
+		}
+		if jamo, n, ok := hangul(r); ok {
+			for _, c := range jamo[:n] {
+				k.add(c, depth+1)
+			}
+			return
+		}
+	}
+	if r == 'i' { // see confusables: i, I, l, 1 and | are one letter
+		r = 'l'
+	}
+	if k.space {
+		k.b.WriteByte(' ')
+		k.space = false
+	}
+	k.b.WriteRune(r)
 }

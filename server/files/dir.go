@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/duplex-chat/duplex/shared"
@@ -21,6 +22,7 @@ import (
 //	blobs/ab/abcd…   the uploaded bytes, named by their SHA-256
 //	thumbs/ab/abcd…  their thumbnail
 //	meta/i….json     one Info per upload id
+//	refs/ab…/i…      one empty file per upload id of that content (remove.go)
 //
 // Every file is written to a temporary file first and renamed into
 // place, with mode 0600: a crash leaves either the old state or the new,
@@ -31,6 +33,8 @@ type Dir struct {
 	// connections: a decode of a large image holds up to 8 bytes per
 	// pixel (MaxImagePixels of them) while it runs.
 	decoding chan struct{}
+	// mu orders the writes of Put and the removals of Remove (remove.go).
+	mu sync.Mutex
 }
 
 var _ Store = (*Dir)(nil)
@@ -73,27 +77,43 @@ func (d *Dir) Put(ctx context.Context, u Upload) (Info, error) {
 	if info, ok, err := d.Info(ctx, id); err != nil || ok {
 		return info, err // a retry: stored already
 	}
-	if !exists(d.blobPath(sum, true)) || !exists(d.blobPath(sum, false)) {
-		// New content: decode it (the proof that it is an image) and
-		// store the thumbnail before the bytes, so a blob never exists
-		// without its thumbnail.
+	// The blob, its thumbnail, its reference and the metadata are
+	// written under d.mu, as Remove removes them, so a Put racing the
+	// removal of the same content never leaves metadata without bytes.
+	// The decode (the slow part) runs outside the lock.
+	var thumb []byte
+	for {
+		d.mu.Lock()
+		if exists(d.blobPath(sum, true)) && exists(d.blobPath(sum, false)) {
+			break // locked
+		}
+		if thumb != nil {
+			// New content: the thumbnail first, so a blob never exists
+			// without its thumbnail.
+			if err := writeFile(d.blobPath(sum, true), thumb); err != nil {
+				d.mu.Unlock()
+				return Info{}, err
+			}
+			if err := writeFile(d.blobPath(sum, false), u.Data); err != nil {
+				d.mu.Unlock()
+				return Info{}, err
+			}
+			break // locked
+		}
+		d.mu.Unlock()
+		// New content: decode it (the proof that it is an image).
 		select {
 		case d.decoding <- struct{}{}:
 		case <-ctx.Done():
 			return Info{}, ctx.Err()
 		}
-		thumb, err := Thumbnail(u.Data, typ)
+		thumb, err = Thumbnail(u.Data, typ)
 		<-d.decoding
 		if err != nil {
 			return Info{}, err
 		}
-		if err := writeFile(d.blobPath(sum, true), thumb); err != nil {
-			return Info{}, err
-		}
-		if err := writeFile(d.blobPath(sum, false), u.Data); err != nil {
-			return Info{}, err
-		}
 	}
+	defer d.mu.Unlock()
 	info := Info{
 		Image:   shared.Image{ID: id, Name: u.Name, Type: typ, Size: int64(len(u.Data)), Width: w, Height: h},
 		User:    u.User,
@@ -104,6 +124,9 @@ func (d *Dir) Put(ctx context.Context, u Upload) (Info, error) {
 	}
 	b, err := json.Marshal(info)
 	if err != nil {
+		return Info{}, err
+	}
+	if err := d.addRef(sum, id); err != nil {
 		return Info{}, err
 	}
 	if err := writeFile(d.metaPath(id), b); err != nil {

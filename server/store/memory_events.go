@@ -139,10 +139,12 @@ func (r *memRoom) append(nm NewMessage) Result {
 		return NoOp(nm, r.view(t))
 	}
 	target := t.Seq
+	orphan := "" // a delete's image that no live message carries any more
 	switch nm.Kind {
 	case shared.KindEdit:
 		t.Body, t.Edited = nm.Body, nm.TS
 	case shared.KindDelete:
+		orphan = r.orphan(t)
 		t.Body, t.Deleted, t.Image = "", true, nil
 		delete(r.reactions, target)
 		for i := range r.msgs {
@@ -155,7 +157,21 @@ func (r *memRoom) append(nm NewMessage) Result {
 			return res
 		}
 	}
-	return Result{Message: r.view(r.add(nm))}
+	return Result{Message: r.view(r.add(nm)), Orphaned: orphan}
+}
+
+// orphan returns the id of t's image when no other live message of the
+// room carries it, else "".
+func (r *memRoom) orphan(t *memRow) string {
+	if t.Image == nil {
+		return ""
+	}
+	for i := range r.msgs {
+		if m := &r.msgs[i]; m.Seq != t.Seq && !m.Deleted && m.Image != nil && m.Image.ID == t.Image.ID {
+			return ""
+		}
+	}
+	return t.Image.ID
 }
 
 // add stores nm as the next row.

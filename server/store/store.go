@@ -66,6 +66,12 @@ type Result struct {
 	// another body, author or image, and for events CodeNotFound,
 	// CodeForbidden or CodeInvalid (see events.go).
 	Err error
+
+	// Erasure (issue #15). Orphaned is set on a delete that took the
+	// last message of the room that carried an image: that image's id,
+	// so the caller can remove its file (files.Remover). Empty when the
+	// deleted message had no image or another live message carries it.
+	Orphaned string
 }
 
 // Store keeps rooms, their members and their messages. Implementations are

@@ -80,7 +80,7 @@ type tab struct {
 }
 
 // newTab starts a headless Chromium with a fresh profile.
-func newTab(t *testing.T, exe, name string) *tab {
+func newTab(t *testing.T, exe, name string, extra ...chromedp.ExecAllocatorOption) *tab {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
@@ -95,6 +95,7 @@ func newTab(t *testing.T, exe, name string) *tab {
 		chromedp.Flag("disable-sync", true),
 		chromedp.WindowSize(1200, 800),
 	)
+	opts = append(opts, extra...)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); acancel() })

@@ -129,6 +129,9 @@ func privatePages(st store.Store, ids *identities, next http.Handler) http.Handl
 		if n, err := url.PathUnescape(name); err == nil {
 			name = n
 		}
+		if ok && shared.ValidRoom(name) == nil && !publicRoom(r, st, name) {
+			w = &noSharedCache{ResponseWriter: w} // privatecache.go
+		}
 		if ok && shared.ValidRoom(name) == nil && !allowedToRead(r, st, ids, name) {
 			r2 := r.Clone(r.Context())
 			r2.URL.RawQuery = "private"

@@ -135,6 +135,16 @@ func (s *Store) duplicate(ctx context.Context, tx *sql.Tx, m, old store.NewMessa
 		}
 		scrubbed = !t.Found || t.Deleted
 	}
+	if old.Kind == shared.KindEdit && !scrubbed {
+		// A superseded edit's body was erased (supersedeEdits): a retry
+		// of it is recognised by everything else.
+		var newer bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE room = ? AND target = ? AND kind = 'edit' AND seq > ?)`,
+			m.Room, old.Target, seq).Scan(&newer); err != nil {
+			return store.Result{}, fmt.Errorf("sqlite store: read edits: %w", err)
+		}
+		scrubbed = newer
+	}
 	if !store.SameRequest(old, scrubbed, m) {
 		return store.Result{Err: store.Conflict(m.Room, m.MsgID)}, nil
 	}
@@ -170,8 +180,11 @@ func (s *Store) applyEvent(ctx context.Context, tx *sql.Tx, m store.NewMessage, 
 		switch m.Kind {
 		case shared.KindEdit:
 			_, err = tx.ExecContext(ctx, `UPDATE messages SET body = ?, edited = ? WHERE room = ? AND seq = ?`, m.Body, m.TS, m.Room, m.Target)
+			if err == nil {
+				err = supersedeEdits(ctx, tx, m.Room, m.Target)
+			}
 		case shared.KindDelete:
-			err = deleteText(ctx, tx, m.Room, m.Target)
+			res.Orphaned, err = deleteText(ctx, tx, m.Room, m.Target)
 		case shared.KindReact, shared.KindUnreact:
 			var did bool
 			var refusal error
@@ -200,9 +213,33 @@ func rowsChanged(r sql.Result, err error) (int64, error) {
 	return r.RowsAffected()
 }
 
+// supersedeEdits empties the bodies of the earlier edit rows of message
+// seq, inside the transaction of a new edit (before its row is
+// inserted): an edit keeps no history, so the text an edit replaced is
+// stored nowhere (erase.go).
+func supersedeEdits(ctx context.Context, tx *sql.Tx, room string, seq int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE messages SET body = '' WHERE room = ? AND target = ? AND target > 0 AND kind = 'edit' AND body != ''`, room, seq)
+	return err
+}
+
 // deleteText removes a deleted message's text: its body, the bodies of
-// its edits, and its reactions.
-func deleteText(ctx context.Context, tx *sql.Tx, room string, seq int64) error {
+// its edits, its image and its reactions. orphan is the id of its image
+// when no other live message of the room carries it (store.Result).
+func deleteText(ctx context.Context, tx *sql.Tx, room string, seq int64) (orphan string, err error) {
+	var image string
+	if err := tx.QueryRowContext(ctx, `SELECT image FROM messages WHERE room = ? AND seq = ?`, room, seq).Scan(&image); err != nil {
+		return "", err
+	}
+	if img := decodeImage(image); img != nil {
+		var live bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM messages
+			WHERE room = ? AND image != '' AND json_extract(image, '$.id') = ? AND seq != ? AND deleted = 0)`, room, img.ID, seq).Scan(&live); err != nil {
+			return "", err
+		}
+		if !live {
+			orphan = img.ID
+		}
+	}
 	for _, q := range []string{
 		`UPDATE messages SET body = '', deleted = 1, image = '' WHERE room = ? AND seq = ?`,
 		`UPDATE messages SET body = '' WHERE room = ? AND target = ? AND target > 0 AND kind = 'edit'`,
@@ -210,8 +247,8 @@ func deleteText(ctx context.Context, tx *sql.Tx, room string, seq int64) error {
 		`DELETE FROM reaction_counts WHERE room = ? AND seq = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, room, seq); err != nil {
-			return err
+			return "", err
 		}
 	}
-	return nil
+	return orphan, nil
 }

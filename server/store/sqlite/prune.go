@@ -51,6 +51,7 @@ func (s *Store) Prune(ctx context.Context, r store.Retention, limit int) (int, e
 	defer tx.Rollback()
 	removed := 0
 	cuts := map[string]int64{}
+	var orphans []string // images no message carries after the cut
 	for _, c := range cands {
 		if removed >= limit {
 			break
@@ -70,6 +71,11 @@ func (s *Store) Prune(ctx context.Context, r store.Retention, limit int) (int, e
 		if upto <= c.pruned {
 			continue
 		}
+		images, err := prunedImages(ctx, tx, c.room, c.pruned, upto) // erase.go
+		if err != nil {
+			return 0, err
+		}
+		orphans = append(orphans, images...)
 		res, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE room = ? AND seq > ? AND seq <= ?`, c.room, c.pruned, upto)
 		if err != nil {
 			return 0, fmt.Errorf("sqlite store: prune: delete: %w", err)
@@ -100,8 +106,10 @@ func (s *Store) Prune(ctx context.Context, r store.Retention, limit int) (int, e
 	for room, upto := range cuts {
 		s.pruned[room] = upto
 	}
+	s.prunedImages = append(s.prunedImages, orphans...)
 	s.mu.Unlock()
 	if removed > 0 {
+		s.scheduleCheckpoint() // the removed text leaves the WAL too (erase.go)
 		if _, err := s.db.ExecContext(ctx, fmt.Sprintf(`PRAGMA incremental_vacuum(%d)`, vacuumPages)); err != nil {
 			return removed, fmt.Errorf("sqlite store: incremental vacuum: %w", err)
 		}

@@ -93,6 +93,8 @@ var migrations = []string{
 	`ALTER TABLE messages ADD COLUMN image TEXT NOT NULL DEFAULT '';`,
 	// 7 (reactions, #14): a count per message and emoji (reactions.go).
 	reactionCountsSchema,
+	// 8 (erasure): a search index that forgets deleted text (erase.go).
+	eraseSchema,
 }
 
 // Store is a store.Store on one SQLite file.
@@ -114,6 +116,10 @@ type Store struct {
 	members []memberRow      // joins not yet written; see AddMember
 	flush   *time.Timer      // pending write of members
 	closed  bool
+	// checkpoint is the pending WAL checkpoint after an erasure, and
+	// prunedImages the images Prune left unused (erase.go).
+	checkpoint   *time.Timer
+	prunedImages []string
 
 	reads sqlReads // first-join markers not yet written; see read.go
 }
@@ -164,9 +170,15 @@ func open(dir, path string) (*Store, error) {
 	}
 	db.SetMaxOpenConns(4)
 	s := &Store{db: db, path: path, heads: make(map[string]int64), pruned: make(map[string]int64), known: make(map[string]bool)}
-	if err := s.migrate(); err != nil {
+	migrated, err := s.migrate()
+	if err != nil {
 		db.Close()
 		return nil, err
+	}
+	if migrated {
+		// A migration may have erased text (7 rebuilt the search index):
+		// the old pages leave the database file at the checkpoint.
+		s.scheduleCheckpoint()
 	}
 	if err := db.QueryRow(`SELECT COALESCE(MAX(active), 0) FROM rooms`).Scan(&s.clock); err != nil {
 		db.Close()
@@ -200,32 +212,32 @@ func diagnose(dir string) string {
 	return ""
 }
 
-func (s *Store) migrate() error {
+func (s *Store) migrate() (migrated bool, err error) {
 	var version int
 	if err := s.db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
+		return false, fmt.Errorf("read schema version: %w", err)
 	}
 	if version > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this binary (%d)", version, len(migrations))
+		return false, fmt.Errorf("schema version %d is newer than this binary (%d)", version, len(migrations))
 	}
 	for i := version; i < len(migrations); i++ {
 		tx, err := s.db.Begin()
 		if err != nil {
-			return fmt.Errorf("migrate: %w", err)
+			return false, fmt.Errorf("migrate: %w", err)
 		}
 		if _, err := tx.Exec(migrations[i]); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", i+1, err)
+			return false, fmt.Errorf("migration %d: %w", i+1, err)
 		}
 		if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", i+1, err)
+			return false, fmt.Errorf("migration %d: %w", i+1, err)
 		}
 		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migration %d: %w", i+1, err)
+			return false, fmt.Errorf("migration %d: %w", i+1, err)
 		}
 	}
-	return nil
+	return version < len(migrations), nil
 }
 
 // Append implements store.Store: one IMMEDIATE transaction for the whole
@@ -246,6 +258,7 @@ func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Re
 		return nil, err
 	}
 	heads := make(map[string]int64)
+	erased := false // an edit or a delete was applied: checkpoint soon
 	res := make([]store.Result, len(msgs))
 	for i, m := range msgs {
 		var old store.NewMessage
@@ -278,6 +291,7 @@ func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Re
 			if !apply {
 				continue
 			}
+			erased = erased || m.Kind == shared.KindEdit || m.Kind == shared.KindDelete
 		}
 		head++
 		heads[m.Room] = head
@@ -312,6 +326,9 @@ func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Re
 	}
 	s.clock = max(s.clock, clock)
 	s.mu.Unlock()
+	if erased {
+		s.scheduleCheckpoint()
+	}
 	return res, nil
 }
 
@@ -626,6 +643,9 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.flush != nil {
 		s.flush.Stop()
+	}
+	if s.checkpoint != nil {
+		s.checkpoint.Stop()
 	}
 	s.closed = true
 	s.mu.Unlock()

@@ -225,6 +225,51 @@ func runEvents(t *testing.T, open func(t testing.TB) store.Store) {
 		}
 	})
 
+	t.Run("delete names the image it leaves attached to no live message (Orphaned)", func(t *testing.T) {
+		s := fresh(t)
+		img := func(id string) *shared.Image {
+			return &shared.Image{ID: id, Name: "x.png", Type: "image/png", Size: 1, Width: 1, Height: 1}
+		}
+		withImage := func(id, image string) store.NewMessage {
+			m := post(ann, id, "")
+			m.Image = img(image)
+			return m
+		}
+		a := ok(t, s, withImage("m1", "i-shared"))
+		b := ok(t, s, withImage("m2", "i-shared"))
+		c := ok(t, s, withImage("m3", "i-alone"))
+		plain := ok(t, s, post(ann, "m4", "no image"))
+		if r := one(t, s, del(ann, "d1", a.Seq)); r.Err != nil || r.Orphaned != "" {
+			t.Fatalf("delete of one of two messages carrying an image: %+v, want no orphan", r)
+		}
+		if r := one(t, s, del(ann, "d2", b.Seq)); r.Err != nil || r.Orphaned != "i-shared" {
+			t.Fatalf("delete of the last message carrying i-shared: %+v, want Orphaned i-shared", r)
+		}
+		if r := one(t, s, del(ann, "d3", c.Seq)); r.Err != nil || r.Orphaned != "i-alone" {
+			t.Fatalf("delete of the only message carrying i-alone: %+v, want Orphaned i-alone", r)
+		}
+		if r := one(t, s, del(ann, "d4", plain.Seq)); r.Err != nil || r.Orphaned != "" {
+			t.Fatalf("delete of a message without an image: %+v, want no orphan", r)
+		}
+		if r := one(t, s, del(ann, "d5", c.Seq)); !r.Duplicate || r.Orphaned != "" {
+			t.Fatalf("second delete: %+v, want a no-op without orphan", r)
+		}
+	})
+
+	t.Run("an edit superseded by a newer one retries as a duplicate", func(t *testing.T) {
+		s := fresh(t)
+		m := ok(t, s, post(ann, "m1", "one"))
+		e1 := edit(ann, "e1", m.Seq, "two")
+		ok(t, s, e1)
+		ok(t, s, edit(ann, "e2", m.Seq, "three"))
+		if r := one(t, s, e1); r.Err != nil || !r.Duplicate || r.Message.Body != "three" {
+			t.Fatalf("retry of the superseded edit: %+v, want a duplicate carrying the latest text", r)
+		}
+		changed := e1
+		changed.Target = 99
+		refused(t, s, changed, shared.CodeConflict)
+	})
+
 	t.Run("reactions: counts in order of appearance, events carry the change, repeats and missing unreacts are no-ops", func(t *testing.T) {
 		s := fresh(t)
 		m := ok(t, s, post(ann, "m1", "react to me"))
