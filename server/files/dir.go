@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/duplex-chat/duplex/shared"
@@ -31,6 +32,11 @@ type Dir struct {
 	// connections: a decode of a large image holds up to 8 bytes per
 	// pixel (MaxImagePixels of them) while it runs.
 	decoding chan struct{}
+	// mu orders writes against RemoveUnused: Put and MarkUsed hold it
+	// for reading while they write files (never while decoding), a sweep
+	// for writing, so a sweep never removes a blob a new record is about
+	// to name, nor a record being marked used.
+	mu sync.RWMutex
 }
 
 var _ Store = (*Dir)(nil)
@@ -70,23 +76,38 @@ func (d *Dir) Put(ctx context.Context, u Upload) (Info, error) {
 	digest := sha256.Sum256(u.Data)
 	sum := hex.EncodeToString(digest[:])
 	id := ImageID(u.User, u.Room, u.Name, sum)
-	if info, ok, err := d.Info(ctx, id); err != nil || ok {
+	d.mu.RLock()
+	info, ok, err := d.Info(ctx, id)
+	stored := exists(d.blobPath(sum, true)) && exists(d.blobPath(sum, false))
+	d.mu.RUnlock()
+	if err != nil || ok {
 		return info, err // a retry: stored already
 	}
-	if !exists(d.blobPath(sum, true)) || !exists(d.blobPath(sum, false)) {
-		// New content: decode it (the proof that it is an image) and
-		// store the thumbnail before the bytes, so a blob never exists
-		// without its thumbnail.
+	var thumb []byte
+	if !stored {
+		// New content: decode it (the proof that it is an image), with
+		// no lock held: a sweep need not wait for a decode.
 		select {
 		case d.decoding <- struct{}{}:
 		case <-ctx.Done():
 			return Info{}, ctx.Err()
 		}
-		thumb, err := Thumbnail(u.Data, typ)
+		thumb, err = Thumbnail(u.Data, typ)
 		<-d.decoding
 		if err != nil {
 			return Info{}, err
 		}
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if !exists(d.blobPath(sum, true)) || !exists(d.blobPath(sum, false)) {
+		if thumb == nil { // a sweep removed the blob meanwhile
+			if thumb, err = Thumbnail(u.Data, typ); err != nil {
+				return Info{}, err
+			}
+		}
+		// The thumbnail before the bytes, so a blob never exists
+		// without its thumbnail.
 		if err := writeFile(d.blobPath(sum, true), thumb); err != nil {
 			return Info{}, err
 		}
@@ -94,7 +115,7 @@ func (d *Dir) Put(ctx context.Context, u Upload) (Info, error) {
 			return Info{}, err
 		}
 	}
-	info := Info{
+	info = Info{
 		Image:   shared.Image{ID: id, Name: u.Name, Type: typ, Size: int64(len(u.Data)), Width: w, Height: h},
 		User:    u.User,
 		Room:    u.Room,
