@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"sync/atomic"
@@ -53,7 +54,7 @@ func (c *Options) uploadDefaults() {
 	if c.UploadMemory <= 0 {
 		c.UploadMemory = 64 << 20
 	}
-	c.UploadMemory = max(c.UploadMemory, 2*maxUploadMessage) // room for the largest upload
+	c.UploadMemory = max(c.UploadMemory, 2*(maxUploadMessage+1)) // room for two of the largest uploads
 	if c.UploadTimeout <= 0 {
 		c.UploadTimeout = time.Minute
 	}
@@ -142,6 +143,12 @@ func (s *session) upload(ctx context.Context, r io.Reader) bool {
 	over := len(data) > maxUploadMessage
 	if busy := held < 0; busy || over {
 		s.srv.uploads.mem.Release(max(held, 0))
+		if busy {
+			if data, err = withHeader(cr, data); err != nil {
+				s.srv.metrics.disconnected(err)
+				return false
+			}
+		}
 		f, _, _ := shared.DecodeUpload(data[:min(len(data), maxUploadMessage)]) // for the request id
 		if over {
 			s.fail(f.ID, shared.Errorf(shared.CodeTooLarge, "the upload is larger than %d bytes", shared.MaxImageBytes))
@@ -201,6 +208,35 @@ func (s *session) readUpload(r io.Reader) (data []byte, held int64, err error) {
 			return nil, held, err
 		}
 	}
+}
+
+// withHeader reads the rest of an upload's header (its length and JSON)
+// into data, for the request id of a refusal: at most MaxFrameBytes+4
+// bytes, held only until the refusal is sent.
+func withHeader(r io.Reader, data []byte) ([]byte, error) {
+	if len(data) < 4 {
+		b := make([]byte, 4-len(data))
+		n, err := io.ReadFull(r, b)
+		data = append(data, b[:n]...)
+		if err != nil {
+			return data, ignoreEOF(err)
+		}
+	}
+	n := int(binary.BigEndian.Uint32(data))
+	if n <= 0 || n > shared.MaxFrameBytes || len(data) >= 4+n {
+		return data, nil
+	}
+	b := make([]byte, 4+n-len(data))
+	k, err := io.ReadFull(r, b)
+	return append(data, b[:k]...), ignoreEOF(err)
+}
+
+// ignoreEOF: a message that ends early is answered, not a broken connection.
+func ignoreEOF(err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return nil
+	}
+	return err
 }
 
 // watchUpload closes the connection with 4001 when the upload being read

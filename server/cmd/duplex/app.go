@@ -69,6 +69,7 @@ func newApp(cfg config) (*duplexApp, error) {
 	}
 	opts.QueueBytes, opts.PresenceThreshold, opts.PresenceInterval = cfg.queueBytes, cfg.presenceThreshold, cfg.presenceInterval
 	opts.Heartbeat = cfg.heartbeat
+	cfg.uploads.apply(opts)
 	if cfg.compress {
 		opts.Compression = websocket.CompressionContextTakeover
 	}

@@ -63,6 +63,7 @@ type config struct {
 	presenceInterval  time.Duration
 	heartbeat         time.Duration // 0: server default 25s
 	limits            limitFlags
+	uploads           uploadFlags // images and uploads (issue #14): uploadflags.go
 }
 
 // limitFlags are the rate-limit and retention flags (see server.Limits).
@@ -134,6 +135,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.BoolVar(&c.limits.off, "no-limits", false, "turn every rate limit off (benchmarks only)")
 	fs.DurationVar(&c.limits.retainAge, "retain-age", 0, "delete messages older than this, e.g. 720h (0: keep forever)")
 	fs.Int64Var(&c.limits.retainCount, "retain-count", 0, "keep only this many newest messages per room (0: keep all)")
+	c.uploads.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
