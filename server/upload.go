@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +49,11 @@ const uploadRateGrace = 5 * time.Second
 // uploadFirstChunk is the memory an upload takes for its first bytes; it
 // doubles as they arrive, so a trickle holds almost nothing.
 const uploadFirstChunk = 4 << 10
+
+// collectAfterDecode is the decode cost from which the server collects
+// garbage as soon as the decode is done (a GC of the server's live heap
+// costs milliseconds; such a decode, hundreds).
+const collectAfterDecode = 32 << 20
 
 // uploadDefaults fills in the upload options; see Options.
 func (c *Options) uploadDefaults() {
@@ -337,6 +343,13 @@ func (s *session) handleUpload(ctx context.Context, data []byte) {
 		return
 	}
 	info, err := fs.Put(ctx, files.Upload{User: s.member.User, Room: u.Room, Name: u.Name, Data: img})
+	if cost >= collectAfterDecode {
+		// The decoded image is garbage now, but the heap's next GC is
+		// set by its peak: the next decode would come on top of it and
+		// the process would grow to twice the budget. Collecting before
+		// the budget is handed on lets the next decode reuse the memory.
+		runtime.GC()
+	}
 	s.srv.uploads.decode.Release(cost)
 	if err != nil {
 		s.srv.uploads.quota.refund(s.member.User, s.addr, int64(len(img)))
