@@ -14,37 +14,43 @@ import (
 // decoded. It runs Inspect first and returns its errors.
 //
 // The pixel count is not enough: a decoder's cost per pixel depends on
-// the format, the colour model, the bit depth and the coding. Measured
-// with Go 1.26's decoders by TestDecodeCostMatchesDecoders
-// (runtime.MemStats.TotalAlloc of one decode and thumbnail, per pixel;
-// the figures are the test's, printed with -v):
+// the format, the colour model, the bit depth and the coding. What Go
+// 1.26's decoders allocate, measured by TestDecodeCostMatchesDecoders
+// (runtime.MemStats.TotalAlloc around one Thumbnail of a 2000×1500 image,
+// per pixel, a fixed ~1.2 B/px of thumbnail and tables included; run it
+// with -v for the table), and what DecodeCost charges:
 //
-//	format                        bytes/pixel   kept while decoding
-//	PNG gray / paletted (≤ 8 bit)      1        the image
-//	PNG gray 16-bit                    2
-//	PNG RGB(A) 8-bit, gray+tRNS        4        (NRGBA or RGBA)
-//	PNG RGB(A) 16-bit                  8        (RGBA64 or NRGBA64)
-//	PNG interlaced (Adam7)            ×2        each pass, then the image
-//	JPEG gray, baseline                1        (padded to 8×8 blocks)
-//	JPEG YCbCr 4:2:0, baseline         1.5      (4:4:4: 3)
-//	JPEG RGB or YCCK/CMYK             +4        a converted RGBA or CMYK copy
-//	JPEG CMYK, baseline                8        YCbCr planes + K + CMYK
-//	JPEG progressive                  +4/px per component at full
-//	                                            resolution: the coefficients
-//	                                            (256 B per 8×8 block) are
-//	                                            kept for every scan
-//	JPEG CMYK progressive             24        the bomb of issue #14
-//	GIF (first frame)                  1        paletted
-//	WebP lossy                         1.5      YCbCr 4:2:0 (16×16 padded)
-//	WebP lossy + alpha                 2.5+8    A plane, alpha decoded as VP8L
-//	WebP lossless                      8        ARGB words, then NRGBA
+//	format                        measured B/px  charged        what is kept
+//	PNG gray 1/8-bit, paletted        1.95       1 + fixed      the image
+//	PNG gray 16-bit                   2.95       2 + fixed
+//	PNG gray 8-bit + tRNS             4.74       4 + fixed      NRGBA
+//	PNG RGB(A) 8-bit                  4.96       4 + fixed      RGBA / NRGBA
+//	PNG RGB(A) 16-bit (+ tRNS)        8.75       8 + fixed      RGBA64 / NRGBA64
+//	PNG RGBA 8-bit interlaced         8.77       ×2             each pass, then the image
+//	PNG RGBA 16-bit interlaced       16.78       ×2
+//	JPEG gray baseline                1.63       1 (8×8 padded)
+//	JPEG YCbCr 4:2:0 baseline         2.13       1.5 (MCU padded)
+//	JPEG YCbCr 4:4:4 baseline         3.63       3
+//	JPEG CMYK baseline                8.64       3 + K 1 + 4    planes, K, the CMYK copy
+//	JPEG gray progressive             5.64       +4             coefficients: 256 B per
+//	JPEG YCbCr 4:2:0 progressive      8.15       +6             8×8 block of every
+//	JPEG YCbCr 4:4:4 progressive     15.67       +12            component, kept across
+//	JPEG CMYK progressive            24.68       +16            scans (the bomb of #14)
+//	GIF (first frame)                 1.94       1 + fixed      paletted
+//	WebP lossy                        —          1.5 (16×16)    YCbCr 4:2:0
+//	WebP lossy + alpha                —          2.5 + 8        A plane, alpha as VP8L
+//	WebP lossless                     —          8              ARGB words, then NRGBA
+//
+// (WebP has no encoder in Go; its test images are 400×301, too small for
+// a per-pixel figure: their totals, 3.1–3.4 MB, are within the charge.)
 //
 // JPEG's figures come from its frame header (SOF): the components, their
 // sampling factors and whether it is progressive, over the dimensions
-// padded to whole MCUs (a 1-pixel-high JPEG with 4×4 sampling decodes 32
-// rows). A PNG's row buffers (two rows of up to 8 bytes a pixel) count
-// too: a very wide PNG costs more than its pixels. A constant covers the
-// thumbnail and the decoders' tables.
+// padded to whole MCUs (a 1-pixel-high JPEG with 2×2 sampling decodes 16
+// rows). A PNG's two row buffers (up to 8 bytes a pixel of one row each)
+// count too: a very wide PNG costs more than its pixels. A fixed 3.5 MiB
+// covers the thumbnail (320×320 NRGBA and the scaler's reads) and the
+// decoders' tables.
 func DecodeCost(data []byte) (int64, error) {
 	typ, w, h, err := Inspect(data)
 	if err != nil {

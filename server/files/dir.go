@@ -29,8 +29,9 @@ import (
 type Dir struct {
 	root string
 	// decoding bounds the uploads being decoded at once, across all
-	// connections: a decode of a large image holds up to 8 bytes per
-	// pixel (MaxImagePixels of them) while it runs.
+	// connections (CPU). Memory is the caller's to bound: a decode costs
+	// DecodeCost, up to 24 bytes a pixel (the server takes it from its
+	// DecodeMemory budget first).
 	decoding chan struct{}
 	// mu orders writes against RemoveUnused: Put and MarkUsed hold it
 	// for reading while they write files (never while decoding), a sweep
