@@ -59,7 +59,7 @@ func TestUploadDecodeBudget(t *testing.T) {
 	}
 	g := &gatedDir{Dir: dir, entered: make(chan struct{}, 4), open: make(chan struct{})}
 	ts := startServer(t, server.Options{
-		Files: g, DecodeMemory: cost, MaxDecodeBytes: 16 << 20, DecodeWait: 500 * time.Millisecond,
+		Files: g, DecodeMemory: cost, MaxDecodeBytes: 16 << 20, DecodeWait: 2 * time.Second,
 		Limits: server.NoLimits(),
 	})
 	ann, bob := lobbyPair(t, ts.url)
@@ -77,7 +77,9 @@ func TestUploadDecodeBudget(t *testing.T) {
 	// Ann's upload takes the whole budget and waits at the gate.
 	first := ann.upload(t, "lobby", "a.png", small)
 	<-g.entered
-	// Bob's waits for the budget; his reader goes on meanwhile.
+	// Bob's waits for the budget; his reader goes on meanwhile: the
+	// send's ack comes before the upload's answer (await would skip and
+	// drop an earlier error, and expectError below would fail).
 	second := bob.upload(t, "lobby", "b.png", pngBytes(t, 64, 63))
 	ack := bob.sendMsg(t, "lobby", "b-text", "while my upload waits")
 	if ack.Seq == 0 {
