@@ -63,6 +63,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(readLimit) // text frames: MaxFrameBytes (see readText)
 
 	sess := newSession(s, conn, out, pre)
+	sess.addr = remoteIP(r)
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()

@@ -147,9 +147,10 @@ type Options struct {
 	// Files keeps uploaded images (see server/files; the duplex binary
 	// uses a files.Dir in DATA_DIR/files). Nil refuses uploads.
 	Files files.Store
-	// MaxUploads bounds the uploads the server reads and checks at once,
-	// over all connections (each holds up to 5 MiB while it is read);
-	// more wait, and their connections are paced by TCP. Zero means 8.
+	// MaxUploads is no longer used (issue #14): an upload held one of
+	// these slots while its bytes trickled in, blocking other people's
+	// readers. UploadMemory and DecodeMemory bound uploads now. Kept so
+	// that existing configurations compile.
 	MaxUploads int
 
 	// Reactions (issue #14, reactions.go).
@@ -180,6 +181,52 @@ type Options struct {
 	// large part of the index): shorter words are ignored, and a search
 	// of only such words is search_too_broad. Zero means 2.
 	SearchMinPrefix int
+	// Images and uploads (issue #14; see upload.go, uploadquota.go and
+	// server/files/cost.go).
+
+	// UploadMemory bounds the bytes of uploads held in memory at once
+	// (being received or checked), over all connections. An upload takes
+	// its share as its bytes arrive, never waiting: one that finds the
+	// budget spent is refused with unavailable (retry) and the rest of
+	// its bytes are read and dropped. Zero means 64 MiB.
+	UploadMemory int64
+	// UploadTimeout is the time a whole upload (one binary message) may
+	// take to arrive; UploadMinRate the slowest it may arrive at, in bytes
+	// a second averaged from its first byte, after a first 5 seconds of
+	// grace. A connection whose upload is slower is closed with 4001 (too
+	// slow; it may reconnect). Zero means 60s and 16 KiB/s; a negative
+	// UploadMinRate disables the rate check.
+	UploadTimeout time.Duration
+	UploadMinRate int64
+	// DecodeMemory is the memory the server lets image decoding take at
+	// once, over all connections: before an image is decoded its cost is
+	// read from its header (files.DecodeCost: format, colour model, bit
+	// depth, progressive coding) and taken from this budget. Zero means
+	// 256 MiB.
+	DecodeMemory int64
+	// MaxDecodeBytes is the most one image may cost to decode: more is
+	// refused with too_large. Zero means 192 MiB (a 40 MP 8-bit RGBA PNG
+	// costs 160 MB); it is never more than DecodeMemory.
+	MaxDecodeBytes int64
+	// DecodeWait is how long an upload waits for DecodeMemory before it
+	// is refused with unavailable (retry). Only the uploader's own upload
+	// waits: its connection keeps reading its other requests. Zero means
+	// 10s.
+	DecodeWait time.Duration
+	// UploadQuota is how many bytes of images one user may upload per
+	// UploadQuotaWindow, and UploadQuotaPerAddr how many all the users of
+	// one remote IP address may (anonymous users are free to create, so
+	// the address bounds them). Over either an upload is refused with
+	// rate_limited and retry_after. Zero means 50 MiB, 50 MiB and one
+	// hour; negative lifts that quota.
+	UploadQuota        int64
+	UploadQuotaPerAddr int64
+	UploadQuotaWindow  time.Duration
+	// UnusedUploadTTL is how long an uploaded image may stay unused by
+	// any message: after it the image, its thumbnail and its record are
+	// removed from Files (when Files is a files.Sweeper, as files.Dir
+	// is). Zero means 10 minutes; negative keeps unused uploads forever.
+	UnusedUploadTTL time.Duration
 }
 
 func (o *Options) withDefaults() Options {
@@ -249,6 +296,7 @@ func (o *Options) withDefaults() Options {
 		c.MaxUploads = 8
 	}
 	c.searchDefaults() // search.go
+	c.uploadDefaults() // upload.go
 	return c
 }
 
@@ -286,7 +334,7 @@ type Server struct {
 
 	prunerEnd chan struct{} // closed when the retention loop stopped
 
-	uploads chan struct{} // one token per upload being read; see upload.go
+	uploads *uploadState // budgets, quotas and the unused-upload sweep; see upload.go
 
 	searches chan struct{} // one token per search running; see search.go
 }
@@ -306,7 +354,7 @@ func New(opts *Options) (*Server, error) {
 		nicks:        make(map[string]*nickHold),
 		limUsers:     make(map[string]*userLimits),
 		prunerEnd:    make(chan struct{}),
-		uploads:      make(chan struct{}, o.MaxUploads),
+		uploads:      newUploadState(o),
 		searches:     make(chan struct{}, o.MaxSearches),
 	}
 	m, err := newMetrics(s, o.Metrics)
@@ -320,6 +368,7 @@ func New(opts *Options) (*Server, error) {
 	go s.pingLoop()
 	go s.userJanitor()
 	go s.pruneLoop()
+	go s.sweepUploads() // upload.go
 	return s, nil
 }
 
@@ -360,6 +409,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	close(s.quit)
 	<-s.committerEnd
 	<-s.prunerEnd
+	<-s.uploads.sweeperEnd
 	s.unsubscribe()
 	return err
 }

@@ -48,6 +48,9 @@ type session struct {
 
 	limits *connLimits // see limits.go
 
+	addr       string        // the peer's IP address, for the upload quota (upload.go)
+	uploadDone chan struct{} // closed when the last upload was answered; reader only
+
 	cancel     context.CancelFunc
 	closeOnce  sync.Once
 	helloTimer *time.Timer

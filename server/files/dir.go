@@ -22,7 +22,6 @@ import (
 //	blobs/ab/abcd…   the uploaded bytes, named by their SHA-256
 //	thumbs/ab/abcd…  their thumbnail
 //	meta/i….json     one Info per upload id
-//	refs/ab…/i…      one empty file per upload id of that content (remove.go)
 //
 // Every file is written to a temporary file first and renamed into
 // place, with mode 0600: a crash leaves either the old state or the new,
@@ -30,11 +29,15 @@ import (
 type Dir struct {
 	root string
 	// decoding bounds the uploads being decoded at once, across all
-	// connections: a decode of a large image holds up to 8 bytes per
-	// pixel (MaxImagePixels of them) while it runs.
+	// connections (CPU). Memory is the caller's to bound: a decode costs
+	// DecodeCost, up to 24 bytes a pixel (the server takes it from its
+	// DecodeMemory budget first).
 	decoding chan struct{}
-	// mu orders the writes of Put and the removals of Remove (remove.go).
-	mu sync.Mutex
+	// mu orders writes against RemoveUnused and Remove: Put and MarkUsed
+	// hold it for reading while they write files (never while decoding),
+	// a sweep and Remove (remove.go) for writing, so neither removes a
+	// blob a new record is about to name, nor a record being marked used.
+	mu sync.RWMutex
 }
 
 var _ Store = (*Dir)(nil)
@@ -74,34 +77,17 @@ func (d *Dir) Put(ctx context.Context, u Upload) (Info, error) {
 	digest := sha256.Sum256(u.Data)
 	sum := hex.EncodeToString(digest[:])
 	id := ImageID(u.User, u.Room, u.Name, sum)
-	if info, ok, err := d.Info(ctx, id); err != nil || ok {
+	d.mu.RLock()
+	info, ok, err := d.Info(ctx, id)
+	stored := exists(d.blobPath(sum, true)) && exists(d.blobPath(sum, false))
+	d.mu.RUnlock()
+	if err != nil || ok {
 		return info, err // a retry: stored already
 	}
-	// The blob, its thumbnail, its reference and the metadata are
-	// written under d.mu, as Remove removes them, so a Put racing the
-	// removal of the same content never leaves metadata without bytes.
-	// The decode (the slow part) runs outside the lock.
 	var thumb []byte
-	for {
-		d.mu.Lock()
-		if exists(d.blobPath(sum, true)) && exists(d.blobPath(sum, false)) {
-			break // locked
-		}
-		if thumb != nil {
-			// New content: the thumbnail first, so a blob never exists
-			// without its thumbnail.
-			if err := writeFile(d.blobPath(sum, true), thumb); err != nil {
-				d.mu.Unlock()
-				return Info{}, err
-			}
-			if err := writeFile(d.blobPath(sum, false), u.Data); err != nil {
-				d.mu.Unlock()
-				return Info{}, err
-			}
-			break // locked
-		}
-		d.mu.Unlock()
-		// New content: decode it (the proof that it is an image).
+	if !stored {
+		// New content: decode it (the proof that it is an image), with
+		// no lock held: a sweep need not wait for a decode.
 		select {
 		case d.decoding <- struct{}{}:
 		case <-ctx.Done():
@@ -113,8 +99,24 @@ func (d *Dir) Put(ctx context.Context, u Upload) (Info, error) {
 			return Info{}, err
 		}
 	}
-	defer d.mu.Unlock()
-	info := Info{
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if !exists(d.blobPath(sum, true)) || !exists(d.blobPath(sum, false)) {
+		if thumb == nil { // a sweep removed the blob meanwhile
+			if thumb, err = Thumbnail(u.Data, typ); err != nil {
+				return Info{}, err
+			}
+		}
+		// The thumbnail before the bytes, so a blob never exists
+		// without its thumbnail.
+		if err := writeFile(d.blobPath(sum, true), thumb); err != nil {
+			return Info{}, err
+		}
+		if err := writeFile(d.blobPath(sum, false), u.Data); err != nil {
+			return Info{}, err
+		}
+	}
+	info = Info{
 		Image:   shared.Image{ID: id, Name: u.Name, Type: typ, Size: int64(len(u.Data)), Width: w, Height: h},
 		User:    u.User,
 		Room:    u.Room,

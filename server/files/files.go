@@ -39,6 +39,9 @@ type Info struct {
 	Created int64  `json:"created"` // Unix ms of the first upload
 	// Thumb is the thumbnail's content type (image/png or image/jpeg).
 	Thumb string `json:"thumb"`
+	// Used is the Unix ms at which a message first used the image (see
+	// Sweeper); 0 while none has.
+	Used int64 `json:"used,omitempty"`
 }
 
 // Store keeps uploaded images. Implementations are safe for concurrent use.

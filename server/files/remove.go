@@ -27,7 +27,8 @@ var _ Remover = (*Dir)(nil)
 // removed with the last reference.
 func (d *Dir) refPath(sum, id string) string { return filepath.Join(d.root, "refs", sum, id) }
 
-// addRef records that upload id names content sum. Called under d.mu.
+// addRef records that upload id names content sum. Called under d.mu
+// (read-locked by Put).
 func (d *Dir) addRef(sum, id string) error {
 	if err := os.MkdirAll(filepath.Dir(d.refPath(sum, id)), 0o700); err != nil {
 		return fmt.Errorf("files: %w", err)

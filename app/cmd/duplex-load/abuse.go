@@ -400,5 +400,15 @@ func runAbuseBench(cfg abuseBenchConfig) error {
 		return fmt.Errorf("typing: %w", err)
 	}
 	fmt.Println()
+	if err := runBomb(bombConfig{abuseConfig: c, conns: 4, per: 3}, w); err != nil {
+		return fmt.Errorf("bomb: %w", err)
+	}
+	fmt.Println()
+	tc := c
+	tc.duration = max(c.duration, 20*time.Second) // tricklers are closed after seconds, not milliseconds
+	if err := runTrickle(trickleConfig{abuseConfig: tc, tricklers: 8, interval: 5 * time.Second}, w); err != nil {
+		return fmt.Errorf("trickle: %w", err)
+	}
+	fmt.Println()
 	return nil
 }

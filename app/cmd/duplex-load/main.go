@@ -19,6 +19,9 @@
 //	duplex-load reactions   -url ... -reactors 20 -react-rate 10 -pid ...
 //	duplex-load search      -url ... -searchers 4 -pid ...   # pathological searches over a seeded index
 //	duplex-load typing      -url ... -flooders 20 -pid ...
+//	duplex-load bomb        -url ... -conns 4 -per 3 -pid ...   # decompression bombs
+//	duplex-load trickle     -url ... -tricklers 8 -duration 20s -pid ...   # slow uploads beside a victim
+//	duplex-load orphans     -url ... -conns 4 -duration 30s   # unused uploads (measure the data directory)
 //	duplex-load abuse -duplex ./bin/duplex -server-cpus 0   # all three, one spawned server
 package main
 
@@ -121,6 +124,27 @@ func main() {
 		fs.IntVar(&cfg.flooders, "flooders", 20, "connections flooding typing frames")
 		fs.Parse(args)
 		err = runTypingFlood(cfg, os.Stdout)
+	case "bomb":
+		var cfg bombConfig
+		fs := abuseFlags(cmd, &cfg.abuseConfig)
+		fs.IntVar(&cfg.conns, "conns", 4, "connections uploading bombs")
+		fs.IntVar(&cfg.per, "per", 3, "bombs each connection uploads, one after another")
+		fs.StringVar(&cfg.kind, "kind", "jpeg", "jpeg: the 313 KB progressive CMYK JPEG of issue #14 (~960 MB to decode); png16: a 16-bit PNG just under the default per-image cap (~192 MB), decoded within the budget")
+		fs.Parse(args)
+		err = runBomb(cfg, os.Stdout)
+	case "trickle":
+		var cfg trickleConfig
+		fs := abuseFlags(cmd, &cfg.abuseConfig)
+		fs.IntVar(&cfg.tricklers, "tricklers", 8, "connections trickling an upload")
+		fs.DurationVar(&cfg.interval, "interval", 5*time.Second, "time between two bytes of a trickled upload")
+		fs.Parse(args)
+		err = runTrickle(cfg, os.Stdout)
+	case "orphans":
+		var cfg orphansConfig
+		fs := commonFlags(cmd, &cfg.common)
+		fs.IntVar(&cfg.conns, "conns", 4, "connections uploading unused images")
+		fs.Parse(args)
+		err = runOrphans(cfg, os.Stdout)
 	case "abuse":
 		var cfg abuseBenchConfig
 		fs := flag.NewFlagSet(cmd, flag.ExitOnError)
@@ -174,6 +198,7 @@ func report(r *result, err error) error {
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|churn|flood|joinstorm|history-hog|reactions|naive-server|bench|abuse [flags]  (-h for flags)")
 	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|churn|flood|joinstorm|history-hog|search|typing|naive-server|bench|abuse [flags]  (-h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|churn|flood|joinstorm|history-hog|bomb|trickle|orphans|naive-server|bench|abuse [flags]  (-h for flags)")
 	os.Exit(2)
 }
 

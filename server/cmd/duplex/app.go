@@ -71,6 +71,7 @@ func newApp(cfg config) (*duplexApp, error) {
 	opts.Heartbeat = cfg.heartbeat
 	opts.MaxReactionEmoji = cfg.maxReactionEmoji
 	cfg.abuse.apply(opts, cfg.limits.off)
+	cfg.uploads.apply(opts)
 	if cfg.compress {
 		opts.Compression = websocket.CompressionContextTakeover
 	}

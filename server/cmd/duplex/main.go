@@ -64,9 +64,10 @@ type config struct {
 	heartbeat         time.Duration // 0: server default 25s
 	limits            limitFlags
 	// reactions and prerendered pages (issue #14)
-	maxReactionEmoji int        // 0: server default 20
-	prerenderBytes   int        // 0: ui default 64 KiB; negative: none
-	abuse            abuseFlags // issue #14: search budget, more rate limits (abuseflags.go)
+	maxReactionEmoji int         // 0: server default 20
+	prerenderBytes   int         // 0: ui default 64 KiB; negative: none
+	abuse            abuseFlags  // issue #14: search budget, more rate limits (abuseflags.go)
+	uploads          uploadFlags // images and uploads (issue #14): uploadflags.go
 }
 
 // limitFlags are the rate-limit and retention flags (see server.Limits).
@@ -141,6 +142,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.IntVar(&c.maxReactionEmoji, "max-reaction-emoji", 0, "most distinct emoji on one message; another is refused with reaction_limit (0: default 20; at most 50)")
 	fs.IntVar(&c.prerenderBytes, "prerender-bytes", 0, "most bytes of messages (as JSON) a room's page prerenders, newest first; older ones load over the socket (0: default 64 KiB; negative: none)")
 	c.abuse.register(fs)
+	c.uploads.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
