@@ -257,6 +257,10 @@ type Server struct {
 	prunerEnd chan struct{} // closed when the retention loop stopped
 
 	uploads chan struct{} // one token per upload being read; see upload.go
+
+	// credMem keeps revocations and reserved nicknames when the store
+	// does not (signout.go).
+	credMem store.MemoryCredentials
 }
 
 // New returns a Server ready to be mounted as an http.Handler.

@@ -138,19 +138,6 @@ func (c *Client) SetNick(ctx context.Context, nick string) error {
 	return nil
 }
 
-// SignOut forgets the identity: the token, the user id and the unsent
-// messages (which would otherwise go out under the next identity), then
-// closes. The next Client on this Storage starts as a new user.
-func (c *Client) SignOut() error {
-	err := c.Close()
-	c.mu.Lock()
-	c.token, c.user = "", ""
-	c.saveIdentityLocked()
-	c.clearOutboxLocked()
-	c.mu.Unlock()
-	return err
-}
-
 // CreateRoom creates a public or private room (kind shared.RoomPublic or
 // shared.RoomPrivate). Join it afterwards.
 func (c *Client) CreateRoom(ctx context.Context, room string, kind shared.RoomKind) (shared.RoomInfo, error) {

@@ -77,6 +77,7 @@ func newApp(cfg config) (*duplexApp, error) {
 		st.Close()
 		return nil, err
 	}
+	ids.srv = srv // cookies are checked against sign-outs too
 	ui.Routes()
 	ui.SetHistorySource(storeHistory{st})
 	wasm := newWasmFiles(cfg.webDir)

@@ -35,6 +35,8 @@ const tokenCookie = "duplex_token"
 type identities struct {
 	key       []byte
 	verifyJWT func(string) (server.Identity, error)
+	// srv, once set, verifies and checks revocation (sign-out).
+	srv *server.Server
 }
 
 func newIdentities(cfg config) (*identities, error) {
@@ -101,8 +103,16 @@ func loadOrCreateKey(path string) ([]byte, error) {
 	return key, nil
 }
 
-// verify returns the user a credential names, or "" when it is not valid.
-func (ids *identities) verify(token string) string {
+// verify returns the user a credential names, or "" when it is not valid
+// or was revoked.
+func (ids *identities) verify(ctx context.Context, token string) string {
+	if ids.srv != nil {
+		id, err := ids.srv.CheckCredential(ctx, token)
+		if err != nil {
+			return ""
+		}
+		return id.User
+	}
 	if strings.HasPrefix(token, server.TokenPrefix) {
 		if id, err := server.VerifySessionToken(ids.key, token, time.Now()); err == nil {
 			return id.User
@@ -150,7 +160,7 @@ func allowedToRead(r *http.Request, st store.Store, ids *identities, room string
 	if err != nil {
 		return false
 	}
-	user := ids.verify(c.Value)
+	user := ids.verify(r.Context(), c.Value)
 	if user == "" {
 		return false
 	}

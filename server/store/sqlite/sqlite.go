@@ -163,6 +163,10 @@ func open(dir, path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.createCredentials(); err != nil { // credentials.go
+		db.Close()
+		return nil, err
+	}
 	if err := db.QueryRow(`SELECT COALESCE(MAX(active), 0) FROM rooms`).Scan(&s.clock); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("read clock: %w", err)
