@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/duplex-chat/duplex/app/client"
 	"github.com/duplex-chat/duplex/shared"
 )
 
@@ -147,4 +148,49 @@ func TestBrowserSignOutLeavesNothing(t *testing.T) {
 	defer cancel()
 	_, err := dialAs(t, ctx, ta.WS, "anna", anna.Token, nil, nil)
 	wantCode(t, "anna's token after her sign-out", err, shared.CodeUnauthorized)
+}
+
+// TestBrowserNickPushAndSignOutEverywhere: a nickname changed on another
+// device (a client on the same credential) shows in the page's my-nick at
+// once; the page's "Sign out everywhere" (signout-all) closes that other
+// device's session with 4006 and the server refuses its token.
+func TestBrowserNickPushAndSignOutEverywhere(t *testing.T) {
+	exe := requireBrowser(t)
+	timed(t)
+	ta := startApp(t, "", "")
+	b := newTab(t, exe, "cleo")
+	b.open(ta.URL + "/r/lobby")
+	b.signIn("cleo")
+	token := poll[string](b, "cleo's token", `(JSON.parse(localStorage.getItem('duplex.identity.v1') || 'null') || {}).token`)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	signedOut := make(chan struct{}, 1)
+	phone, err := dialAs(t, ctx, ta.WS, "cleo", token, nil, func(ev client.Event) {
+		if _, ok := ev.(client.SignedOut); ok {
+			signedOut <- struct{}{}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer phone.Close()
+	if err := phone.SetNick(ctx, "cleopatra"); err != nil {
+		t.Fatal(err)
+	}
+	poll[bool](b, "my-nick to follow the other device", `document.querySelector('[data-test=my-nick]')?.textContent === 'cleopatra' &&
+		JSON.parse(localStorage.getItem('duplex.nick')) === 'cleopatra'`)
+
+	b.do("sign out everywhere", chromedp.Click(chromedp.CSS(`[data-test=signout-all]`)))
+	poll[bool](b, "the sign-in form", js(`!!document.querySelector('[data-test=nickname]')`))
+	select {
+	case <-signedOut:
+	case <-ctx.Done():
+		t.Fatal("the other device's session was not signed out")
+	}
+	_, err = dialAs(t, ctx, ta.WS, "cleo", token, nil, nil)
+	wantCode(t, "cleo's token after signing out everywhere", err, shared.CodeUnauthorized)
+	if held := eval[storedState](b, storageDump).holding(token, "cleopatra"); len(held) > 0 {
+		t.Fatalf("after sign-out everywhere the browser holds: %v", held)
+	}
 }
