@@ -69,13 +69,16 @@ func (c *Client) Forget() {
 	g := c.gate()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if g.closed.Load() {
+		return // once: a second call could erase the next person's keys
+	}
+	c.clearOutboxLocked() // the outbox's own forgetting (persist.go), before the gate shuts
 	g.closed.Store(true)
 	if c.dirty != nil {
 		c.dirty.Stop()
 		c.dirty = nil
 	}
 	c.token, c.user = "", ""
-	c.outbox = nil
 	ClearStorage(g.Storage)
 }
 

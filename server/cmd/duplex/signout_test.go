@@ -171,9 +171,9 @@ func TestSignOutRevokesToken(t *testing.T) {
 		t.Fatal("before sign-out the cookie does not open ann's private page (the test cannot tell a revoked one)")
 	}
 
-	// A second tab on the same token.
+	// A second tab of the same browser: the same Storage, so the same token.
 	var tabOut atomic.Bool
-	tab, err := dialAs(t, ctx, ta.WS, "ann", token, nil, func(ev client.Event) {
+	tab, err := dialAs(t, ctx, ta.WS, "ann", "", storage, func(ev client.Event) {
 		if _, ok := ev.(client.SignedOut); ok {
 			tabOut.Store(true)
 		}
@@ -196,6 +196,10 @@ func TestSignOutRevokesToken(t *testing.T) {
 	waitFor(t, "the other tab on the revoked token to be signed out", tabOut.Load)
 	if st := tab.State(); st != client.StateOffline {
 		t.Fatalf("the other tab is %s", st)
+	}
+	tab.Close() // closing writes nothing back
+	if keys := storage.Keys(""); len(keys) > 0 {
+		t.Fatalf("after the other tab closed the Storage holds %v", keys)
 	}
 	_, err = dialAs(t, ctx, ta.WS, "ann", token, nil, nil)
 	wantCode(t, "hello with the signed-out token", err, shared.CodeUnauthorized)
