@@ -706,3 +706,43 @@ func TestIdentityCredentialNickTaken(t *testing.T) {
 		t.Fatalf("welcome %+v, want e-carol as \"carol b\"", w)
 	}
 }
+
+// TestIdentityAnonymousNamespace (issue #15 point 3): with anonymous
+// access on, no application credential may name an id of the anonymous
+// namespace ("u-…", which the server hands out): a verifier that passes a
+// chosen subject through cannot give away an anonymous user's account.
+// Tried: an anonymous user's real id through VerifyToken (hello and auth)
+// and through Authenticate. With NoAnonymous the namespace is free.
+func TestIdentityAnonymousNamespace(t *testing.T) {
+	ts := startServer(t, server.Options{VerifyToken: verifyFake, Authenticate: func(r *http.Request) (*server.Identity, error) {
+		if u := r.Header.Get("X-Test-User"); u != "" {
+			return &server.Identity{User: u}, nil
+		}
+		return nil, nil
+	}})
+	anon := dial(t, ts.url, "anon").hello(t, "anon")
+	hour := time.Now().Add(time.Hour)
+	c := dial(t, ts.url, "mallory")
+	helloRefused(t, c, &shared.Hello{Nick: "mallory", Token: fakeToken(anon.User, "mallory", hour)}, shared.CodeUnauthorized)
+	assertNoIdentity(t, c, "lobby")
+
+	e := dial(t, ts.url, "erin")
+	e.helloAs(t, "erin", fakeToken("e-erin", "erin", hour))
+	e.expectError(t, e.request(t, shared.TypeAuth, &shared.Auth{Token: fakeToken(anon.User, "erin", hour)}), shared.CodeUnauthorized)
+
+	opts := dialOpts()
+	opts.HTTPHeader = http.Header{"X-Test-User": {anon.User}}
+	ctx, cancel := contextWithTimeout()
+	defer cancel()
+	if conn, resp, err := websocket.Dial(ctx, ts.url, opts); err == nil {
+		conn.CloseNow()
+		t.Fatal("an Authenticate naming an anonymous id was let in")
+	} else if resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("an Authenticate naming an anonymous id: %v, want 401", err)
+	}
+
+	closed := startServer(t, server.Options{VerifyToken: verifyFake, NoAnonymous: true})
+	if w := dial(t, closed.url, "u").helloAs(t, "u", fakeToken("u-legacy", "legacy", hour)); w.User != "u-legacy" {
+		t.Fatalf("with NoAnonymous: welcome %+v, want u-legacy", w)
+	}
+}

@@ -80,6 +80,7 @@ func (s *session) remember(id string, expires time.Time) {
 	if id == "" {
 		return
 	}
+	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.creds {
@@ -87,7 +88,13 @@ func (s *session) remember(id string, expires time.Time) {
 			return
 		}
 	}
-	s.creds = append(s.creds, credential{id: id, expires: expires})
+	kept := s.creds[:0] // a long session refreshing its JWT keeps only the live ones
+	for _, c := range s.creds {
+		if c.expires.IsZero() || c.expires.After(now) {
+			kept = append(kept, c)
+		}
+	}
+	s.creds = append(kept, credential{id: id, expires: expires})
 }
 
 func (s *session) holds(ids map[string]bool) bool {
