@@ -56,10 +56,10 @@ func (srv *Server) checkRevoked(ctx context.Context, id Identity) error {
 		return shared.Errorf(shared.CodeUnavailable, "the server could not check the credential; retry")
 	}
 	if revoked {
-		return shared.Errorf(shared.CodeUnauthorized, "the credential was revoked: its owner signed out")
+		return shared.Errorf(shared.CodeSignedOut, "the credential was revoked: its owner signed out")
 	}
 	if before != 0 && (id.IssuedAt.IsZero() || id.IssuedAt.Unix() <= before) {
-		return shared.Errorf(shared.CodeUnauthorized, "the credential was revoked: its owner signed out everywhere at %s; sign in again", time.Unix(before, 0).UTC().Format(time.RFC3339))
+		return shared.Errorf(shared.CodeSignedOut, "the credential was revoked: its owner signed out everywhere at %s; sign in again", time.Unix(before, 0).UTC().Format(time.RFC3339))
 	}
 	return nil
 }

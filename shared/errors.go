@@ -25,6 +25,11 @@ const (
 	CodeForbidden     Code = "forbidden"      // the identity may not do this (a private room, a DM of others)
 	CodeNickTaken     Code = "nick_taken"     // another online user holds this nickname or one that looks the same
 	CodeNotFound      Code = "not_found"      // no such room or user
+
+	// CodeSignedOut: the credential was revoked because its owner signed
+	// out (here or everywhere, PROTOCOL.md 7.18). Forget it and what was
+	// kept for the user; sign in again.
+	CodeSignedOut Code = "signed_out"
 )
 
 // Error is a protocol error: a code and a human-readable message.

@@ -50,6 +50,9 @@ func (c *Client) helloRefused(conn *websocket.Conn, err *shared.Error) (again bo
 		c.fatal = err
 	}
 	c.mu.Unlock()
+	if err.Code == shared.CodeSignedOut {
+		c.signedOutByServer() // signout.go: revoked while this client was away
+	}
 	c.emit(ErrorReceived{Err: err})
 	if !retry {
 		conn.Close(websocket.StatusNormalClosure, "hello refused: "+string(err.Code))

@@ -147,7 +147,7 @@ func TestBrowserSignOutLeavesNothing(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, err := dialAs(t, ctx, ta.WS, "anna", anna.Token, nil, nil)
-	wantCode(t, "anna's token after her sign-out", err, shared.CodeUnauthorized)
+	wantCode(t, "anna's token after her sign-out", err, shared.CodeSignedOut)
 }
 
 // TestBrowserNickPushAndSignOutEverywhere: a nickname changed on another
@@ -189,8 +189,33 @@ func TestBrowserNickPushAndSignOutEverywhere(t *testing.T) {
 		t.Fatal("the other device's session was not signed out")
 	}
 	_, err = dialAs(t, ctx, ta.WS, "cleo", token, nil, nil)
-	wantCode(t, "cleo's token after signing out everywhere", err, shared.CodeUnauthorized)
+	wantCode(t, "cleo's token after signing out everywhere", err, shared.CodeSignedOut)
 	if held := eval[storedState](b, storageDump).holding(token, "cleopatra"); len(held) > 0 {
 		t.Fatalf("after sign-out everywhere the browser holds: %v", held)
+	}
+
+	// The other way round: signed out everywhere from another device, the
+	// page goes back to the sign-in form, says why, and keeps nothing.
+	b.do("sign in as dora",
+		chromedp.SendKeys(chromedp.CSS(`[data-test=nickname]`), "dora"),
+		chromedp.Click(chromedp.CSS(`[data-test=join]`)),
+	)
+	b.waitOnline()
+	b.sendEnter("dora-words-3321")
+	b.waitRow("dora-words-3321", "dora", "sent")
+	dora := poll[string](b, "dora's token", `(JSON.parse(localStorage.getItem('duplex.identity.v1') || 'null') || {}).token`)
+	if dora == token {
+		t.Fatal("dora signed in with cleo's token")
+	}
+	poll[bool](b, "dora's history cached", `(localStorage.getItem('duplex.rooms.v1') || '').includes('dora-words-3321')`)
+	laptop := mustDial(t, ctx, ta.WS, "dora", dora)
+	if err := laptop.SignOutEverywhere(); err != nil {
+		t.Fatal(err)
+	}
+	poll[bool](b, "the page signed out by the other device", js(`!!document.querySelector('[data-test=nickname]') &&
+		/signed out/.test(document.body.textContent)`))
+	poll[bool](b, "nothing of dora's left in storage", `!Object.values(Object.fromEntries(Object.entries(localStorage))).some(v => v.includes('dora-words-3321') || v.includes(`+quote(dora)+`))`)
+	if held := eval[storedState](b, storageDump).holding(dora, "dora-words-3321"); len(held) > 0 {
+		t.Fatalf("after being signed out from another device the browser holds: %v", held)
 	}
 }

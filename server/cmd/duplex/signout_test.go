@@ -202,7 +202,7 @@ func TestSignOutRevokesToken(t *testing.T) {
 		t.Fatalf("after the other tab closed the Storage holds %v", keys)
 	}
 	_, err = dialAs(t, ctx, ta.WS, "ann", token, nil, nil)
-	wantCode(t, "hello with the signed-out token", err, shared.CodeUnauthorized)
+	wantCode(t, "hello with the signed-out token", err, shared.CodeSignedOut)
 	if bodies := prerenderedBodies(t, page()); slices.Contains(bodies, "ann-private-words") {
 		t.Fatal("the prerendered private page still opens with the revoked token in the cookie")
 	}
@@ -218,7 +218,7 @@ func TestSignOutRevokesToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = dialAs(t, ctx, ta.WS, "jo", jwtTok, nil, nil)
-	wantCode(t, "hello with the signed-out JWT", err, shared.CodeUnauthorized)
+	wantCode(t, "hello with the signed-out JWT", err, shared.CodeSignedOut)
 	fresh := mustDial(t, ctx, ta.WS, "jo", mintClaims(t, jwt.MapClaims{"sub": "jo", "name": "jo", "iat": time.Now().Unix(), "jti": "fresh"}))
 	if fresh.User() != jo.User() && jo.User() != "" {
 		t.Fatalf("a fresh JWT of jo is %q", fresh.User())
@@ -265,7 +265,7 @@ func TestSignOutEverywhere(t *testing.T) {
 	waitFor(t, "the laptop session to be signed out", laptopOut.Load)
 	for what, tok := range map[string]string{"the phone's JWT": phone, "the laptop's JWT": laptop, "a JWT without iat": noIat} {
 		_, err := dialAs(t, ctx, ta.WS, "erin", tok, nil, nil)
-		wantCode(t, what+" after sign out everywhere", err, shared.CodeUnauthorized)
+		wantCode(t, what+" after sign out everywhere", err, shared.CodeSignedOut)
 	}
 	// The laptop stopped: no reconnect in a loop on a revoked token.
 	time.Sleep(300 * time.Millisecond) // a reconnect would have started by now (backoff 250 ms)
@@ -408,4 +408,52 @@ func TestVerifiedNickReserved(t *testing.T) {
 	alice.Close()
 	_, err = dialAs(t, ctx, ta.WS, "alice2", "", nil, nil)
 	wantCode(t, "an anonymous user taking alice2 while its owner is offline", err, shared.CodeNickTaken)
+}
+
+// TestSignedOutWhileAway: a browser that was closed while its user
+// signed out everywhere from another device learns it at its next hello
+// (signed_out): the client stops instead of starting over as a new
+// anonymous user, and erases what it kept (history, identity, outbox).
+func TestSignedOutWhileAway(t *testing.T) {
+	ta := startApp(t, "", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	library := &client.Memory{} // the shared computer's storage
+	c, err := client.Dial(ctx, ta.WS, &client.Options{Nick: "hal", Storage: library, OnEvent: func(client.Event) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateRoom(ctx, "hal-private", shared.RoomPrivate); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Join(ctx, "hal-private"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SendWait(ctx, "hal-private", "hal-words-9911"); err != nil {
+		t.Fatal(err)
+	}
+	token := c.Token()
+	c.Close() // left without signing out
+	if raw, _ := library.Get("duplex.rooms.v1"); !strings.Contains(raw, "hal-words-9911") {
+		t.Fatal("the storage holds no history: the test would prove nothing")
+	}
+
+	home := mustDial(t, ctx, ta.WS, "hal", token)
+	if err := home.SignOutEverywhere(); err != nil {
+		t.Fatal(err)
+	}
+
+	var signedOut atomic.Bool
+	_, err = client.Dial(ctx, ta.WS, &client.Options{Nick: "hal", Storage: library, OnEvent: func(ev client.Event) {
+		if _, ok := ev.(client.SignedOut); ok {
+			signedOut.Store(true)
+		}
+	}})
+	wantCode(t, "the library's client after sign out everywhere", err, shared.CodeSignedOut)
+	if !signedOut.Load() {
+		t.Error("no SignedOut event")
+	}
+	if keys := library.Keys(""); len(keys) > 0 {
+		t.Fatalf("the library's storage still holds %v", keys)
+	}
 }
