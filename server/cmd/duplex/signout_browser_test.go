@@ -72,6 +72,10 @@ func TestBrowserSignOutLeavesNothing(t *testing.T) {
 	)
 	poll[bool](b, "the private room's page", js(`location.pathname === '/r/`+room+`' && !!document.querySelector('[data-test=composer]')`))
 	b.waitOnline()
+	// Joined (the composer of a page that is still being replaced would
+	// lose what is typed into it).
+	poll[bool](b, "the private room joined", js(`JSON.stringify(__members()) === '["anna"]' &&
+		!!document.querySelector('[data-test=private-list] [data-test=room][data-room=`+room+`]')`))
 	b.sendEnter(words)
 	b.waitRow(words, "anna", "sent")
 	file := filepath.Join(t.TempDir(), "anna-photo.png")
