@@ -97,6 +97,9 @@ func forgetBrowser() {
 		for _, k := range keys {
 			ss.Call("removeItem", k)
 		}
+		// The server answers with Clear-Site-Data "cache": the HTTP cache
+		// forgets the person's images.
+		app.Window().Call("fetch", "/signed-out", map[string]any{"cache": "no-store", "credentials": "same-origin"})
 	}
 	setTokenCookie("")
 }

@@ -91,6 +91,7 @@ func newApp(cfg config) (*duplexApp, error) {
 		io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", readyz(srv))
+	mux.HandleFunc("GET /signed-out", clearSiteCache) // identity.go: sign-out empties the browser's HTTP cache
 	if cfg.metricsAddr == "" {
 		mux.Handle("GET /metrics", metrics)
 	} else {

@@ -177,3 +177,16 @@ func authorize(ctx context.Context, id server.Identity, action server.Action, ro
 	}
 	return server.DefaultAuthorize(ctx, id, action, room)
 }
+
+// clearSiteCache answers the page's request on sign-out with
+// Clear-Site-Data "cache": the browser drops what its HTTP cache holds of
+// this origin, such as a private room's images (served "private,
+// max-age=1y" to their members), which the next person in that browser
+// could otherwise open from the cache by a URL in the history. The
+// service worker's app files (Cache API) and the storage stay: the page
+// deletes its keys itself.
+func clearSiteCache(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Clear-Site-Data", `"cache"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -23,6 +23,35 @@ const storageDump = `(() => {
 	return {local: dump(localStorage), session: dump(sessionStorage), cookie: document.cookie};
 })()`
 
+// cached reports whether the browser's HTTP cache answers url without
+// the network (fetch with cache "only-if-cached").
+func cached(b *tab, url string) bool {
+	b.t.Helper()
+	key := "__cached" + strings.NewReplacer("/", "_", "-", "_").Replace(url)
+	return poll[struct{ V bool }](b, "the cache lookup of "+url, `(() => {
+		if (window[`+quote(key)+`] === undefined) {
+			window[`+quote(key)+`] = null;
+			fetch(`+quote(url)+`, {cache: 'only-if-cached', mode: 'same-origin'}).then(r => window[`+quote(key)+`] = r.ok, () => window[`+quote(key)+`] = false);
+		}
+		const v = window[`+quote(key)+`];
+		if (v === null) return false;
+		delete window[`+quote(key)+`];
+		return {v};
+	})()`).V
+}
+
+// waitUncached polls until the HTTP cache no longer answers url.
+func waitUncached(b *tab, url string) {
+	b.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for cached(b, url) {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("%s is still in the browser's HTTP cache after sign-out", url)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 type storedState struct {
 	Local   map[string]string `json:"local"`
 	Session map[string]string `json:"session"`
@@ -100,8 +129,15 @@ func TestBrowserSignOutLeavesNothing(t *testing.T) {
 		t.Fatal("before sign-out the storage holds nothing of anna's: the test would prove nothing")
 	}
 
+	// The private image's thumbnail is in the browser's HTTP cache
+	// ("private, max-age=1y"): the next person could open it from there.
+	if !cached(b, "/files/"+img.ID+"/thumb") {
+		t.Fatal("the thumbnail is not in the HTTP cache before sign-out: the test would prove nothing")
+	}
+
 	b.do("sign out", chromedp.Click(chromedp.CSS(`[data-test=signout]`)))
 	poll[bool](b, "the sign-in form", js(`!!document.querySelector('[data-test=nickname]')`))
+	waitUncached(b, "/files/"+img.ID+"/thumb")
 	if held := eval[storedState](b, storageDump).holding(secrets...); len(held) > 0 {
 		t.Fatalf("after sign-out the browser still holds: %v", held)
 	}
