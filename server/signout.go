@@ -195,48 +195,39 @@ func (srv *Server) pushNick(from *session, nick string) {
 	}
 }
 
-// nickReserved refuses nick when a verified user other than user keeps it
-// (store.Credentials.ReserveNick), online or not.
-func (srv *Server) nickReserved(ctx context.Context, user, nick string) error {
-	owner, err := srv.credentials().NickOwner(ctx, shared.NickKey(nick))
+// claimNick is holdNick with the reservations of verified users: nick
+// must not be kept for another verified user, and a verified user keeps
+// the nick they take (one store write, only when it is not theirs yet).
+func (srv *Server) claimNick(ctx context.Context, user, nick string, verified bool) error {
+	cr := srv.credentials()
+	key := shared.NickKey(nick)
+	owner, err := cr.NickOwner(ctx, key)
 	if err != nil {
 		srv.log.Error("nick owner", "err", err)
 		return shared.Errorf(shared.CodeUnavailable, "the server could not check the nickname; retry")
 	}
 	if owner != "" && owner != user {
-		return shared.Errorf(shared.CodeNickTaken, "the nickname %q belongs to a signed-in user (or one that looks the same); pick another", shortQ(nick))
-	}
-	return nil
-}
-
-// reserveNick keeps nick for a verified user while they are offline.
-func (srv *Server) reserveNick(ctx context.Context, user, nick string) error {
-	owner, err := srv.credentials().ReserveNick(ctx, shared.NickKey(nick), user, nick)
-	if err != nil {
-		srv.log.Error("reserve nick", "err", err)
-		return shared.Errorf(shared.CodeUnavailable, "the server could not keep the nickname; retry")
-	}
-	if owner != "" && owner != user {
-		return shared.Errorf(shared.CodeNickTaken, "the nickname %q belongs to a signed-in user (or one that looks the same); pick another", shortQ(nick))
-	}
-	return nil
-}
-
-// claimNick is holdNick with the reservations of verified users: nick
-// must not be kept for another verified user, and a verified user keeps
-// the nick they take.
-func (srv *Server) claimNick(ctx context.Context, user, nick string, verified bool) error {
-	if err := srv.nickReserved(ctx, user, nick); err != nil {
-		return err
+		return nickKept(nick)
 	}
 	if err := srv.holdNick(user, nick); err != nil {
 		return err
 	}
-	if verified {
-		if err := srv.reserveNick(ctx, user, nick); err != nil {
-			srv.releaseNick(nick)
-			return err
-		}
+	if !verified || owner == user {
+		return nil
 	}
-	return nil
+	owner, err = cr.ReserveNick(ctx, key, user, nick)
+	if err == nil && owner != "" && owner != user {
+		err = nickKept(nick) // another verified user reserved it meanwhile
+	} else if err != nil {
+		srv.log.Error("reserve nick", "err", err)
+		err = shared.Errorf(shared.CodeUnavailable, "the server could not keep the nickname; retry")
+	}
+	if err != nil {
+		srv.releaseNick(nick)
+	}
+	return err
+}
+
+func nickKept(nick string) error {
+	return shared.Errorf(shared.CodeNickTaken, "the nickname %q belongs to a signed-in user (or one that looks the same); pick another", shortQ(nick))
 }
