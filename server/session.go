@@ -280,6 +280,7 @@ func (s *session) hello(ctx context.Context, id string, h *shared.Hello) {
 	}
 	s.srv.setOnline(s.member, 1)
 	s.ready.Store(true)
+	defer s.recheckRevoked() // signout.go: after the welcome, a sign-out that raced this hello
 	s.helloTimer.Stop()
 	w := &shared.Welcome{
 		Protocol: shared.Protocol, Session: s.id, User: ident.User, Nick: nick, MaxBody: shared.MaxBodyRunes, Token: token,

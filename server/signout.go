@@ -50,7 +50,11 @@ func (srv *Server) credentials() store.Credentials {
 // or before the cutoff; a credential that does not say when it was
 // issued counts as issued before).
 func (srv *Server) checkRevoked(ctx context.Context, id Identity) error {
-	revoked, before, err := srv.credentials().Revoked(ctx, id.TokenID, id.User, time.Now().UnixMilli())
+	return srv.checkRevokedIn(ctx, srv.credentials(), id)
+}
+
+func (srv *Server) checkRevokedIn(ctx context.Context, cr store.Credentials, id Identity) error {
+	revoked, before, err := cr.Revoked(ctx, id.TokenID, id.User, time.Now().UnixMilli())
 	if err != nil {
 		srv.log.Error("revocation check", "err", err)
 		return shared.Errorf(shared.CodeUnavailable, "the server could not check the credential; retry")
@@ -118,6 +122,7 @@ func (s *session) signOut(ctx context.Context, id string, p *shared.SignOut) {
 	creds := append([]credential(nil), s.creds...)
 	s.mu.Unlock()
 	revoked := make(map[string]bool, len(creds))
+	local := &s.srv.credMem // this node's mirror: see recheckRevoked
 	for _, c := range creds {
 		exp := int64(math.MaxInt64) // a credential that never expires stays revoked
 		if !c.expires.IsZero() {
@@ -128,6 +133,7 @@ func (s *session) signOut(ctx context.Context, id string, p *shared.SignOut) {
 			s.fail(id, shared.Errorf(shared.CodeUnavailable, "the server could not record the sign-out; retry"))
 			return
 		}
+		local.RevokeToken(ctx, c.id, exp)
 		revoked[c.id] = true
 	}
 	user := s.member.User
@@ -142,13 +148,38 @@ func (s *session) signOut(ctx context.Context, id string, p *shared.SignOut) {
 			s.fail(id, shared.Errorf(shared.CodeUnavailable, "the server could not record the sign-out; retry"))
 			return
 		}
+		local.RevokeUser(ctx, user, now.Unix(), keep)
 	}
 	if err := cr.PruneRevoked(ctx, now.UnixMilli()); err != nil {
 		s.srv.log.Warn("prune revoked credentials", "err", err)
 	}
+	local.PruneRevoked(ctx, now.UnixMilli())
 	n := s.srv.closeSignedOut(s, user, revoked, p.All)
 	s.reply(shared.TypeAck, id, &shared.SignOutAck{All: p.All, Sessions: n})
 	s.drainAndClose(shared.CloseSignedOut)
+}
+
+// recheckRevoked closes a session that became ready while a sign-out of
+// its user on this node was under way: the sign-out's sweep
+// (closeSignedOut) skips sessions still in hello, and hello checked the
+// store before the sign-out wrote it. Each writes its side (ready, the
+// in-memory mirror) before reading the other's, so one of them sees it.
+func (s *session) recheckRevoked() {
+	s.mu.Lock()
+	creds := append([]credential(nil), s.creds...)
+	s.mu.Unlock()
+	id := s.ident
+	if s.srv.checkRevokedIn(s.ctx, &s.srv.credMem, id) != nil {
+		s.kill(shared.CloseSignedOut)
+		return
+	}
+	for _, c := range creds {
+		id.TokenID = c.id
+		if s.srv.checkRevokedIn(s.ctx, &s.srv.credMem, id) != nil {
+			s.kill(shared.CloseSignedOut)
+			return
+		}
+	}
 }
 
 // closeSignedOut closes, with CloseSignedOut, the sessions of user on this
