@@ -346,7 +346,7 @@ func TestAccessRoomListPaged(t *testing.T) {
 // it refuses is not stored.
 func TestAccessCustomAuthorize(t *testing.T) {
 	forEachStore(t, func(t *testing.T, open func(testing.TB) store.Store) {
-		const owner = "u-ann" // the only user who may post in "announce"
+		const owner = "e-ann" // the only user who may post in "announce"
 		policy := func(ctx context.Context, id server.Identity, action server.Action, room server.RoomAccess) error {
 			switch {
 			case action == server.ActionList && room.Name == "hidden":

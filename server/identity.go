@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -25,6 +26,18 @@ type Identity struct {
 	Nick string
 	// Expires is when the credential stops being valid; zero means never.
 	Expires time.Time
+
+	// Sign-out (issue #15).
+
+	// TokenID names the credential in the revocation list that sign-out
+	// writes. For a token presented in hello or auth the server sets it
+	// (TokenID of the token) when the verifier leaves it empty; an
+	// Authenticate that wants its credentials revocable sets it.
+	TokenID string
+	// IssuedAt is when the credential was issued (a JWT's iat). After its
+	// user signed out everywhere, a credential issued at or before that
+	// second is refused, and so is one with a zero IssuedAt.
+	IssuedAt time.Time
 }
 
 // TokenPrefix starts every session token this server issues, so hello can
@@ -71,7 +84,7 @@ func VerifySessionToken(key []byte, token string, now time.Time) (Identity, erro
 	if !now.Before(exp) {
 		return Identity{}, shared.Errorf(shared.CodeUnauthorized, "%v: expired at %s", ErrBadToken, exp.UTC().Format(time.RFC3339))
 	}
-	return Identity{User: c.User, Expires: exp}, nil
+	return Identity{User: c.User, Expires: exp, IssuedAt: time.Unix(c.IssuedAt, 0)}, nil
 }
 
 func sign(key []byte, body string) []byte {
@@ -97,32 +110,73 @@ func NewSessionKey() []byte {
 
 // identify turns a hello into an identity: the upgrade request's, a
 // token's, or a new anonymous one. token is a fresh session token to hand
-// back in welcome ("" when the credential is the embedder's).
-func (srv *Server) identify(pre *Identity, h *shared.Hello) (id Identity, token string, err error) {
+// back in welcome ("" when the credential is the embedder's); creds are
+// the credentials the session now holds, for its sign-out.
+func (srv *Server) identify(ctx context.Context, pre *Identity, h *shared.Hello) (id Identity, token string, creds []credential, err error) {
 	now := time.Now()
 	switch {
 	case pre != nil:
-		return *pre, "", nil
-	case strings.HasPrefix(h.Token, TokenPrefix):
-		id, err = VerifySessionToken(srv.opts.SessionKey, h.Token, now)
-	case h.Token != "" && srv.opts.VerifyToken != nil:
-		id, err = srv.verifyForeign(h.Token)
+		if err := srv.checkRevoked(ctx, *pre); err != nil {
+			return Identity{}, "", nil, err
+		}
+		return *pre, "", []credential{{pre.TokenID, pre.Expires}}, nil
 	case h.Token != "":
-		return Identity{}, "", shared.Errorf(shared.CodeUnauthorized, "this server accepts only its own session tokens")
+		id, token, err = srv.identifyToken(ctx, h.Token, now, true)
+		if err != nil {
+			return Identity{}, "", nil, err
+		}
+		creds = []credential{{id.TokenID, id.Expires}}
 	case srv.opts.NoAnonymous:
-		return Identity{}, "", shared.Errorf(shared.CodeUnauthorized, "this server requires a credential: present a token in hello")
+		return Identity{}, "", nil, shared.Errorf(shared.CodeUnauthorized, "this server requires a credential: present a token in hello")
 	default:
-		id = Identity{User: newID("u-")}
+		id = Identity{User: newID(AnonymousPrefix)}
+		token, id.Expires = IssueSessionToken(srv.opts.SessionKey, id.User, now, srv.opts.SessionTTL)
+	}
+	if token != "" {
+		// The renewed (or first) token: the session's credential from now on.
+		id.TokenID, id.IssuedAt = TokenID(token), now
+		creds = append(creds, credential{id.TokenID, id.Expires})
+	}
+	return id, token, creds, nil
+}
+
+// identifyToken verifies a credential (the server's own session token or
+// an application's through VerifyToken) and refuses a revoked one. With
+// renew, a session token is answered with a renewed one: anonymous users
+// get one on every hello, so a user who comes back within SessionTTL never
+// meets an expiry.
+func (srv *Server) identifyToken(ctx context.Context, tok string, now time.Time, renew bool) (id Identity, token string, err error) {
+	switch {
+	case strings.HasPrefix(tok, TokenPrefix):
+		id, err = VerifySessionToken(srv.opts.SessionKey, tok, now)
+	case srv.opts.VerifyToken != nil:
+		id, err = srv.verifyForeign(tok)
+	default:
+		err = shared.Errorf(shared.CodeUnauthorized, "this server accepts only its own session tokens")
 	}
 	if err != nil {
 		return Identity{}, "", err
 	}
-	if h.Token == "" || strings.HasPrefix(h.Token, TokenPrefix) {
-		// Anonymous users get a renewed token on every hello: a user who
-		// comes back within SessionTTL never meets an expiry.
-		token, id.Expires = IssueSessionToken(srv.opts.SessionKey, id.User, now, srv.opts.SessionTTL)
+	if id.TokenID == "" {
+		id.TokenID = TokenID(tok)
+	}
+	if err := srv.checkRevoked(ctx, id); err != nil {
+		return Identity{}, "", err
+	}
+	if renew && strings.HasPrefix(tok, TokenPrefix) {
+		token, _ = IssueSessionToken(srv.opts.SessionKey, id.User, now, srv.opts.SessionTTL)
 	}
 	return id, token, nil
+}
+
+// anonymousNamespace refuses an application's identity whose user id
+// could be an anonymous user's: with anonymous access on, the ids the
+// server makes (AnonymousPrefix) belong to nobody else.
+func (srv *Server) anonymousNamespace(user string) error {
+	if !srv.opts.NoAnonymous && strings.HasPrefix(user, AnonymousPrefix) {
+		return shared.Errorf(shared.CodeUnauthorized, "the credential names a user id in the anonymous namespace (%q…), which only the server assigns", AnonymousPrefix)
+	}
+	return nil
 }
 
 // verifyForeign runs Options.VerifyToken and checks what it returns.
@@ -137,6 +191,9 @@ func (srv *Server) verifyForeign(token string) (Identity, error) {
 	}
 	if err := shared.ValidID("user", id.User); err != nil {
 		return Identity{}, shared.Errorf(shared.CodeUnauthorized, "the token names an unusable user id")
+	}
+	if err := srv.anonymousNamespace(id.User); err != nil {
+		return Identity{}, err
 	}
 	if !id.Expires.IsZero() && !time.Now().Before(id.Expires) {
 		return Identity{}, shared.Errorf(shared.CodeUnauthorized, "the token expired at %s", id.Expires.UTC().Format(time.RFC3339))
@@ -158,6 +215,9 @@ func (srv *Server) authenticateRequest(r *http.Request) (*Identity, error) {
 	}
 	if shared.ValidID("user", id.User) != nil {
 		return nil, errors.New("the authenticator returned an unusable user id")
+	}
+	if err := srv.anonymousNamespace(id.User); err != nil {
+		return nil, err
 	}
 	if !id.Expires.IsZero() && !time.Now().Before(id.Expires) {
 		// Accepted, the session would be closed with 4005 at once, and

@@ -394,23 +394,23 @@ func TestIdentityVerifyToken(t *testing.T) {
 	ts := startServer(t, server.Options{VerifyToken: verifyFake})
 	hour := time.Now().Add(time.Hour)
 	c := dial(t, ts.url, "carol")
-	w := c.helloAs(t, "whoever", fakeToken("u-carol", "carol", hour))
-	if w.User != "u-carol" || w.Nick != "carol" || w.Token != "" || w.Expires != hour.UnixMilli() {
-		t.Fatalf("welcome %+v, want u-carol/carol, no server token, expires %d", w, hour.UnixMilli())
+	w := c.helloAs(t, "whoever", fakeToken("e-carol", "carol", hour))
+	if w.User != "e-carol" || w.Nick != "carol" || w.Token != "" || w.Expires != hour.UnixMilli() {
+		t.Fatalf("welcome %+v, want e-carol/carol, no server token, expires %d", w, hour.UnixMilli())
 	}
 	later := time.Now().Add(2 * time.Hour)
-	f, _ := c.call(t, shared.TypeAuth, &shared.Auth{Token: fakeToken("u-carol", "carol", later)})
-	if a := ackOf[shared.AuthAck](t, f); a.User != "u-carol" || a.Expires != later.UnixMilli() {
-		t.Fatalf("auth ack %+v, want u-carol expiring %d", a, later.UnixMilli())
+	f, _ := c.call(t, shared.TypeAuth, &shared.Auth{Token: fakeToken("e-carol", "carol", later)})
+	if a := ackOf[shared.AuthAck](t, f); a.User != "e-carol" || a.Expires != later.UnixMilli() {
+		t.Fatalf("auth ack %+v, want e-carol expiring %d", a, later.UnixMilli())
 	}
 
 	anon := dial(t, ts.url, "anon").hello(t, "anon") // a genuine token of another user
 	refused := []struct{ name, token string }{
-		{"another user's token", fakeToken("u-mallory", "carol", later)},
+		{"another user's token", fakeToken("e-mallory", "carol", later)},
 		{"another user's server token", anon.Token},
-		{"an expired token of the same user", fakeToken("u-carol", "carol", time.Now().Add(-time.Minute))},
-		{"a token the verifier refuses", "fake.u-carol"},
-		{"a forged server token for the same user", server.TokenPrefix + b64([]byte(`{"u":"u-carol","iat":1,"exp":99999999999}`)) + "." + b64(randomBytes(32))},
+		{"an expired token of the same user", fakeToken("e-carol", "carol", time.Now().Add(-time.Minute))},
+		{"a token the verifier refuses", "fake.e-carol"},
+		{"a forged server token for the same user", server.TokenPrefix + b64([]byte(`{"u":"e-carol","iat":1,"exp":99999999999}`)) + "." + b64(randomBytes(32))},
 	}
 	for _, r := range refused {
 		c.expectError(t, c.request(t, shared.TypeAuth, &shared.Auth{Token: r.token}), shared.CodeUnauthorized)
@@ -419,19 +419,19 @@ func TestIdentityVerifyToken(t *testing.T) {
 	// Still carol.
 	c.join(t, "lobby", nil)
 	c.sendMsg(t, "lobby", "m-carol", "still me")
-	if got := c.waitMessages(t, "lobby", 1); got[0].Author != (shared.Member{User: "u-carol", Nick: "carol"}) {
+	if got := c.waitMessages(t, "lobby", 1); got[0].Author != (shared.Member{User: "e-carol", Nick: "carol"}) {
 		t.Fatalf("after the refused auths the session speaks as %+v", got[0].Author)
 	}
 
 	// A hostile nickname in a credential is dropped for hello's.
-	w = dial(t, ts.url, "dave").helloAs(t, "dave", fakeToken("u-dave", "\u202eevad", hour))
-	if w.User != "u-dave" || w.Nick != "dave" {
-		t.Fatalf("welcome %+v, want u-dave with hello's nickname", w)
+	w = dial(t, ts.url, "dave").helloAs(t, "dave", fakeToken("e-dave", "\u202eevad", hour))
+	if w.User != "e-dave" || w.Nick != "dave" {
+		t.Fatalf("welcome %+v, want e-dave with hello's nickname", w)
 	}
 	bad := dial(t, ts.url, "bad")
 	for _, tok := range []string{
 		"fake.u-x", // the verifier refuses it
-		fakeToken("u-x", "x", time.Now().Add(-time.Second)), // expired: the server checks
+		fakeToken("e-x", "x", time.Now().Add(-time.Second)), // expired: the server checks
 		fakeToken("u:x", "x", hour),                         // an unusable user id
 		fakeToken("", "x", hour),                            // no user id at all
 	} {
@@ -447,10 +447,10 @@ func TestIdentityCredentialExpiry(t *testing.T) {
 	ts := startServer(t, server.Options{VerifyToken: verifyFake})
 	now := time.Now()
 	short := dial(t, ts.url, "short")
-	short.helloAs(t, "short", fakeToken("u-short", "short", now.Add(3*time.Second)))
+	short.helloAs(t, "short", fakeToken("e-short", "short", now.Add(3*time.Second)))
 	renewed := dial(t, ts.url, "renewed")
-	renewed.helloAs(t, "renewed", fakeToken("u-renewed", "renewed", now.Add(2*time.Second)))
-	renewed.call(t, shared.TypeAuth, &shared.Auth{Token: fakeToken("u-renewed", "renewed", now.Add(time.Hour))})
+	renewed.helloAs(t, "renewed", fakeToken("e-renewed", "renewed", now.Add(2*time.Second)))
+	renewed.call(t, shared.TypeAuth, &shared.Auth{Token: fakeToken("e-renewed", "renewed", now.Add(time.Hour))})
 
 	var ce websocket.CloseError
 	if err := short.closeErr(t); !asCloseError(err, &ce) || ce.Code != websocket.StatusCode(shared.CloseAuthExpired) {
@@ -472,7 +472,7 @@ func TestIdentityAuthenticateRequest(t *testing.T) {
 			return nil, nil
 		case "reject":
 			return nil, errors.New("bad credential")
-		case "u-expired":
+		case "e-expired":
 			return &server.Identity{User: u, Expires: time.Now().Add(-time.Minute)}, nil
 		default:
 			nick, err := url.PathUnescape(r.Header.Get("X-Test-Nick"))
@@ -493,19 +493,19 @@ func TestIdentityAuthenticateRequest(t *testing.T) {
 	}
 
 	other := dial(t, ts.url, "other").hello(t, "other") // an anonymous user with a token
-	frank := dialAs("frank", http.Header{"X-Test-User": {"u-frank"}, "X-Test-Nick": {"frank"}})
+	frank := dialAs("frank", http.Header{"X-Test-User": {"e-frank"}, "X-Test-Nick": {"frank"}})
 	w := frank.helloAs(t, "impostor", other.Token)
-	if w.User != "u-frank" || w.Nick != "frank" || w.Token != "" {
-		t.Fatalf("welcome %+v, want the request's identity u-frank/frank and no server token", w)
+	if w.User != "e-frank" || w.Nick != "frank" || w.Token != "" {
+		t.Fatalf("welcome %+v, want the request's identity e-frank/frank and no server token", w)
 	}
-	w = dialAs("gina", http.Header{"X-Test-User": {"u-gina"}}).hello(t, "gina")
-	if w.User != "u-gina" || w.Nick != "gina" {
+	w = dialAs("gina", http.Header{"X-Test-User": {"e-gina"}}).hello(t, "gina")
+	if w.User != "e-gina" || w.Nick != "gina" {
 		t.Fatalf("welcome %+v, want u-gina with hello's nickname", w)
 	}
 	// A hostile or blank nickname from the request is dropped for hello's,
 	// as one from a token is.
 	for i, bad := range []string{"%E2%80%AEevil", "%E3%85%A4", "%E2%80%8B", "a%0Ab"} {
-		user := fmt.Sprintf("u-hostile-%d", i)
+		user := fmt.Sprintf("e-hostile-%d", i)
 		w = dialAs(user, http.Header{"X-Test-User": {user}, "X-Test-Nick": {bad}}).hello(t, user)
 		if w.User != user || w.Nick != user {
 			t.Fatalf("nickname %s from the request: welcome %+v, want %s with hello's nickname", bad, w, user)
@@ -513,7 +513,7 @@ func TestIdentityAuthenticateRequest(t *testing.T) {
 	}
 	for _, h := range []http.Header{
 		{"X-Test-User": {"reject"}},
-		{"X-Test-User": {"u-expired"}}, // the authenticator forgot to check expiry
+		{"X-Test-User": {"e-expired"}}, // the authenticator forgot to check expiry
 		{"X-Test-User": {"u frank"}},
 		{"X-Test-User": {strings.Repeat("u", shared.MaxIDLen+1)}},
 	} {
@@ -523,7 +523,7 @@ func TestIdentityAuthenticateRequest(t *testing.T) {
 			t.Errorf("upgrade with %v: status %d, want 401", h, status)
 		}
 	}
-	if w := dial(t, ts.url, "plain").hello(t, "plain"); w.User == "u-frank" || w.Token == "" {
+	if w := dial(t, ts.url, "plain").hello(t, "plain"); w.User == "e-frank" || w.Token == "" {
 		t.Fatalf("a request without the header: welcome %+v, want a new anonymous user", w)
 	}
 }
@@ -537,7 +537,7 @@ func TestIdentityNoAnonymous(t *testing.T) {
 	helloRefused(t, c, &shared.Hello{Nick: "anon"}, shared.CodeUnauthorized)
 	helloRefused(t, c, &shared.Hello{Nick: "anon", Token: server.TokenPrefix + b64(randomBytes(40)) + "." + b64(randomBytes(32))}, shared.CodeUnauthorized)
 	assertNoIdentity(t, c, "lobby")
-	if w := c.helloAs(t, "hank", fakeToken("u-hank", "hank", time.Now().Add(time.Hour))); w.User != "u-hank" {
+	if w := c.helloAs(t, "hank", fakeToken("e-hank", "hank", time.Now().Add(time.Hour))); w.User != "e-hank" {
 		t.Fatalf("welcome %+v", w)
 	}
 }
@@ -698,11 +698,51 @@ func TestIdentityCredentialNickTaken(t *testing.T) {
 	ts := startServer(t, server.Options{VerifyToken: verifyFake})
 	dial(t, ts.url, "squatter").hello(t, "carol") // an anonymous user got there first
 	carol := dial(t, ts.url, "carol")
-	tok := fakeToken("u-carol", "carol", time.Now().Add(time.Hour))
+	tok := fakeToken("e-carol", "carol", time.Now().Add(time.Hour))
 	helloRefused(t, carol, &shared.Hello{Nick: "carol", Token: tok}, shared.CodeNickTaken)
 	helloRefused(t, carol, &shared.Hello{Nick: "CAROL", Token: tok}, shared.CodeNickTaken)
 	assertNoIdentity(t, carol, "lobby")
-	if w := carol.helloAs(t, "carol b", tok); w.User != "u-carol" || w.Nick != "carol b" {
-		t.Fatalf("welcome %+v, want u-carol as \"carol b\"", w)
+	if w := carol.helloAs(t, "carol b", tok); w.User != "e-carol" || w.Nick != "carol b" {
+		t.Fatalf("welcome %+v, want e-carol as \"carol b\"", w)
+	}
+}
+
+// TestIdentityAnonymousNamespace (issue #15 point 3): with anonymous
+// access on, no application credential may name an id of the anonymous
+// namespace ("u-…", which the server hands out): a verifier that passes a
+// chosen subject through cannot give away an anonymous user's account.
+// Tried: an anonymous user's real id through VerifyToken (hello and auth)
+// and through Authenticate. With NoAnonymous the namespace is free.
+func TestIdentityAnonymousNamespace(t *testing.T) {
+	ts := startServer(t, server.Options{VerifyToken: verifyFake, Authenticate: func(r *http.Request) (*server.Identity, error) {
+		if u := r.Header.Get("X-Test-User"); u != "" {
+			return &server.Identity{User: u}, nil
+		}
+		return nil, nil
+	}})
+	anon := dial(t, ts.url, "anon").hello(t, "anon")
+	hour := time.Now().Add(time.Hour)
+	c := dial(t, ts.url, "mallory")
+	helloRefused(t, c, &shared.Hello{Nick: "mallory", Token: fakeToken(anon.User, "mallory", hour)}, shared.CodeUnauthorized)
+	assertNoIdentity(t, c, "lobby")
+
+	e := dial(t, ts.url, "erin")
+	e.helloAs(t, "erin", fakeToken("e-erin", "erin", hour))
+	e.expectError(t, e.request(t, shared.TypeAuth, &shared.Auth{Token: fakeToken(anon.User, "erin", hour)}), shared.CodeUnauthorized)
+
+	opts := dialOpts()
+	opts.HTTPHeader = http.Header{"X-Test-User": {anon.User}}
+	ctx, cancel := contextWithTimeout()
+	defer cancel()
+	if conn, resp, err := websocket.Dial(ctx, ts.url, opts); err == nil {
+		conn.CloseNow()
+		t.Fatal("an Authenticate naming an anonymous id was let in")
+	} else if resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("an Authenticate naming an anonymous id: %v, want 401", err)
+	}
+
+	closed := startServer(t, server.Options{VerifyToken: verifyFake, NoAnonymous: true})
+	if w := dial(t, closed.url, "u").helloAs(t, "u", fakeToken("u-legacy", "legacy", hour)); w.User != "u-legacy" {
+		t.Fatalf("with NoAnonymous: welcome %+v, want u-legacy", w)
 	}
 }

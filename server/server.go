@@ -337,6 +337,10 @@ type Server struct {
 	uploads *uploadState // budgets, quotas and the unused-upload sweep; see upload.go
 
 	searches chan struct{} // one token per search running; see search.go
+
+	// credMem keeps revocations and reserved nicknames when the store
+	// does not (signout.go).
+	credMem store.MemoryCredentials
 }
 
 // New returns a Server ready to be mounted as an http.Handler.

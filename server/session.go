@@ -41,6 +41,8 @@ type session struct {
 	ident      Identity      // who the credential says this is
 	pre        *Identity     // the upgrade request's identity (Options.Authenticate)
 	expiry     *time.Timer   // closes with CloseAuthExpired when the credential expires
+	verified   bool          // the credential is the application's: its nickname is kept (signout.go)
+	creds      []credential  // guarded by mu: what a sign-out revokes (signout.go)
 
 	mu    sync.Mutex
 	rooms map[string]*room
@@ -193,7 +195,7 @@ func (s *session) handle(ctx context.Context, data []byte) {
 	}
 	switch p := f.Payload.(type) {
 	case *shared.Hello:
-		s.hello(f.ID, p)
+		s.hello(ctx, f.ID, p)
 	case *shared.Join:
 		s.join(ctx, f.ID, p)
 	case *shared.Leave:
@@ -213,9 +215,9 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		}
 		s.reply(shared.TypeRoomList, f.ID, list)
 	case *shared.Auth:
-		s.auth(f.ID, p)
+		s.auth(ctx, f.ID, p)
 	case *shared.Nick:
-		s.nick(f.ID, p)
+		s.nick(ctx, f.ID, p)
 	case *shared.Create:
 		s.create(ctx, f.ID, p)
 	case *shared.DM:
@@ -230,6 +232,8 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		s.search(ctx, f.ID, p) // search.go
 	case *shared.Typing:
 		s.typing(p)
+	case *shared.SignOut:
+		s.signOut(ctx, f.ID, p) // signout.go
 	default:
 		s.fail(f.ID, shared.Errorf(shared.CodeUnknownType, "%s is not a request a client may send", f.Type))
 	}
@@ -245,27 +249,28 @@ func offStack(fn func()) {
 	<-done
 }
 
-func (s *session) hello(id string, h *shared.Hello) {
+func (s *session) hello(ctx context.Context, id string, h *shared.Hello) {
 	if s.ready.Load() {
 		s.fail(id, shared.Errorf(shared.CodeInvalid, "hello was already received on this connection"))
 		return
 	}
-	ident, token, err := s.srv.identify(s.pre, h)
+	ident, token, creds, err := s.srv.identify(ctx, s.pre, h)
 	if err != nil {
 		s.fail(id, err) // the session stays without identity: hello again
 		return
 	}
+	verified := token == "" // the application's credential, not an anonymous user
 	nick := h.Nick
 	if ident.Nick != "" {
 		nick = ident.Nick
 	}
-	err = s.srv.holdNick(ident.User, nick)
+	err = s.srv.claimNick(ctx, ident.User, nick, verified)
 	if err != nil && nick != h.Nick {
 		// The credential's name is held by another online user: without
 		// this the verified user could not sign in at all while it is, as
 		// hello's nickname would never be used. Hello's stands in.
 		nick = h.Nick
-		err = s.srv.holdNick(ident.User, nick)
+		err = s.srv.claimNick(ctx, ident.User, nick, verified)
 	}
 	if err != nil {
 		s.fail(id, err)
@@ -273,8 +278,13 @@ func (s *session) hello(id string, h *shared.Hello) {
 	}
 	s.member = shared.Member{User: ident.User, Nick: nick}
 	s.ident = ident
+	s.verified = verified
+	for _, c := range creds {
+		s.remember(c.id, c.expires)
+	}
 	s.srv.setOnline(s.member, 1)
 	s.ready.Store(true)
+	defer s.recheckRevoked() // signout.go: after the welcome, a sign-out that raced this hello
 	s.helloTimer.Stop()
 	w := &shared.Welcome{
 		Protocol: shared.Protocol, Session: s.id, User: ident.User, Nick: nick, MaxBody: shared.MaxBodyRunes, Token: token,
@@ -315,8 +325,8 @@ func (s *session) signOff() {
 
 // auth replaces the session's credential with a fresh one for the same
 // user, without reconnecting.
-func (s *session) auth(id string, a *shared.Auth) {
-	ident, _, err := s.srv.identify(nil, &shared.Hello{Nick: s.member.Nick, Token: a.Token})
+func (s *session) auth(ctx context.Context, id string, a *shared.Auth) {
+	ident, _, err := s.srv.identifyToken(ctx, a.Token, time.Now(), false)
 	if err != nil {
 		s.fail(id, err)
 		return
@@ -325,6 +335,7 @@ func (s *session) auth(id string, a *shared.Auth) {
 		s.fail(id, shared.Errorf(shared.CodeUnauthorized, "the token is for another user"))
 		return
 	}
+	s.remember(ident.TokenID, ident.Expires)
 	ack := &shared.AuthAck{User: ident.User}
 	if !strings.HasPrefix(a.Token, TokenPrefix) {
 		s.ident.Expires = ident.Expires
@@ -334,10 +345,10 @@ func (s *session) auth(id string, a *shared.Auth) {
 }
 
 // nick changes the session's nickname and shows it in its rooms.
-func (s *session) nick(id string, n *shared.Nick) {
+func (s *session) nick(ctx context.Context, id string, n *shared.Nick) {
 	old := s.member
 	if n.Nick != old.Nick {
-		if err := s.srv.holdNick(old.User, n.Nick); err != nil {
+		if err := s.srv.claimNick(ctx, old.User, n.Nick, s.verified); err != nil {
 			s.fail(id, err)
 			return
 		}
@@ -353,6 +364,7 @@ func (s *session) nick(id string, n *shared.Nick) {
 		for _, r := range rooms {
 			r.rename(s.member)
 		}
+		s.srv.pushNick(s, n.Nick) // signout.go: the user's other tabs and devices
 	}
 	s.reply(shared.TypeAck, id, &shared.Nick{Nick: n.Nick})
 }

@@ -20,6 +20,10 @@ const (
 	CloseBadFrame     CloseCode = 4003 // a frame that cannot be answered (binary frame, repeated garbage)
 	CloseReplaced     CloseCode = 4004 // reserved: a newer session replaced this one
 	CloseAuthExpired  CloseCode = 4005 // the session's credential expired; reconnect with a fresh one
+	// CloseSignedOut: the session's credential was revoked (this session
+	// or another of the user signed out): do not reconnect with it; forget
+	// it and what it cached, and sign in again.
+	CloseSignedOut CloseCode = 4006
 )
 
 // closeInfo is one row of the close-code table.
@@ -42,6 +46,7 @@ var closeTable = map[CloseCode]closeInfo{
 	CloseBadFrame:       {false, "invalid frame"},
 	CloseReplaced:       {false, "session replaced"},
 	CloseAuthExpired:    {true, "credential expired; reconnect with a fresh one"},
+	CloseSignedOut:      {false, "signed out: the credential was revoked; sign in again"},
 }
 
 // ShouldReconnect reports whether a client closed with c should reconnect.

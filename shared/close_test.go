@@ -24,6 +24,8 @@ func TestCloseCodes(t *testing.T) {
 		{shared.CloseHelloTimeout, 4002, true},
 		{shared.CloseBadFrame, 4003, false},
 		{shared.CloseReplaced, 4004, false},
+		{shared.CloseAuthExpired, 4005, true},
+		{shared.CloseSignedOut, 4006, false},
 	}
 	reasons := map[string]shared.CloseCode{}
 	for _, tc := range cases {
@@ -47,7 +49,7 @@ func TestCloseCodes(t *testing.T) {
 func TestCloseUnknown(t *testing.T) {
 	// Unknown codes, including 1006 (connection dropped, never sent on the
 	// wire), are transient: reconnect with backoff.
-	for _, c := range []shared.CloseCode{0, 1002, 1003, 1005, 1006, 1007, 1010, 1014, 1015, 3000, 4006, 4999} {
+	for _, c := range []shared.CloseCode{0, 1002, 1003, 1005, 1006, 1007, 1010, 1014, 1015, 3000, 4099, 4999} {
 		assertEqual(t, "unknown reconnect", c.ShouldReconnect(), true)
 		assertEqual(t, "unknown reason", c.Reason(), "unknown close code")
 	}

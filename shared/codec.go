@@ -437,7 +437,7 @@ func isServerFrame(t Type) bool {
 	switch t {
 	case TypeWelcome, TypeAck, TypeError, TypeMessage, TypePresence,
 		TypeMemberJoined, TypeMemberLeft, TypeRoomList, TypeBatch, TypeRemoved,
-		TypePresenceDiff, TypePong, TypeReaction:
+		TypePresenceDiff, TypePong, TypeReaction, TypeNickChanged:
 		return true
 	}
 	return false
@@ -447,7 +447,7 @@ func isRequest(t Type) bool {
 	switch t {
 	case TypeHello, TypeJoin, TypeLeave, TypeSend, TypeHistory, TypeRooms,
 		TypeAuth, TypeNick, TypeCreate, TypeDM, TypeInvite, TypeRemove,
-		TypeMembers, TypeSearch, TypeUpload:
+		TypeMembers, TypeSearch, TypeUpload, TypeSignOut:
 		return true
 	}
 	return false

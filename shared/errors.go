@@ -28,6 +28,11 @@ const (
 	// Search budget (PROTOCOL.md 7.15).
 	CodeSearchTooBroad Code = "search_too_broad" // a search with too many words, or none long enough to look up
 	CodeSearchTimeout  Code = "search_timeout"   // a search ran out of its time budget (or waited it out for a turn)
+
+	// CodeSignedOut: the credential was revoked because its owner signed
+	// out (here or everywhere, PROTOCOL.md 7.18). Forget it and what was
+	// kept for the user; sign in again.
+	CodeSignedOut Code = "signed_out"
 )
 
 // Error is a protocol error: a code and a human-readable message.

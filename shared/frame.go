@@ -434,6 +434,10 @@ func newPayload(t Type) (p any, ok bool) {
 		return new(Ping), true
 	case TypePong:
 		return new(Pong), true
+	case TypeSignOut:
+		return new(SignOut), true
+	case TypeNickChanged:
+		return new(NickChanged), true
 	}
 	return nil, false
 }

@@ -15,7 +15,7 @@ var knownCodes = map[shared.Code]bool{
 	shared.CodeTooLarge: true, shared.CodeHelloRequired: true, shared.CodeNotJoined: true,
 	shared.CodeConflict: true, shared.CodeRateLimited: true, shared.CodeUnavailable: true,
 	shared.CodeInternal: true, shared.CodeUnauthorized: true, shared.CodeForbidden: true,
-	shared.CodeNickTaken: true, shared.CodeNotFound: true,
+	shared.CodeNickTaken: true, shared.CodeNotFound: true, shared.CodeSignedOut: true,
 }
 
 // FuzzDecode checks that Decode never panics, that it fails only with a

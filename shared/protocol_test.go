@@ -149,6 +149,10 @@ func ackShapeOK(raw []byte) bool {
 	if strictInto(raw, &ua) == nil && ua.Image.ID != "" {
 		return true
 	}
+	var so shared.SignOutAck
+	if strictInto(raw, &so) == nil {
+		return true
+	}
 	return strictInto(raw, &ja) == nil || strictInto(raw, &sa) == nil || strictInto(raw, &ha) == nil ||
 		strictInto(raw, &aa) == nil || strictInto(raw, &na) == nil || strictInto(raw, &ri) == nil || strictInto(raw, &ia) == nil || strictInto(raw, &ma) == nil
 }
@@ -196,7 +200,7 @@ func TestProtocolTables(t *testing.T) {
 	if codes != len(knownCodes) {
 		t.Errorf("PROTOCOL.md error table has %d codes, the code %d", codes, len(knownCodes))
 	}
-	if closes != 13 {
-		t.Errorf("PROTOCOL.md close table has %d rows, want 13", closes)
+	if closes != 14 {
+		t.Errorf("PROTOCOL.md close table has %d rows, want 14", closes)
 	}
 }

@@ -50,6 +50,9 @@ func (c *Client) helloRefused(conn *websocket.Conn, err *shared.Error) (again bo
 		c.fatal = err
 	}
 	c.mu.Unlock()
+	if err.Code == shared.CodeSignedOut {
+		c.signedOutByServer() // signout.go: revoked while this client was away
+	}
 	c.emit(ErrorReceived{Err: err})
 	if !retry {
 		conn.Close(websocket.StatusNormalClosure, "hello refused: "+string(err.Code))
@@ -136,19 +139,6 @@ func (c *Client) SetNick(ctx context.Context, nick string) error {
 	c.nick = ack.Nick
 	c.mu.Unlock()
 	return nil
-}
-
-// SignOut forgets the identity: the token, the user id and the unsent
-// messages (which would otherwise go out under the next identity), then
-// closes. The next Client on this Storage starts as a new user.
-func (c *Client) SignOut() error {
-	err := c.Close()
-	c.mu.Lock()
-	c.token, c.user = "", ""
-	c.saveIdentityLocked()
-	c.clearOutboxLocked()
-	c.mu.Unlock()
-	return err
 }
 
 // CreateRoom creates a public or private room (kind shared.RoomPublic or

@@ -140,6 +140,7 @@ func New(url string, opts *Options) (*Client, error) {
 	if o.Storage == nil {
 		o.Storage = &Memory{}
 	}
+	o.Storage = &gatedStorage{Storage: o.Storage} // signout.go
 	if o.MinBackoff <= 0 {
 		o.MinBackoff = 250 * time.Millisecond
 	}

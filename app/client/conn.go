@@ -130,6 +130,8 @@ func (c *Client) handle(f shared.Frame) {
 		c.removed(p.Room)
 	case *shared.Read:
 		c.readPushed(p) // read.go
+	case *shared.NickChanged:
+		c.nickChanged(p.Nick) // signout.go
 	default: // welcome, ack, error
 		c.answer(f)
 	}

@@ -36,6 +36,9 @@ func (c *Client) loop() {
 				c.setState(StateOffline, fatal)
 				return
 			}
+			if code == shared.CloseSignedOut {
+				c.signedOutByServer() // signout.go
+			}
 			if code != -1 && !code.ShouldReconnect() || c.ctx.Err() != nil {
 				c.setState(StateOffline, err)
 				return

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sort"
 	"strconv"
@@ -44,21 +45,89 @@ func (m *model) restart(ctx app.Context, wsURL, nick string) {
 	m.start(ctx, wsURL, nick)
 }
 
-// signOut forgets this browser's identity, nickname and joined rooms.
-func (m *model) signOut() {
+// signOut leaves nothing of the person in the browser: the client's
+// keys and the page's (joined rooms, nickname, drafts, unread state,
+// cached history, outbox) go from localStorage and sessionStorage, the
+// cookie goes, and the client writes nothing more; the server revokes the
+// token (everywhere: every token of the user, all their sessions).
+func (m *model) signOut(everywhere bool) {
 	m.mu.Lock()
 	cl := m.cl
 	m.cl = nil
-	m.views = make(map[string]*roomView)
-	m.rooms, m.joined, m.notice, m.signinErr = nil, nil, "", ""
+	m.forgetLocked()
+	m.signinErr = ""
 	m.mu.Unlock()
-	app.Window().Get("localStorage").Call("removeItem", joinedKey)
+	if cl != nil {
+		cl.Forget() // now, before anyone can sign in again in this page
+	}
+	forgetBrowser()
 	if cl != nil {
 		// Off the UI goroutine: closing waits for the socket, whose
 		// events the browser delivers to this same wasm instance.
-		go cl.SignOut()
+		go func() {
+			if everywhere {
+				cl.SignOutEverywhere()
+			} else {
+				cl.SignOut()
+			}
+		}()
+	}
+}
+
+// forgetLocked drops what the page shows of the person.
+func (m *model) forgetLocked() {
+	m.views = make(map[string]*roomView)
+	m.rooms, m.joined, m.notice, m.nick = nil, nil, "", ""
+	m.reads = readsState{}
+	m.find = searchState{}
+}
+
+// forgetBrowser deletes every Duplex key from localStorage and
+// sessionStorage, and the credential cookie.
+func forgetBrowser() {
+	client.ClearStorage(newStorage())
+	if app.IsClient {
+		ss := app.Window().Get("sessionStorage")
+		var keys []string
+		for i, n := 0, ss.Get("length").Int(); i < n; i++ {
+			if k := ss.Call("key", i); k.Truthy() && strings.HasPrefix(k.String(), client.StoragePrefix) {
+				keys = append(keys, k.String())
+			}
+		}
+		for _, k := range keys {
+			ss.Call("removeItem", k)
+		}
+		// The server answers with Clear-Site-Data "cache": the HTTP cache
+		// forgets the person's images.
+		app.Window().Call("fetch", "/signed-out", map[string]any{"cache": "no-store", "credentials": "same-origin"})
 	}
 	setTokenCookie("")
+}
+
+// signedOutLocked handles the server closing the session because its
+// token was revoked elsewhere (another tab signed out, or the person
+// signed out everywhere): the page forgets the person and asks for a
+// nickname again; the client already erased its storage.
+func (m *model) signedOutLocked() {
+	m.cl = nil
+	m.forgetLocked()
+	m.signinErr = "You were signed out (in another tab or on another device). Pick a nickname to start again."
+	setTokenCookie("")
+}
+
+// nickChangedLocked adopts a nickname changed in another tab or device.
+func (m *model) nickChangedLocked(nick string) {
+	m.nick = nick
+	if b, err := json.Marshal(nick); err == nil && app.IsClient {
+		app.Window().Get("localStorage").Call("setItem", nickKey, string(b))
+	}
+}
+
+// setNick records the nickname this page changed to.
+func (m *model) setNick(nick string) {
+	m.mu.Lock()
+	m.nick = nick
+	m.mu.Unlock()
 }
 
 // client returns the running client, or nil.
@@ -160,11 +229,23 @@ func shortUser(user string) string {
 	return user
 }
 
-func (c *Chat) onSignOut(ctx app.Context, e app.Event) {
-	theModel.signOut()
+func (c *Chat) onSignOut(ctx app.Context, e app.Event) { c.signOut(ctx, false) }
+
+func (c *Chat) onSignOutAll(ctx app.Context, e app.Event) { c.signOut(ctx, true) }
+
+func (c *Chat) signOut(ctx app.Context, everywhere bool) {
+	theModel.signOut(everywhere)
 	ctx.LocalStorage().Del(nickKey)
 	c.nick, c.editNick, c.toast = "", false, ""
 	c.enter(ctx)
+}
+
+// adoptNick follows the nickname the model holds when another tab or
+// device changed it (the server pushed nick_changed).
+func (c *Chat) adoptNick() {
+	if s := c.snap; s.Signed && s.SigninErr == "" && s.Nick != "" && s.Nick != c.nick && !c.editNick {
+		c.nick = s.Nick
+	}
 }
 
 func (c *Chat) onEditNick(ctx app.Context, e app.Event) {
@@ -195,6 +276,7 @@ func (c *Chat) onNickKey(ctx app.Context, e app.Event) {
 		if err := cl.SetNick(rctx, nick); err != nil {
 			return err
 		}
+		theModel.setNick(nick)
 		ctx.Dispatch(func(ctx app.Context) {
 			c.nick = nick
 			ctx.LocalStorage().Set(nickKey, nick)
@@ -237,6 +319,8 @@ func (c *Chat) renderMe() app.UI {
 		}),
 		app.Button().Type("button").Class("ghost").DataSet("test", "change-nick").OnClick(c.onEditNick).Text("Change nickname"),
 		app.Button().Type("button").Class("ghost").DataSet("test", "signout").OnClick(c.onSignOut).Text("Sign out"),
+		app.Button().Type("button").Class("ghost").DataSet("test", "signout-all").Title("Sign out in every tab and on every device").
+			OnClick(c.onSignOutAll).Text("Sign out everywhere"),
 	)
 }
 

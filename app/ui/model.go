@@ -142,6 +142,10 @@ func (m *model) start(ctx app.Context, wsURL, nick string) {
 func (m *model) pump(cl *client.Client) {
 	for ev := range cl.Events() {
 		m.mu.Lock()
+		if m.cl != cl { // signed out: nothing of that person may show again
+			m.mu.Unlock()
+			continue
+		}
 		switch e := ev.(type) {
 		case client.StateChanged:
 			if e.State == client.StateOnline {
@@ -182,6 +186,10 @@ func (m *model) pump(cl *client.Client) {
 		case client.RoomsChanged:
 			m.rooms = e.Rooms
 			m.dmsLocked(e.Rooms) // unread.go
+		case client.SignedOut:
+			m.signedOutLocked() // identity.go
+		case client.NickChanged:
+			m.nickChangedLocked(e.Nick) // identity.go
 		case client.ErrorReceived:
 			if e.Err != nil {
 				m.notice = e.Err.Message
@@ -204,7 +212,9 @@ func (m *model) refreshRoomsOf(cl *client.Client) {
 	defer cancel()
 	if rooms, err := cl.Rooms(ctx); err == nil {
 		m.mu.Lock()
-		m.rooms = rooms
+		if m.cl == cl { // not signed out meanwhile
+			m.rooms = rooms
+		}
 		m.mu.Unlock()
 		m.changed()
 	}
@@ -225,6 +235,7 @@ func (m *model) open(ctx app.Context, room string) {
 		err := cl.Join(context.Background(), room)
 		m.mu.Lock()
 		switch {
+		case m.cl != cl: // signed out meanwhile: remember nothing of it
 		case err == nil:
 			// Listed once the server let us in: a refused private room or
 			// DM never shows in the sidebar.

@@ -197,6 +197,7 @@ func pageTitle(room string) string {
 // the reconnect countdown.
 func (c *Chat) refresh(ctx app.Context) {
 	c.snap = theModel.snapshot(c.room)
+	c.adoptNick() // identity.go
 	if c.room != "" && c.snap.Info.Name == c.room {
 		ctx.Page().SetTitle(titleWithUnread(c.snap.TotalUnread, roomLabel(c.snap.Info)+" · Duplex")) // a DM by the other person's name
 	} else if c.room != "" {

@@ -1,7 +1,8 @@
 // Package jwtauth verifies JSON Web Tokens minted by an application's own
-// backend, for server.Options.VerifyToken: `sub` becomes the user id,
-// `name` the nickname, and `exp` is required. It is server-side only: the
-// browser bundle never links it.
+// backend, for server.Options.VerifyToken: `iss` and `sub` name the user
+// (UserID maps them into a namespace of their own), `name` is the
+// nickname, and `exp` is required. It is server-side only: the browser
+// bundle never links it.
 package jwtauth
 
 import (
@@ -10,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/duplex-chat/duplex/server"
@@ -32,7 +34,16 @@ const Leeway = 30 * time.Second
 // ECDSA for ES256/384/512, Ed25519 for EdDSA) or otherwise an HMAC secret
 // (HS256/384/512) of at least 32 bytes. Only the algorithms of that key
 // are accepted, so a token cannot choose a weaker one (or "none").
-func New(key []byte) (func(token string) (server.Identity, error), error) {
+//
+// The user id is UserID(namespace, iss, sub) with the namespace of
+// WithNamespace (none by default): two verifiers for two backends that
+// may reuse each other's subjects without an iss claim should each get a
+// namespace of their own.
+func New(key []byte, opts ...Option) (func(token string) (server.Identity, error), error) {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
 	verifyKey, methods, err := parseKey(key)
 	if err != nil {
 		return nil, err
@@ -46,19 +57,49 @@ func New(key []byte) (func(token string) (server.Identity, error), error) {
 		if c.Subject == "" {
 			return server.Identity{}, shared.Errorf(shared.CodeUnauthorized, "JWT refused: no sub claim")
 		}
-		id := server.Identity{User: UserID(c.Subject), Nick: c.Name, Expires: c.ExpiresAt.Time}
+		id := server.Identity{User: UserID(cfg.namespace, c.Issuer, c.Subject), Nick: c.Name, Expires: c.ExpiresAt.Time}
+		if c.IssuedAt != nil {
+			id.IssuedAt = c.IssuedAt.Time
+		}
 		return id, nil
 	}, nil
 }
 
-// UserID maps a JWT subject to a Duplex user id: the subject itself when
-// it is a valid id, else a stable hash of it.
-func UserID(sub string) string {
-	if shared.ValidID("user", sub) == nil {
-		return sub
+// Option configures New.
+type Option func(*config)
+
+type config struct{ namespace string }
+
+// WithNamespace puts the users of this verifier in a namespace of their
+// own, apart from every other verifier's (see UserID).
+func WithNamespace(ns string) Option { return func(c *config) { c.namespace = ns } }
+
+// UserID maps a JWT's issuer and subject to a Duplex user id, in a
+// namespace that neither anonymous users (ids "u-…", chosen by the
+// server) nor another issuer's subjects can reach:
+//
+//	"j" + 8 hex of SHA-256(namespace, iss) + "-" + 32 hex of SHA-256(namespace, iss, sub)
+//
+// each part length-prefixed before hashing, so no two (namespace, iss,
+// sub) triples hash the same input. The subject is never used as the id
+// itself: "alice" and a subject equal to the id "alice" maps to are two
+// users. (Before this mapping a subject that was a valid id became the
+// user id unchanged, and any other was "j-" + 24 hex of its hash; users of
+// JWTs get new ids, see README "Identities".)
+func UserID(namespace, iss, sub string) string {
+	ns := sha256.Sum256(lengthPrefixed(namespace, iss))
+	sum := sha256.Sum256(lengthPrefixed(namespace, iss, sub))
+	return "j" + hex.EncodeToString(ns[:4]) + "-" + hex.EncodeToString(sum[:16])
+}
+
+func lengthPrefixed(parts ...string) []byte {
+	var b []byte
+	for _, p := range parts {
+		b = strconv.AppendInt(b, int64(len(p)), 10)
+		b = append(b, ':')
+		b = append(b, p...)
 	}
-	sum := sha256.Sum256([]byte(sub))
-	return "j-" + hex.EncodeToString(sum[:12])
+	return b
 }
 
 func parseKey(key []byte) (any, []string, error) {

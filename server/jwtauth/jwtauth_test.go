@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -52,13 +53,13 @@ func TestHMAC(t *testing.T) {
 	}
 	exp := time.Now().Add(time.Hour).Truncate(time.Second)
 	id, err := verify(mint(t, jwt.SigningMethodHS256, secret, jwt.MapClaims{"sub": "ann", "name": "Ann", "exp": exp.Unix()}))
-	if err != nil || id.User != "ann" || id.Nick != "Ann" || !id.Expires.Equal(exp) {
+	if err != nil || id.User != jwtauth.UserID("", "", "ann") || id.Nick != "Ann" || !id.Expires.Equal(exp) {
 		t.Fatalf("valid token: %+v, %v", id, err)
 	}
-	// A subject that is not a valid user id maps to a stable hash.
+	// A subject maps to a stable id, in the JWT namespace.
 	id1, _ := verify(mint(t, jwt.SigningMethodHS256, secret, jwt.MapClaims{"sub": "ann@example.com", "exp": exp.Unix()}))
 	id2, _ := verify(mint(t, jwt.SigningMethodHS256, secret, jwt.MapClaims{"sub": "ann@example.com", "exp": exp.Unix()}))
-	if id1.User != id2.User || !strings.HasPrefix(id1.User, "j-") || shared.ValidID("user", id1.User) != nil {
+	if id1.User != id2.User || !strings.HasPrefix(id1.User, "j") || shared.ValidID("user", id1.User) != nil {
 		t.Fatalf("mapped subject: %q, %q", id1.User, id2.User)
 	}
 
@@ -101,7 +102,7 @@ func TestPublicKeys(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		if id, err := verify(mint(t, c.method, c.priv, jwt.MapClaims{"sub": "bob", "exp": exp})); err != nil || id.User != "bob" {
+		if id, err := verify(mint(t, c.method, c.priv, jwt.MapClaims{"sub": "bob", "exp": exp})); err != nil || id.User != jwtauth.UserID("", "", "bob") {
 			t.Fatalf("%s: %+v, %v", c.name, id, err)
 		}
 		// An HMAC token signed with the public key's bytes as the secret
@@ -117,5 +118,73 @@ func TestBadKeys(t *testing.T) {
 	}
 	if _, err := jwtauth.New([]byte("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")); err == nil {
 		t.Fatal("a broken PEM key was accepted")
+	}
+}
+
+// TestNamespaces: no subject can name an anonymous user, another
+// issuer's user or the user another subject maps to; the same issuer and
+// subject always map to the same id. Subjects tried: plain names, an
+// anonymous id ("u-…"), the id another subject maps to, the old mapping
+// ("j-" + hash), e-mail addresses that differ only in case, subjects and
+// issuers whose concatenations agree, and NUL bytes.
+func TestNamespaces(t *testing.T) {
+	exp := time.Now().Add(time.Hour).Unix()
+	verify, err := jwtauth.New(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := func(claims jwt.MapClaims) string {
+		t.Helper()
+		claims["exp"] = exp
+		id, err := verify(mint(t, jwt.SigningMethodHS256, secret, claims))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if shared.ValidID("user", id.User) != nil || strings.HasPrefix(id.User, "u-") || strings.HasPrefix(id.User, "j-") {
+			t.Fatalf("%v mapped to %q: not a JWT-namespace id", claims, id.User)
+		}
+		return id.User
+	}
+	alice := user(jwt.MapClaims{"sub": "alice@example.com"})
+	seen := map[string]string{alice: "alice@example.com"}
+	for _, claims := range []jwt.MapClaims{
+		{"sub": alice}, // the id alice maps to, chosen as a subject
+		{"sub": "Alice@example.com"},
+		{"sub": "alice"},
+		{"sub": "u-0123456789abcdef01"}, // an anonymous user's id
+		{"sub": "j-" + alice[10:34]},    // the old mapping's shape
+		{"sub": "alice@example.com", "iss": "https://other.example"},
+		{"sub": "com", "iss": "alice@example."}, // the same bytes split elsewhere
+		{"sub": "alice@example.com\x00"},
+		{"sub": "alice@example.com", "iss": ""},
+	} {
+		got := user(claims)
+		if claims["iss"] == "" && claims["sub"] == "alice@example.com" {
+			if got != alice {
+				t.Errorf("an empty iss is no iss: %q, want %q", got, alice)
+			}
+			continue
+		}
+		if prev, dup := seen[got]; dup {
+			t.Errorf("%v and %q map to one user %q", claims, prev, got)
+		}
+		seen[got] = fmt.Sprint(claims)
+	}
+	if user(jwt.MapClaims{"sub": "alice@example.com"}) != alice {
+		t.Error("the same subject mapped to another id")
+	}
+	// Two issuers share no namespace prefix; a verifier with a namespace
+	// of its own shares none with the default one.
+	a, b := user(jwt.MapClaims{"sub": "x", "iss": "a"}), user(jwt.MapClaims{"sub": "x", "iss": "b"})
+	if a[:10] == b[:10] {
+		t.Errorf("issuers a and b share the prefix %q", a[:10])
+	}
+	other, err := jwtauth.New(secret, jwtauth.WithNamespace("backend-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := other(mint(t, jwt.SigningMethodHS256, secret, jwt.MapClaims{"sub": "alice@example.com", "exp": exp}))
+	if err != nil || id.User == alice {
+		t.Errorf("namespace backend-2: %q, %v; want an id other than %q", id.User, err, alice)
 	}
 }

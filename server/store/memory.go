@@ -17,6 +17,8 @@ type Memory struct {
 	rooms  map[string]*memRoom
 	clock  int64    // bumps on every write, orders Rooms by activity
 	reads  memReads // read markers and search order: memory_read.go
+
+	MemoryCredentials // revocations and reserved nicknames: credentials.go
 }
 
 type memRoom struct {
@@ -34,6 +36,7 @@ type memRoom struct {
 }
 
 var _ Store = (*Memory)(nil)
+var _ Credentials = (*Memory)(nil)
 
 // NewMemory returns an empty in-memory store.
 func NewMemory() *Memory { return &Memory{rooms: make(map[string]*memRoom)} }

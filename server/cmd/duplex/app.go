@@ -80,6 +80,7 @@ func newApp(cfg config) (*duplexApp, error) {
 		st.Close()
 		return nil, err
 	}
+	ids.srv = srv // cookies are checked against sign-outs too
 	ui.Routes()
 	ui.SetHistorySource(storeHistory{st})
 	ui.SetPrerenderBudget(cfg.prerenderBytes)
@@ -94,6 +95,7 @@ func newApp(cfg config) (*duplexApp, error) {
 		io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", readyz(srv))
+	mux.HandleFunc("GET /signed-out", clearSiteCache) // identity.go: sign-out empties the browser's HTTP cache
 	if cfg.metricsAddr == "" {
 		mux.Handle("GET /metrics", metrics)
 	} else {

@@ -35,6 +35,8 @@ const tokenCookie = "duplex_token"
 type identities struct {
 	key       []byte
 	verifyJWT func(string) (server.Identity, error)
+	// srv, once set, verifies and checks revocation (sign-out).
+	srv *server.Server
 }
 
 func newIdentities(cfg config) (*identities, error) {
@@ -101,8 +103,16 @@ func loadOrCreateKey(path string) ([]byte, error) {
 	return key, nil
 }
 
-// verify returns the user a credential names, or "" when it is not valid.
-func (ids *identities) verify(token string) string {
+// verify returns the user a credential names, or "" when it is not valid
+// or was revoked.
+func (ids *identities) verify(ctx context.Context, token string) string {
+	if ids.srv != nil {
+		id, err := ids.srv.CheckCredential(ctx, token)
+		if err != nil {
+			return ""
+		}
+		return id.User
+	}
 	if strings.HasPrefix(token, server.TokenPrefix) {
 		if id, err := server.VerifySessionToken(ids.key, token, time.Now()); err == nil {
 			return id.User
@@ -155,7 +165,7 @@ func allowedToRead(r *http.Request, st store.Store, ids *identities, room string
 	if err != nil {
 		return false
 	}
-	user := ids.verify(c.Value)
+	user := ids.verify(r.Context(), c.Value)
 	if user == "" {
 		return false
 	}
@@ -171,4 +181,17 @@ func authorize(ctx context.Context, id server.Identity, action server.Action, ro
 		return shared.Errorf(shared.CodeForbidden, "room %q is the front page and stays public", room.Name)
 	}
 	return server.DefaultAuthorize(ctx, id, action, room)
+}
+
+// clearSiteCache answers the page's request on sign-out with
+// Clear-Site-Data "cache": the browser drops what its HTTP cache holds of
+// this origin, such as a private room's images (served "private,
+// max-age=1y" to their members), which the next person in that browser
+// could otherwise open from the cache by a URL in the history. The
+// service worker's app files (Cache API) and the storage stay: the page
+// deletes its keys itself.
+func clearSiteCache(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Clear-Site-Data", `"cache"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/duplex-chat/duplex/app/client"
+	"github.com/duplex-chat/duplex/server/jwtauth"
 	"github.com/duplex-chat/duplex/shared"
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -65,8 +66,8 @@ func TestJWTLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ann.Close()
-	if ann.User() != "ann-42" || ann.Nick() != "Ann" {
-		t.Fatalf("JWT identity: user %q nick %q, want ann-42 / Ann", ann.User(), ann.Nick())
+	if ann.User() != jwtauth.UserID("", "", "ann-42") || ann.Nick() != "Ann" {
+		t.Fatalf("JWT identity: user %q nick %q, want the id of ann-42 / Ann", ann.User(), ann.Nick())
 	}
 	if ann.Token() != "" {
 		t.Errorf("the server issued its own token to a JWT user: %q", ann.Token())

@@ -19,7 +19,7 @@ func withViewer(r *http.Request, ids *identities) *http.Request {
 	given := q.Has(ui.ViewerParam)
 	q.Del(ui.ViewerParam)
 	if c, err := r.Cookie(tokenCookie); err == nil {
-		if user := ids.verify(c.Value); user != "" {
+		if user := ids.verify(r.Context(), c.Value); user != "" {
 			q.Set(ui.ViewerParam, user)
 		}
 	}

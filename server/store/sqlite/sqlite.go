@@ -175,8 +175,12 @@ func open(dir, path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.createCredentials(); err != nil { // credentials.go
+		db.Close()
+		return nil, err
+	}
 	if migrated {
-		// A migration may have erased text (7 rebuilt the search index):
+		// A migration may have erased text (8 rebuilt the search index):
 		// the old pages leave the database file at the checkpoint.
 		s.scheduleCheckpoint()
 	}

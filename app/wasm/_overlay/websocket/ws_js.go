@@ -157,7 +157,12 @@ func (c *Conn) read(ctx context.Context) (MessageType, []byte, error) {
 		return 0, nil, ctx.Err()
 	case <-c.readSignal:
 	case <-c.closed:
-		return 0, nil, net.ErrClosed
+		// Duplex patch: upstream returns net.ErrClosed alone, so
+		// CloseStatus of a read error was always -1 in the browser and a
+		// client could not tell a close code that says "do not reconnect"
+		// (4006, signed out) from a dropped network. closeErr, set before
+		// closed is closed, carries the CloseError.
+		return 0, nil, errors.Join(net.ErrClosed, c.closeErr)
 	}
 
 	c.readBufMu.Lock()
