@@ -173,6 +173,7 @@ func (c *Client) joinAnswer(room string, f shared.Frame) {
 	if ev != nil {
 		c.emit(ev)
 	}
+	c.pump() // the room's outbox entries may go now (or are dropped): pace.go
 }
 
 func (c *Client) joinAnswerLocked(room string, f shared.Frame) Event {
@@ -208,7 +209,6 @@ func (c *Client) joinAnswerLocked(room string, f shared.Frame) Event {
 	rs.live, rs.Synced = true, true
 	rs.joinedLocked(ack, rs.resumed)
 	close(rs.liveCh)
-	c.resendRoomLocked(room)
 	return Joined{Ack: ack}
 }
 

@@ -30,8 +30,8 @@ func TestOutboxTwoClientsShareStorage(t *testing.T) {
 		}
 		sent = append(sent, id)
 	}
-	st.Set("duplex.outbox.v2.mgarbage", "{not json")
-	st.Set("duplex.outbox.v2.mother", `{"room":"lobby","msg_id":"mreal","body":"x","ts":1}`)
+	st.Set("duplex.outbox.v3.mgarbage", "{not json")
+	st.Set("duplex.outbox.v3.mother", `{"room":"lobby","msg_id":"mreal","body":"x","ts":1}`)
 	if n := len(a.Outbox()); n != 3 {
 		t.Fatalf("client a holds %d sends, want its own 3", n)
 	}
@@ -52,7 +52,7 @@ func TestOutboxTwoClientsShareStorage(t *testing.T) {
 			t.Errorf("msg_id %s was lost from the shared Storage", id)
 		}
 	}
-	for _, k := range st.Keys("duplex.outbox.v2.") {
+	for _, k := range st.Keys("duplex.outbox.v3.") {
 		if strings.HasSuffix(k, "mgarbage") || strings.HasSuffix(k, "mother") {
 			t.Errorf("bad entry %s was kept", k)
 		}

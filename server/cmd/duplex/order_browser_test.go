@@ -1,0 +1,132 @@
+//go:build !(js && wasm)
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/duplex-chat/duplex/app/client"
+	"github.com/duplex-chat/duplex/shared"
+)
+
+// Issue #15 point 1: one ordered outbox for everything a person does.
+
+// observer is a real client that keeps what it receives (Messages holds
+// each message once, by seq, in its latest state).
+func observer(t *testing.T, ta *testApp, room string) *client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, ta.WS, &client.Options{Nick: "observer", CacheSize: 1000, MaxBackoff: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	go func() {
+		for range c.Events() {
+		}
+	}()
+	if err := c.Join(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// bodiesBy lists the bodies of author's messages in c's room in seq order.
+func bodiesBy(c *client.Client, room, author string) []string {
+	var out []string
+	for _, m := range c.Messages(room) {
+		if m.Kind == shared.KindMessage && m.Author.Nick == author {
+			out = append(out, m.Body)
+		}
+	}
+	return out
+}
+
+// TestBrowserOfflineOrder: alice types 80 short messages while the server
+// is down (her page is offline), then the server comes back with the
+// default rate limits (10 sends a second, bursts of 50), so 30 of them
+// are refused with rate_limited at first. A second real client receives
+// them, and the order of their seqs is the order alice typed them in,
+// each exactly once. Before the one ordered outbox each refused send was
+// retried on its own timer and the room stored 1–50, 61, 72, 51–60, ….
+func TestBrowserOfflineOrder(t *testing.T) {
+	exe := requireBrowser(t)
+	timed(t)
+	const room, n = "order", 80
+	ta := startAppWith(t, config{}) // the default limits
+	obs := observer(t, ta, room)
+	a := newTab(t, exe, "alice")
+	a.open(ta.URL + "/r/" + room)
+	a.signIn("alice")
+
+	ta.Stop()
+	poll[bool](a, "the page to see the server gone", js(`__conn() !== 'online'`))
+	var typed []string
+	for i := 1; i <= n; i++ {
+		body := fmt.Sprintf("m%02d", i)
+		typed = append(typed, body)
+		a.do("type "+body,
+			chromedp.SetValue(chromedp.CSS(`[data-test=composer]`), body),
+			chromedp.SendKeys(chromedp.CSS(`[data-test=composer]`), kb.Enter),
+		)
+	}
+	poll[bool](a, "80 pending rows", js(`__rows().filter(r => r.status === 'pending').length === 80`))
+
+	ta = startAppWith(t, config{addr: ta.Addr, dataDir: ta.Data})
+	back := time.Now()
+	deadline := time.Now().Add(90 * time.Second)
+	var got []string
+	for {
+		got = bodiesBy(obs, room, "alice")
+		if len(got) >= n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("all %d delivered %v after the server came back", len(got), time.Since(back).Round(time.Millisecond))
+	t.Logf("received order: %s", compactOrder(got))
+	if strings.Join(got, ",") != strings.Join(typed, ",") {
+		t.Fatalf("the observer received %d messages in the order\n  %v\nwant the typed order\n  %v", len(got), got, typed)
+	}
+	poll[bool](a, "all 80 sent in alice's page", js(`__rows().filter(r => r.status === 'sent').length === 80 &&
+		__rows().every(r => r.status === 'sent')`))
+	a.noDuplicates()
+	a.noCSPViolations()
+}
+
+// compactOrder writes bodies m01..m80 as runs: "1..50, 61, 51..60".
+func compactOrder(bodies []string) string {
+	var parts []string
+	start, prev := -1, -1
+	flush := func() {
+		switch {
+		case start < 0:
+		case start == prev:
+			parts = append(parts, strconv.Itoa(start))
+		default:
+			parts = append(parts, fmt.Sprintf("%d..%d", start, prev))
+		}
+	}
+	for _, b := range bodies {
+		v, err := strconv.Atoi(strings.TrimPrefix(b, "m"))
+		if err != nil {
+			v = -2
+		}
+		if start >= 0 && v == prev+1 {
+			prev = v
+			continue
+		}
+		flush()
+		start, prev = v, v
+	}
+	flush()
+	return strings.Join(parts, ", ")
+}
