@@ -153,6 +153,7 @@ func (c *Client) welcome(w *shared.Welcome) {
 	c.saveIdentityLocked()
 	c.mu.Unlock()
 	c.emit(StateChanged{State: StateOnline})
+	c.pump() // joins the rooms of entries no Join asked for: pace.go
 }
 
 // sendJoinLocked asks for the room, resuming after the last seq held.
