@@ -130,3 +130,89 @@ func compactOrder(bodies []string) string {
 	flush()
 	return strings.Join(parts, ", ")
 }
+
+// TestBrowserOfflineEditAndReaction: alice's page goes offline (the
+// server stops) after she sent a message; she edits it (Up-arrow, new
+// text, Enter) and reacts to it with the picker. Both show at once in her
+// page, survive a reload made while still offline (from localStorage),
+// and when the server is back they are applied: bob's real client holds
+// the message edited with alice's 👍, the edit before the reaction.
+func TestBrowserOfflineEditAndReaction(t *testing.T) {
+	exe := requireBrowser(t)
+	timed(t)
+	const room = "offline-edit"
+	ta := startAppWith(t, config{})
+	bob := observer(t, ta, room)
+	a := newTab(t, exe, "alice")
+	a.open(ta.URL + "/r/" + room)
+	a.signIn("alice")
+	const plan, edited = "the plan, first draft", "the plan, edited offline"
+	a.sendEnter(plan)
+	m := a.waitRow(plan, "alice", "sent")
+	poll[bool](a, "the service worker cache", `(async () => {
+		await navigator.serviceWorker.ready;
+		for (const k of await caches.keys()) {
+			const c = await caches.open(k);
+			if (await c.match('/') && await c.match('/web/app.wasm') && await c.match('/app.js')) return true;
+		}
+		return false;
+	})()`)
+
+	ta.Stop()
+	poll[bool](a, "the page to see the server gone", js(`__conn() !== 'online'`))
+	poll[bool](a, "an empty composer", `document.querySelector('[data-test=composer]').value === ''`)
+	a.do("Up-arrow, new text, Enter",
+		chromedp.Focus(chromedp.CSS(`[data-test=composer]`)),
+		chromedp.KeyEvent(kb.ArrowUp),
+	)
+	poll[bool](a, "the composer to hold the message to edit", `document.querySelector('[data-test=composer]').value === `+quote(plan))
+	a.do("save the edit",
+		chromedp.SetValue(chromedp.CSS(`[data-test=composer]`), edited),
+		chromedp.KeyEvent(kb.Enter),
+	)
+	a.do("open the emoji picker", chromedp.Click(chromedp.CSS(msgSel(m.Seq, `[data-test=add-reaction]`))))
+	a.do("pick 👍", chromedp.Click(chromedp.CSS(msgSel(m.Seq, `[data-test=pick-emoji][data-emoji="👍"]`))))
+	shown := `(() => { const m = document.querySelector(` + quote(msgSel(m.Seq, "")) + `.trim());
+		return !!m && m.querySelector('[data-test=body]').textContent === ` + quote(edited) + ` &&
+			` + reactionJS(m.Seq, "👍") + ` === '1/true'; })()`
+	poll[bool](a, "the edit and the reaction shown while offline", shown)
+	if n := eval[int](a, `Object.keys(localStorage).filter(k => k.includes('duplex.outbox.v3.')).length`); n != 2 {
+		t.Errorf("localStorage holds %d outbox entries, want 2 (the edit and the reaction)", n)
+	}
+
+	a.reload() // still offline: the page comes from the service worker
+	if s := eval[string](a, js(`__conn()`)); s == "online" {
+		t.Fatalf("alice is online with the server down")
+	}
+	poll[bool](a, "the edit and the reaction shown after the reload", shown)
+
+	ta = startAppWith(t, config{addr: ta.Addr, dataDir: ta.Data})
+	deadline := time.Now().Add(60 * time.Second)
+	var got shared.Message
+	for time.Now().Before(deadline) {
+		for _, msg := range bob.Messages(room) {
+			if msg.Seq == m.Seq {
+				got = msg
+			}
+		}
+		if got.Body == edited && len(got.Reactions) == 1 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got.Body != edited || len(got.Reactions) != 1 || got.Reactions[0].Emoji != "👍" || got.Reactions[0].Count != 1 {
+		t.Fatalf("bob holds %+v, want the edited body with one 👍", got)
+	}
+	var kinds []string
+	for _, ev := range rcStoreAll(t, ta.app.store, room) {
+		if ev.Target == m.Seq {
+			kinds = append(kinds, string(ev.Kind))
+		}
+	}
+	if strings.Join(kinds, " ") != "edit react" {
+		t.Fatalf("the store holds the events %q on seq %d, want the edit, then the reaction", kinds, m.Seq)
+	}
+	poll[bool](a, "alice online with the edit and reaction applied", js(`__conn() === 'online'`)+` && `+shown)
+	poll[bool](a, "the outbox emptied in localStorage", `Object.keys(localStorage).filter(k => k.includes('duplex.outbox.')).length === 0`)
+	a.noCSPViolations()
+}
