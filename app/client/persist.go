@@ -138,11 +138,12 @@ func (c *Client) load() {
 // other tabs', moving those of v2 clients (sends) to v3 keys.
 func (c *Client) storedOutbox() []Pending {
 	var out []Pending
+	seen := make(map[string]bool)
 	for _, prefix := range []string{v2OutboxPrefix, outboxPrefix} {
 		for _, k := range c.opts.Storage.Keys(prefix) {
 			raw, ok := c.opts.Storage.Get(k)
-			if !ok {
-				continue // deleted by another tab meanwhile
+			if !ok || seen[strings.TrimPrefix(k, prefix)] {
+				continue // deleted by another tab meanwhile, or just moved from v2
 			}
 			var p Pending
 			if json.Unmarshal([]byte(raw), &p) != nil || prefix+p.MsgID != k || !p.valid() ||
@@ -154,6 +155,7 @@ func (c *Client) storedOutbox() []Pending {
 				c.savePendingLocked(p)
 				c.opts.Storage.Delete(k)
 			}
+			seen[p.MsgID] = true
 			out = append(out, p)
 		}
 	}
