@@ -6,7 +6,7 @@ import (
 	"github.com/duplex-chat/duplex/shared"
 )
 
-// A sender's order (issue #15, PROTOCOL.md 7.10). One connection's
+// A sender's order (issue #15, PROTOCOL.md 7.10a). One connection's
 // requests are read and handled one at a time, and its sends reach the
 // single committer in that order (commit.go), so sends that all succeed
 // are stored in the order they were sent. What could reorder them is a

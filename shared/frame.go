@@ -205,7 +205,7 @@ type Send struct {
 	// Image is the id of an image this user uploaded (UploadAck).
 	Image string `json:"image,omitempty"`
 	// After is the msg_id of the send this one follows on the connection
-	// (PROTOCOL.md 7.10): when that one was refused with a retryable
+	// (PROTOCOL.md 7.10a): when that one was refused with a retryable
 	// error and not sent again since, this one is refused too, so a
 	// pipelined queue is applied in order or not at all.
 	After string `json:"after,omitempty"`

@@ -261,7 +261,11 @@ func (c *Client) pendingLocked(msgID string) (Pending, bool) {
 func (c *Client) removePendingLocked(msgID string) bool {
 	for i, p := range c.outbox {
 		if p.MsgID == msgID {
-			c.outbox = append(c.outbox[:i:i], c.outbox[i+1:]...)
+			if i == 0 {
+				c.outbox = c.outbox[1:] // the usual case, without copying a backlog
+			} else {
+				c.outbox = append(c.outbox[:i:i], c.outbox[i+1:]...)
+			}
 			c.deletePendingLocked(msgID)
 			return true
 		}

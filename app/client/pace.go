@@ -53,6 +53,9 @@ func (c *Client) pumpLocked() []Event {
 	if c.pace.slow {
 		window = 1
 	}
+	if len(c.pace.inflight) >= window {
+		return nil // a backlog of thousands costs nothing per answer
+	}
 	var evs []Event
 	after := "" // the msg_id of the send before the next one
 	for i := 0; i < len(c.outbox); i++ {
