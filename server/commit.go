@@ -17,6 +17,8 @@ type sendRequest struct {
 	id   string
 	msg  store.NewMessage
 	cost int // counted against the sender's queue until answered
+	// after is the msg_id this send follows on its connection (order.go).
+	after string
 }
 
 // send hands a message to the committer; the ack follows the commit.
@@ -37,14 +39,14 @@ func (s *session) send(id string, p *shared.Send) {
 	// checks their target inside its transaction (store/events.go).
 	nm := store.NewMessage{Room: p.Room, MsgID: p.MsgID, Author: s.member, Body: p.Body,
 		Kind: p.Kind, Target: p.Target, Emoji: p.Emoji, ReplyTo: p.ReplyTo, MaxEmoji: s.srv.opts.reactionEmoji()}
-	req := &sendRequest{sess: s, id: id, msg: nm, cost: sendCost(p.Body)}
+	req := &sendRequest{sess: s, id: id, msg: nm, cost: sendCost(p.Body), after: p.After}
 	if p.Kind == shared.KindMessage {
 		req.msg.Mentions = s.srv.mentions(s.ctx, r, p.Body) // mention.go
 	}
 	if p.Image != "" {
 		img, err := s.attachedImage(context.Background(), p) // upload.go
 		if err != nil {
-			s.fail(id, err)
+			s.failSend(id, p, err)
 			return
 		}
 		req.msg.Image = img
@@ -54,7 +56,7 @@ func (s *session) send(id string, p *shared.Send) {
 	case s.srv.commits <- req:
 	case <-s.srv.quit:
 		s.sendSettled(req.cost)
-		s.fail(id, shared.Errorf(shared.CodeUnavailable, "the server is shutting down; retry"))
+		s.failSend(id, p, shared.Errorf(shared.CodeUnavailable, "the server is shutting down; retry"))
 	}
 }
 
@@ -95,6 +97,9 @@ func (s *Server) gatherCommits(batch []*sendRequest) []*sendRequest {
 }
 
 func (s *Server) commit(batch []*sendRequest) {
+	if batch = s.inOrder(batch); len(batch) == 0 { // order.go
+		return
+	}
 	defer func() {
 		for _, req := range batch {
 			req.sess.sendSettled(req.cost)
@@ -113,6 +118,7 @@ func (s *Server) commit(batch []*sendRequest) {
 	s.metrics.committed(len(msgs), start, err)
 	if err != nil {
 		s.storeErrs.report(err, len(msgs))
+		commitFailed(batch) // order.go: the sends behind these wait for them
 		for _, req := range batch {
 			req.sess.fail(req.id, shared.Errorf(shared.CodeUnavailable, "the message could not be stored; retry with the same msg_id"))
 		}

@@ -278,19 +278,25 @@ func (s *session) allow(id string, kind requestKind) bool { return s.allowN(id, 
 
 // allowN is allow for a request that costs n tokens (an upload: its bytes).
 func (s *session) allowN(id string, kind requestKind, n int) bool {
-	if s.limits.lim[kind] == nil && s.srv.opts.Limits.User.byKind()[kind].PerSecond < 0 {
-		return true // unlimited: no clock, no shared map
-	}
-	now := time.Now()
-	user := s.srv.userLimiters(s.member.User, now)
-	s.limits.mu.Lock()
-	ok, wait := take(now, n, s.limits.lim[kind], user[kind])
-	s.limits.mu.Unlock()
+	ok, wait := s.take(kind, n)
 	if ok {
 		return true
 	}
 	s.refuse(id, wait, "too many %s requests; retry after %v", kindNames[kind], wait.Round(time.Millisecond))
 	return false
+}
+
+// take spends n tokens of kind from the connection's and the user's
+// limiters, or none, and says how long until both would have them.
+func (s *session) take(kind requestKind, n int) (bool, time.Duration) {
+	if s.limits.lim[kind] == nil && s.srv.opts.Limits.User.byKind()[kind].PerSecond < 0 {
+		return true, 0 // unlimited: no clock, no shared map
+	}
+	now := time.Now()
+	user := s.srv.userLimiters(s.member.User, now)
+	s.limits.mu.Lock()
+	defer s.limits.mu.Unlock()
+	return take(now, n, s.limits.lim[kind], user[kind])
 }
 
 // allowQuietly spends a token of kind like allow, but refuses without an

@@ -49,6 +49,7 @@ type session struct {
 	done  bool
 
 	limits *connLimits // see limits.go
+	chain  sendChain   // a sender's order: order.go
 
 	addr       string        // the peer's IP address, for the upload quota (upload.go)
 	uploadDone chan struct{} // closed when the last upload was answered; reader only
@@ -190,7 +191,11 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		s.fail(f.ID, shared.Errorf(shared.CodeHelloRequired, "send hello before %s", f.Type))
 		return
 	}
-	if kind, limited := limitedKind(f.Payload); limited && !s.allow(f.ID, kind) {
+	if sp, ok := f.Payload.(*shared.Send); ok {
+		if !s.admitSend(f.ID, sp) { // order.go: in order, then the limit
+			return
+		}
+	} else if kind, limited := limitedKind(f.Payload); limited && !s.allow(f.ID, kind) {
 		return
 	}
 	switch p := f.Payload.(type) {

@@ -542,6 +542,11 @@ func (s *Send) validate() error {
 	if err := ValidID("msg_id", s.MsgID); err != nil {
 		return err
 	}
+	if s.After != "" {
+		if err := ValidID("after", s.After); err != nil {
+			return err
+		}
+	}
 	return s.validateKind()
 }
 

@@ -204,6 +204,11 @@ type Send struct {
 	Emoji string `json:"emoji,omitempty"`
 	// Image is the id of an image this user uploaded (UploadAck).
 	Image string `json:"image,omitempty"`
+	// After is the msg_id of the send this one follows on the connection
+	// (PROTOCOL.md 7.10a): when that one was refused with a retryable
+	// error and not sent again since, this one is refused too, so a
+	// pipelined queue is applied in order or not at all.
+	After string `json:"after,omitempty"`
 }
 
 // SendAck is the ack payload for Send: the message is committed.

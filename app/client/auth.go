@@ -187,6 +187,8 @@ func (c *Client) removed(room string) {
 	if rs := c.rooms[room]; rs != nil {
 		rs.wanted, rs.live, rs.members = false, false, nil
 	}
+	evs := c.dropRoomLocked(room, shared.Errorf(shared.CodeForbidden, "access to room %q was taken away", room))
 	c.mu.Unlock()
 	c.emit(RoomRemoved{Room: room})
+	c.emitAll(evs)
 }

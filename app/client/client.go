@@ -86,14 +86,15 @@ type Client struct {
 	refresh   *time.Timer
 	rooms     map[string]*roomState
 	outbox    []Pending
-	outboxN   int64                        // orders this client's sends; see Pending.N
+	outboxN   int64                        // orders this client's entries; see Pending.N
+	outboxTS  int64                        // the TS of this client's newest entry
 	waits     map[string]*waiter           // this connection's requests by id; see requests.go
 	sendWaits map[string]chan shared.Frame // SendWait callers by msg_id; see outbox.go
 	nextID    uint64
 	heard     atomic.Int64 // when a frame was last read, Unix ns; see heartbeat
 	dirty     *time.Timer  // debounced save of cursors and cache
 	retry     retryWait    // the pause before the next connection attempt
-	pace      pacer        // sends refused with rate_limited; see pace.go
+	pace      pacer        // the outbox's flow on this connection: pace.go
 	// undelivered is set when a MessageReceived could not be emitted
 	// (closed with a full buffer): later messages are dropped, not counted.
 	undelivered bool
@@ -327,7 +328,9 @@ func (c *Client) Leave(ctx context.Context, room string) error {
 		rs.wanted, rs.live = false, false
 		rs.members, rs.count = nil, 0
 	}
+	evs := c.dropRoomLocked(room, shared.Errorf(shared.CodeNotJoined, "left room %q before this was sent", room))
 	c.mu.Unlock()
+	c.emitAll(evs)
 	_, err := c.request(ctx, shared.TypeLeave, &shared.Leave{Room: room})
 	return err
 }

@@ -155,6 +155,7 @@ func (c *Client) welcome(w *shared.Welcome) {
 	c.saveIdentityLocked()
 	c.mu.Unlock()
 	c.emit(StateChanged{State: StateOnline})
+	c.pump() // joins the rooms of entries no Join asked for: pace.go
 }
 
 // sendJoinLocked asks for the room, resuming after the last seq held.
@@ -175,6 +176,7 @@ func (c *Client) joinAnswer(room string, f shared.Frame) {
 	if ev != nil {
 		c.emit(ev)
 	}
+	c.pump() // the room's outbox entries may go now (or are dropped): pace.go
 }
 
 func (c *Client) joinAnswerLocked(room string, f shared.Frame) Event {
@@ -210,7 +212,6 @@ func (c *Client) joinAnswerLocked(room string, f shared.Frame) Event {
 	rs.live, rs.Synced = true, true
 	rs.joinedLocked(ack, rs.resumed)
 	close(rs.liveCh)
-	c.resendRoomLocked(room)
 	return Joined{Ack: ack}
 }
 

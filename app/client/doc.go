@@ -2,8 +2,9 @@
 // joins rooms, sends messages and reports everything that happens as typed
 // events. It reconnects by itself with jittered exponential backoff,
 // resumes every joined room from the last seq it holds (no gap, no
-// duplicate), and keeps unacknowledged sends in an outbox that it resends
-// with the same msg_id until the server acknowledges them. It ignores
+// duplicate), and keeps everything the person does (messages, edits,
+// deletions, reactions, read markers) in one ordered outbox that it resends
+// with the same msg_ids, in order, until the server answers them. It ignores
 // server frame types and fields it does not know (shared.DecodeAll), so a
 // newer server does not strand it.
 //

@@ -26,11 +26,13 @@ type StateChanged struct {
 // MessageReceived delivers a room message, in seq order, exactly once.
 type MessageReceived struct{ Message shared.Message }
 
-// MessageAcked reports that a send is durably stored.
+// MessageAcked reports that a send (a message or an edit, deletion or
+// reaction) is durably stored.
 type MessageAcked struct{ Ack shared.SendAck }
 
-// MessageFailed reports that the server refused a send for good; it has
-// left the outbox.
+// MessageFailed reports that an outbox entry was refused for good (by the
+// server, or because its room was left or could not be joined); it has
+// left the outbox. Pending.Kind says what it was.
 type MessageFailed struct {
 	Pending Pending
 	Err     *shared.Error

@@ -2,10 +2,8 @@ package client
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"sort"
-	"time"
 
 	"github.com/duplex-chat/duplex/shared"
 )
@@ -19,10 +17,12 @@ import (
 // nothing. The client applies events to the messages it holds
 // (messages.go), so Messages shows every message in its latest state.
 //
-// Edit, Delete and React are requests that wait for their ack. Each
-// picks one msg_id and resends it after a disconnect or a retryable
-// error until ctx ends, so a retry never doubles the event. Reply goes
-// through the outbox like Send: it survives reconnects and reloads.
+// Edit, Delete, React and Reply go through the outbox like Send
+// (outbox.go): in order with everything else the person does, each under
+// one msg_id, so a resend never doubles the event, and they survive
+// reconnects and reloads. Edit, Delete and React wait for the ack;
+// QueueEdit, QueueDelete and QueueReact return at once. PendingApplied
+// shows the unacknowledged ones on the messages.
 
 // Apply copies the state event ev carries onto the message of msgs (in
 // ascending seq order) whose seq is ev.Target, in place, and renews the
@@ -78,101 +78,160 @@ func (c *Client) Reply(room string, parent int64, body string) (string, error) {
 	return c.send(room, body, parent, nil)
 }
 
-// Edit replaces the body of one's own message seq in room and waits for
-// the ack: the edit's own seq.
+// Edit replaces the body of one's own message seq in room through the
+// outbox and waits for the ack: the edit's own seq. If ctx ends first the
+// edit stays in the outbox and is still applied later.
 func (c *Client) Edit(ctx context.Context, room string, seq int64, body string) (shared.SendAck, error) {
-	if err := shared.ValidBody(body); err != nil {
+	p, err := editEntry(room, seq, body)
+	if err != nil {
 		return shared.SendAck{}, err
 	}
-	return c.event(ctx, &shared.Send{Room: room, Kind: shared.KindEdit, Target: seq, Body: body})
+	return c.queueWait(ctx, p)
 }
 
-// Delete deletes one's own message seq in room, text and all, and waits
-// for the ack. Deleting a deleted message is acked with seq = seq.
+// Delete deletes one's own message seq in room, text and all, through
+// the outbox and waits for the ack. Deleting a deleted message is acked
+// with seq = seq.
 func (c *Client) Delete(ctx context.Context, room string, seq int64) (shared.SendAck, error) {
-	return c.event(ctx, &shared.Send{Room: room, Kind: shared.KindDelete, Target: seq})
+	p, err := deleteEntry(room, seq)
+	if err != nil {
+		return shared.SendAck{}, err
+	}
+	return c.queueWait(ctx, p)
 }
 
 // React adds (on) or removes one's reaction emoji to message seq of room
-// and waits for the ack. When the reaction already was so the ack's Seq
-// is seq and nothing was broadcast.
+// through the outbox and waits for the ack. When the reaction already was
+// so the ack's Seq is seq and nothing was broadcast.
 func (c *Client) React(ctx context.Context, room string, seq int64, emoji string, on bool) (shared.SendAck, error) {
-	if err := shared.ValidEmoji(emoji); err != nil {
+	p, err := reactEntry(room, seq, emoji, on)
+	if err != nil {
 		return shared.SendAck{}, err
+	}
+	return c.queueWait(ctx, p)
+}
+
+// QueueEdit is Edit without waiting: it returns the msg_id at once, like
+// Send; the outcome arrives as MessageAcked or MessageFailed (whose
+// Pending.Kind says what failed).
+func (c *Client) QueueEdit(room string, seq int64, body string) (string, error) {
+	p, err := editEntry(room, seq, body)
+	if err != nil {
+		return "", err
+	}
+	return c.queue(p, nil)
+}
+
+// QueueDelete is Delete without waiting (see QueueEdit).
+func (c *Client) QueueDelete(room string, seq int64) (string, error) {
+	p, err := deleteEntry(room, seq)
+	if err != nil {
+		return "", err
+	}
+	return c.queue(p, nil)
+}
+
+// QueueReact is React without waiting (see QueueEdit).
+func (c *Client) QueueReact(room string, seq int64, emoji string, on bool) (string, error) {
+	p, err := reactEntry(room, seq, emoji, on)
+	if err != nil {
+		return "", err
+	}
+	return c.queue(p, nil)
+}
+
+func editEntry(room string, seq int64, body string) (Pending, error) {
+	if err := shared.ValidBody(body); err != nil {
+		return Pending{}, err
+	}
+	return eventEntry(Pending{Room: room, Kind: shared.KindEdit, Target: seq, Body: body})
+}
+
+func deleteEntry(room string, seq int64) (Pending, error) {
+	return eventEntry(Pending{Room: room, Kind: shared.KindDelete, Target: seq})
+}
+
+func reactEntry(room string, seq int64, emoji string, on bool) (Pending, error) {
+	if err := shared.ValidEmoji(emoji); err != nil {
+		return Pending{}, err
 	}
 	kind := shared.KindReact
 	if !on {
 		kind = shared.KindUnreact
 	}
-	return c.event(ctx, &shared.Send{Room: room, Kind: kind, Target: seq, Emoji: emoji})
+	return eventEntry(Pending{Room: room, Kind: kind, Target: seq, Emoji: emoji})
 }
 
-// event sends s under one new msg_id, again after a disconnect or a
-// retryable refusal, until it is answered for good or ctx ends.
-func (c *Client) event(ctx context.Context, s *shared.Send) (shared.SendAck, error) {
-	if err := shared.ValidRoom(s.Room); err != nil {
-		return shared.SendAck{}, err
+// eventEntry checks what every event needs: a target.
+func eventEntry(p Pending) (Pending, error) {
+	if p.Target < 1 {
+		return Pending{}, shared.Errorf(shared.CodeInvalid, "%s needs the seq of a message, got %d", p.Kind, p.Target)
 	}
-	if s.Target < 1 {
-		return shared.SendAck{}, shared.Errorf(shared.CodeInvalid, "%s needs the seq of a message, got %d", s.Kind, s.Target)
-	}
-	s.MsgID = newMsgID()
-	for {
-		if err := c.waitLive(ctx, s.Room); err != nil {
-			return shared.SendAck{}, err
-		}
-		f, err := c.request(ctx, shared.TypeSend, s)
-		switch {
-		case err == nil:
-		case ctx.Err() != nil || errors.Is(err, ErrClosed):
-			return shared.SendAck{}, err
-		default: // the connection dropped: waitLive waits for the next session
-			select {
-			case <-time.After(50 * time.Millisecond):
-			case <-ctx.Done():
-				return shared.SendAck{}, ctx.Err()
-			}
+	return p, nil
+}
+
+// PendingApplied applies the outbox's unacknowledged edits, deletions and
+// reactions of room to a copy of msgs (ascending seq, as Messages
+// returns), as the server will once it has them, so a UI shows them at
+// once; me is this user's id (for reactions). It returns msgs itself
+// when no entry changes it.
+func PendingApplied(msgs []shared.Message, outbox []Pending, room, me string) []shared.Message {
+	copied := false
+	for _, p := range outbox {
+		if p.Room != room || p.Kind == shared.KindMessage || p.Kind == KindRead {
 			continue
 		}
-		ack, err := decodeAnswer[shared.SendAck](f)
-		var pe *shared.Error
-		if !errors.As(err, &pe) || !pe.Code.Retryable() {
-			return ack, err
+		i := sort.Search(len(msgs), func(i int) bool { return msgs[i].Seq >= p.Target })
+		if i == len(msgs) || msgs[i].Seq != p.Target || msgs[i].Kind != shared.KindMessage {
+			continue
 		}
-		select {
-		case <-time.After(retryDelay(pe)):
-		case <-ctx.Done():
-			return shared.SendAck{}, ctx.Err()
+		if !copied {
+			msgs = append([]shared.Message(nil), msgs...)
+			copied = true
+		}
+		t := &msgs[i]
+		switch p.Kind {
+		case shared.KindEdit:
+			if !t.Deleted {
+				t.Body, t.Edited = p.Body, max(t.Edited, p.TS, 1)
+			}
+		case shared.KindDelete:
+			t.Body, t.Deleted, t.Reactions = "", true, nil
+		case shared.KindReact, shared.KindUnreact:
+			t.Reactions = withReaction(t.Reactions, p.Emoji, me, p.Kind == shared.KindReact)
 		}
 	}
+	return msgs
 }
 
-// waitLive waits until room is joined and live on an open session: an
-// event sent before the rejoin that follows a reconnect would be refused
-// with not_joined.
-func (c *Client) waitLive(ctx context.Context, room string) error {
-	for {
-		c.mu.Lock()
-		rs := c.rooms[room]
-		if rs == nil || !rs.wanted {
-			c.mu.Unlock()
-			return shared.Errorf(shared.CodeNotJoined, "join room %q before changing its messages", room)
+// withReaction returns a copy of rs with the reader's (me's) own reaction
+// emoji on or off: Me says whether the reader is among its reactors (or,
+// from an older server, the list of users does).
+func withReaction(rs []shared.Reaction, emoji, me string, on bool) []shared.Reaction {
+	out := make([]shared.Reaction, 0, len(rs)+1)
+	found := false
+	for _, r := range rs {
+		if r.Emoji != emoji {
+			out = append(out, r)
+			continue
 		}
-		if rs.live && c.state == StateOnline && c.conn != nil {
-			c.mu.Unlock()
-			return nil
+		found = true
+		mine := r.Me || slices.Contains(r.Users, me)
+		switch {
+		case on && !mine:
+			r.Count++
+		case !on && mine:
+			r.Count--
 		}
-		ch := rs.liveCh
-		c.mu.Unlock()
-		select {
-		case <-ch:
-		case <-time.After(250 * time.Millisecond): // liveCh is replaced on disconnect
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-c.done:
-			return ErrClosed
+		r.Me, r.Users = on, nil
+		if r.Count > 0 {
+			out = append(out, r)
 		}
 	}
+	if on && !found {
+		out = append(out, shared.Reaction{Emoji: emoji, Count: 1, Me: true})
+	}
+	return out
 }
 
 // applyReaction returns held (never changed: a snapshot may share it)

@@ -1,81 +1,148 @@
 package client
 
-import "time"
+import (
+	"time"
 
-// pacer holds the sends the server refused with rate_limited. Resending
-// them all at once would be refused again (the server allows a burst, not
-// a backlog) and, repeated, would spend the connection's refusal budget
-// and get it closed with 1008. So after retry_after they go one at a time,
-// the next as soon as the previous is answered, in outbox order; sends
-// made meanwhile queue behind them. A reconnect resets it (the rejoin
-// resends the outbox anyway).
+	"github.com/duplex-chat/duplex/shared"
+)
+
+// sendWindow is how many outbox entries may be on the wire unanswered.
+// Pipelining keeps a backlog (a tab coming back online) from waiting a
+// round trip per entry; the bound keeps what one refusal costs small: the
+// server refuses every send behind a refused one (shared.Send.After), and
+// each refusal spends the connection's refusal budget.
+const sendWindow = 32
+
+// pacer is the outbox's flow on the current connection. Entries go out
+// in outbox order, up to sendWindow at once, each send naming the send
+// before it (Send.After). After a retryable refusal the queue pauses for
+// retry_after and then resends from the first entry not answered, one at
+// a time (the server allows a burst, not a backlog: a window of resends
+// would mostly be refused again) until the outbox has drained. A
+// reconnect starts afresh: the rejoin of each room lets its entries go.
 type pacer struct {
-	held  map[string]bool // msg_ids waiting for their paced resend
-	busy  string          // msg_id of the paced send in flight
-	timer *time.Timer     // pending resend after retry_after
+	inflight map[string]bool // entries written on this connection, not answered yet
+	pause    *time.Timer     // the wait after a retryable refusal
+	slow     bool            // one entry at a time until the outbox drains
 }
 
-// active reports whether sends must queue behind held ones.
-func (p *pacer) active() bool { return len(p.held) > 0 || p.busy != "" || p.timer != nil }
-
-// holdLocked records that msgID was refused and schedules the paced
-// resend after wait.
-func (c *Client) holdLocked(msgID string, wait time.Duration) {
-	if c.pace.held == nil {
-		c.pace.held = make(map[string]bool)
-	}
-	c.pace.held[msgID] = true
-	if c.pace.busy == msgID {
-		c.pace.busy = ""
-	}
-	if c.pace.timer != nil {
-		c.pace.timer.Stop()
-	}
-	c.pace.timer = time.AfterFunc(wait, func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.pace.timer = nil
-		c.paceNextLocked()
-	})
+// pump writes the entries that may go now and emits what that decided.
+func (c *Client) pump() {
+	c.mu.Lock()
+	evs := c.pumpLocked()
+	c.mu.Unlock()
+	c.emitAll(evs)
 }
 
-// paceNextLocked resends the oldest held send whose room is live, unless
-// a paced send is in flight or a retry_after is pending.
-func (c *Client) paceNextLocked() {
-	if c.pace.busy != "" || c.pace.timer != nil || c.conn == nil {
-		return
+// pumpLocked writes, in outbox order, the entries that may go now: the
+// connection is online, the queue is not paused, the window has room,
+// and every entry before them is written or answered. An entry whose room
+// is being joined stops the queue until the join completes (joinAnswer
+// pumps again); a room this client has not joined (after a reload, before
+// the app joins it) is joined for its entries; a room whose join was
+// refused drops its entries, with the events returned.
+func (c *Client) pumpLocked() []Event {
+	if len(c.outbox) == 0 {
+		c.pace.slow = false
+		return nil
 	}
-	for _, p := range c.outbox {
-		if !c.pace.held[p.MsgID] {
+	if c.conn == nil || c.state != StateOnline || c.pace.pause != nil {
+		return nil
+	}
+	window := sendWindow
+	if c.pace.slow {
+		window = 1
+	}
+	if len(c.pace.inflight) >= window {
+		return nil // a backlog of thousands costs nothing per answer
+	}
+	var evs []Event
+	after := "" // the msg_id of the send before the next one
+	for i := 0; i < len(c.outbox); i++ {
+		p := c.outbox[i]
+		if c.pace.inflight[p.MsgID] {
+			if p.Kind != KindRead {
+				after = p.MsgID
+			}
 			continue
 		}
-		if rs := c.rooms[p.Room]; rs == nil || !rs.live {
-			continue // its room's rejoin resends it
+		if len(c.pace.inflight) >= window {
+			break
 		}
-		delete(c.pace.held, p.MsgID)
-		c.pace.busy = p.MsgID
-		c.sendPendingLocked(p)
+		rs := c.rooms[p.Room]
+		switch {
+		case rs != nil && rs.live:
+		case rs != nil && !rs.wanted && rs.joinErr != nil:
+			evs = append(evs, c.dropLocked(p, rs.joinErr))
+			i--
+			continue
+		case rs == nil || !rs.wanted:
+			rs = c.roomLocked(p.Room)
+			rs.wanted, rs.live, rs.joinErr = true, false, nil
+			rs.liveCh = make(chan struct{})
+			c.sendJoinLocked(p.Room, rs)
+			return evs
+		default:
+			return evs // joining: joinAnswer pumps again
+		}
+		if c.writeEntryLocked(p, after) != nil {
+			evs = append(evs, c.dropLocked(p, shared.Errorf(shared.CodeInvalid, "the entry cannot be encoded")))
+			i--
+			continue
+		}
+		if p.Kind != KindRead {
+			after = p.MsgID
+		}
+	}
+	if len(c.outbox) == 0 {
+		c.pace.slow = false
+	}
+	return evs
+}
+
+// writeEntryLocked queues p on the connection; its request id is its
+// msg_id.
+func (c *Client) writeEntryLocked(p Pending, after string) error {
+	t, payload := p.request(after)
+	id := p.MsgID
+	err := c.startLocked(t, id, payload, &waiter{then: func(f shared.Frame) { c.entryAnswer(id, f) }})
+	if err == nil {
+		if c.pace.inflight == nil {
+			c.pace.inflight = make(map[string]bool)
+		}
+		c.pace.inflight[id] = true
+	}
+	return err
+}
+
+// pauseLocked stops the queue for wait after a retryable refusal; the
+// queue then goes on one entry at a time. The refusals of the entries
+// that were on the wire behind the refused one change nothing.
+func (c *Client) pauseLocked(wait time.Duration) {
+	c.pace.slow = true
+	if c.pace.pause != nil {
 		return
 	}
-	// Held sends that left the outbox (acked through an earlier copy) or
-	// whose room is not live are not paced any more.
-	clear(c.pace.held)
+	var t *time.Timer
+	t = time.AfterFunc(wait, func() {
+		c.mu.Lock()
+		if c.pace.pause != t {
+			c.mu.Unlock()
+			return // a reconnect reset the queue meanwhile
+		}
+		c.pace.pause = nil
+		evs := c.pumpLocked()
+		c.mu.Unlock()
+		c.emitAll(evs)
+	})
+	c.pace.pause = t
 }
 
-// pacedAnswerLocked notes that msgID was answered for good (acked or
-// refused for good) and moves on to the next held send.
-func (c *Client) pacedAnswerLocked(msgID string) {
-	delete(c.pace.held, msgID)
-	if c.pace.busy == msgID {
-		c.pace.busy = ""
-	}
-	c.paceNextLocked()
-}
-
-// resetPaceLocked forgets the pacing state when the connection ends.
+// resetPaceLocked forgets the flow state when the connection ends: the
+// next session writes every entry again.
 func (c *Client) resetPaceLocked() {
-	if c.pace.timer != nil {
-		c.pace.timer.Stop()
+	if c.pace.pause != nil {
+		c.pace.pause.Stop()
 	}
 	c.pace = pacer{}
 }

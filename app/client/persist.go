@@ -77,8 +77,13 @@ func (s *Memory) Keys(prefix string) []string {
 // they are saved apart and debounced.
 const (
 	identityKey  = "duplex.identity.v1"
-	outboxPrefix = "duplex.outbox.v2."
+	outboxPrefix = "duplex.outbox.v3."
 	roomsKey     = "duplex.rooms.v1"
+	// v2OutboxPrefix held sends only, one key each (clients before the
+	// one ordered outbox, whose entries are also edits, reactions and
+	// read markers: a v2 client must not take those for messages); load
+	// moves them over.
+	v2OutboxPrefix = "duplex.outbox.v2."
 	// legacyOutboxKey held the identity and the whole outbox in one value
 	// (clients before the per-message keys); load moves it over.
 	legacyOutboxKey = "duplex.outbox.v1"
@@ -130,21 +135,29 @@ func (c *Client) load() {
 }
 
 // storedOutbox reads every outbox entry in Storage, this client's and
-// other tabs'.
+// other tabs', moving those of v2 clients (sends) to v3 keys.
 func (c *Client) storedOutbox() []Pending {
 	var out []Pending
-	for _, k := range c.opts.Storage.Keys(outboxPrefix) {
-		raw, ok := c.opts.Storage.Get(k)
-		if !ok {
-			continue // deleted by another tab meanwhile
+	seen := make(map[string]bool)
+	for _, prefix := range []string{v2OutboxPrefix, outboxPrefix} {
+		for _, k := range c.opts.Storage.Keys(prefix) {
+			raw, ok := c.opts.Storage.Get(k)
+			if !ok || seen[strings.TrimPrefix(k, prefix)] {
+				continue // deleted by another tab meanwhile, or just moved from v2
+			}
+			var p Pending
+			if json.Unmarshal([]byte(raw), &p) != nil || prefix+p.MsgID != k || !p.valid() ||
+				prefix == v2OutboxPrefix && p.Kind != shared.KindMessage {
+				c.opts.Storage.Delete(k) // corrupt: it could never be sent
+				continue
+			}
+			if prefix == v2OutboxPrefix {
+				c.savePendingLocked(p)
+				c.opts.Storage.Delete(k)
+			}
+			seen[p.MsgID] = true
+			out = append(out, p)
 		}
-		var p Pending
-		if json.Unmarshal([]byte(raw), &p) != nil || outboxPrefix+p.MsgID != k ||
-			shared.ValidRoom(p.Room) != nil || p.Image == "" && shared.ValidBody(p.Body) != nil {
-			c.opts.Storage.Delete(k) // corrupt: it could never be sent
-			continue
-		}
-		out = append(out, p)
 	}
 	return out
 }
@@ -160,25 +173,28 @@ func (c *Client) saveIdentityLocked() {
 	}
 }
 
-// savePendingLocked writes one outbox entry to Storage now: a send must
-// survive a reload from the moment Send returns.
+// savePendingLocked writes one outbox entry to Storage now: an entry must
+// survive a reload from the moment Send (or Edit, MarkRead...) returns.
 func (c *Client) savePendingLocked(p Pending) {
 	if b, err := json.Marshal(p); err == nil {
 		c.opts.Storage.Set(outboxPrefix+p.MsgID, string(b))
 	}
 }
 
-// deletePendingLocked removes an answered send from Storage.
+// deletePendingLocked removes an answered entry from Storage.
 func (c *Client) deletePendingLocked(msgID string) {
 	c.opts.Storage.Delete(outboxPrefix + msgID)
 }
 
-// clearOutboxLocked forgets every unsent message, in Storage too (other
+// clearOutboxLocked forgets every outbox entry, in Storage too (other
 // tabs' included: signing out signs the browser out).
 func (c *Client) clearOutboxLocked() {
 	c.outbox = nil
-	for _, k := range c.opts.Storage.Keys(outboxPrefix) {
-		c.opts.Storage.Delete(k)
+	c.pace.inflight = nil
+	for _, prefix := range []string{outboxPrefix, v2OutboxPrefix} {
+		for _, k := range c.opts.Storage.Keys(prefix) {
+			c.opts.Storage.Delete(k)
+		}
 	}
 }
 

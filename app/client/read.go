@@ -1,10 +1,7 @@
 package client
 
 import (
-	"context"
-	"errors"
 	"sync"
-	"time"
 
 	"github.com/duplex-chat/duplex/shared"
 )
@@ -39,7 +36,6 @@ type readRoom struct {
 	mentioned int
 	last      int64 // newest seq seen in the room
 	want      int64 // the highest seq MarkRead asked for
-	inflight  bool  // a read request is on its way
 }
 
 func (b *readBook) room(name string) *readRoom {
@@ -89,14 +85,7 @@ func (c *Client) trackRead(ev Event) {
 		r.known, r.marker, r.unread, r.mentioned = true, max(r.marker, a.Read), a.Unread, a.Mentioned
 		r.last = max(r.last, a.Head)
 		out = append(out, r.event(a.Room))
-		resend := r.want > r.marker && !r.inflight
-		if resend {
-			r.inflight = true
-		}
 		c.reads.mu.Unlock()
-		if resend {
-			go c.flushRead(a.Room)
-		}
 	case RoomsChanged:
 		c.reads.mu.Lock()
 		for _, info := range ev.Rooms {
@@ -158,13 +147,17 @@ func (c *Client) readPushed(p *shared.Read) {
 }
 
 // MarkRead moves the read marker of a joined room up to seq (the newest
-// message the user has seen). Calls are coalesced: at most one read
-// request per room is in flight, and when it returns the latest seq asked
-// for meanwhile is sent; a lower seq than already asked changes nothing.
-// Offline, the newest seq is sent after the room is joined again. The
-// counts drop at once when seq is the newest message held; the server's
-// answer then corrects them.
+// message the user has seen), through the outbox (outbox.go): it is kept
+// in Storage until the server has it, and goes in its turn with
+// everything else the person does. Calls are coalesced: the outbox holds
+// at most one marker per room not yet on the wire, the latest (it moves to
+// the end of the queue, as the newest thing done); a lower seq than
+// already asked changes nothing. The counts drop at once when seq is the
+// newest message held; the server's answer then corrects them.
 func (c *Client) MarkRead(room string, seq int64) {
+	if seq < 1 || shared.ValidRoom(room) != nil {
+		return
+	}
 	c.reads.mu.Lock()
 	r := c.reads.room(room)
 	if seq <= r.want || r.known && seq <= r.marker {
@@ -178,64 +171,39 @@ func (c *Client) MarkRead(room string, seq int64) {
 		e := r.event(room)
 		ev = &e
 	}
-	start := !r.inflight
-	r.inflight = true
 	c.reads.mu.Unlock()
 	if ev != nil {
 		c.emit(*ev)
 	}
-	if start {
-		go c.flushRead(room)
+	c.mu.Lock()
+	if rs := c.rooms[room]; rs == nil || !rs.wanted {
+		c.mu.Unlock()
+		return // not joined: there is nothing to mark
 	}
+	for _, p := range c.outbox {
+		if p.Kind == KindRead && p.Room == room && !c.pace.inflight[p.MsgID] {
+			if p.Target >= seq {
+				c.mu.Unlock()
+				return
+			}
+			c.removePendingLocked(p.MsgID) // the newer marker replaces it
+			break
+		}
+	}
+	c.mu.Unlock()
+	c.queue(Pending{Room: room, Kind: KindRead, Target: seq}, nil)
 }
 
-// flushRead sends the newest wanted marker of room until the server has
-// it, one request at a time.
-func (c *Client) flushRead(room string) {
-	var sent int64
-	for {
-		c.reads.mu.Lock()
-		r := c.reads.room(room)
-		seq := r.want
-		if seq <= sent || c.ctx.Err() != nil {
-			r.inflight = false
-			c.reads.mu.Unlock()
-			return
-		}
-		c.reads.mu.Unlock()
-		ctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
-		f, err := c.request(ctx, shared.TypeRead, &shared.Read{Room: room, Seq: seq})
-		cancel()
-		var ack shared.ReadAck
-		if err == nil {
-			ack, err = decodeAnswer[shared.ReadAck](f)
-		}
-		var pe *shared.Error
-		switch {
-		case err == nil:
-			sent = seq
-			c.reads.mu.Lock()
-			r.known = true
-			r.marker = max(r.marker, ack.Seq)
-			if r.marker == ack.Seq {
-				r.unread, r.mentioned = ack.Unread, ack.Mentioned
-			}
-			ev := r.event(room)
-			c.reads.mu.Unlock()
-			c.emit(ev)
-		case errors.As(err, &pe) && pe.Code == shared.CodeRateLimited:
-			select {
-			case <-time.After(retryDelay(pe)):
-			case <-c.ctx.Done():
-			}
-		case errors.As(err, &pe):
-			sent = seq // refused for good (not joined, invalid): drop it
-		default:
-			// Offline: the next Joined of the room sends it again.
-			c.reads.mu.Lock()
-			r.inflight = false
-			c.reads.mu.Unlock()
-			return
-		}
+// readAcked applies the answer to a read marker of the outbox.
+func (c *Client) readAcked(room string, ack shared.ReadAck) {
+	c.reads.mu.Lock()
+	r := c.reads.room(room)
+	r.known = true
+	r.marker = max(r.marker, ack.Seq)
+	if r.marker == ack.Seq {
+		r.unread, r.mentioned = ack.Unread, ack.Mentioned
 	}
+	ev := r.event(room)
+	c.reads.mu.Unlock()
+	c.emit(ev)
 }

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"sort"
 	"time"
 
@@ -74,44 +73,52 @@ func (m *model) reply(room string, parent int64, body string) error {
 	return err
 }
 
-// change runs an edit, delete or reaction in the background; a refusal
-// becomes the notice. The result shows when the event comes back.
-func (m *model) change(ctx app.Context, what string, do func(context.Context, *client.Client) error) {
+// change queues an edit, delete or reaction in the outbox, in order with
+// everything else the person does: it shows at once (rowsLocked applies
+// the outbox), survives a reload and an outage, and a refusal for good
+// comes back as MessageFailed (failedLocked). An invalid one becomes the
+// notice now.
+func (m *model) change(what string, do func(*client.Client) (string, error)) {
 	cl := m.client()
 	if cl == nil {
 		return
 	}
-	ctx.Async(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := do(cctx, cl); err != nil {
-			m.mu.Lock()
-			m.notice = what + ": " + errText(err)
-			m.mu.Unlock()
-			m.changed()
-		}
-	})
+	if _, err := do(cl); err != nil {
+		m.mu.Lock()
+		m.notice = what + ": " + errText(err)
+		m.mu.Unlock()
+	}
+	m.changed()
 }
 
 func (m *model) edit(ctx app.Context, room string, seq int64, body string) {
-	m.change(ctx, "Not edited", func(ctx context.Context, cl *client.Client) error {
-		_, err := cl.Edit(ctx, room, seq, body)
-		return err
-	})
+	m.change("Not edited", func(cl *client.Client) (string, error) { return cl.QueueEdit(room, seq, body) })
 }
 
 func (m *model) remove(ctx app.Context, room string, seq int64) {
-	m.change(ctx, "Not deleted", func(ctx context.Context, cl *client.Client) error {
-		_, err := cl.Delete(ctx, room, seq)
-		return err
-	})
+	m.change("Not deleted", func(cl *client.Client) (string, error) { return cl.QueueDelete(room, seq) })
 }
 
 func (m *model) react(ctx app.Context, room string, seq int64, emoji string, on bool) {
-	m.change(ctx, "Reaction not saved", func(ctx context.Context, cl *client.Client) error {
-		_, err := cl.React(ctx, room, seq, emoji, on)
-		return err
-	})
+	m.change("Reaction not saved", func(cl *client.Client) (string, error) { return cl.QueueReact(room, seq, emoji, on) })
+}
+
+// failedLocked shows an outbox entry the server refused for good: a
+// message stays in the room as failed, an event becomes the notice, a read
+// marker goes quietly (the next one moves it).
+func (m *model) failedLocked(e client.MessageFailed) {
+	switch e.Pending.Kind {
+	case shared.KindMessage:
+		v := m.viewLocked(e.Pending.Room)
+		v.failed = append(v.failed, failedSend{Pending: e.Pending, reason: e.Err.Message})
+		m.notice = "Not sent: " + e.Err.Message
+	case shared.KindEdit:
+		m.notice = "Not edited: " + e.Err.Message
+	case shared.KindDelete:
+		m.notice = "Not deleted: " + e.Err.Message
+	case shared.KindReact, shared.KindUnreact:
+		m.notice = "Reaction not saved: " + e.Err.Message
+	}
 }
 
 // shows reports whether the view of room holds message seq.

@@ -172,9 +172,7 @@ func (m *model) pump(cl *client.Client) {
 		case client.TypingChanged:
 			m.viewLocked(e.Room).typing = e.Users
 		case client.MessageFailed:
-			v := m.viewLocked(e.Pending.Room)
-			v.failed = append(v.failed, failedSend{Pending: e.Pending, reason: e.Err.Message})
-			m.notice = "Not sent: " + e.Err.Message
+			m.failedLocked(e) // events.go
 		case client.Joined:
 			m.viewLocked(e.Ack.Room).joined = true
 		case client.PresenceChanged:
@@ -420,6 +418,12 @@ func (m *model) messagesLocked(room string) []shared.Message {
 // entries not yet confirmed, then the sends the server refused.
 func (m *model) rowsLocked(room string, msgs []shared.Message) []row {
 	v := m.views[room]
+	var outbox []client.Pending
+	if m.cl != nil {
+		// Edits, deletions and reactions still in the outbox show at once.
+		outbox = m.cl.Outbox()
+		msgs = client.PendingApplied(msgs, outbox, room, m.cl.User())
+	}
 	out := make([]row, 0, len(msgs)+1)
 	for i := range msgs {
 		if msgs[i].Kind == shared.KindMessage {
@@ -434,8 +438,8 @@ func (m *model) rowsLocked(room string, msgs []shared.Message) []row {
 			echoed[msgs[i].MsgID] = true
 		}
 		me := shared.Member{User: m.cl.User(), Nick: m.cl.Nick()}
-		for _, p := range m.cl.Outbox() {
-			if p.Room != room || echoed[p.MsgID] {
+		for _, p := range outbox {
+			if p.Room != room || p.Kind != shared.KindMessage || echoed[p.MsgID] {
 				continue
 			}
 			out = append(out, row{Msg: &shared.Message{Room: room, MsgID: p.MsgID, Body: p.Body, TS: p.TS, Author: me, Image: sentImage(p.Image), ReplyTo: quoteIn(msgs, p.ReplyTo)}, Status: "pending"})
