@@ -116,7 +116,8 @@ type Options struct {
 	// (health checks, the page) still find file descriptors. Zero means
 	// derived from the open-file limit when New runs: the soft
 	// RLIMIT_NOFILE minus 10% minus 64 (no cap where it cannot be read).
-	// Negative means no cap.
+	// Negative means no cap. Served through Listener, every HTTP
+	// connection counts too (see ConnReserve).
 	MaxConns int
 	// MaxConnsPerAddr caps open connections from one remote IP address
 	// (503 and Retry-After over it). Zero means no per-address cap: many
@@ -151,6 +152,22 @@ type Options struct {
 	// over all connections (each holds up to 5 MiB while it is read);
 	// more wait, and their connections are paced by TCP. Zero means 8.
 	MaxUploads int
+
+	// HTTP connections and downloads (issue #14; see Listener and
+	// WriteDeadlines).
+	//
+	// ConnReserve is how many connections Listener accepts beyond
+	// MaxConns for health checks: a request over one that is not a health
+	// check gets 503 (InReserve), and the connection lives at most 5 s.
+	// Past MaxConns+ConnReserve a connection is closed on accept. Zero
+	// means 32; negative means none.
+	ConnReserve int
+	// HTTPWriteTimeout is the longest a plain HTTP response (a page, a
+	// file) wrapped by WriteDeadlines may wait for its client to take the
+	// next 32 KiB: a stalled reader is cut after it, a slow one that keeps
+	// reading is not. Zero means 20s (a floor of 1.6 KiB/s); negative
+	// means none.
+	HTTPWriteTimeout time.Duration
 }
 
 func (o *Options) withDefaults() Options {
@@ -218,6 +235,14 @@ func (o *Options) withDefaults() Options {
 	}
 	if c.MaxUploads <= 0 {
 		c.MaxUploads = 8
+	}
+	if c.ConnReserve == 0 {
+		c.ConnReserve = defaultConnReserve
+	} else if c.ConnReserve < 0 {
+		c.ConnReserve = 0
+	}
+	if c.HTTPWriteTimeout == 0 {
+		c.HTTPWriteTimeout = defaultHTTPWriteTimeout
 	}
 	return c
 }

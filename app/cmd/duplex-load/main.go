@@ -16,7 +16,8 @@
 //	duplex-load flood       -url ... -flooders 8 -duration 10s -pid ...
 //	duplex-load joinstorm   -url ... -clients 2000 -pid ...
 //	duplex-load history-hog -url ... -hogs 10 -pid ...
-//	duplex-load abuse -duplex ./bin/duplex -server-cpus 0   # all three, one spawned server
+//	duplex-load slowdl      -url ... -stalled 1000 -window 60s -pid ...
+//	duplex-load abuse -duplex ./bin/duplex -server-cpus 0   # all of them, one spawned server
 package main
 
 import (
@@ -96,6 +97,16 @@ func main() {
 		fs.IntVar(&cfg.size, "size", 4000, "message body bytes")
 		fs.Parse(args)
 		err = runHistoryHog(cfg, os.Stdout)
+	case "slowdl":
+		var cfg slowdlConfig
+		fs := abuseFlags(cmd, &cfg.abuseConfig)
+		fs.IntVar(&cfg.stalled, "stalled", 1000, "downloads that never read")
+		fs.DurationVar(&cfg.window, "window", 60*time.Second, "how long the stalled downloads are watched (-duration is the bystander's baseline)")
+		fs.Float64Var(&cfg.honestRate, "honest-rate", 200e3, "bytes per second the honest download reads")
+		fs.StringVar(&cfg.path, "path", "/web/app.wasm", "the file downloaded")
+		fs.IntVar(&cfg.rcvbuf, "rcvbuf", 4096, "SO_RCVBUF of the stalled clients")
+		fs.Parse(args)
+		err = runSlowdl(cfg, os.Stdout)
 	case "abuse":
 		var cfg abuseBenchConfig
 		fs := flag.NewFlagSet(cmd, flag.ExitOnError)
@@ -147,7 +158,7 @@ func report(r *result, err error) error {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|churn|flood|joinstorm|history-hog|naive-server|bench|abuse [flags]  (-h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|churn|flood|joinstorm|history-hog|slowdl|naive-server|bench|abuse [flags]  (-h for flags)")
 	os.Exit(2)
 }
 
