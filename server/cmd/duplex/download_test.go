@@ -73,7 +73,6 @@ func TestStalledWasmDownloadIsCut(t *testing.T) {
 	}
 }
 
-
 // TestParseConfigHTTPDownloads: the flags of issue #14's HTTP limits, and
 // a bad value refused with the flag named.
 func TestParseConfigHTTPDownloads(t *testing.T) {
