@@ -187,6 +187,15 @@ func (c *countedConn) Close() error {
 	return c.Conn.Close()
 }
 
+// CloseWrite half-closes like *net.TCPConn, which net/http uses to let a
+// client read an error answer before the connection goes.
+func (c *countedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 // clamp keeps a reserve connection's deadlines within its lifetime.
 func (c *countedConn) clamp(t time.Time) time.Time {
 	if c.reserve && (t.IsZero() || t.After(c.expires)) {
