@@ -219,17 +219,38 @@ func (c *countedConn) SetWriteDeadline(t time.Time) error {
 // the previous chunk is taken, which amounts to a minimum transfer rate
 // of 32 KiB per HTTPWriteTimeout (1.6 KiB/s by default). A response
 // stalled past it fails its write and its connection is closed (reset,
-// when it came through Listener).
+// when it came through Listener). While it runs, a response also counts
+// against MaxConns (it may hold an open file: a descriptor the cap must
+// account for); past MaxConns plus ConnReserve it gets 503.
 func (s *Server) WriteDeadlines(next http.Handler) http.Handler {
 	timeout := s.opts.HTTPWriteTimeout
-	if timeout < 0 {
-		return next
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The response holds a slot of its own while it runs: it may hold
+		// an open file, a second descriptor beside its connection's.
+		if !s.holdSlot() {
+			s.RefuseHTTP(w, r)
+			return
+		}
+		defer s.conns.total.Add(-1)
+		if timeout < 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
 		dw := &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: timeout}
 		dw.extend() // also covers a response of headers only
 		next.ServeHTTP(dw, r)
 	})
+}
+
+// holdSlot takes a slot under MaxConns plus the reserve for a response
+// in flight, or reports that none is left.
+func (s *Server) holdSlot() bool {
+	n := s.conns.total.Add(1)
+	if max := s.opts.MaxConns; max > 0 && n > int64(max+s.opts.ConnReserve) {
+		s.conns.total.Add(-1)
+		return false
+	}
+	return true
 }
 
 // deadlineWriter is the ResponseWriter of WriteDeadlines.

@@ -96,8 +96,8 @@ func stalledGet(t *testing.T, addr, path string) net.Conn {
 func TestStalledDownloadIsCut(t *testing.T) {
 	ts := startHTTPServer(t, server.Options{HTTPWriteTimeout: 500 * time.Millisecond})
 	c := stalledGet(t, ts.addr, "/big")
-	waitMetric(t, ts.reg, "duplex_conns_counted", 1) // accepted
-	waitMetric(t, ts.reg, "duplex_conns_counted", 0) // and let go
+	waitMetric(t, ts.reg, "duplex_conns_counted", 2) // the connection and its response in flight
+	waitMetric(t, ts.reg, "duplex_conns_counted", 0) // both let go
 	c.SetReadDeadline(time.Now().Add(waitTimeout))
 	n, err := io.Copy(io.Discard, c)
 	if n >= bigSize {
@@ -116,9 +116,9 @@ func TestStalledDownloadIsCut(t *testing.T) {
 func TestWriteDeadlinesOff(t *testing.T) {
 	ts := startHTTPServer(t, server.Options{HTTPWriteTimeout: -1})
 	stalledGet(t, ts.addr, "/big")
-	waitMetric(t, ts.reg, "duplex_conns_counted", 1)
+	waitMetric(t, ts.reg, "duplex_conns_counted", 2)
 	time.Sleep(2 * time.Second) // four times the timeout TestStalledDownloadIsCut uses
-	if n := metricValue(t, ts.reg, "duplex_conns_counted"); n != 1 {
+	if n := metricValue(t, ts.reg, "duplex_conns_counted"); n != 2 {
 		t.Fatalf("duplex_conns_counted = %v with write deadlines off, want the stalled download still held", n)
 	}
 }
@@ -305,4 +305,45 @@ func TestListenerCountsHTTPConnections(t *testing.T) {
 
 func isReset(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "reset") || strings.Contains(err.Error(), "EOF"))
+}
+
+// TestResponsesInFlightCount: a response through WriteDeadlines takes a
+// slot under MaxConns while it runs (it may hold an open file). With
+// MaxConns 2, no reserve, and two connections open, a request on one of
+// them gets 503 with Retry-After; once the other closes, it is served.
+func TestResponsesInFlightCount(t *testing.T) {
+	ts := startHTTPServer(t, server.Options{MaxConns: 2, ConnReserve: -1})
+	get := func(c net.Conn) *http.Response {
+		t.Helper()
+		fmt.Fprintf(c, "GET /small HTTP/1.1\r\nHost: x\r\n\r\n")
+		c.SetReadDeadline(time.Now().Add(waitTimeout))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	a, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitMetric(t, ts.reg, "duplex_conns_counted", 2)
+	check503(t, get(a))
+	waitMetric(t, ts.reg, "duplex_conns_counted", 1) // a was closed with its 503
+	b.Close()
+	waitMetric(t, ts.reg, "duplex_conns_counted", 0)
+	c, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if resp := get(c); resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /small with a slot free: %d", resp.StatusCode)
+	}
 }

@@ -81,7 +81,7 @@ func newMetrics(s *Server, reg prometheus.Registerer) (*metrics, error) {
 		}, func() float64 { return float64(s.conns.sockets.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "duplex_conns_counted",
-			Help: "Connections counted against MaxConns: those accepted through Server.Listener (HTTP, the WebSockets among them) and WebSockets that came another way.",
+			Help: "What MaxConns counts: connections accepted through Server.Listener (HTTP, the WebSockets among them), WebSockets that came another way, and responses in flight through Server.WriteDeadlines (each may hold an open file).",
 		}, func() float64 { return float64(s.conns.total.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "duplex_users_online",

@@ -117,7 +117,8 @@ type Options struct {
 	// derived from the open-file limit when New runs: the soft
 	// RLIMIT_NOFILE minus 10% minus 64 (no cap where it cannot be read).
 	// Negative means no cap. Served through Listener, every HTTP
-	// connection counts too (see ConnReserve).
+	// connection counts too, and so does every response in flight through
+	// WriteDeadlines (see ConnReserve).
 	MaxConns int
 	// MaxConnsPerAddr caps open connections from one remote IP address
 	// (503 and Retry-After over it). Zero means no per-address cap: many

@@ -92,7 +92,7 @@ func newApp(cfg config) (*duplexApp, error) {
 	})
 	mux.HandleFunc("GET /readyz", readyz(srv))
 	if cfg.metricsAddr == "" {
-		mux.Handle("GET /metrics", srv.WriteDeadlines(metrics))
+		mux.Handle("GET /metrics", metrics)
 	} else {
 		mux.Handle("GET /metrics", http.NotFoundHandler()) // not the page: it is served elsewhere
 	}
