@@ -12,7 +12,8 @@ import (
 // Options.MaxConns and Options.MaxConnsPerAddr.
 type connCounter struct {
 	// total counts what MaxConns caps: the connections accepted through
-	// Server.Listener and the WebSockets that came another way.
+	// Server.Listener, the WebSockets that came another way, and the
+	// responses in flight through Server.WriteDeadlines.
 	total   atomic.Int64
 	sockets atomic.Int64 // open WebSockets (the duplex_connections gauge)
 	mu      sync.Mutex
