@@ -11,9 +11,14 @@ import (
 // connCounter counts open connections, in total and per remote IP, for
 // Options.MaxConns and Options.MaxConnsPerAddr.
 type connCounter struct {
+	// total counts what MaxConns caps: the connections accepted through
+	// Server.Listener, the WebSockets that came another way, and the
+	// responses in flight through Server.WriteDeadlines.
 	total   atomic.Int64
+	sockets atomic.Int64 // open WebSockets (the duplex_connections gauge)
 	mu      sync.Mutex
 	perAddr map[string]int
+	byKey   map[string]*countedConn // connections accepted through Listener
 }
 
 // retryAfterSeconds is the Retry-After a refused upgrade carries: long
@@ -24,9 +29,22 @@ const retryAfterSeconds = 5
 // call when the connection ends, or the reason it was refused.
 func (s *Server) admitConn(r *http.Request) (release func(), refused string) {
 	c := &s.conns
-	if n := c.total.Add(1); s.opts.MaxConns > 0 && n > int64(s.opts.MaxConns) {
-		c.total.Add(-1)
+	// A connection accepted through Listener already holds its slot; one
+	// accepted in the reserve may not become a WebSocket.
+	counted := s.countedConnOf(r)
+	if counted != nil && counted.reserve {
 		return nil, "max_conns"
+	}
+	if counted == nil {
+		if n := c.total.Add(1); s.opts.MaxConns > 0 && n > int64(s.opts.MaxConns) {
+			c.total.Add(-1)
+			return nil, "max_conns"
+		}
+	}
+	untotal := func() {
+		if counted == nil {
+			c.total.Add(-1)
+		}
 	}
 	ip := remoteIP(r)
 	if max := s.opts.MaxConnsPerAddr; max > 0 {
@@ -36,16 +54,21 @@ func (s *Server) admitConn(r *http.Request) (release func(), refused string) {
 		}
 		if c.perAddr[ip] >= max {
 			c.mu.Unlock()
-			c.total.Add(-1)
+			untotal()
 			return nil, "max_conns_per_addr"
 		}
 		c.perAddr[ip]++
 		c.mu.Unlock()
 	}
+	c.sockets.Add(1)
+	if counted != nil {
+		counted.upgraded()
+	}
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			c.total.Add(-1)
+			c.sockets.Add(-1)
+			untotal()
 			if s.opts.MaxConnsPerAddr > 0 {
 				c.mu.Lock()
 				if c.perAddr[ip]--; c.perAddr[ip] <= 0 {

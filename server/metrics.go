@@ -49,7 +49,7 @@ func newMetrics(s *Server, reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"code"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "duplex_connections_refused_total",
-			Help: "WebSocket upgrades refused with 503 by a connection cap (reason: max_conns or max_conns_per_addr).",
+			Help: "WebSocket upgrades refused with 503 by a connection cap (reason: max_conns or max_conns_per_addr), and connections refused by Server.Listener over the cap (max_conns_accept: closed at once; reserve: a request other than a health check got 503).",
 		}, []string{"reason"}),
 		commitBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "duplex_commit_batch_size",
@@ -78,6 +78,10 @@ func newMetrics(s *Server, reg prometheus.Registerer) (*metrics, error) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "duplex_connections",
 			Help: "Open WebSocket connections (sessions), including those not past hello yet.",
+		}, func() float64 { return float64(s.conns.sockets.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "duplex_conns_counted",
+			Help: "What MaxConns counts: connections accepted through Server.Listener (HTTP, the WebSockets among them), WebSockets that came another way, and responses in flight through Server.WriteDeadlines (each may hold an open file).",
 		}, func() float64 { return float64(s.conns.total.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "duplex_users_online",

@@ -116,7 +116,9 @@ type Options struct {
 	// (health checks, the page) still find file descriptors. Zero means
 	// derived from the open-file limit when New runs: the soft
 	// RLIMIT_NOFILE minus 10% minus 64 (no cap where it cannot be read).
-	// Negative means no cap.
+	// Negative means no cap. Served through Listener, every HTTP
+	// connection counts too, and so does every response in flight through
+	// WriteDeadlines (see ConnReserve).
 	MaxConns int
 	// MaxConnsPerAddr caps open connections from one remote IP address
 	// (503 and Retry-After over it). Zero means no per-address cap: many
@@ -227,6 +229,21 @@ type Options struct {
 	// removed from Files (when Files is a files.Sweeper, as files.Dir
 	// is). Zero means 10 minutes; negative keeps unused uploads forever.
 	UnusedUploadTTL time.Duration
+	// HTTP connections and downloads (issue #14; see Listener and
+	// WriteDeadlines).
+	//
+	// ConnReserve is how many connections Listener accepts beyond
+	// MaxConns for health checks: a request over one that is not a health
+	// check gets 503 (InReserve), and the connection lives at most 5 s.
+	// Past MaxConns+ConnReserve a connection is closed on accept. Zero
+	// means 32; negative means none.
+	ConnReserve int
+	// HTTPWriteTimeout is the longest a plain HTTP response (a page, a
+	// file) wrapped by WriteDeadlines may wait for its client to take the
+	// next 32 KiB: a stalled reader is cut after it, a slow one that keeps
+	// reading is not. Zero means 20s (a floor of 1.6 KiB/s); negative
+	// means none.
+	HTTPWriteTimeout time.Duration
 }
 
 func (o *Options) withDefaults() Options {
@@ -297,6 +314,14 @@ func (o *Options) withDefaults() Options {
 	}
 	c.searchDefaults() // search.go
 	c.uploadDefaults() // upload.go
+	if c.ConnReserve == 0 {
+		c.ConnReserve = defaultConnReserve
+	} else if c.ConnReserve < 0 {
+		c.ConnReserve = 0
+	}
+	if c.HTTPWriteTimeout == 0 {
+		c.HTTPWriteTimeout = defaultHTTPWriteTimeout
+	}
 	return c
 }
 

@@ -410,5 +410,9 @@ func runAbuseBench(cfg abuseBenchConfig) error {
 		return fmt.Errorf("trickle: %w", err)
 	}
 	fmt.Println()
+	if err := runSlowdl(slowdlConfig{abuseConfig: c, stalled: 1000, window: 60 * time.Second, honestRate: 200e3, path: "/web/app.wasm", rcvbuf: 4096}, w); err != nil {
+		return fmt.Errorf("slowdl: %w", err)
+	}
+	fmt.Println()
 	return nil
 }

@@ -23,6 +23,8 @@
 //	duplex-load trickle     -url ... -tricklers 8 -duration 20s -pid ...   # slow uploads beside a victim
 //	duplex-load orphans     -url ... -conns 4 -duration 30s   # unused uploads (measure the data directory)
 //	duplex-load abuse -duplex ./bin/duplex -server-cpus 0   # all three, one spawned server
+//	duplex-load slowdl      -url ... -stalled 1000 -window 60s -pid ...
+//	duplex-load abuse -duplex ./bin/duplex -server-cpus 0   # all of them, one spawned server
 package main
 
 import (
@@ -145,6 +147,16 @@ func main() {
 		fs.IntVar(&cfg.conns, "conns", 4, "connections uploading unused images")
 		fs.Parse(args)
 		err = runOrphans(cfg, os.Stdout)
+	case "slowdl":
+		var cfg slowdlConfig
+		fs := abuseFlags(cmd, &cfg.abuseConfig)
+		fs.IntVar(&cfg.stalled, "stalled", 1000, "downloads that never read")
+		fs.DurationVar(&cfg.window, "window", 60*time.Second, "how long the stalled downloads are watched (-duration is the bystander's baseline)")
+		fs.Float64Var(&cfg.honestRate, "honest-rate", 200e3, "bytes per second the honest download reads")
+		fs.StringVar(&cfg.path, "path", "/web/app.wasm", "the file downloaded")
+		fs.IntVar(&cfg.rcvbuf, "rcvbuf", 4096, "SO_RCVBUF of the stalled clients")
+		fs.Parse(args)
+		err = runSlowdl(cfg, os.Stdout)
 	case "abuse":
 		var cfg abuseBenchConfig
 		fs := flag.NewFlagSet(cmd, flag.ExitOnError)
@@ -199,6 +211,7 @@ func usage() {
 	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|churn|flood|joinstorm|history-hog|reactions|naive-server|bench|abuse [flags]  (-h for flags)")
 	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|churn|flood|joinstorm|history-hog|search|typing|naive-server|bench|abuse [flags]  (-h for flags)")
 	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|churn|flood|joinstorm|history-hog|bomb|trickle|orphans|naive-server|bench|abuse [flags]  (-h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|churn|flood|joinstorm|history-hog|slowdl|naive-server|bench|abuse [flags]  (-h for flags)")
 	os.Exit(2)
 }
 

@@ -72,6 +72,7 @@ func newApp(cfg config) (*duplexApp, error) {
 	opts.MaxReactionEmoji = cfg.maxReactionEmoji
 	cfg.abuse.apply(opts, cfg.limits.off)
 	cfg.uploads.apply(opts)
+	opts.ConnReserve, opts.HTTPWriteTimeout = cfg.connReserve, cfg.httpWriteTimeout
 	if cfg.compress {
 		opts.Compression = websocket.CompressionContextTakeover
 	}
@@ -101,11 +102,12 @@ func newApp(cfg config) (*duplexApp, error) {
 	} else {
 		mux.Handle("GET /metrics", http.NotFoundHandler()) // not the page: it is served elsewhere
 	}
-	mux.Handle("GET /web/", staticHandler(cfg.webDir, wasm))
-	mux.Handle("GET /files/", files.Handler("/files/", fstore, func(r *http.Request, info files.Info) bool {
+	// Downloads and pages are cut when their reader stalls (issue #14).
+	mux.Handle("GET /web/", srv.WriteDeadlines(staticHandler(cfg.webDir, wasm)))
+	mux.Handle("GET /files/", srv.WriteDeadlines(files.Handler("/files/", fstore, func(r *http.Request, info files.Info) bool {
 		return allowedToRead(r, st, ids, info.Room)
-	}))
-	mux.Handle("GET /", pages(privatePages(st, ids, freshPages(&app.Handler{
+	})))
+	mux.Handle("GET /", srv.WriteDeadlines(pages(privatePages(st, ids, freshPages(&app.Handler{
 		Name:            "Duplex",
 		ShortName:       "Duplex",
 		Title:           "Duplex chat",
@@ -126,8 +128,8 @@ func newApp(cfg config) (*duplexApp, error) {
 		Version:               wasm.version,
 		WasmContentLength:     wasm.rawLength,
 		ServiceWorkerTemplate: offlineAppWorker,
-	}))))
-	return &duplexApp{handler: securityHeaders(mux), metrics: metrics, srv: srv, store: st, wasmVersion: wasm.version, tempFiles: filesDir}, nil
+	})))))
+	return &duplexApp{handler: securityHeaders(reserveGate(srv, mux)), metrics: metrics, srv: srv, store: st, wasmVersion: wasm.version, tempFiles: filesDir}, nil
 }
 
 // openFiles opens the store of uploaded images: DATA_DIR/files, or with

@@ -70,7 +70,7 @@ func startAppWith(t testing.TB, cfg config) *testApp {
 	ta.URL = "http://" + ta.Addr
 	ta.WS = "ws://" + ta.Addr + "/ws"
 	ta.http = newHTTPServer(a.handler, cfg.http)
-	go ta.http.Serve(&backoffListener{Listener: ln})
+	go ta.http.Serve(a.srv.Listener(&backoffListener{Listener: ln})) // as run does
 	t.Cleanup(ta.Stop)
 	return ta
 }

@@ -53,14 +53,19 @@ func newHTTPServer(h http.Handler, l httpLimits) *http.Server {
 	}
 }
 
-// serveAux serves h on its own listener (metrics, the HTTPS redirect).
-func serveAux(what, addr string, h http.Handler, l httpLimits) error {
+// serveAux serves h on its own listener (metrics, the HTTPS redirect);
+// wrap, when not nil, wraps the listener (the connection cap).
+func serveAux(what, addr string, h http.Handler, l httpLimits, wrap func(net.Listener) net.Listener) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("%s listener: %w", what, err)
 	}
 	slog.Info(what+" listening", "addr", ln.Addr().String())
-	return newHTTPServer(h, l).Serve(&backoffListener{Listener: ln})
+	ln = &backoffListener{Listener: ln}
+	if wrap != nil {
+		ln = wrap(ln)
+	}
+	return newHTTPServer(h, l).Serve(ln)
 }
 
 // redirectToHTTPS answers every request with a permanent redirect to the

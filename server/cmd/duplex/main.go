@@ -68,6 +68,9 @@ type config struct {
 	prerenderBytes   int         // 0: ui default 64 KiB; negative: none
 	abuse            abuseFlags  // issue #14: search budget, more rate limits (abuseflags.go)
 	uploads          uploadFlags // images and uploads (issue #14): uploadflags.go
+	// HTTP connections and downloads (issue #14)
+	connReserve      int
+	httpWriteTimeout time.Duration
 }
 
 // limitFlags are the rate-limit and retention flags (see server.Limits).
@@ -143,6 +146,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.IntVar(&c.prerenderBytes, "prerender-bytes", 0, "most bytes of messages (as JSON) a room's page prerenders, newest first; older ones load over the socket (0: default 64 KiB; negative: none)")
 	c.abuse.register(fs)
 	c.uploads.register(fs)
+	fs.IntVar(&c.connReserve, "conn-reserve", 0, "connections accepted beyond -max-conns for health checks only (/healthz, /readyz, /metrics; others get 503), each kept at most 5s; past it connections are closed on accept (0: 32; negative: none)")
+	fs.DurationVar(&c.httpWriteTimeout, "http-write-timeout", 0, "longest a page or file download may wait for the client to take its next 32 KiB; a reader stalled longer is cut (0: 20s, a floor of 1.6 KiB/s; negative: none; WebSockets have their own timeouts)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -180,13 +185,15 @@ func run(cfg config) error {
 	}
 	errc := make(chan error, 3)
 	if cfg.metricsAddr != "" {
-		go func() { errc <- serveAux("metrics", cfg.metricsAddr, a.metrics, cfg.http) }()
+		go func() { errc <- serveAux("metrics", cfg.metricsAddr, a.metrics, cfg.http, nil) }()
 	}
 	if cfg.redirectAddr != "" {
-		go func() { errc <- serveAux("HTTPS redirect", cfg.redirectAddr, redirectToHTTPS(cfg.addr), cfg.http) }()
+		go func() {
+			errc <- serveAux("HTTPS redirect", cfg.redirectAddr, a.gate(redirectToHTTPS(cfg.addr)), cfg.http, a.srv.Listener)
+		}()
 	}
 	httpSrv := newHTTPServer(a.handler, cfg.http)
-	ln = &backoffListener{Listener: ln}
+	ln = a.srv.Listener(&backoffListener{Listener: ln}) // HTTP connections count against -max-conns
 	go func() {
 		scheme := "http"
 		if cfg.tlsCert != "" {

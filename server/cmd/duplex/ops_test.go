@@ -135,8 +135,9 @@ func TestHTTPTimeoutsSpareWebSockets(t *testing.T) {
 }
 
 // TestConnCapKeepsHealthz: with the connection cap reached, an upgrade is
-// refused with 503 and Retry-After while /healthz, /readyz and the page
-// still answer, and the sockets inside keep working.
+// refused with 503 and Retry-After while /healthz and /readyz still
+// answer (over the reserve of connections kept for them; the page gets
+// 503 with Retry-After there), and the sockets inside keep working.
 func TestConnCapKeepsHealthz(t *testing.T) {
 	ta := startAppWith(t, config{maxConns: 3})
 	var in []*wsSession
@@ -153,9 +154,10 @@ func TestConnCapKeepsHealthz(t *testing.T) {
 	if resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("over the cap: %v %v, want 503 with Retry-After", resp, err)
 	}
-	for _, path := range []string{"/healthz", "/readyz", "/", "/r/lobby"} {
-		if resp, _ := doRequest(t, noRedirect, "GET", ta.URL+path); resp.StatusCode != http.StatusOK {
-			t.Errorf("GET %s at the cap: %d", path, resp.StatusCode)
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/": 503, "/r/lobby": 503} {
+		resp, _ := doRequest(t, noRedirect, "GET", ta.URL+path)
+		if resp.StatusCode != want || want == 503 && resp.Header.Get("Retry-After") == "" {
+			t.Errorf("GET %s at the cap: %d (Retry-After %q), want %d", path, resp.StatusCode, resp.Header.Get("Retry-After"), want)
 		}
 	}
 	in[0].call(shared.TypeJoin, &shared.Join{Room: "lobby"})
