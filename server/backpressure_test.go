@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/duplex-chat/duplex/server"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // TestHistoryPipeliningIsPaced runs the history attack of issue #8: ten
@@ -118,7 +119,7 @@ func TestHistoryPipeliningIsPaced(t *testing.T) {
 		h.conn.CloseNow()
 	}
 	writers.Wait()
-	eventually(t, "queues emptied", func() bool { return ts.srv.QueuedBytes() < 1<<20 })
+	testpoll.Until(t, "queues emptied", func() bool { return ts.srv.QueuedBytes() < 1<<20 })
 	bob.sendMsg(t, "lobby", "after", "the room goes on")
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/server/store/sqlite"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // waitTimeout bounds every wait for a frame or an event. Tests never sleep
@@ -49,11 +50,11 @@ func TestMain(m *testing.M) {
 
 // waitNoLeaks polls until no goroutine runs server or websocket code.
 func waitNoLeaks(limit time.Duration) string {
-	deadline := time.Now().Add(limit)
-	for {
+	var leaked []string
+	if testpoll.Wait(limit, "no goroutine in server or websocket code", func() bool {
 		buf := make([]byte, 1<<20)
 		buf = buf[:runtime.Stack(buf, true)]
-		var leaked []string
+		leaked = leaked[:0]
 		for _, g := range strings.Split(string(buf), "\n\n") {
 			if strings.Contains(g, "duplex-chat/duplex/server.") ||
 				strings.Contains(g, "duplex-chat/duplex/server/store") ||
@@ -62,14 +63,11 @@ func waitNoLeaks(limit time.Duration) string {
 				leaked = append(leaked, g)
 			}
 		}
-		if len(leaked) == 0 {
-			return ""
-		}
-		if time.Now().After(deadline) {
-			return strings.Join(leaked, "\n\n")
-		}
-		time.Sleep(50 * time.Millisecond)
+		return len(leaked) == 0
+	}) == nil {
+		return ""
 	}
+	return strings.Join(leaked, "\n\n")
 }
 
 // storeKind opens a fresh store for a test.

@@ -19,6 +19,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/duplex-chat/duplex/server"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -207,17 +208,9 @@ func TestDisconnectsByCloseCode(t *testing.T) {
 // the value want.
 func waitMetric(t testing.TB, reg *prometheus.Registry, name string, want float64, label ...string) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		got := metricValue(t, reg, name, label...)
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s%v = %v after %v, want %v", name, label, got, waitTimeout, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var got float64
+	testpoll.Until(t, fmt.Sprintf("%s%v = %v", name, label, want), func() bool { got = metricValue(t, reg, name, label...); return got == want },
+		func() string { return fmt.Sprintf("%s%v = %v", name, label, got) })
 }
 
 // metricValue reads a counter or gauge (or a histogram's sample count)

@@ -24,6 +24,7 @@ import (
 	"github.com/duplex-chat/duplex/server"
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // helloRefused sends a hello that must fail with code, and returns the error.
@@ -546,18 +547,17 @@ func TestIdentityNoAnonymous(t *testing.T) {
 // nickname was freed by a disconnect the server handles asynchronously).
 func helloUntil(t testing.TB, c *wsClient, nick string) shared.Welcome {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
+	var w *shared.Welcome
+	testpoll.Until(t, fmt.Sprintf("%s: nickname %q freed", c.name, nick), func() bool {
 		f, _ := c.await(t, c.request(t, shared.TypeHello, &shared.Hello{Nick: nick}))
-		if w, ok := f.Payload.(*shared.Welcome); ok {
-			return *w
+		var ok bool
+		if w, ok = f.Payload.(*shared.Welcome); ok {
+			return true
 		}
 		checkError(t, c.name, f, shared.CodeNickTaken)
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: nickname %q still taken after %v", c.name, nick, waitTimeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false
+	})
+	return *w
 }
 
 // TestIdentityNickTaken: a nickname held by another online user, exactly or

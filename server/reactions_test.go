@@ -16,12 +16,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/coder/websocket"
 	"github.com/duplex-chat/duplex/server"
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // attemptEmoji is attacker a's i-th emoji. Bad inputs tried: private-use
@@ -210,17 +210,19 @@ func TestReactionsBoundedForReaders(t *testing.T) {
 		}
 		// The reader got every accepted reaction, in frames of at most
 		// 64 KiB, and is still connected.
-		err := reader.waitFor(func(r *frameReader) bool {
+		testpoll.Until(t, "every accepted reaction at the reader", func() bool {
+			reader.mu.Lock()
+			defer reader.mu.Unlock()
+			if reader.err != nil {
+				t.Fatalf("reader closed: %v", reader.err)
+			}
 			for _, s := range accepted {
-				if !r.seqs[s] {
+				if !reader.seqs[s] {
 					return false
 				}
 			}
 			return true
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
 		reader.mu.Lock()
 		largest, rerr := reader.largest, reader.err
 		reader.mu.Unlock()
@@ -255,25 +257,6 @@ func TestReactionsBoundedForReaders(t *testing.T) {
 			t.Fatalf("after the author's react: %+v, want %+v", first, want)
 		}
 	})
-}
-
-// waitFor polls the reader's state until cond holds.
-func (r *frameReader) waitFor(cond func(*frameReader) bool) error {
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		r.mu.Lock()
-		ok, err := cond(r), r.err
-		r.mu.Unlock()
-		switch {
-		case ok:
-			return nil
-		case err != nil:
-			return fmt.Errorf("reader closed: %v", err)
-		case time.Now().After(deadline):
-			return fmt.Errorf("reader: not every accepted reaction arrived within %v", waitTimeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestReactionCapOption: Options.MaxReactionEmoji sets the cap, and the

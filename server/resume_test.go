@@ -24,6 +24,7 @@ import (
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/server/store/sqlite"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // messagesIn returns the messages of room among frames.
@@ -297,13 +298,9 @@ func TestGracefulShutdown(t *testing.T) {
 		shutdownErr <- ts.srv.Shutdown(ctx)
 	}()
 	// New connections are refused once the shutdown began.
-	deadline := time.Now().Add(waitTimeout)
-	for httpStatusOfDial(t, ts.url, dialOpts()) != http.StatusServiceUnavailable {
-		if time.Now().After(deadline) {
-			t.Fatal("new connections still accepted during shutdown")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testpoll.Until(t, "new connections refused (503) during shutdown", func() bool {
+		return httpStatusOfDial(t, ts.url, dialOpts()) == http.StatusServiceUnavailable
+	})
 	ann.resume()
 
 	for _, c := range []*wsClient{ann, bob} {

@@ -12,25 +12,20 @@ import (
 	"github.com/duplex-chat/duplex/server"
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // waitPruned polls the store until room's pruned mark reaches want.
 func waitPruned(t *testing.T, st store.Store, room string, want int64) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		p, err := st.Pruned(context.Background(), room)
-		if err != nil {
+	var p int64
+	testpoll.Until(t, fmt.Sprintf("room %s pruned up to %d", room, want), func() bool {
+		var err error
+		if p, err = st.Pruned(context.Background(), room); err != nil {
 			t.Fatal(err)
 		}
-		if p >= want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("room %s pruned up to %d after %v, want %d", room, p, waitTimeout, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return p >= want
+	}, func() string { return fmt.Sprintf("pruned up to %d", p) })
 }
 
 // TestRetainCount: with RetainCount 5 the store keeps 5 messages per room;

@@ -3,10 +3,10 @@ package server_test
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/duplex-chat/duplex/server"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // TestEmptyRoomsLeaveMemory: 1,000 rooms joined and left (by leave, or by
@@ -38,7 +38,7 @@ func TestEmptyRoomsLeaveMemory(t *testing.T) {
 		t.Fatalf("%d rooms in memory with Bob in 50, want 50", n)
 	}
 	bob.conn.CloseNow()
-	eventually(t, "Bob's rooms dropped", func() bool { return ts.srv.RoomsInMemory() == 0 })
+	testpoll.Until(t, "Bob's rooms dropped", func() bool { return ts.srv.RoomsInMemory() == 0 })
 
 	// A dropped room comes back with its head from the store.
 	ack, replay := ann.join(t, "r500", ptr[int64](0))
@@ -57,18 +57,5 @@ func TestEmptyRoomsLeaveMemory(t *testing.T) {
 	checkSeqs(t, "ann", got[1:], 1, 2)
 	if n := ts.srv.RoomsInMemory(); n != 1 {
 		t.Fatalf("%d rooms in memory, want 1", n)
-	}
-}
-
-// eventually polls cond, for state no client sees change, until it holds
-// or waitTimeout passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %v", what, waitTimeout)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/duplex-chat/duplex/server"
 	"github.com/duplex-chat/duplex/server/files"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // gatedDir is a real files.Dir whose Put waits at a gate once it has
@@ -220,8 +221,7 @@ func TestUploadMemoryBudget(t *testing.T) {
 	}
 	// One of them is refused while all three are incomplete.
 	refused := -1
-	deadline := time.Now().Add(waitTimeout)
-	for refused < 0 && time.Now().Before(deadline) {
+	testpoll.Until(t, "an upload refused while three 5 MiB uploads share memory for two", func() bool {
 		for i, h := range hs {
 			err := h.c.waitUntil(50*time.Millisecond, "refusal", func() bool {
 				for _, f := range h.c.queue {
@@ -233,13 +233,11 @@ func TestUploadMemoryBudget(t *testing.T) {
 			})
 			if err == nil {
 				refused = i
-				break
+				return true
 			}
 		}
-	}
-	if refused < 0 {
-		t.Fatal("no upload was refused while three 5 MiB uploads shared memory for two")
-	}
+		return false
+	})
 	for i, h := range hs {
 		if _, err := h.w.Write(h.rest); err != nil {
 			t.Fatal(err)
@@ -286,7 +284,7 @@ func TestUploadUnusedRemoved(t *testing.T) {
 	gone := func(p string) bool { _, err := os.Stat(p); return os.IsNotExist(err) }
 	blob := filepath.Join(dir.Root(), "blobs", info.SHA256[:2], info.SHA256)
 	thumb := filepath.Join(dir.Root(), "thumbs", info.SHA256[:2], info.SHA256)
-	eventually(t, "the unused upload removed", func() bool {
+	testpoll.Until(t, "the unused upload removed", func() bool {
 		_, ok, _ := dir.Info(ctx, unused.ID)
 		return !ok && gone(blob) && gone(thumb)
 	})

@@ -1,10 +1,12 @@
 package client_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/duplex-chat/duplex/app/client"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // TestRetryNow: a client that cannot connect waits before the next
@@ -36,13 +38,8 @@ func TestRetryNow(t *testing.T) {
 // waitNextRetry polls until NextRetry is set and differs from prev.
 func waitNextRetry(t *testing.T, c *client.Client, prev time.Time) time.Time {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if at := c.NextRetry(); !at.IsZero() && !at.Equal(prev) {
-			return at
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("NextRetry stayed %v", prev)
-	return time.Time{}
+	var at time.Time
+	testpoll.Until(t, fmt.Sprintf("NextRetry set and moved from %v", prev), func() bool { at = c.NextRetry(); return !at.IsZero() && !at.Equal(prev) },
+		func() string { return fmt.Sprintf("NextRetry %v", at) })
+	return at
 }

@@ -114,7 +114,7 @@ chaos:
 		}
 		return s
 	}
-	rcWaitAllDelivered(t, 45*time.Second, peers, rooms, want, diag)
+	rcWaitAllDelivered(t, peers, rooms, want, diag)
 	settle := time.Since(start)
 
 	// Every client holds the same stream per room: 1..head exactly.

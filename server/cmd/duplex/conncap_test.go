@@ -15,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // TestBinaryDerivesConnCapFromFileLimit runs the real binary with an
@@ -37,20 +38,18 @@ func TestBinaryDerivesConnCapFromFileLimit(t *testing.T) {
 		bin, "-addr", addr, "-data", filepath.Join(tmp, "data"), "-web", repoWeb(t))
 	startBinary(t, cmd, filepath.Join(tmp, "server.log"))
 	base := "http://" + addr
-	deadline := time.Now().Add(opsWait)
 	// Without keep-alive: an idle connection kept by the client would take
 	// a slot of the cap.
 	once := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: opsWait}
-	for {
-		if resp, err := once.Get(base + "/healthz"); err == nil {
-			resp.Body.Close()
-			break
+	var lastErr error
+	testpoll.Until(t, "the binary to answer /healthz", func() bool {
+		resp, err := once.Get(base + "/healthz")
+		if lastErr = err; err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the binary did not answer /healthz within %v", opsWait)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return true
+	}, func() string { return fmt.Sprint(lastErr) })
 
 	start := time.Now()
 	held := 0

@@ -4,35 +4,38 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // tokenCookieOf polls the browser's cookie jar for url until it holds
 // duplex_token.
 func tokenCookieOf(b *tab, url string) *network.Cookie {
 	b.t.Helper()
-	deadline := time.Now().Add(pollTimeout)
-	for {
+	var found *network.Cookie
+	var cookies []*network.Cookie
+	testpoll.Until(b.t, b.name+"'s "+tokenCookie+" cookie for "+url, func() bool {
 		res, err := chromedp.Call(b.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{url}})
-		cookies := res.Cookies
 		if err != nil {
 			b.t.Fatalf("%s: read cookies: %v", b.name, err)
 		}
+		cookies = res.Cookies
 		for _, c := range cookies {
 			if c.Name == tokenCookie && c.Value != "" {
-				return c
+				found = c
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			b.t.Fatalf("%s: no %s cookie for %s within %s (cookies: %+v)", b.name, tokenCookie, url, pollTimeout, cookies)
-		}
-		time.Sleep(pollEvery)
-	}
+		return false
+	}, func() string { return fmt.Sprintf("cookies: %+v", cookies) })
+	return found
 }
 
 // TestTokenCookieSecureUnderTLS (issue #15): the real app served over

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // TestStalledWasmDownloadIsCut: the real app, with -http-write-timeout
@@ -54,13 +56,9 @@ func TestStalledWasmDownloadIsCut(t *testing.T) {
 		t.Fatal("/metrics has no duplex_conns_counted")
 		return 0
 	}
-	deadline := time.Now().Add(opsWait)
-	for n := counted(); n != 1; n = counted() {
-		if time.Now().After(deadline) {
-			t.Fatalf("duplex_conns_counted = %v after %v, want 1 (the scraper): the stalled downloads were not cut", n, opsWait)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var n float64
+	testpoll.Until(t, "duplex_conns_counted = 1 (the scraper): the stalled downloads cut", func() bool { n = counted(); return n == 1 },
+		func() string { return fmt.Sprintf("duplex_conns_counted = %v", n) })
 	for i, c := range stalled {
 		c.SetReadDeadline(time.Now().Add(opsWait))
 		n, err := io.Copy(io.Discard, c)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // grepData returns "path: word" for every word found in the raw bytes of
@@ -66,7 +68,7 @@ func TestDeletionErasesFromDataDir(t *testing.T) {
 	}
 	imageSeq := func(id string) int64 {
 		var seq int64
-		waitFor(t, "the image message in the cache", func() bool {
+		testpoll.Until(t, "the image message in the cache", func() bool {
 			for _, m := range ann.Cached("lobby") {
 				if m.Image != nil && m.Image.ID == id && m.Seq > 0 {
 					seq = m.Seq
@@ -106,7 +108,7 @@ func TestDeletionErasesFromDataDir(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the deleted image no longer served", func() bool {
+	testpoll.Until(t, "the deleted image no longer served", func() bool {
 		resp, _ := fetchFile(t, "GET", ta.URL+"/files/"+gone.ID, "")
 		return resp.StatusCode == 404
 	})
@@ -117,7 +119,7 @@ func TestDeletionErasesFromDataDir(t *testing.T) {
 	// While the server runs, the background checkpoint empties the WAL:
 	// no file (duplex.db-wal and -shm included) holds an erased word.
 	var running []string
-	waitFor(t, "the erased words gone from every file of the running server", func() bool {
+	testpoll.Until(t, "the erased words gone from every file of the running server", func() bool {
 		var words [][]byte
 		for _, w := range erased {
 			words = append(words, []byte(w))
@@ -192,7 +194,7 @@ func TestRetentionErasesImages(t *testing.T) {
 	if _, err := ann.SendImage("lobby", kept, ""); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the kept image's message stored", func() bool {
+	testpoll.Until(t, "the kept image's message stored", func() bool {
 		h, err := ta.app.store.Head(ctx, "lobby")
 		return err == nil && h == 5
 	})
@@ -200,7 +202,7 @@ func TestRetentionErasesImages(t *testing.T) {
 	ta.Stop()
 
 	ta = startAppWith(t, config{dataDir: data, limits: limitFlags{retainCount: 2}})
-	waitFor(t, "the pruned image no longer served", func() bool {
+	testpoll.Until(t, "the pruned image no longer served", func() bool {
 		resp, _ := fetchFile(t, "GET", ta.URL+"/files/"+gone.ID, "")
 		return resp.StatusCode == 404
 	})

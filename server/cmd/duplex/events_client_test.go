@@ -13,6 +13,7 @@ import (
 	"github.com/duplex-chat/duplex/server"
 	"github.com/duplex-chat/duplex/server/store/sqlite"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // startEventsServer starts a server on SQLite behind an httptest listener
@@ -77,14 +78,14 @@ func TestClientEvents(t *testing.T) {
 	// Bob's also knows it is his.
 	want := []shared.Reaction{{Emoji: "👍", Count: 1}}
 	bobs := []shared.Reaction{{Emoji: "👍", Count: 1, Me: true}}
-	rcWait(t, 20*time.Second, "Ann's cache to hold Bob's reaction", func() bool {
+	testpoll.Until(t, "Ann's cache to hold Bob's reaction", func() bool {
 		m, ok := cachedSeq(ann.c, "lobby", hello.Seq)
 		return ok && reflect.DeepEqual(m.Reactions, want)
-	}, nil)
-	rcWait(t, 20*time.Second, "Bob's cache to hold his reaction as his", func() bool {
+	})
+	testpoll.Until(t, "Bob's cache to hold his reaction as his", func() bool {
 		m, ok := cachedSeq(bob.c, "lobby", hello.Seq)
 		return ok && reflect.DeepEqual(m.Reactions, bobs)
-	}, nil)
+	})
 	if ev := findSeq(ann.received("lobby"), react.Seq); ev.Kind != shared.KindReact || ev.Target != hello.Seq {
 		t.Fatalf("Ann received the reaction as %+v", ev)
 	}
@@ -115,7 +116,7 @@ func TestClientEvents(t *testing.T) {
 	// outbox too (as her own reply): both go through once she is back.
 	proxy.pause(true)
 	proxy.cut(1)
-	rcWait(t, 20*time.Second, "Ann offline", func() bool { return ann.c.State() != client.StateOnline }, nil)
+	testpoll.Until(t, "Ann offline", func() bool { return ann.c.State() != client.StateOnline })
 	edited := make(chan error, 1)
 	go func() {
 		_, err := ann.c.Edit(ctx, "lobby", hello.Seq, "hello, world")
@@ -129,7 +130,7 @@ func TestClientEvents(t *testing.T) {
 	if err := <-edited; err != nil {
 		t.Fatalf("edit across a reconnect: %v", err)
 	}
-	rcWait(t, 20*time.Second, "Bob's cache to hold the edit and the reply", func() bool {
+	testpoll.Until(t, "Bob's cache to hold the edit and the reply", func() bool {
 		m, ok := cachedSeq(bob.c, "lobby", hello.Seq)
 		if !ok || m.Body != "hello, world" || m.Edited == 0 || !reflect.DeepEqual(m.Reactions, bobs) { // the edit keeps Bob's Me
 			return false
@@ -143,22 +144,22 @@ func TestClientEvents(t *testing.T) {
 			}
 		}
 		return false
-	}, nil)
+	})
 
 	del, err := ann.c.Delete(ctx, "lobby", hello.Seq)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rcWait(t, 20*time.Second, "Bob's cache to show the delete", func() bool {
+	testpoll.Until(t, "Bob's cache to show the delete", func() bool {
 		m, ok := cachedSeq(bob.c, "lobby", hello.Seq)
 		return ok && m.Deleted && m.Body == "" && len(m.Reactions) == 0
-	}, nil)
+	})
 	// Bob's events are read by another goroutine than the one that
 	// updates his cache: wait for the delete's event, after which every
 	// earlier event (the edit among them) has been read too.
-	rcWait(t, 20*time.Second, "Bob to receive the delete's event", func() bool {
+	testpoll.Until(t, "Bob to receive the delete's event", func() bool {
 		return findSeq(bob.received("lobby"), del.Seq).Seq != 0
-	}, nil)
+	})
 	if ev := findSeq(bob.received("lobby"), del.Seq); !ev.Deleted || ev.Target != hello.Seq {
 		t.Fatalf("Bob received the delete as %+v", ev)
 	}

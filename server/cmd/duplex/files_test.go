@@ -16,6 +16,7 @@ import (
 
 	"github.com/duplex-chat/duplex/app/client"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // testPNG encodes a w×h picture with some detail.
@@ -106,7 +107,7 @@ func TestImagesServed(t *testing.T) {
 	if _, err := ann.SendImage("lobby", img, "a picture"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "bob receiving the image", func() bool { return receivedImage(bobLog, img.ID) })
+	testpoll.Until(t, "bob receiving the image", func() bool { return receivedImage(bobLog, img.ID) })
 
 	base := ta.URL + "/files/" + img.ID
 	resp, body := fetchFile(t, "GET", base, "")

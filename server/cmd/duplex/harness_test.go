@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // repoWeb is the repository's web/ directory (with the built app.wasm).
@@ -56,16 +58,10 @@ func startAppWith(t testing.TB, cfg config) *testApp {
 		t.Fatal(err)
 	}
 	var ln net.Listener
-	for i := 0; ; i++ { // a just-closed port may linger briefly
+	testpoll.Until(t, "listen on "+addr, func() bool { // a just-closed port may linger briefly
 		ln, err = net.Listen("tcp", addr)
-		if err == nil || i == 50 {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+		return err == nil
+	}, func() string { return err.Error() })
 	ta := &testApp{Addr: ln.Addr().String(), Data: data, app: a, ln: ln, alive: true}
 	ta.URL = "http://" + ta.Addr
 	ta.WS = "ws://" + ta.Addr + "/ws"

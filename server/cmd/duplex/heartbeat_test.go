@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // TestHeartbeatHalfOpenReconnects: a client behind a TCP proxy whose link
@@ -27,13 +28,13 @@ func TestHeartbeatHalfOpenReconnects(t *testing.T) {
 	writer := rcNew(t, ta.WS, "writer", nil)
 	reader.join(t, "hb")
 	writer.join(t, "hb")
-	rcWait(t, 30*time.Second, "the reader online", func() bool { return reader.onlineCount() == 1 }, nil)
+	testpoll.Until(t, "the reader online", func() bool { return reader.onlineCount() == 1 })
 
 	// Quiet for several intervals: the heartbeat keeps a healthy link
 	// up (pings answered by pongs), so no reconnect happens.
 	for i := 0; i < 3; i++ {
 		id := post(t, writer, "hb", fmt.Sprintf("before %d", i))
-		rcWait(t, 30*time.Second, "message "+id, func() bool { return holds(reader.received("hb"), id) }, nil)
+		testpoll.Until(t, "message "+id, func() bool { return holds(reader.received("hb"), id) })
 		time.Sleep(400 * time.Millisecond) // idle: longer than the interval
 	}
 	if n := reader.onlineCount(); n != 1 {
@@ -42,11 +43,11 @@ func TestHeartbeatHalfOpenReconnects(t *testing.T) {
 
 	px.stall()
 	id := post(t, writer, "hb", "while the link is half-open")
-	rcWait(t, 30*time.Second, "a new session after the link went silent", func() bool { return reader.onlineCount() >= 2 },
+	testpoll.Until(t, "a new session after the link went silent", func() bool { return reader.onlineCount() >= 2 },
 		func() string {
 			return fmt.Sprintf("reader %s, %d sessions, %d links stalled", reader.c.State(), reader.onlineCount(), px.stalled())
 		})
-	rcWait(t, 30*time.Second, "the message sent while cut off", func() bool { return holds(reader.received("hb"), id) }, nil)
+	testpoll.Until(t, "the message sent while cut off", func() bool { return holds(reader.received("hb"), id) })
 }
 
 func post(t *testing.T, p *rcPeer, room, body string) string {

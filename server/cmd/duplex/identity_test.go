@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"github.com/duplex-chat/duplex/app/client"
 	"github.com/duplex-chat/duplex/server/jwtauth"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -77,13 +79,8 @@ func TestJWTLogin(t *testing.T) {
 	}
 	// Past the first token's expiry the session is still the same one:
 	// the client refreshed it (auth) instead of being closed with 4005.
-	deadline := time.Now().Add(30 * time.Second)
-	for minted.Load() < 3 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if minted.Load() < 3 {
-		t.Fatalf("the client minted %d tokens in 30 s, want refreshes before each expiry", minted.Load())
-	}
+	testpoll.Until(t, "the client to mint 3 tokens, refreshing before each expiry", func() bool { return minted.Load() >= 3 },
+		func() string { return fmt.Sprintf("%d tokens minted", minted.Load()) })
 	if _, err := ann.SendWait(ctx, "lobby", "still here"); err != nil {
 		t.Fatal(err)
 	}
@@ -189,14 +186,11 @@ func TestClientNicknames(t *testing.T) {
 	// The server frees "robert" when it sees bob's socket close, which may
 	// be a moment after SignOut returns: retry while it is still taken.
 	var again *client.Client
-	for {
+	testpoll.Until(t, `"robert" freed after bob's sign-out`, func() bool {
 		again, err = client.Dial(ctx, ta.WS, &client.Options{Nick: "robert", Storage: storage, OnEvent: quiet})
 		var pe *shared.Error
-		if err == nil || !errors.As(err, &pe) || pe.Code != shared.CodeNickTaken || ctx.Err() != nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil || !errors.As(err, &pe) || pe.Code != shared.CodeNickTaken || ctx.Err() != nil
+	}, func() string { return fmt.Sprint(err) })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/duplex-chat/duplex/server/store/sqlite"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // rcGoTool returns the go command that runs this test.
@@ -101,22 +102,23 @@ func TestKill9Recovery(t *testing.T) {
 			p := &rcProc{cmd: cmd, exited: make(chan struct{})}
 			go func() { cmd.Wait(); close(p.exited) }()
 			hc := &http.Client{Timeout: time.Second}
-			deadline := time.Now().Add(30 * time.Second)
-			for time.Now().Before(deadline) {
+			_ = testpoll.Wait(testpoll.Timeout, "the duplex binary to answer /healthz", func() bool {
 				select {
 				case <-p.exited:
-					deadline = time.Time{} // died (port not yet free?): retry
-					continue
+					return true // died (port not yet free?): retry
 				default:
 				}
 				if resp, err := hc.Get("http://" + addr + "/healthz"); err == nil {
 					resp.Body.Close()
 					if resp.StatusCode == http.StatusOK {
 						cur = p
-						return
+						return true
 					}
 				}
-				time.Sleep(20 * time.Millisecond)
+				return false
+			})
+			if cur == p {
+				return
 			}
 			cmd.Process.Kill()
 			<-p.exited
@@ -220,17 +222,17 @@ func TestKill9Recovery(t *testing.T) {
 	var atKill, whileDown []int
 	for k := 0; k < kills; k++ {
 		base := acked()
-		rcWait(t, 30*time.Second, fmt.Sprintf("300 more acks before kill %d", k+1), func() bool { return acked() >= base+300 }, diag)
+		testpoll.Until(t, fmt.Sprintf("300 more acks before kill %d", k+1), func() bool { return acked() >= base+300 }, diag)
 		atKill = append(atKill, outboxed())
 		kill()
 		// Keep sending while the server is down: the outboxes grow.
 		down := outboxed()
-		rcWait(t, 30*time.Second, "sends to queue up while the server is down", func() bool { return outboxed() >= down+30 }, diag)
+		testpoll.Until(t, "sends to queue up while the server is down", func() bool { return outboxed() >= down+30 }, diag)
 		whileDown = append(whileDown, outboxed())
 		start()
 	}
 	base := acked()
-	rcWait(t, 30*time.Second, "300 more acks after the last restart", func() bool { return acked() >= base+300 }, diag)
+	testpoll.Until(t, "300 more acks after the last restart", func() bool { return acked() >= base+300 }, diag)
 	stopSenders()
 
 	want := map[string]int{}
@@ -239,7 +241,7 @@ func TestKill9Recovery(t *testing.T) {
 		want[r] = len(sent[r])
 		total += len(sent[r])
 	}
-	rcWaitAllDelivered(t, 60*time.Second, peers, rooms, want, diag)
+	rcWaitAllDelivered(t, peers, rooms, want, diag)
 
 	// Every ack is in; kill once more, then read the SQLite file directly.
 	kill()

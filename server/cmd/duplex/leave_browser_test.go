@@ -3,12 +3,13 @@
 package main
 
 import (
+	"fmt"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/duplex-chat/duplex/app/client"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // TestBrowserLeaveRoom: the leave control of a joined room (issue #9)
@@ -91,18 +92,11 @@ func TestBrowserLeaveRoom(t *testing.T) {
 // waitMember polls c's member list of room until nick is in it (or not).
 func waitMember(t *testing.T, c *client.Client, room, nick string, in bool) {
 	t.Helper()
-	deadline := time.Now().Add(pollTimeout)
-	for {
+	testpoll.Until(t, fmt.Sprintf("%s in #%s's members to be %v", nick, room, in), func() bool {
 		found := false
 		for _, m := range c.Members(room) {
 			found = found || m.Nick == nick
 		}
-		if found == in {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s in #%s's members: %v, want %v (%v)", nick, room, found, in, c.Members(room))
-		}
-		time.Sleep(pollEvery)
-	}
+		return found == in
+	}, func() string { return fmt.Sprintf("members %v", c.Members(room)) })
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/server/store/sqlite"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // TestClientHonoursRetryAfter: a client that sends three times its burst
@@ -30,7 +31,7 @@ func TestClientHonoursRetryAfter(t *testing.T) {
 	r.join(t, room)
 	sent := map[string]string{}
 	rcSendAll(t, w, room, "burst", n, sent)
-	rcWait(t, 30*time.Second, "the reader to get every message", func() bool { return r.count(room) >= n }, r.problems)
+	testpoll.Until(t, "the reader to get every message", func() bool { return r.count(room) >= n }, r.problems)
 	if p := w.problems() + r.problems(); p != "" {
 		t.Fatal(p)
 	}
@@ -71,10 +72,10 @@ func TestClientSeesPrunedHistory(t *testing.T) {
 	}
 	st.Close()
 	ta := startAppWith(t, config{dataDir: data, limits: limitFlags{retainCount: 5}})
-	rcWait(t, 30*time.Second, "retention to prune the room", func() bool {
+	testpoll.Until(t, "retention to prune the room", func() bool {
 		p, err := ta.app.store.Pruned(context.Background(), "old")
 		return err == nil && p == 15
-	}, nil)
+	})
 
 	c, err := client.New(ta.WS, &client.Options{Nick: "Reader"})
 	if err != nil {

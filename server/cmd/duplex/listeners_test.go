@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -17,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // buildBinary builds the duplex command into dir.
@@ -91,19 +94,18 @@ func TestBinaryListeners(t *testing.T) {
 	}
 	get := func(url string) *http.Response {
 		t.Helper()
-		deadline := time.Now().Add(opsWait)
-		for {
-			resp, err := client.Get(url)
-			if err == nil {
+		var resp *http.Response
+		var err error
+		testpoll.Until(t, "GET "+url, func() bool {
+			if resp, err = client.Get(url); err == nil {
 				resp.Body.Close()
-				return resp
 			}
-			if time.Now().After(deadline) {
-				b, _ := os.ReadFile(filepath.Join(tmp, "server.log"))
-				t.Fatalf("GET %s: %v\nserver log:\n%s", url, err, b)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return err == nil
+		}, func() string {
+			b, _ := os.ReadFile(filepath.Join(tmp, "server.log"))
+			return fmt.Sprintf("%v\nserver log:\n%s", err, b)
+		})
+		return resp
 	}
 	if resp := get("https://" + addr + "/healthz"); resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Strict-Transport-Security"), "max-age=") {
 		t.Errorf("https /healthz: %d, HSTS %q", resp.StatusCode, resp.Header.Get("Strict-Transport-Security"))

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/duplex-chat/duplex/app/client"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // TestNickConfusablesRefused (issue #15): while alice is online, the real
@@ -54,14 +56,8 @@ func TestNickConfusablesRefused(t *testing.T) {
 	alice.Close()
 	// Once alice is gone (the server sees her socket close a moment
 	// later), her look-alike is free.
-	for {
-		err := alicia.SetNick(ctx, variants[0].nick)
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("alice's look-alike still refused after she left: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testpoll.Until(t, "alice's look-alike accepted after she left", func() bool {
+		err = alicia.SetNick(ctx, variants[0].nick)
+		return err == nil
+	}, func() string { return fmt.Sprint(err) })
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	"github.com/duplex-chat/duplex/app/client"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // Issue #15 point 1: one ordered outbox for everything a person does.
@@ -82,15 +83,12 @@ func TestBrowserOfflineOrder(t *testing.T) {
 
 	ta = startAppWith(t, config{addr: ta.Addr, dataDir: ta.Data})
 	back := time.Now()
-	deadline := time.Now().Add(90 * time.Second)
 	var got []string
-	for {
+	// The order check below reports a shortfall with what did arrive.
+	_ = testpoll.Wait(90*time.Second, "all messages at the observer", func() bool {
 		got = bodiesBy(obs, room, "alice")
-		if len(got) >= n || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return len(got) >= n
+	})
 	t.Logf("all %d delivered %v after the server came back", len(got), time.Since(back).Round(time.Millisecond))
 	t.Logf("received order: %s", compactOrder(got))
 	if strings.Join(got, ",") != strings.Join(typed, ",") {
@@ -202,19 +200,16 @@ func TestBrowserOfflineEditAndReaction(t *testing.T) {
 	poll[bool](a, "the edit and the reaction shown after the reload", shown)
 
 	ta = startAppWith(t, config{addr: ta.Addr, dataDir: ta.Data})
-	deadline := time.Now().Add(60 * time.Second)
 	var got shared.Message
-	for time.Now().Before(deadline) {
+	// The check below reports what bob holds if this never happens.
+	_ = testpoll.Wait(testpoll.Timeout, "the edit and the reaction at bob", func() bool {
 		for _, msg := range bob.Messages(room) {
 			if msg.Seq == m.Seq {
 				got = msg
 			}
 		}
-		if got.Body == edited && len(got.Reactions) == 1 {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return got.Body == edited && len(got.Reactions) == 1
+	})
 	if got.Body != edited || len(got.Reactions) != 1 || got.Reactions[0].Emoji != "👍" || got.Reactions[0].Count != 1 {
 		t.Fatalf("bob holds %+v, want the edited body with one 👍", got)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/duplex-chat/duplex/app/client"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // authorBodies lists the bodies of author's messages (Kind "") in msgs.
@@ -58,18 +59,18 @@ func TestClientBurstPastLimitInOrder(t *testing.T) {
 		}
 	}
 	send("online", 120)
-	rcWait(t, 60*time.Second, "the reader to get the 120", func() bool { return r.count(room) >= 120 }, r.problems)
+	testpoll.Until(t, "the reader to get the 120", func() bool { return r.count(room) >= 120 }, r.problems)
 
 	px.pause(true)
 	px.cut(1)
-	rcWait(t, 30*time.Second, "the writer offline", func() bool { return w.c.State() != client.StateOnline }, nil)
+	testpoll.Until(t, "the writer offline", func() bool { return w.c.State() != client.StateOnline })
 	send("offline", 80)
 	if n := len(w.c.Outbox()); n != 80 {
 		t.Fatalf("the outbox holds %d entries offline, want 80", n)
 	}
 	px.pause(false)
-	rcWait(t, 60*time.Second, "the reader to get all 200", func() bool { return r.count(room) >= 200 }, r.problems)
-	rcWait(t, 30*time.Second, "the writer's outbox to drain", func() bool { return len(w.c.Outbox()) == 0 }, w.problems)
+	testpoll.Until(t, "the reader to get all 200", func() bool { return r.count(room) >= 200 }, r.problems)
+	testpoll.Until(t, "the writer's outbox to drain", func() bool { return len(w.c.Outbox()) == 0 }, w.problems)
 
 	got := authorBodies(r.received(room), "writer")
 	t.Logf("received: online %s; offline %s", compactRuns(got[:min(120, len(got))], "online "), compactRuns(got[min(120, len(got)):], "offline "))
@@ -143,11 +144,11 @@ func TestClientOfflineEventsInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rcWait(t, 30*time.Second, "alice to hold bob's message", func() bool { return alice.count(room) >= 3 }, nil)
+	testpoll.Until(t, "alice to hold bob's message", func() bool { return alice.count(room) >= 3 })
 
 	px.pause(true)
 	px.cut(1)
-	rcWait(t, 30*time.Second, "alice offline", func() bool { return alice.c.State() != client.StateOnline }, nil)
+	testpoll.Until(t, "alice offline", func() bool { return alice.c.State() != client.StateOnline })
 	var pe *shared.Error
 	if _, err := alice.c.QueueEdit(room, first.Seq, ""); !errors.As(err, &pe) || pe.Code != shared.CodeInvalid {
 		t.Fatalf("an empty edit: %v, want invalid at once", err)
@@ -195,8 +196,8 @@ func TestClientOfflineEventsInOrder(t *testing.T) {
 	checkOutbox(alice2.c, "after the reload")
 	// No Join: the outbox joins the room its entries need.
 	px.pause(false)
-	rcWait(t, 30*time.Second, "alice's outbox to drain", func() bool { return len(alice2.c.Outbox()) == 0 }, alice2.problems)
-	rcWait(t, 30*time.Second, "bob to receive the delete", func() bool {
+	testpoll.Until(t, "alice's outbox to drain", func() bool { return len(alice2.c.Outbox()) == 0 }, alice2.problems)
+	testpoll.Until(t, "bob to receive the delete", func() bool {
 		for _, m := range bob.received(room) {
 			if m.Kind == shared.KindDelete {
 				return true
@@ -241,8 +242,8 @@ func TestClientOfflineEventsInOrder(t *testing.T) {
 			}
 		}
 	}
-	rcWait(t, 30*time.Second, "alice's read marker in the store", func() bool {
+	testpoll.Until(t, "alice's read marker in the store", func() bool {
 		rs, err := ta.app.store.ReadState(ctx, room, alice2.c.User())
 		return err == nil && rs.Read >= bobs.Seq
-	}, nil)
+	})
 }

@@ -3,9 +3,9 @@ package main
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/duplex-chat/duplex/app/client"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // TestOutboxTwoTabsOneStorage: two clients of one user share one Storage,
@@ -34,7 +34,7 @@ func TestOutboxTwoTabsOneStorage(t *testing.T) {
 	px.pause(true)
 	px.cut(1)
 	for _, tab := range []*rcPeer{tab1, tab2} {
-		rcWait(t, 30*time.Second, tab.name+" offline", func() bool { return tab.c.State() != client.StateOnline }, nil)
+		testpoll.Until(t, tab.name+" offline", func() bool { return tab.c.State() != client.StateOnline })
 	}
 	sent := map[string]string{}
 	for i := 0; i < 6; i++ {
@@ -48,7 +48,7 @@ func TestOutboxTwoTabsOneStorage(t *testing.T) {
 	}
 	tab1.close()
 	px.pause(false)
-	rcWaitAllDelivered(t, 30*time.Second, []*rcPeer{tab2, observer}, []string{room}, map[string]int{room: len(sent)},
+	rcWaitAllDelivered(t, []*rcPeer{tab2, observer}, []string{room}, map[string]int{room: len(sent)},
 		func() string {
 			return fmt.Sprintf("tab 2 outbox %d, observer %d", len(tab2.c.Outbox()), observer.count(room))
 		})

@@ -12,6 +12,7 @@ import (
 	"github.com/duplex-chat/duplex/app/client"
 	"github.com/duplex-chat/duplex/server"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // eventLog records a client's events.
@@ -30,18 +31,6 @@ func (l *eventLog) has(match func(client.Event) bool) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return slices.ContainsFunc(l.evs, match)
-}
-
-// waitFor waits for cond, up to 20 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within 20s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func nicks(ms []shared.Member) string {
@@ -96,8 +85,8 @@ func TestClientPresence(t *testing.T) {
 	var annLog eventLog
 	ann := join("Ann", &annLog)
 	bob := join("Bob", nil)
-	waitFor(t, "Bob in Ann's list", func() bool { return nicks(ann.Members("lobby")) == "Ann,Bob" })
-	waitFor(t, "MemberJoined Bob", func() bool {
+	testpoll.Until(t, "Bob in Ann's list", func() bool { return nicks(ann.Members("lobby")) == "Ann,Bob" })
+	testpoll.Until(t, "MemberJoined Bob", func() bool {
 		return annLog.has(func(ev client.Event) bool { e, ok := ev.(client.MemberJoined); return ok && e.Member.Nick == "Bob" })
 	})
 	if n := ann.MemberCount("lobby"); n != 2 {
@@ -106,7 +95,7 @@ func TestClientPresence(t *testing.T) {
 	if err := bob.Leave(ctx, "lobby"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "MemberLeft Bob", func() bool {
+	testpoll.Until(t, "MemberLeft Bob", func() bool {
 		return annLog.has(func(ev client.Event) bool { e, ok := ev.(client.MemberLeft); return ok && e.Member.Nick == "Bob" })
 	})
 	if got := nicks(ann.Members("lobby")); got != "Ann" {
@@ -117,8 +106,8 @@ func TestClientPresence(t *testing.T) {
 	for _, n := range []string{"Cy", "Dan", "Eve"} {
 		join(n, nil)
 	}
-	waitFor(t, "a count of 4", func() bool { return ann.MemberCount("lobby") == 4 && len(ann.Members("lobby")) == 0 })
-	waitFor(t, "PresenceChanged with a count", func() bool {
+	testpoll.Until(t, "a count of 4", func() bool { return ann.MemberCount("lobby") == 4 && len(ann.Members("lobby")) == 0 })
+	testpoll.Until(t, "PresenceChanged with a count", func() bool {
 		return annLog.has(func(ev client.Event) bool {
 			e, ok := ev.(client.PresenceChanged)
 			return ok && e.Count == 4 && len(e.Members) == 0

@@ -8,6 +8,7 @@ import (
 
 	"github.com/duplex-chat/duplex/app/client"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // rcNewAs is rcNew for another client of the same user (a second tab or
@@ -27,7 +28,7 @@ func rcNewAs(t testing.TB, url, name string, of *rcPeer) *rcPeer {
 // waitRead polls a client's unread bookkeeping until it says want.
 func waitRead(t testing.TB, p *rcPeer, want client.ReadChanged) {
 	t.Helper()
-	rcWait(t, 30*time.Second, fmt.Sprintf("%s's read state %+v", p.name, want), func() bool { return p.c.ReadState(want.Room) == want },
+	testpoll.Until(t, fmt.Sprintf("%s's read state %+v", p.name, want), func() bool { return p.c.ReadState(want.Room) == want },
 		func() string { return fmt.Sprintf("read state %+v", p.c.ReadState(want.Room)) })
 }
 
@@ -43,7 +44,7 @@ func TestClientUnreadFollowsUser(t *testing.T) {
 	bob := rcNew(t, ta.WS, "Bob", nil)
 	ann.join(t, room)
 	bob.join(t, room)
-	rcWait(t, 30*time.Second, "bob online", func() bool { return bob.c.Token() != "" }, nil)
+	testpoll.Until(t, "bob online", func() bool { return bob.c.Token() != "" })
 	bob2 := rcNewAs(t, ta.WS, "Bob", bob)
 	bob2.join(t, room)
 

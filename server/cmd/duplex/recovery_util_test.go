@@ -22,6 +22,7 @@ import (
 	"github.com/duplex-chat/duplex/app/client"
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // rcRepoRoot is the module root (where go.mod lives).
@@ -174,29 +175,12 @@ func (p *rcPeer) onlineCount() int {
 	return p.online
 }
 
-// rcWait polls cond every 10ms until it holds or timeout passes; then it
-// fails with what and the current state from diag.
-func rcWait(t testing.TB, timeout time.Duration, what string, cond func() bool, diag func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			msg := ""
-			if diag != nil {
-				msg = diag()
-			}
-			t.Fatalf("timed out after %v waiting for %s\n%s", timeout, what, msg)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // rcCheckStream checks that msgs are exactly seqs from..to in order.
 // rcWaitAllDelivered waits until every peer's outbox is empty and every
 // peer holds want[room] messages of each room.
-func rcWaitAllDelivered(t testing.TB, timeout time.Duration, peers []*rcPeer, rooms []string, want map[string]int, diag func() string) {
+func rcWaitAllDelivered(t testing.TB, peers []*rcPeer, rooms []string, want map[string]int, diag func() string) {
 	t.Helper()
-	rcWait(t, timeout, "outboxes to drain and every client to receive every message", func() bool {
+	testpoll.Until(t, "outboxes to drain and every client to receive every message", func() bool {
 		for _, p := range peers {
 			if len(p.c.Outbox()) > 0 {
 				return false
@@ -214,7 +198,7 @@ func rcWaitAllDelivered(t testing.TB, timeout time.Duration, peers []*rcPeer, ro
 // rcWaitReaches waits until p has received room up to seq head.
 func rcWaitReaches(t testing.TB, p *rcPeer, room string, head int64) {
 	t.Helper()
-	rcWait(t, 30*time.Second, "the resumed reader to reach the head", func() bool { return rcLastSeq(p.received(room)) >= head },
+	testpoll.Until(t, "the resumed reader to reach the head", func() bool { return rcLastSeq(p.received(room)) >= head },
 		func() string {
 			m := p.received(room)
 			return fmt.Sprintf("head %d, received %d%s", head, len(m), rcSeqSummary(m))

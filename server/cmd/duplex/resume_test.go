@@ -12,6 +12,7 @@ import (
 
 	"github.com/duplex-chat/duplex/app/client"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // rcWriter sends numbered messages to room from p with Send until stop is
@@ -86,7 +87,7 @@ func rcSendAll(t testing.TB, p *rcPeer, room, prefix string, n int, into map[str
 		}
 		into[id] = body
 	}
-	rcWait(t, 30*time.Second, p.name+"'s outbox to drain", func() bool { return len(p.c.Outbox()) == 0 },
+	testpoll.Until(t, p.name+"'s outbox to drain", func() bool { return len(p.c.Outbox()) == 0 },
 		func() string {
 			return fmt.Sprintf("outbox %d, state %s\n%s", len(p.c.Outbox()), p.c.State(), p.problems())
 		})
@@ -114,14 +115,14 @@ func TestResumeAfterJoinOfEmptyRoom(t *testing.T) {
 
 	px.pause(true)
 	px.cut(1)
-	rcWait(t, 30*time.Second, "the reader to go offline", func() bool { return a.c.State() != client.StateOnline }, nil)
+	testpoll.Until(t, "the reader to go offline", func() bool { return a.c.State() != client.StateOnline })
 	sent := map[string]string{}
 	rcSendAll(t, w, room, "while away", n, sent)
 	px.pause(false)
 
-	rcWait(t, 30*time.Second, fmt.Sprintf("the reader to catch up on %d messages", n), func() bool { return rcLastSeq(a.received(room)) >= n },
+	testpoll.Until(t, fmt.Sprintf("the reader to catch up on %d messages", n), func() bool { return rcLastSeq(a.received(room)) >= n },
 		func() string { m := a.received(room); return fmt.Sprintf("received %d%s", len(m), rcSeqSummary(m)) })
-	rcWait(t, 30*time.Second, "the writer's stream", func() bool { return w.count(room) >= n }, nil)
+	testpoll.Until(t, "the writer's stream", func() bool { return w.count(room) >= n })
 	if err := rcCheckStream(a.received(room), 1, n); err != nil {
 		t.Fatalf("reader after reconnect: %v", err)
 	}
@@ -144,7 +145,7 @@ func TestResumeDuringLiveTraffic(t *testing.T) {
 	w.join(t, room)
 
 	wr := rcStartWriter(t, w, room, 3000, 2*time.Millisecond)
-	rcWait(t, 30*time.Second, "the reader to receive 50 live messages", func() bool { return a.count(room) >= 50 }, nil)
+	testpoll.Until(t, "the reader to receive 50 live messages", func() bool { return a.count(room) >= 50 })
 	a.close()
 	first := a.received(room)
 	if err := rcCheckStream(first, 1, rcLastSeq(first)); err != nil {
@@ -152,7 +153,7 @@ func TestResumeDuringLiveTraffic(t *testing.T) {
 	}
 	// Let the room move on while nobody reads with this storage.
 	away := wr.count()
-	rcWait(t, 30*time.Second, "the writer to send 200 more", func() bool { return wr.count() >= away+200 }, nil)
+	testpoll.Until(t, "the writer to send 200 more", func() bool { return wr.count() >= away+200 })
 
 	b := rcNew(t, ta.WS, "reader", st)
 	if b.c.User() != a.c.User() || b.c.User() == "" {
@@ -160,9 +161,9 @@ func TestResumeDuringLiveTraffic(t *testing.T) {
 	}
 	b.join(t, room) // replays the gap while the writer keeps sending
 	joined := wr.count()
-	rcWait(t, 30*time.Second, "the writer to send 100 after the resume", func() bool { return wr.count() >= joined+100 }, nil)
+	testpoll.Until(t, "the writer to send 100 after the resume", func() bool { return wr.count() >= joined+100 })
 	sent := wr.halt()
-	rcWait(t, 30*time.Second, "the writer's outbox to drain", func() bool { return len(w.c.Outbox()) == 0 }, nil)
+	testpoll.Until(t, "the writer's outbox to drain", func() bool { return len(w.c.Outbox()) == 0 })
 	head := int64(len(sent))
 	rcWaitReaches(t, b, room, head)
 
@@ -171,7 +172,7 @@ func TestResumeDuringLiveTraffic(t *testing.T) {
 		t.Fatalf("resumed reader (first reader ended at %d): %v", rcLastSeq(first), err)
 	}
 	all := append(append([]shared.Message(nil), first...), second...)
-	rcWait(t, 30*time.Second, "the writer's own stream", func() bool { return int64(w.count(room)) >= head }, nil)
+	testpoll.Until(t, "the writer's own stream", func() bool { return int64(w.count(room)) >= head })
 	if err := rcSameStream(all, w.received(room)); err != nil {
 		t.Fatalf("reader (both sessions) and writer differ: %v", err)
 	}
@@ -193,7 +194,7 @@ func TestResumeLargeGap(t *testing.T) {
 
 	sent := map[string]string{}
 	rcSendAll(t, w, room, "before", 20, sent)
-	rcWait(t, 30*time.Second, "the reader to get 20", func() bool { return a.count(room) >= 20 }, nil)
+	testpoll.Until(t, "the reader to get 20", func() bool { return a.count(room) >= 20 })
 	a.close()
 	first := a.received(room)
 	if err := rcCheckStream(first, 1, 20); err != nil {
@@ -208,7 +209,7 @@ func TestResumeLargeGap(t *testing.T) {
 	for id, body := range wr.halt() {
 		sent[id] = body
 	}
-	rcWait(t, 30*time.Second, "the writer's outbox to drain", func() bool { return len(w.c.Outbox()) == 0 }, nil)
+	testpoll.Until(t, "the writer's outbox to drain", func() bool { return len(w.c.Outbox()) == 0 })
 	head := int64(len(sent))
 	rcWaitReaches(t, b, room, head)
 	second := b.received(room)
@@ -239,7 +240,7 @@ func TestReloadKeepsOutbox(t *testing.T) {
 	user := a.c.User()
 
 	ta.Stop()
-	rcWait(t, 30*time.Second, "the client to go offline", func() bool { return a.c.State() != client.StateOnline }, nil)
+	testpoll.Until(t, "the client to go offline", func() bool { return a.c.State() != client.StateOnline })
 	var ids []string
 	for i := 0; i < 5; i++ {
 		body := fmt.Sprintf("offline %d", i)
@@ -267,9 +268,9 @@ func TestReloadKeepsOutbox(t *testing.T) {
 		}
 	}
 	b.join(t, room)
-	rcWait(t, 30*time.Second, "the outbox to drain after reload", func() bool { return len(b.c.Outbox()) == 0 },
+	testpoll.Until(t, "the outbox to drain after reload", func() bool { return len(b.c.Outbox()) == 0 },
 		func() string { return b.problems() })
-	rcWait(t, 30*time.Second, "the resumed stream", func() bool { return rcLastSeq(b.received(room)) >= 6 }, nil)
+	testpoll.Until(t, "the resumed stream", func() bool { return rcLastSeq(b.received(room)) >= 6 })
 	if err := rcCheckStream(b.received(room), 2, 6); err != nil {
 		t.Fatalf("reloaded client: %v", err)
 	}
@@ -319,16 +320,16 @@ func TestResumeAfterCloseMidBurst(t *testing.T) {
 			sent[id] = body
 		}
 		threshold := 10 + i*12
-		rcWait(t, 30*time.Second, "the reader to be mid-burst", func() bool { return a.count(room) >= threshold }, nil)
+		testpoll.Until(t, "the reader to be mid-burst", func() bool { return a.count(room) >= threshold })
 		a.close()
 		first := a.received(room)
 		if err := rcCheckStream(first, 1, rcLastSeq(first)); err != nil {
 			t.Fatalf("round %d: first reader: %v", i, err)
 		}
-		rcWait(t, 30*time.Second, "the writer's outbox to drain", func() bool { return len(w.c.Outbox()) == 0 }, nil)
+		testpoll.Until(t, "the writer's outbox to drain", func() bool { return len(w.c.Outbox()) == 0 })
 		b := rcNew(t, ta.WS, "reader", st)
 		b.join(t, room)
-		rcWait(t, 30*time.Second, "the resumed reader to reach the head", func() bool { return max(rcLastSeq(first), rcLastSeq(b.received(room))) >= burst },
+		testpoll.Until(t, "the resumed reader to reach the head", func() bool { return max(rcLastSeq(first), rcLastSeq(b.received(room))) >= burst },
 			func() string {
 				m := b.received(room)
 				return fmt.Sprintf("round %d: first reader got 1..%d, cached up to %d; resumed received %d%s; state %s",
@@ -365,7 +366,7 @@ func TestResumeAfterCloseWithFullEventBuffer(t *testing.T) {
 	w.join(t, room)
 	sent := map[string]string{}
 	rcSendAll(t, w, room, "flood", n, sent)
-	rcWait(t, 30*time.Second, "the lazy client's event buffer to fill", func() bool { return len(a.Events()) == cap(a.Events()) },
+	testpoll.Until(t, "the lazy client's event buffer to fill", func() bool { return len(a.Events()) == cap(a.Events()) },
 		func() string { return fmt.Sprintf("%d of %d buffered", len(a.Events()), cap(a.Events())) })
 	a.Close()
 	var first []shared.Message
@@ -379,7 +380,7 @@ func TestResumeAfterCloseWithFullEventBuffer(t *testing.T) {
 	}
 	b := rcNew(t, ta.WS, "lazy", st)
 	b.join(t, room)
-	rcWait(t, 30*time.Second, "the resumed client to reach the head", func() bool { return rcLastSeq(b.received(room)) >= n },
+	testpoll.Until(t, "the resumed client to reach the head", func() bool { return rcLastSeq(b.received(room)) >= n },
 		func() string { m := b.received(room); return fmt.Sprintf("received %d%s", len(m), rcSeqSummary(m)) })
 	if err := rcCheckStream(b.received(room), rcLastSeq(first)+1, n); err != nil {
 		t.Fatalf("the lazy client's events ended at seq %d; resumed: %v", rcLastSeq(first), err)
@@ -408,7 +409,7 @@ func TestResumeAcrossRestartDuringReplay(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	go b.c.Join(ctx, room) // returns when the replay completes, possibly after the restart
-	rcWait(t, 30*time.Second, "the replay to start", func() bool { return b.count(room) >= 200 }, nil)
+	testpoll.Until(t, "the replay to start", func() bool { return b.count(room) >= 200 })
 	atDrain := b.count(room)
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
@@ -419,7 +420,7 @@ func TestResumeAcrossRestartDuringReplay(t *testing.T) {
 	drained := time.Since(began)
 	ta.Stop()
 	ta2 := startApp(t, ta.Addr, ta.Data)
-	rcWait(t, 30*time.Second, "the client to finish the replay after the restart", func() bool { return rcLastSeq(b.received(room)) >= n },
+	testpoll.Until(t, "the client to finish the replay after the restart", func() bool { return rcLastSeq(b.received(room)) >= n },
 		func() string { m := b.received(room); return fmt.Sprintf("received %d%s", len(m), rcSeqSummary(m)) })
 	if err := rcCheckStream(b.received(room), 1, n); err != nil {
 		t.Fatal(err)
@@ -509,7 +510,7 @@ func TestResumeSlowConsumerCatchesUp(t *testing.T) {
 	burst := time.Since(t0)
 	n := int64(len(sent))
 	close(gate)
-	rcWait(t, 60*time.Second, "the slow client to catch up", func() bool { return rcLastSeq(slow.received(room)) >= n },
+	testpoll.Until(t, "the slow client to catch up", func() bool { return rcLastSeq(slow.received(room)) >= n },
 		func() string {
 			m := slow.received(room)
 			return fmt.Sprintf("received %d%s; state %s", len(m), rcSeqSummary(m), slow.c.State())

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	"github.com/duplex-chat/duplex/app/client"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // storageDump is every key and value of localStorage and sessionStorage,
@@ -43,13 +44,7 @@ func cached(b *tab, url string) bool {
 // waitUncached polls until the HTTP cache no longer answers url.
 func waitUncached(b *tab, url string) {
 	b.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for cached(b, url) {
-		if time.Now().After(deadline) {
-			b.t.Fatalf("%s is still in the browser's HTTP cache after sign-out", url)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testpoll.Until(b.t, url+" to leave the browser's HTTP cache after sign-out", func() bool { return !cached(b, url) })
 }
 
 type storedState struct {

@@ -20,6 +20,7 @@ import (
 	"github.com/duplex-chat/duplex/app/client"
 	"github.com/duplex-chat/duplex/server/jwtauth"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -193,7 +194,7 @@ func TestSignOutRevokesToken(t *testing.T) {
 	if keys := storage.Keys(""); len(keys) > 0 {
 		t.Fatalf("after SignOut the Storage holds %v", keys)
 	}
-	waitFor(t, "the other tab on the revoked token to be signed out", tabOut.Load)
+	testpoll.Until(t, "the other tab on the revoked token to be signed out", tabOut.Load)
 	if st := tab.State(); st != client.StateOffline {
 		t.Fatalf("the other tab is %s", st)
 	}
@@ -262,7 +263,7 @@ func TestSignOutEverywhere(t *testing.T) {
 	if err := ph.SignOutEverywhere(); err != nil {
 		t.Fatalf("SignOutEverywhere: %v", err)
 	}
-	waitFor(t, "the laptop session to be signed out", laptopOut.Load)
+	testpoll.Until(t, "the laptop session to be signed out", laptopOut.Load)
 	for what, tok := range map[string]string{"the phone's JWT": phone, "the laptop's JWT": laptop, "a JWT without iat": noIat} {
 		_, err := dialAs(t, ctx, ta.WS, "erin", tok, nil, nil)
 		wantCode(t, what+" after sign out everywhere", err, shared.CodeSignedOut)
@@ -333,8 +334,8 @@ func TestNickPushedToOtherSessions(t *testing.T) {
 	if err := tab1.SetNick(ctx, "augustus"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "tab 2 to be told the new nickname", func() bool { return pushed.Load() == "augustus" && tab2.Nick() == "augustus" })
-	waitFor(t, "the lobby to show gus as augustus", func() bool {
+	testpoll.Until(t, "tab 2 to be told the new nickname", func() bool { return pushed.Load() == "augustus" && tab2.Nick() == "augustus" })
+	testpoll.Until(t, "the lobby to show gus as augustus", func() bool {
 		for _, m := range watcher.Members("lobby") {
 			if m.User == tab1.User() {
 				return m.Nick == "augustus"
@@ -343,7 +344,7 @@ func TestNickPushedToOtherSessions(t *testing.T) {
 		return false
 	})
 	// The old nickname is free once both sessions left it.
-	waitFor(t, "the nickname gus to be free", func() bool {
+	testpoll.Until(t, "the nickname gus to be free", func() bool {
 		c, err := dialAs(t, ctx, ta.WS, "gus", "", nil, nil)
 		if err == nil {
 			c.Close()
@@ -372,7 +373,7 @@ func TestVerifiedNickReserved(t *testing.T) {
 
 	anonBob := mustDial(t, ctx, ta.WS, "bob", "")
 	anonBob.Close()
-	waitFor(t, "an anonymous user's nickname to be free after they left", func() bool {
+	testpoll.Until(t, "an anonymous user's nickname to be free after they left", func() bool {
 		c, err := dialAs(t, ctx, ta.WS, "bob", "", nil, nil)
 		if err == nil {
 			c.Close()
@@ -404,7 +405,7 @@ func TestVerifiedNickReserved(t *testing.T) {
 	if err := alice.SetNick(ctx, "alice2"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the nickname alice to be free after alice changed hers", func() bool { return anon.SetNick(ctx, "alice") == nil })
+	testpoll.Until(t, "the nickname alice to be free after alice changed hers", func() bool { return anon.SetNick(ctx, "alice") == nil })
 	alice.Close()
 	_, err = dialAs(t, ctx, ta.WS, "alice2", "", nil, nil)
 	wantCode(t, "an anonymous user taking alice2 while its owner is offline", err, shared.CodeNickTaken)

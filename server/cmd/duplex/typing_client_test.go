@@ -9,6 +9,7 @@ import (
 
 	"github.com/duplex-chat/duplex/app/client"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // typingWatcher records a client's TypingChanged events.
@@ -45,7 +46,7 @@ func watchTyping(t *testing.T, ta *testApp, nick, room string) *typingWatcher {
 func (w *typingWatcher) waitFor(t *testing.T, room string, nicks ...string) {
 	t.Helper()
 	want := strings.Join(nicks, ",")
-	rcWait(t, 30*time.Second, "typing "+want, func() bool {
+	testpoll.Until(t, "typing "+want, func() bool {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		if len(w.ev) == 0 || w.ev[len(w.ev)-1].Room != room {

@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 	"github.com/duplex-chat/duplex/app/client"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // axeJS is axe-core 4.14.1 (testdata/axe.README.md).
@@ -69,17 +70,11 @@ func holdWasm(b *tab) *wasmGate {
 // waitHeld waits until the page asked for app.wasm and was held.
 func (g *wasmGate) waitHeld() {
 	g.b.t.Helper()
-	deadline := time.Now().Add(pollTimeout)
-	for time.Now().Before(deadline) {
+	testpoll.Until(g.b.t, g.b.name+"'s page to ask for app.wasm", func() bool {
 		g.mu.Lock()
-		n := len(g.held)
-		g.mu.Unlock()
-		if n > 0 {
-			return
-		}
-		time.Sleep(pollEvery)
-	}
-	g.b.t.Fatalf("%s: the page never asked for app.wasm", g.b.name)
+		defer g.mu.Unlock()
+		return len(g.held) > 0
+	})
 }
 
 // Release lets the held and every later app.wasm request through.

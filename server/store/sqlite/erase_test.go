@@ -10,10 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 // grepDir returns "file: word" for every word found in the raw bytes of
@@ -47,19 +47,14 @@ func grepDir(t testing.TB, dir string, words []string) []string {
 // word of kept is found (so the grep can fail).
 func waitErased(t *testing.T, dir string, gone, kept []string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		left := grepDir(t, dir, gone)
-		got := grepDir(t, dir, kept)
-		if len(left) == 0 && len(got) >= len(kept) {
-			t.Logf("no file of %s holds %v; %v found", dir, gone, got)
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 30s: erased words still found: %v; kept words found: %v (want all of %v)", left, got, kept)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var left, got []string
+	testpoll.Until(t, fmt.Sprintf("no file of %s to hold %v", dir, gone), func() bool {
+		left, got = grepDir(t, dir, gone), grepDir(t, dir, kept)
+		return len(left) == 0 && len(got) >= len(kept)
+	}, func() string {
+		return fmt.Sprintf("erased words still found: %v; kept words found: %v (want all of %v)", left, got, kept)
+	})
+	t.Logf("no file of %s holds %v; %v found", dir, gone, got)
 }
 
 func appendOK(t *testing.T, s *Store, m store.NewMessage) store.Result {

@@ -16,6 +16,7 @@ import (
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/server/store/storetest"
 	"github.com/duplex-chat/duplex/shared"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
 func openTemp(t testing.TB) store.Store {
@@ -341,13 +342,8 @@ func TestMembersPersist(t *testing.T) {
 	}
 	want := map[string]string{"a/u-1": "Ann 2", "a/u-2": "Bob", "b/u-1": "Ann"}
 	// Without a Close they reach the file shortly.
-	deadline := time.Now().Add(10 * time.Second)
-	for !reflect.DeepEqual(memberRows(t, s.db), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("members on disk %v, want %v", memberRows(t, s.db), want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testpoll.Until(t, fmt.Sprintf("members on disk %v", want), func() bool { return reflect.DeepEqual(memberRows(t, s.db), want) },
+		func() string { return fmt.Sprintf("members on disk %v", memberRows(t, s.db)) })
 	// Joined right before Close: written by Close.
 	if err := s.AddMember(ctx, "c", shared.Member{User: "u-3", Nick: "Cy"}); err != nil {
 		t.Fatal(err)
