@@ -11,7 +11,7 @@ WASMEXEC = $(shell $(GO) env GOROOT)/lib/wasm
 PIN_TOOL   := $(if $(shell command -v taskset),taskset -c 1,)
 PIN_SERVER := $(if $(shell command -v taskset),0,)
 
-.PHONY: serve wasm test test-wasm vet fmt bench fuzz clean
+.PHONY: serve wasm test test-wasm test-race vet fmt bench bench-firstpaint fuzz clean
 
 ## serve: build the wasm bundle and run the server on :$(PORT) with ./data
 serve: wasm
@@ -38,6 +38,12 @@ test: $(WASM)
 test-wasm:
 	PATH="$(WASMEXEC):$$PATH" GOOS=js GOARCH=wasm $(GO) test -count=1 ./shared/... ./app/client/... ./app/ui/...
 
+## test-race: the race detector over the library packages (CI runs it
+## after make test; the server's tests take several minutes under it)
+RACE_PKGS := ./shared/... ./app/client/... ./app/ui/... ./server/ ./server/store/... ./server/files/...
+test-race:
+	$(GO) test -race -count=1 -timeout 30m $(RACE_PKGS)
+
 ## vet: go vet natively and for js/wasm, and gofmt
 vet:
 	$(GO) vet ./...
@@ -54,9 +60,14 @@ bench: wasm
 	$(GO) build -o bin/duplex ./server/cmd/duplex
 	$(GO) build -o bin/duplex-load ./app/cmd/duplex-load
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./shared/ ./server/ ./server/store/sqlite/
-	DUPLEX_BENCH=1 $(GO) test -count=1 -v -run FirstPaintTiming ./server/cmd/duplex/
+	$(MAKE) bench-firstpaint
 	bin/duplex-load bench -duplex bin/duplex -duration 5s -rates 50,200,400,800 -idle 10000
 	$(PIN_TOOL) bin/duplex-load abuse -duplex bin/duplex -server-cpus "$(PIN_SERVER)" -duration 5s -clients 1000
+
+## bench-firstpaint: first paint of a room with 50 messages in headless
+## Chromium, cold and warm, median of 3 browsers (metrics in ms)
+bench-firstpaint: wasm
+	$(GO) test -count=1 -run '^$$' -bench FirstPaint -benchtime 3x ./server/cmd/duplex/
 
 ## fuzz: a longer run of the decoder fuzzers (make test runs their seeds).
 ## Minimizing each new input may take 60 s by default, which stalls a short

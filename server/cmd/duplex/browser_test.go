@@ -40,7 +40,7 @@ const (
 
 // requireBrowser returns the Chromium to run, or skips the test (fails it
 // when CI=true) if Chromium or the wasm bundle is missing.
-func requireBrowser(t *testing.T) string {
+func requireBrowser(t testing.TB) string {
 	t.Helper()
 	var missing []string
 	exe := "/usr/bin/chromium"
@@ -70,7 +70,7 @@ func requireBrowser(t *testing.T) string {
 
 // tab is one user's browser: its own Chromium process and profile, one tab.
 type tab struct {
-	t       *testing.T
+	t       testing.TB
 	name    string
 	ctx     context.Context
 	dialogs atomic.Int32 // JavaScript dialogs (alert, confirm...) opened
@@ -80,7 +80,7 @@ type tab struct {
 }
 
 // newTab starts a headless Chromium with a fresh profile.
-func newTab(t *testing.T, exe, name string, extra ...chromedp.ExecAllocatorOption) *tab {
+func newTab(t testing.TB, exe, name string, extra ...chromedp.ExecAllocatorOption) *tab {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
