@@ -2,6 +2,7 @@ package main
 
 // The documents are part of the contract: these tests fail when a
 // documented flag does not exist (or a flag is undocumented), when a
+// server.Options field is not named in OPERATIONS.md, when a
 // relative link in the README or a document beside the code is broken,
 // and when a program in the README does not compile.
 //
@@ -20,11 +21,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"runtime"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/duplex-chat/duplex/server"
 )
 
 // repoRoot is the repository's top directory.
@@ -302,6 +306,22 @@ func TestReadmeExamplesCompile(t *testing.T) {
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("README program %d does not compile: %v\n%s\n%s", i+1, err, out, src)
+		}
+	}
+}
+
+// TestOptionsDocumented checks that OPERATIONS.md names every field of
+// server.Options (a new field without a word there fails; tried by
+// removing `PresenceInterval` from the list).
+func TestOptionsDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(repoRoot(), "server", "OPERATIONS.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ := reflect.TypeOf(server.Options{})
+	for i := range typ.NumField() {
+		if f := typ.Field(i); f.IsExported() && !strings.Contains(string(doc), "`"+f.Name+"`") {
+			t.Errorf("server.Options.%s is not named in server/OPERATIONS.md", f.Name)
 		}
 	}
 }
