@@ -40,7 +40,7 @@ $(WASM): $(SOURCES) $(WASMMOD)
 $(WASM).br $(WASM).gz &: $(WASM)
 	$(GO) run ./server/cmd/compress $(WASM)
 
-## test: everything: native (with browser tests), then shared, client and ui under js/wasm
+## test: everything: native (with browser tests), then test-wasm
 test: $(WASM)
 	$(GO) test -count=1 -timeout 15m ./...
 	$(MAKE) test-wasm
