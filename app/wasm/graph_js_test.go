@@ -33,7 +33,9 @@ var patched = map[string]string{
 //   - web/app.wasm was built from another module graph than this test
 //     binary (another go.mod, other versions or other replacements): both
 //     binaries carry their build information and the dependencies must be
-//     the same list (tried: a bundle built before a dependency bump).
+//     the same list (tried: the bundle against a test binary built from
+//     upstream go-app and websocket; a dependency bump without `make
+//     wasm` differs the same way, in a version instead of a replacement).
 func TestBundleModuleGraph(t *testing.T) {
 	own, ok := debug.ReadBuildInfo()
 	if !ok {
