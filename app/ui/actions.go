@@ -47,6 +47,7 @@ func (l *MessageList) renderContent(r row) app.UI {
 			return app.Span().Class("edited").DataSet("test", "edited").
 				Title("%s", "Edited "+fullTime(time.UnixMilli(m.Edited))).Text("(edited)")
 		}),
+		l.renderDelivery(r), // delivery.go
 		app.If(len(m.Reactions) > 0 || live, func() app.UI { return l.renderReactions(m, live) }),
 		app.If(live, func() app.UI { return l.renderActions(m) }),
 	)

@@ -79,6 +79,7 @@ func (m *model) do(ctx app.Context, what string, fn func(ctx context.Context, cl
 		rctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		if err := fn(rctx, cl); err != nil {
+			m.requestFailed(err) // delivery.go: an unanswered request means a dead socket
 			m.mu.Lock()
 			m.notice = what + ": " + errText(err)
 			m.mu.Unlock()

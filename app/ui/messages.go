@@ -73,6 +73,10 @@ func (l *MessageList) OnUpdate(ctx app.Context) {
 				el.Set("scrollTop", top+el.Get("scrollHeight").Float()-height)
 			}
 		})
+	case l.atBottom:
+		// A row at the end grew (a pending send became sent and got its
+		// controls): keep the end, the own message whole, in view.
+		ctx.Defer(func(app.Context) { scrollToBottom() })
 	}
 	l.prevHeight, l.prevTop = height, top
 	l.remember()

@@ -36,6 +36,7 @@ type model struct {
 
 	reads readsState  // unread counts: unread.go
 	find  searchState // search and jump to a result: search.go
+	net   netState    // the browser's network, undelivered sends: delivery.go
 }
 
 // roomView is the view state of one room. It holds no messages: the
@@ -134,6 +135,7 @@ func (m *model) start(ctx app.Context, wsURL, nick string) {
 	joined := append([]string(nil), m.joined...)
 	m.mu.Unlock()
 	ctx.Async(func() { m.pump(cl) })
+	m.watchNet(cl) // delivery.go
 	for _, r := range joined {
 		m.open(ctx, r)
 	}
@@ -332,6 +334,7 @@ type row struct {
 	Msg    *shared.Message
 	Status string // pending, sent or failed
 	Reason string
+	Late   bool // pending too long: not delivered (delivery.go)
 }
 
 // snapshot is what the page renders, copied out under the model's lock.
@@ -366,7 +369,7 @@ func (m *model) snapshot(room string) snapshot {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := snapshot{
-		Signed: m.cl != nil, Nick: m.nick, State: m.state, Notice: m.notice, SigninErr: m.signinErr,
+		Signed: m.cl != nil, Nick: m.nick, State: m.shownStateLocked(), Notice: m.notice, SigninErr: m.signinErr,
 		Info:  shared.RoomInfo{Name: room},
 		Rooms: append([]shared.RoomInfo(nil), m.rooms...), Joined: append([]string(nil), m.joined...),
 	}
@@ -427,7 +430,7 @@ func (m *model) rowsLocked(room string, msgs []shared.Message) []row {
 			if p.Room != room || echoed[p.MsgID] {
 				continue
 			}
-			out = append(out, row{Msg: &shared.Message{Room: room, MsgID: p.MsgID, Body: p.Body, TS: p.TS, Author: me, Image: sentImage(p.Image), ReplyTo: quoteIn(msgs, p.ReplyTo)}, Status: "pending"})
+			out = append(out, row{Msg: &shared.Message{Room: room, MsgID: p.MsgID, Body: p.Body, TS: p.TS, Author: me, Image: sentImage(p.Image), ReplyTo: quoteIn(msgs, p.ReplyTo)}, Status: "pending", Late: m.net.late[p.MsgID]})
 		}
 	}
 	if v != nil {
