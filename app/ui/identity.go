@@ -138,6 +138,9 @@ func roomLabel(r shared.RoomInfo) string {
 	if r.Kind == shared.RoomDM && r.Peer != nil && r.Peer.Nick != "" {
 		return "@" + r.Peer.Nick
 	}
+	if strings.HasPrefix(r.Name, "dm-") {
+		return "Direct message" // its name is a hash, never shown
+	}
 	return "#" + r.Name
 }
 
@@ -222,7 +225,11 @@ func (c *Chat) onInvite(ctx app.Context, e app.Event) {
 	input.Set("value", "")
 	room := c.room
 	theModel.do(ctx, "Invite", func(rctx context.Context, cl *client.Client) error {
-		return cl.Invite(rctx, room, mem.User)
+		if err := cl.Invite(rctx, room, mem.User); err != nil {
+			return err
+		}
+		theModel.confirmed("Invited " + mem.Nick + " to #" + room) // manage.go
+		return nil
 	})
 }
 

@@ -36,7 +36,8 @@ type model struct {
 
 	reads readsState  // unread counts: unread.go
 	find  searchState // search and jump to a result: search.go
-	net   netState    // the browser's network, undelivered sends: delivery.go
+	net    netState    // the browser's network, undelivered sends: delivery.go
+	manage manageState // rooms left, invitations, confirmations: manage.go
 }
 
 // roomView is the view state of one room. It holds no messages: the
@@ -49,6 +50,7 @@ type roomView struct {
 	more    bool            // older history may exist on the server
 	loading bool
 	joined  bool
+	denied  string // the server refused this room (forbidden): manage.go
 }
 
 type failedSend struct {
@@ -165,6 +167,7 @@ func (m *model) pump(cl *client.Client) {
 			go m.refreshRoomsOf(cl)
 		case client.MessageReceived:
 			m.notifyLocked(e.Message) // notify.go
+			m.unhideLocked(e.Message) // manage.go: a DM left comes back
 		case client.ReadChanged:
 			m.readChangedLocked(e) // unread.go
 		case client.TypingChanged:
@@ -183,7 +186,8 @@ func (m *model) pump(cl *client.Client) {
 			m.viewLocked(e.Room).members = cl.Members(e.Room)
 		case client.RoomsChanged:
 			m.rooms = e.Rooms
-			m.dmsLocked(e.Rooms) // unread.go
+			m.roomsSeenLocked(e.Rooms) // manage.go
+			m.dmsLocked(e.Rooms)       // unread.go
 		case client.ErrorReceived:
 			if e.Err != nil {
 				m.notice = e.Err.Message
@@ -207,6 +211,8 @@ func (m *model) refreshRoomsOf(cl *client.Client) {
 	if rooms, err := cl.Rooms(ctx); err == nil {
 		m.mu.Lock()
 		m.rooms = rooms
+		m.roomsSeenLocked(rooms) // manage.go
+		m.dmsLocked(rooms)
 		m.mu.Unlock()
 		m.changed()
 	}
@@ -226,8 +232,12 @@ func (m *model) open(ctx app.Context, room string) {
 	ctx.Async(func() {
 		err := cl.Join(context.Background(), room)
 		m.mu.Lock()
+		reason, denied := deniedReason(err)
 		switch {
+		case denied:
+			m.viewLocked(room).denied = reason // manage.go: a page says so
 		case err == nil:
+			m.viewLocked(room).denied = ""
 			// Listed once the server let us in: a refused private room or
 			// DM never shows in the sidebar.
 			if !contains(m.joined, room) {
@@ -323,7 +333,7 @@ func (m *model) retryNow() {
 // dismiss clears the notice.
 func (m *model) dismiss() {
 	m.mu.Lock()
-	m.notice = ""
+	m.notice, m.manage.confirm = "", ""
 	m.mu.Unlock()
 }
 
@@ -362,6 +372,9 @@ type snapshot struct {
 	ReadKnown   bool
 	Read        client.ReadChanged
 	Search      searchSnap // search.go
+	Denied      string          // the server refused the room: manage.go
+	Invited     map[string]bool // rooms invited to and not opened yet
+	Confirm     string          // a confirmation for the toast slot
 }
 
 // snapshot copies what the page shows of room.
@@ -371,7 +384,12 @@ func (m *model) snapshot(room string) snapshot {
 	s := snapshot{
 		Signed: m.cl != nil, Nick: m.nick, State: m.shownStateLocked(), Notice: m.notice, SigninErr: m.signinErr,
 		Info:  shared.RoomInfo{Name: room},
-		Rooms: append([]shared.RoomInfo(nil), m.rooms...), Joined: append([]string(nil), m.joined...),
+		Rooms: m.visibleRoomsLocked(m.rooms, room), Joined: append([]string(nil), m.joined...),
+		Confirm: m.manage.confirm,
+	}
+	s.Invited = make(map[string]bool, len(m.manage.invited))
+	for r := range m.manage.invited {
+		s.Invited[r] = true
 	}
 	if m.cl != nil {
 		s.User, s.NextRetry = m.cl.User(), m.cl.NextRetry()
@@ -384,7 +402,7 @@ func (m *model) snapshot(room string) snapshot {
 	msgs := m.messagesLocked(room)
 	v := m.views[room]
 	if v != nil {
-		s.Members, s.Typing, s.Loading = v.members, v.typing, v.loading
+		s.Members, s.Typing, s.Loading, s.Denied = v.members, v.typing, v.loading, v.denied
 		s.More = v.more && len(msgs) > 0 && msgs[0].Seq > 1
 		if n := len(v.failed); n > 0 {
 			s.Refused = v.failed[n-1]

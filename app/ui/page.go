@@ -173,6 +173,7 @@ func (c *Chat) enter(ctx app.Context) {
 	ctx.Page().SetTitle(titleWithUnread(c.snap.TotalUnread, pageTitle(c.room)))
 	if c.nick != "" && c.room != "" {
 		theModel.open(ctx, c.room)
+		theModel.seen(c.room) // manage.go: an invitation, once opened, is not new
 	}
 	c.refresh(ctx)
 	ctx.Defer(func(ctx app.Context) {
@@ -190,7 +191,7 @@ func pageTitle(room string) string {
 	if room == "" {
 		return "Not found · Duplex"
 	}
-	return "#" + room + " · Duplex"
+	return roomLabel(shared.RoomInfo{Name: room}) + " · Duplex"
 }
 
 // refresh re-reads the model; while offline it ticks once a second for
@@ -311,7 +312,7 @@ func (c *Chat) closeDrawer(ctx app.Context, e app.Event) { c.drawer = "" }
 func (c *Chat) dismiss(ctx app.Context, e app.Event) {
 	c.toast = ""
 	theModel.dismiss()
-	c.snap.Notice = ""
+	c.snap.Notice, c.snap.Confirm = "", ""
 }
 
 func (c *Chat) reload(ctx app.Context, e app.Event) { ctx.Reload() }
@@ -325,6 +326,7 @@ func (c *Chat) Render() app.UI {
 		app.If(c.room == "", c.renderNotFound).
 			ElseIf(!signed, c.renderSignIn).
 			ElseIf(c.noRoom, c.renderNoRoom).
+			ElseIf(c.snap.Denied != "", c.renderDenied).
 			Else(c.renderChat),
 	)
 }
@@ -363,8 +365,14 @@ func (c *Chat) renderTop(signed bool) app.UI {
 					app.Button().DataSet("test", "update-reload").OnClick(c.reload).Text("Reload"),
 				)
 			}),
+			app.If(notice == "" && s.Confirm != "", func() app.UI {
+				return app.Div().Class("toast info").DataSet("test", "notice").DataSet("kind", "info").Body(
+					app.Span().Class("toast-text").Text(s.Confirm),
+					app.Button().Class("toast-close").DataSet("test", "dismiss").Attr("aria-label", "Dismiss").OnClick(c.dismiss).Text("×"),
+				)
+			}),
 			app.If(notice != "", func() app.UI {
-				return app.Div().Class("toast").DataSet("test", "notice").Body(
+				return app.Div().Class("toast").DataSet("test", "notice").DataSet("kind", "error").Body(
 					app.Span().Class("toast-text").Text(notice),
 					app.Button().Class("toast-close").DataSet("test", "dismiss").Attr("aria-label", "Dismiss").OnClick(c.dismiss).Text("×"),
 				)
@@ -398,7 +406,7 @@ func (c *Chat) renderChat() app.UI {
 	s := c.snap
 	owner := s.Info.Kind == shared.RoomPrivate && s.Info.Owner == s.User && s.User != ""
 	return app.Div().Class("layout").DataSet("drawer", c.drawer).Body(
-		&RoomList{Current: c.room, Joined: s.Joined, Rooms: s.Rooms, Unread: s.Reads},
+		&RoomList{Current: c.room, Joined: s.Joined, Rooms: s.Rooms, Unread: s.Reads, Invited: s.Invited},
 		app.Div().Class("room").Attr("role", "main").OnDragOver(onDragOver).OnDrop(onDrop).Body(
 			app.Div().Class("room-head").Body(
 				heading(2, "room-title", roomLabel(s.Info)),
@@ -413,10 +421,10 @@ func (c *Chat) renderChat() app.UI {
 			&MessageList{Room: c.room, Rows: s.Rows, More: s.More, Loading: s.Loading, Me: s.User,
 				Nicks: newNickSet(s.Members, shared.Member{User: s.User, Nick: s.Nick}), Line: c.lineAt(), Target: s.Search.Target},
 			&TypingLine{Users: s.Typing},
-			&Composer{Room: c.room, RefusedID: s.Refused.MsgID, RefusedBody: s.Refused.Body},
+			&Composer{Room: c.room, Label: roomLabel(s.Info), RefusedID: s.Refused.MsgID, RefusedBody: s.Refused.Body},
 			&MentionSuggest{Room: c.room, Members: s.Members, Me: s.User},
 		),
-		&MemberList{Room: c.room, Members: s.Members, Stale: s.State != client.StateOnline, Me: s.User, Owner: owner},
+		&MemberList{Room: c.room, Members: s.Members, Stale: s.State != client.StateOnline, Me: s.User, Owner: owner, DM: s.Info.Kind == shared.RoomDM || strings.HasPrefix(c.room, "dm-")},
 		app.Div().Class("scrim").DataSet("test", "scrim").OnClick(c.closeDrawer),
 	)
 }

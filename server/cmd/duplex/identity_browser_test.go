@@ -77,7 +77,9 @@ func TestBrowserDirectMessagePrivacy(t *testing.T) {
 		t.Errorf("eve's sidebar lists %d DM rooms", n)
 	}
 	eve.open(ta.URL + dmPath)
-	poll[bool](eve, "the join refused", js(`/direct conversation/.test(document.querySelector('[data-test=notice]')?.textContent || '')`))
+	// The page says why (issue #17: no ghost room, no composer).
+	poll[bool](eve, "the join refused", js(`/direct conversation/.test(document.querySelector('[data-test=no-access]')?.textContent || '') &&
+		!document.querySelector('[data-test=composer]')`))
 	if html := eval[string](eve, `document.body.innerHTML`); strings.Contains(html, secret) {
 		t.Errorf("eve's page shows the DM's message")
 	}
