@@ -34,8 +34,8 @@ type model struct {
 
 	notify func() // set by the mounted page: asks it to re-read a snapshot
 
-	reads readsState  // unread counts: unread.go
-	find  searchState // search and jump to a result: search.go
+	reads  readsState  // unread counts: unread.go
+	find   searchState // search and jump to a result: search.go
 	net    netState    // the browser's network, undelivered sends: delivery.go
 	manage manageState // rooms left, invitations, confirmations: manage.go
 }
@@ -371,7 +371,7 @@ type snapshot struct {
 	TotalUnread int
 	ReadKnown   bool
 	Read        client.ReadChanged
-	Search      searchSnap // search.go
+	Search      searchSnap      // search.go
 	Denied      string          // the server refused the room: manage.go
 	Invited     map[string]bool // rooms invited to and not opened yet
 	Confirm     string          // a confirmation for the toast slot
