@@ -41,14 +41,14 @@ func (l *MessageList) renderContent(r row) app.UI {
 	live := r.Status == "sent" && !l.Preview && m.Seq > 0
 	return app.Div().Class("content").Body(
 		app.If(m.ReplyTo != nil, func() app.UI { return l.renderQuote(m.ReplyTo) }),
-		renderBody(m.Body),
-		renderImage(m), // images.go
+		l.renderLongBody(m), // dense.go: a long body folds behind "Show more"
+		renderImage(m),      // images.go
 		app.If(m.Edited > 0, func() app.UI {
 			return app.Span().Class("edited").DataSet("test", "edited").
 				Title("%s", "Edited "+fullTime(time.UnixMilli(m.Edited))).Text("(edited)")
 		}),
 		l.renderDelivery(r), // delivery.go
-		app.If(len(m.Reactions) > 0 || live, func() app.UI { return l.renderReactions(m, live) }),
+		app.If(len(m.Reactions) > 0, func() app.UI { return l.renderReactions(m, live) }),
 		app.If(live, func() app.UI { return l.renderActions(m) }),
 	)
 }
@@ -68,7 +68,7 @@ func (l *MessageList) renderQuote(q *shared.Reply) app.UI {
 		Title("Show the message this replies to").
 		OnClick(func(ctx app.Context, e app.Event) { l.jumpTo(ctx, seq) }).Body(
 		app.Span().Class("sr-only").Text("In reply to "),
-		app.Span().Class("quote-author").Text(q.Author.Nick),
+		app.Span().Class("quote-author").Text(l.nick(q.Author)),
 		app.Span().Class("quote-text").Text(text),
 	)
 }
@@ -76,7 +76,6 @@ func (l *MessageList) renderQuote(q *shared.Reply) app.UI {
 // renderReactions draws the reaction toggles and, for a message one may
 // react to, the add-reaction control.
 func (l *MessageList) renderReactions(m shared.Message, live bool) app.UI {
-	open := live && msgUI.room == l.Room && msgUI.picker == m.Seq
 	return app.Div().Class("reactions").DataSet("test", "reactions").Attr("role", "group").Attr("aria-label", "Reactions").Body(
 		app.Range(m.Reactions).Slice(func(i int) app.UI {
 			rc := m.Reactions[i]
@@ -87,19 +86,17 @@ func (l *MessageList) renderReactions(m shared.Message, live bool) app.UI {
 				Attr("aria-label", attrText(reactionLabel(rc, mine))).Disabled(!live).
 				OnClick(l.onReact(m.Seq, rc.Emoji, !mine)).Text(label)
 		}),
-		app.If(live, func() app.UI {
-			return app.Button().Class("react-add").DataSet("test", "add-reaction").Attr("aria-expanded", open).
-				Attr("aria-label", "Add a reaction").OnClick(l.onPicker(m.Seq)).Text("+☺")
-		}),
-		app.If(open, func() app.UI {
-			return app.Div().Class("picker").DataSet("test", "emoji-picker").Attr("role", "group").Attr("aria-label", "Pick a reaction").
-				OnKeyDown(l.onControlKey).Body(
-				app.Range(quickEmoji).Slice(func(i int) app.UI {
-					e := quickEmoji[i]
-					return app.Button().Class("pick").DataSet("test", "pick-emoji").DataSet("emoji", e).
-						Attr("aria-label", "React with "+e).OnClick(l.onPick(m, e)).Text(e)
-				}),
-			)
+	)
+}
+
+// renderPicker is the emoji picker of message m, under its controls.
+func (l *MessageList) renderPicker(m shared.Message) app.UI {
+	return app.Div().Class("picker").DataSet("test", "emoji-picker").Attr("role", "group").Attr("aria-label", "Pick a reaction").
+		OnKeyDown(l.onControlKey).Body(
+		app.Range(quickEmoji).Slice(func(i int) app.UI {
+			e := quickEmoji[i]
+			return app.Button().Class("pick").DataSet("test", "pick-emoji").DataSet("emoji", e).
+				Attr("aria-label", "React with "+e).OnClick(l.onPick(m, e)).Text(e)
 		}),
 	)
 }
@@ -121,8 +118,15 @@ func reactionLabel(rc shared.Reaction, mine bool) string {
 func (l *MessageList) renderActions(m shared.Message) app.UI {
 	own := l.Me != "" && m.Author.User == l.Me
 	confirming := own && msgUI.room == l.Room && msgUI.confirm == m.Seq
-	return app.Div().Class("actions").Body(
-		app.Button().Class("act").DataSet("test", "reply-button").Attr("aria-label", attrText("Reply to "+m.Author.Nick)).
+	open := msgUI.room == l.Room && msgUI.picker == m.Seq
+	cls := "actions"
+	if open || confirming {
+		cls += " open" // stays shown while the picker or the confirmation is
+	}
+	return app.Div().Class(cls).DataSet("test", "actions").Attr("role", "group").Attr("aria-label", "Message actions").Body(
+		app.Button().Class("act react-add").DataSet("test", "add-reaction").Attr("aria-expanded", open).
+			Attr("aria-label", "Add a reaction").Title("Add a reaction").OnClick(l.onPicker(m.Seq)).Text("+☺"),
+		app.Button().Class("act").DataSet("test", "reply-button").Attr("aria-label", attrText("Reply to "+l.nick(m.Author))).
 			OnClick(func(ctx app.Context, e app.Event) {
 				ctx.NewActionWithValue(actionReply, quoteOf(m))
 			}).Text("Reply"),
@@ -143,6 +147,7 @@ func (l *MessageList) renderActions(m shared.Message) app.UI {
 				app.Button().Class("act").DataSet("test", "delete-cancel").OnClick(l.onCloseControls).Text("Cancel"),
 			)
 		}),
+		app.If(open, func() app.UI { return l.renderPicker(m) }),
 	)
 }
 

@@ -176,10 +176,10 @@ func (m *model) discardSend(msgID string) {
 
 // shownState is the state the pill shows: offline while the browser says
 // so, whatever the client still believes.
-// A client that was online and is connecting again is offline until the
-// server answers: "connecting…" is for the first connection of the page.
+// A client connecting again is "connecting", never online until the
+// server welcomed it.
 func (m *model) shownStateLocked() client.State {
-	if m.cl != nil && (m.net.down || m.online && m.state == client.StateConnecting) {
+	if m.cl != nil && m.net.down {
 		return client.StateOffline
 	}
 	return m.state

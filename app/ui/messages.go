@@ -28,10 +28,14 @@ type MessageList struct {
 	Nicks  nickSet
 	Line   int64
 	Target int64
+	// Names are people's current nicknames by user id: old messages show
+	// the name their author goes by now (dense.go).
+	Names map[string]string
 
 	atBottom bool
 	unseen   int
 	mounted  bool
+	unpress  func() // removes the long-press listeners
 	// scroll metrics read before an update, to restore after it
 	prevHeight, prevTop float64
 	prevRoom            string
@@ -44,6 +48,9 @@ const listID = "messages"
 // OnMount starts at the bottom, where the newest messages are.
 func (l *MessageList) OnMount(ctx app.Context) {
 	l.atBottom, l.mounted = true, true
+	if !l.Preview && app.IsClient {
+		l.unpress = listenLongPress() // dense.go
+	}
 	l.remember()
 	ctx.Defer(func(app.Context) { scrollToBottom() })
 }
@@ -179,7 +186,7 @@ func (l *MessageList) renderRow(i int, now time.Time) app.UI {
 		p := l.Rows[i-1]
 		pt := time.UnixMilli(p.Msg.TS)
 		newDay = !sameDay(pt, t)
-		grouped = !newDay && p.Msg.Author.User == r.Msg.Author.User && p.Msg.Author.Nick == r.Msg.Author.Nick &&
+		grouped = !newDay && p.Msg.Author.User == r.Msg.Author.User && l.nick(p.Msg.Author) == l.nick(r.Msg.Author) &&
 			p.Status != "failed" && t.Sub(pt) < groupGap
 	}
 	cls := "msg " + r.Status + " " + userColor(r.Msg.Author.User)
@@ -197,7 +204,7 @@ func (l *MessageList) renderRow(i int, now time.Time) app.UI {
 	}
 	row = row.Body(
 		app.Span().Class("author").DataSet("test", "author").DataSet("user", attrText(r.Msg.Author.User)).
-			Title("%s", attrText(r.Msg.Author.Nick+" · "+shortUser(r.Msg.Author.User))).Text(r.Msg.Author.Nick),
+			Title("%s", attrText(l.nick(r.Msg.Author)+" · "+shortUser(r.Msg.Author.User))).Text(l.nick(r.Msg.Author)),
 		app.Span().Class("time").DataSet("test", "time").Title("%s", fullTime(t)).Text(t.Format("15:04")),
 		l.renderContent(r), // the body with its quote, image, reactions and controls (actions.go)
 	)
@@ -231,4 +238,12 @@ func attrText(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(s, `"`, "”")
+}
+
+// OnDismount removes the long-press listeners.
+func (l *MessageList) OnDismount() {
+	if l.unpress != nil {
+		l.unpress()
+		l.unpress = nil
+	}
 }

@@ -371,10 +371,11 @@ type snapshot struct {
 	TotalUnread int
 	ReadKnown   bool
 	Read        client.ReadChanged
-	Search      searchSnap      // search.go
-	Denied      string          // the server refused the room: manage.go
-	Invited     map[string]bool // rooms invited to and not opened yet
-	Confirm     string          // a confirmation for the toast slot
+	Search      searchSnap        // search.go
+	Denied      string            // the server refused the room: manage.go
+	Invited     map[string]bool   // rooms invited to and not opened yet
+	Confirm     string            // a confirmation for the toast slot
+	Names       map[string]string // current nicknames by user id: dense.go
 }
 
 // snapshot copies what the page shows of room.
@@ -409,6 +410,7 @@ func (m *model) snapshot(room string) snapshot {
 		}
 	}
 	s.Rows = m.rowsLocked(room, msgs)
+	s.Names = m.namesLocked()
 	m.fillReadsLocked(&s, room)
 	m.fillSearchLocked(&s, room)
 	return s

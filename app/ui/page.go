@@ -419,7 +419,7 @@ func (c *Chat) renderChat() app.UI {
 					AutoComplete(false).OnKeyDown(c.onInvite)
 			}),
 			&MessageList{Room: c.room, Rows: s.Rows, More: s.More, Loading: s.Loading, Me: s.User,
-				Nicks: newNickSet(s.Members, shared.Member{User: s.User, Nick: s.Nick}), Line: c.lineAt(), Target: s.Search.Target},
+				Nicks: newNickSet(s.Members, shared.Member{User: s.User, Nick: s.Nick}), Line: c.lineAt(), Target: s.Search.Target, Names: s.Names},
 			&TypingLine{Users: s.Typing},
 			&Composer{Room: c.room, Label: roomLabel(s.Info), RefusedID: s.Refused.MsgID, RefusedBody: s.Refused.Body},
 			&MentionSuggest{Room: c.room, Members: s.Members, Me: s.User},
