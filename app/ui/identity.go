@@ -236,15 +236,24 @@ func (c *Chat) onInvite(ctx app.Context, e app.Event) {
 // renderMe is the signed-in person's corner: the nickname (a box to change
 // it) and sign-out.
 func (c *Chat) renderMe() app.UI {
-	return app.Div().Class("me").Body(
+	cls := "me"
+	if c.meOpen {
+		cls += " open"
+	}
+	return app.Div().Class(cls).Body(
 		app.If(c.editNick, func() app.UI {
 			return app.Input().ID("nick-input").Type("text").Class("nick-input").DataSet("test", "nick-input").
 				MaxLength(shared.MaxNickRunes).Value(c.nick).Attr("aria-label", "New nickname").OnKeyDown(c.onNickKey)
 		}).Else(func() app.UI {
 			return app.Span().Class("my-nick").DataSet("test", "my-nick").Title("%s", "Signed in as "+c.nick).Text(c.nick)
 		}),
-		app.Button().Type("button").Class("ghost").DataSet("test", "change-nick").OnClick(c.onEditNick).Text("Change nickname"),
-		app.Button().Type("button").Class("ghost").DataSet("test", "signout").OnClick(c.onSignOut).Text("Sign out"),
+		// On a phone the two buttons hide behind a menu button (phone.go).
+		app.Button().Type("button").Class("bar-btn icon-btn me-toggle").DataSet("test", "me-menu").
+			Attr("aria-expanded", c.meOpen).Attr("aria-label", "Account").Title("Account").OnClick(c.onMeMenu).Body(icon("more")),
+		app.Span().Class("me-items").Body(
+			app.Button().Type("button").Class("ghost").DataSet("test", "change-nick").OnClick(c.onEditNick).Text("Change nickname"),
+			app.Button().Type("button").Class("ghost").DataSet("test", "signout").OnClick(c.onSignOut).Text("Sign out"),
+		),
 	)
 }
 
@@ -281,3 +290,5 @@ func (l *RoomList) createPrivate(ctx app.Context, name string) {
 		return nil
 	})
 }
+
+func (c *Chat) onMeMenu(ctx app.Context, e app.Event) { c.meOpen = !c.meOpen }

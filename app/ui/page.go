@@ -47,6 +47,8 @@ type Chat struct {
 	editNick bool
 	// noRoom: the person left their last room; the room browser shows.
 	noRoom bool
+	// meOpen: on a phone, the account menu (change nickname, sign out).
+	meOpen bool
 
 	queued  atomic.Bool // a refresh is dispatched and has not run yet
 	ticking bool        // a countdown refresh is scheduled
@@ -349,15 +351,16 @@ func (c *Chat) renderTop(signed bool) app.UI {
 		retryIn = int(time.Until(s.NextRetry).Round(time.Second) / time.Second)
 	}
 	return app.Div().Class("top").Attr("role", "banner").Body(
-		app.Button().Class("bar-btn phone-only").DataSet("test", "open-rooms").Hidden(!inRoom).
-			Attr("aria-expanded", c.drawer == "rooms").Attr("aria-controls", "rooms").
-			OnClick(c.toggle("rooms")).Text("Rooms"),
+		app.Button().Class("bar-btn icon-btn phone-only").DataSet("test", "open-rooms").Hidden(!inRoom).
+			Attr("aria-expanded", c.drawer == "rooms").Attr("aria-controls", "rooms").Attr("aria-label", "Rooms").Title("Rooms").
+			OnClick(c.toggle("rooms")).Body(icon("menu")),
 		heading(1, "brand", "Duplex"),
 		&ConnStatus{Signed: signed, State: string(s.State), RetryIn: retryIn},
 		app.If(signed, c.renderMe).Else(func() app.UI { return app.Div().Class("me") }),
-		app.Button().Class("bar-btn phone-only").DataSet("test", "open-members").Hidden(!inRoom).
+		app.Button().Class("bar-btn icon-btn narrow-only").DataSet("test", "open-members").Hidden(!inRoom).
 			Attr("aria-expanded", c.drawer == "members").Attr("aria-controls", "members").
-			OnClick(c.toggle("members")).Text("Members "+strconv.Itoa(len(s.Members))),
+			Attr("aria-label", "Members "+strconv.Itoa(len(s.Members))).Title("Members").
+			OnClick(c.toggle("members")).Body(icon("users"), app.Span().Attr("aria-hidden", "true").Text(strconv.Itoa(len(s.Members)))),
 		app.Div().Class("toasts").Attr("role", "status").Body(
 			app.If(c.update, func() app.UI {
 				return app.Div().Class("toast update").DataSet("test", "update").Body(

@@ -144,7 +144,7 @@ func roomClass(active bool) string {
 }
 
 func roomLink(name, label string, current bool) app.UI {
-	a := app.A().Href("%s", RoomPath(name)).Text(label)
+	a := app.A().Href("%s", RoomPath(name)).Title("%s", label).Text(label)
 	if current {
 		a = a.Attr("aria-current", "page")
 	}

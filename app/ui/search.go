@@ -127,6 +127,15 @@ type SearchBox struct {
 	app.Compo
 
 	Snap searchSnap
+
+	open bool // on a phone the box hides behind an icon until pressed
+}
+
+func (b *SearchBox) onOpen(ctx app.Context, e app.Event) {
+	b.open = !b.open
+	if b.open {
+		ctx.Defer(func(app.Context) { focusFirst("[data-test=search]") })
+	}
 }
 
 func (b *SearchBox) onKey(ctx app.Context, e app.Event) {
@@ -143,8 +152,10 @@ func (b *SearchBox) onKey(ctx app.Context, e app.Event) {
 		}
 		theModel.search(ctx, q, false)
 	case "Escape":
+		e.Call("stopPropagation") // the page's Escape would open the rooms drawer
 		theModel.closeSearch()
 		theModel.changed()
+		b.open = false
 	}
 }
 
@@ -173,7 +184,13 @@ func (b *SearchBox) Render() app.UI {
 	if s.Open {
 		box = box.Attr("aria-controls", "search-results")
 	}
-	return app.Div().Class("search").Body(
+	cls := "search"
+	if b.open {
+		cls += " open"
+	}
+	return app.Div().Class(cls).Body(
+		app.Button().Type("button").Class("bar-btn icon-btn narrow-only search-toggle").DataSet("test", "open-search").
+			Attr("aria-expanded", b.open).Attr("aria-label", "Search messages").Title("Search messages").OnClick(b.onOpen).Body(icon("search")),
 		box,
 		app.If(s.Open, func() app.UI {
 			return app.Div().ID("search-results").Class("search-results").DataSet("test", "search-results").
