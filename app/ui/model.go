@@ -46,8 +46,9 @@ type model struct {
 type roomView struct {
 	failed  []failedSend
 	members []shared.Member
-	typing  []shared.Member // who else types here now
-	more    bool            // older history may exist on the server
+	typing  []shared.Member      // who else types here now
+	sent    map[string]time.Time // when each typist's last message arrived: typing.go
+	more    bool                 // older history may exist on the server
 	loading bool
 	joined  bool
 	denied  string // the server refused this room (forbidden): manage.go
@@ -168,10 +169,11 @@ func (m *model) pump(cl *client.Client) {
 		case client.MessageReceived:
 			m.notifyLocked(e.Message) // notify.go
 			m.unhideLocked(e.Message) // manage.go: a DM left comes back
+			m.sentLocked(e.Message)   // typing.go: the typist's message ends their typing
 		case client.ReadChanged:
 			m.readChangedLocked(e) // unread.go
 		case client.TypingChanged:
-			m.viewLocked(e.Room).typing = e.Users
+			m.viewLocked(e.Room).typing = m.typistsLocked(e.Room, e.Users) // typing.go
 		case client.MessageFailed:
 			v := m.viewLocked(e.Pending.Room)
 			v.failed = append(v.failed, failedSend{Pending: e.Pending, reason: e.Err.Message})
