@@ -85,7 +85,7 @@ func (l *RoomList) onLeave(ctx app.Context, e app.Event) {
 func leaveButton(name string, onLeave app.EventHandler) app.UI {
 	return app.Button().Class("leave").DataSet("test", "leave-room").DataSet("room", name).
 		Attr("aria-label", "Leave #"+name).Title("Leave #" + name).OnClick(onLeave).
-		Body(app.Span().Attr("aria-hidden", "true").Text("×"))
+		Body(icon("close"))
 }
 
 // renderNoRoom is the page after the person left their last room: the

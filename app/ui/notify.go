@@ -105,10 +105,10 @@ func (b *NotifyToggle) Render() app.UI {
 	if b.on {
 		label = "Turn off notifications"
 	}
-	icon := "🔕"
+	name := "bell-off"
 	if b.on {
-		icon = "🔔"
+		name = "bell"
 	}
-	return app.Button().Type("button").Class("bar-btn notify").DataSet("test", "notify").
-		Attr("aria-pressed", b.on).Attr("aria-label", label).Title("%s", label).OnClick(b.onClick).Text(icon)
+	return app.Button().Type("button").Class("bar-btn icon-btn notify").DataSet("test", "notify").
+		Attr("aria-pressed", b.on).Attr("aria-label", label).Title("%s", label).OnClick(b.onClick).Body(icon(name))
 }

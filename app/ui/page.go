@@ -371,13 +371,13 @@ func (c *Chat) renderTop(signed bool) app.UI {
 			app.If(notice == "" && s.Confirm != "", func() app.UI {
 				return app.Div().Class("toast info").DataSet("test", "notice").DataSet("kind", "info").Body(
 					app.Span().Class("toast-text").Text(s.Confirm),
-					app.Button().Class("toast-close").DataSet("test", "dismiss").Attr("aria-label", "Dismiss").OnClick(c.dismiss).Text("×"),
+					app.Button().Class("toast-close").DataSet("test", "dismiss").Attr("aria-label", "Dismiss").OnClick(c.dismiss).Body(icon("close")),
 				)
 			}),
 			app.If(notice != "", func() app.UI {
 				return app.Div().Class("toast").DataSet("test", "notice").DataSet("kind", "error").Body(
 					app.Span().Class("toast-text").Text(notice),
-					app.Button().Class("toast-close").DataSet("test", "dismiss").Attr("aria-label", "Dismiss").OnClick(c.dismiss).Text("×"),
+					app.Button().Class("toast-close").DataSet("test", "dismiss").Attr("aria-label", "Dismiss").OnClick(c.dismiss).Body(icon("close")),
 				)
 			}),
 		),

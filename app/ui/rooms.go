@@ -128,7 +128,7 @@ func (l *RoomList) renderSection(title, test string, rooms []shared.RoomInfo) ap
 					app.If(contains(l.Joined, r.Name) || r.Name == l.Current, func() app.UI {
 						return app.Button().Class("leave").DataSet("test", "leave-room").DataSet("room", r.Name).
 							Attr("aria-label", leaveLabel(r)).Title("%s", leaveLabel(r)).OnClick(l.onLeave).
-							Body(app.Span().Attr("aria-hidden", "true").Text("×"))
+							Body(icon("close"))
 					}),
 				)
 			}),

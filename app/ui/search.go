@@ -198,7 +198,7 @@ func (b *SearchBox) Render() app.UI {
 				app.Div().Class("search-head").Body(
 					app.Span().Attr("aria-live", "polite").Text(searchStatus(s)),
 					app.Button().Type("button").Class("toast-close").DataSet("test", "search-close").
-						Attr("aria-label", "Close the search results").OnClick(b.onClose).Text("×"),
+						Attr("aria-label", "Close the search results").OnClick(b.onClose).Body(icon("close")),
 				),
 				app.Ul().Body(app.Range(s.Results).Slice(func(i int) app.UI {
 					m := s.Results[i]
