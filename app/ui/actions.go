@@ -126,6 +126,7 @@ func (l *MessageList) renderActions(m shared.Message) app.UI {
 	return app.Div().Class(cls).DataSet("test", "actions").Attr("role", "group").Attr("aria-label", "Message actions").Body(
 		app.Button().Class("act react-add").DataSet("test", "add-reaction").Attr("aria-expanded", open).
 			Attr("aria-label", "Add a reaction").Title("Add a reaction").OnClick(l.onPicker(m.Seq)).Body(icon("smile")),
+		l.renderCopyLink(m), // links.go
 		app.Button().Class("act").DataSet("test", "reply-button").Attr("aria-label", attrText("Reply to "+l.nick(m.Author))).
 			OnClick(func(ctx app.Context, e app.Event) {
 				ctx.NewActionWithValue(actionReply, quoteOf(m))

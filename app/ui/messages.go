@@ -22,6 +22,7 @@ type MessageList struct {
 	Loading bool
 	Me      string // the person's user id
 	Preview bool   // behind the sign-in form: no paging
+	Ready   bool   // the room is joined: an empty list means an empty room
 	// Nicks are highlighted as @mentions; Line draws the "new messages"
 	// line before the first message from that seq on (0: none); Target is a search result to
 	// highlight (unread.go, mention.go, search.go).
@@ -162,6 +163,7 @@ func (l *MessageList) Render() app.UI {
 				return app.Button().Class("older").DataSet("test", "load-older").OnClick(l.loadOlder).Text(label)
 			}),
 			app.Range(l.Rows).Slice(func(i int) app.UI { return l.renderRow(i, now) }),
+			app.If(len(l.Rows) == 0 && !l.More && !l.Preview && l.Ready, l.renderEmpty), // links.go
 		),
 		app.If(l.unseen > 0, func() app.UI {
 			label := strconv.Itoa(l.unseen) + " new messages ↓"

@@ -176,6 +176,9 @@ func (c *Chat) enter(ctx app.Context) {
 	if c.nick != "" && c.room != "" {
 		theModel.open(ctx, c.room)
 		theModel.seen(c.room) // manage.go: an invitation, once opened, is not new
+		if seq := linkTarget(); seq > 0 { // links.go: a message link
+			theModel.jumpTo(c.room, seq)
+		}
 	}
 	c.refresh(ctx)
 	ctx.Defer(func(ctx app.Context) {
@@ -422,7 +425,7 @@ func (c *Chat) renderChat() app.UI {
 					AutoComplete(false).OnKeyDown(c.onInvite)
 			}),
 			&MessageList{Room: c.room, Rows: s.Rows, More: s.More, Loading: s.Loading, Me: s.User,
-				Nicks: newNickSet(s.Members, shared.Member{User: s.User, Nick: s.Nick}), Line: c.lineAt(), Target: s.Search.Target, Names: s.Names},
+				Nicks: newNickSet(s.Members, shared.Member{User: s.User, Nick: s.Nick}), Line: c.lineAt(), Target: s.Search.Target, Names: s.Names, Ready: s.Joined != nil && contains(s.Joined, c.room)},
 			&TypingLine{Users: s.Typing},
 			&Composer{Room: c.room, Label: roomLabel(s.Info), RefusedID: s.Refused.MsgID, RefusedBody: s.Refused.Body},
 			&MentionSuggest{Room: c.room, Members: s.Members, Me: s.User},

@@ -196,7 +196,7 @@ func (b *SearchBox) Render() app.UI {
 			return app.Div().ID("search-results").Class("search-results").DataSet("test", "search-results").
 				Attr("role", "region").Attr("aria-label", "Search results").Attr("aria-busy", s.Busy).Body(
 				app.Div().Class("search-head").Body(
-					app.Span().Attr("aria-live", "polite").Text(searchStatus(s)),
+					app.Span().DataSet("test", "search-status").Attr("aria-live", "polite").Text(searchStatus(s)),
 					app.Button().Type("button").Class("toast-close").DataSet("test", "search-close").
 						Attr("aria-label", "Close the search results").OnClick(b.onClose).Body(icon("close")),
 				),
@@ -207,7 +207,7 @@ func (b *SearchBox) Render() app.UI {
 						app.A().Href("%s", RoomPath(m.Room)).Class("search-result").DataSet("test", "search-result").
 							DataSet("room", m.Room).DataSet("seq", m.Seq).OnClick(b.onPick(m)).Body(
 							app.Span().Class("search-where").Text(roomName(m.Room)+" · "+m.Author.Nick+" · "+t.Format("2 Jan 15:04")),
-							app.Span().Class("search-body").Text(shared.Excerpt(m.Body)),
+							app.Span().Class("search-body").Body(highlight(snippet(m.Body, s.Query), s.Query)...), // links.go
 						),
 					)
 				})),
