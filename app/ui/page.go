@@ -175,7 +175,7 @@ func (c *Chat) enter(ctx app.Context) {
 	ctx.Page().SetTitle(titleWithUnread(c.snap.TotalUnread, pageTitle(c.room)))
 	if c.nick != "" && c.room != "" {
 		theModel.open(ctx, c.room)
-		theModel.seen(c.room) // manage.go: an invitation, once opened, is not new
+		theModel.seen(c.room)             // manage.go: an invitation, once opened, is not new
 		if seq := linkTarget(); seq > 0 { // links.go: a message link
 			theModel.jumpTo(c.room, seq)
 		}
