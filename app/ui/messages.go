@@ -37,6 +37,7 @@ type MessageList struct {
 	unseen   int
 	mounted  bool
 	unpress  func() // removes the long-press listeners
+	active   string // the msg_id of the tabbable message: keyboard.go
 	// scroll metrics read before an update, to restore after it
 	prevHeight, prevTop float64
 	prevRoom            string
@@ -53,12 +54,13 @@ func (l *MessageList) OnMount(ctx app.Context) {
 		l.unpress = listenLongPress() // dense.go
 	}
 	l.remember()
-	ctx.Defer(func(app.Context) { scrollToBottom() })
+	ctx.Defer(func(app.Context) { scrollToBottom(); rove(l.active) })
 }
 
 // OnUpdate runs when the rows change, before the DOM does: it reads
 // where the reader is, and after the update puts them back there.
 func (l *MessageList) OnUpdate(ctx app.Context) {
+	ctx.Defer(func(app.Context) { rove(l.active) }) // keyboard.go
 	el := app.Window().GetElementByID(listID)
 	if !el.Truthy() {
 		return
@@ -153,8 +155,8 @@ func (l *MessageList) Render() app.UI {
 	bodyNicks = l.Nicks
 	return app.Div().Class("log-wrap").Body(
 		app.Div().ID(listID).Class("messages").DataSet("test", "messages").
-			Attr("role", "log").Attr("aria-label", "Messages in #"+l.Room).TabIndex(0).
-			OnScroll(l.onScroll).Body(
+			Attr("role", "log").Attr("aria-label", "Messages in #"+l.Room).TabIndex(l.listTab()).
+			OnScroll(l.onScroll).OnKeyDown(l.onListKey).On("focusin", l.onListFocus).Body(
 			app.If(l.More && !l.Preview, func() app.UI {
 				label := "Load older messages"
 				if l.Loading {
@@ -248,4 +250,13 @@ func (l *MessageList) OnDismount() {
 		l.unpress()
 		l.unpress = nil
 	}
+}
+
+// listTab is the list's own tabindex: a Tab stop only while it has no
+// message to hold the stop (the keyboard can still scroll it then).
+func (l *MessageList) listTab() int {
+	if len(l.Rows) > 0 {
+		return -1
+	}
+	return 0
 }

@@ -49,6 +49,10 @@ type Chat struct {
 	noRoom bool
 	// meOpen: on a phone, the account menu (change nickname, sign out).
 	meOpen bool
+	// switcher: the Ctrl/Cmd+K quick switcher is open (keyboard.go).
+	switcher bool
+	// signoutAsk: the warning before signing out shows (explain.go).
+	signoutAsk bool
 
 	queued  atomic.Bool // a refresh is dispatched and has not run yet
 	ticking bool        // a countdown refresh is scheduled
@@ -91,6 +95,10 @@ func (c *Chat) OnMount(ctx app.Context) {
 		if c.queued.CompareAndSwap(false, true) {
 			ctx.Dispatch(func(ctx app.Context) { c.queued.Store(false); c.refresh(ctx) })
 		}
+	})
+	ctx.Handle(actionSwitcher, func(ctx app.Context, a app.Action) { // keyboard.go
+		c.switcher = false
+		ctx.Defer(func(app.Context) { focus(composerID) })
 	})
 	ctx.Handle(actionToast, func(ctx app.Context, a app.Action) {
 		c.toast, _ = a.Value.(string)
@@ -258,6 +266,13 @@ func (c *Chat) listenKeys(ctx app.Context) {
 				step = -1
 			}
 			ctx.Dispatch(func(ctx app.Context) { c.stepRoom(ctx, step) })
+		case (e.Get("ctrlKey").Bool() || e.Get("metaKey").Bool()) && (key == "k" || key == "K"):
+			e.Call("preventDefault")
+			ctx.Dispatch(func(ctx app.Context) {
+				if c.signedIn() {
+					c.switcher = !c.switcher
+				}
+			})
 		case key == "Escape":
 			ctx.Dispatch(c.escape)
 		}
@@ -333,6 +348,7 @@ func (c *Chat) Render() app.UI {
 			ElseIf(c.noRoom, c.renderNoRoom).
 			ElseIf(c.snap.Denied != "", c.renderDenied).
 			Else(c.renderChat),
+		app.If(c.switcher && signed, func() app.UI { return &Switcher{Snap: c.snap} }),
 	)
 }
 

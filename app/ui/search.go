@@ -151,6 +151,11 @@ func (b *SearchBox) onKey(ctx app.Context, e app.Event) {
 			return
 		}
 		theModel.search(ctx, q, false)
+	case "ArrowDown": // keyboard.go: into the results
+		if el := app.Window().Get("document").Call("querySelector", "[data-test=search-result]"); el.Truthy() {
+			e.PreventDefault()
+			el.Call("focus")
+		}
 	case "Escape":
 		e.Call("stopPropagation") // the page's Escape would open the rooms drawer
 		theModel.closeSearch()
@@ -194,7 +199,7 @@ func (b *SearchBox) Render() app.UI {
 		box,
 		app.If(s.Open, func() app.UI {
 			return app.Div().ID("search-results").Class("search-results").DataSet("test", "search-results").
-				Attr("role", "region").Attr("aria-label", "Search results").Attr("aria-busy", s.Busy).Body(
+				Attr("role", "region").Attr("aria-label", "Search results").Attr("aria-busy", s.Busy).OnKeyDown(b.onResultsKey).Body(
 				app.Div().Class("search-head").Body(
 					app.Span().DataSet("test", "search-status").Attr("aria-live", "polite").Text(searchStatus(s)),
 					app.Button().Type("button").Class("toast-close").DataSet("test", "search-close").
