@@ -164,7 +164,15 @@ func shortUser(user string) string {
 	return user
 }
 
+// onSignOut first warns (explain.go): an anonymous identity cannot come
+// back once signed out; the warning's confirm button signs out.
 func (c *Chat) onSignOut(ctx app.Context, e app.Event) {
+	c.signoutAsk = true
+	ctx.Defer(func(app.Context) { focusFirst("[data-test=signout-cancel]") })
+}
+
+func (c *Chat) doSignOut(ctx app.Context, e app.Event) {
+	c.signoutAsk = false
 	theModel.signOut()
 	ctx.LocalStorage().Del(nickKey)
 	c.nick, c.editNick, c.toast = "", false, ""
@@ -254,6 +262,7 @@ func (c *Chat) renderMe() app.UI {
 			app.Button().Type("button").Class("ghost").DataSet("test", "change-nick").OnClick(c.onEditNick).Text("Change nickname"),
 			app.Button().Type("button").Class("ghost").DataSet("test", "signout").OnClick(c.onSignOut).Text("Sign out"),
 		),
+		app.If(c.signoutAsk, c.renderSignOutWarning), // explain.go
 	)
 }
 

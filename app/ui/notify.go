@@ -85,13 +85,15 @@ func (b *NotifyToggle) onClick(ctx app.Context, e app.Event) {
 		store.Call("setItem", notifyKey, "on")
 		b.on = true
 	case app.NotificationDenied, app.NotificationNotSupported:
-		ctx.NewActionWithValue(actionToast, "Notifications are blocked in this browser's settings for this site")
+		ctx.NewActionWithValue(actionToast, deniedText) // explain.go
 	default:
 		ctx.Async(func() {
 			granted := ctx.Notifications().RequestPermission() == app.NotificationGranted
 			ctx.Dispatch(func(ctx app.Context) {
 				if granted {
 					store.Call("setItem", notifyKey, "on")
+				} else {
+					ctx.NewActionWithValue(actionToast, deniedText) // the first click says why nothing happened
 				}
 				b.on = granted
 			})

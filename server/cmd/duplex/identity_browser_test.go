@@ -125,6 +125,8 @@ func TestBrowserDirectMessagePrivacy(t *testing.T) {
 	}
 	eveID := userOf("eve")
 	eve.do("sign out", chromedp.Click(chromedp.CSS(`[data-test=signout]`)))
+	poll[bool](eve, "the warning that the identity cannot come back", `/cannot come back/.test(document.querySelector("[data-test=signout-warning]")?.textContent || "")`)
+	eve.do("sign out for good", chromedp.Click(chromedp.CSS(`[data-test=signout-confirm]`)))
 	poll[bool](eve, "the sign-in form after sign-out", js(`!!document.querySelector('[data-test=nickname]') && !localStorage.getItem('duplex.nick')`))
 	eve.do("sign in again as mallory",
 		chromedp.SendKeys(chromedp.CSS(`[data-test=nickname]`), "mallory"),
