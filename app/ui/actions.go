@@ -83,20 +83,8 @@ func (l *MessageList) renderReactions(m shared.Message, live bool) app.UI {
 			label := rc.Emoji + " " + strconv.Itoa(rc.Count)
 			return app.Button().Class("reaction").DataSet("test", "reaction").
 				DataSet("emoji", attrText(rc.Emoji)).DataSet("count", rc.Count).Attr("aria-pressed", mine).
-				Attr("aria-label", attrText(reactionLabel(rc, mine))).Disabled(!live).
+				Attr("aria-label", attrText(reactionLabel(rc, mine)+l.reactedBy(rc))).Title("%s", attrText(l.reactorNames(rc)+" reacted with "+rc.Emoji)).Disabled(!live).
 				OnClick(l.onReact(m.Seq, rc.Emoji, !mine)).Text(label)
-		}),
-	)
-}
-
-// renderPicker is the emoji picker of message m, under its controls.
-func (l *MessageList) renderPicker(m shared.Message) app.UI {
-	return app.Div().Class("picker").DataSet("test", "emoji-picker").Attr("role", "group").Attr("aria-label", "Pick a reaction").
-		OnKeyDown(l.onControlKey).Body(
-		app.Range(quickEmoji).Slice(func(i int) app.UI {
-			e := quickEmoji[i]
-			return app.Button().Class("pick").DataSet("test", "pick-emoji").DataSet("emoji", e).
-				Attr("aria-label", "React with "+e).OnClick(l.onPick(m, e)).Text(e)
 		}),
 	)
 }
@@ -163,7 +151,8 @@ func (l *MessageList) onPicker(seq int64) app.EventHandler {
 			return
 		}
 		msgUI.room, msgUI.picker, msgUI.confirm = l.Room, seq, 0
-		focusSoon(ctx, `[data-test=emoji-picker] button`)
+		pickerQuery = ""
+		focusSoon(ctx, `[data-test=emoji-picker] [data-test=pick-emoji]`) // ↑ reaches the search box
 	}
 }
 
