@@ -173,7 +173,7 @@ func (m *model) pump(cl *client.Client) {
 		case client.ReadChanged:
 			m.readChangedLocked(e) // unread.go
 		case client.TypingChanged:
-			m.viewLocked(e.Room).typing = m.typistsLocked(e.Room, e.Users) // typing.go
+			m.viewLocked(e.Room).typing = e.Users
 		case client.MessageFailed:
 			v := m.viewLocked(e.Pending.Room)
 			v.failed = append(v.failed, failedSend{Pending: e.Pending, reason: e.Err.Message})
@@ -405,7 +405,7 @@ func (m *model) snapshot(room string) snapshot {
 	msgs := m.messagesLocked(room)
 	v := m.views[room]
 	if v != nil {
-		s.Members, s.Typing, s.Loading, s.Denied = v.members, v.typing, v.loading, v.denied
+		s.Members, s.Typing, s.Loading, s.Denied = v.members, m.typistsLocked(room, v.typing), v.loading, v.denied // typing.go
 		s.More = v.more && len(msgs) > 0 && msgs[0].Seq > 1
 		if n := len(v.failed); n > 0 {
 			s.Refused = v.failed[n-1]

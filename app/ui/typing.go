@@ -52,10 +52,13 @@ func (m *model) sentLocked(msg shared.Message) {
 	}
 	v.sent[msg.Author.User] = time.Now()
 	v.typing = without(v.typing, msg.Author.User)
+	// The line shows again whoever the server still says types, once
+	// the grace is over.
+	time.AfterFunc(typedGrace+50*time.Millisecond, m.changed)
 }
 
 // typistsLocked is who types in room now: the server's list without those
-// whose message arrived just before it.
+// whose message arrived in the last typedGrace.
 func (m *model) typistsLocked(room string, users []shared.Member) []shared.Member {
 	v := m.viewLocked(room)
 	out := users
