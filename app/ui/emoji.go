@@ -115,7 +115,7 @@ func (l *MessageList) renderPicker(m shared.Message) app.UI {
 	return app.Div().Class("picker").DataSet("test", "emoji-picker").Attr("role", "dialog").Attr("aria-label", "Pick a reaction").
 		OnKeyDown(l.onPickerKey).Body(
 		app.Input().Type("search").Class("emoji-search").DataSet("test", "emoji-search").Placeholder("Search emoji").
-			Attr("aria-label", "Search emoji").AutoComplete(false).Value(pickerQuery).OnInput(l.onEmojiSearch),
+			Attr("aria-label", "Search emoji").AutoComplete(false).OnInput(l.onEmojiSearch), // no Value: a render between keystrokes would drop one
 		app.If(len(recent) > 0, func() app.UI {
 			return app.Div().Class("pick-section").Body(
 				app.Div().Class("pick-title").ID("pick-recent").Text("Recent and frequent"),
