@@ -171,13 +171,20 @@ func (b *SearchBox) onClose(ctx app.Context, e app.Event) {
 	theModel.changed()
 }
 
-func (b *SearchBox) onPick(m shared.Message) app.EventHandler {
-	return func(ctx app.Context, e app.Event) {
-		e.PreventDefault()
-		theModel.jumpTo(m.Room, m.Seq)
-		ctx.Navigate(RoomPath(m.Room))
-		theModel.changed()
+// onPick opens the chosen result. It reads the result from the DOM: go-app
+// keeps a reused element's first handler, so a closure would open a result
+// of an earlier search.
+func (b *SearchBox) onPick(ctx app.Context, e app.Event) {
+	e.PreventDefault()
+	ds := ctx.JSSrc().Get("dataset")
+	room := ds.Get("room").String()
+	seq, err := strconv.ParseInt(ds.Get("seq").String(), 10, 64)
+	if err != nil || shared.ValidRoom(room) != nil {
+		return
 	}
+	theModel.jumpTo(room, seq)
+	ctx.Navigate(RoomPath(room))
+	theModel.changed()
 }
 
 // Render draws the box and, while open, the results.
@@ -210,7 +217,7 @@ func (b *SearchBox) Render() app.UI {
 					t := time.UnixMilli(m.TS)
 					return app.Li().Body(
 						app.A().Href("%s", RoomPath(m.Room)).Class("search-result").DataSet("test", "search-result").
-							DataSet("room", m.Room).DataSet("seq", m.Seq).OnClick(b.onPick(m)).Body(
+							DataSet("room", m.Room).DataSet("seq", m.Seq).OnClick(b.onPick).Body(
 							app.Span().Class("search-where").Text(roomName(m.Room)+" · "+m.Author.Nick+" · "+t.Format("2 Jan 15:04")),
 							app.Span().Class("search-body").Body(highlight(snippet(m.Body, s.Query), s.Query)...), // links.go
 						),

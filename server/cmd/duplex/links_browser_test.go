@@ -65,4 +65,12 @@ func TestBrowserLinksSearchEmpty(t *testing.T) {
 	eval[bool](a, `(document.querySelector('[data-test=search]').value = '', true)`)
 	a.do("search nothing", chromedp.SendKeys(chromedp.CSS(`[data-test=search]`), "zzzznothing"+kb.Enter))
 	poll[bool](a, "no results said", `/No messages match/.test(document.querySelector('[data-test=search-status]')?.textContent || '')`)
+
+	// A result of a later search opens that result (not one the same
+	// element showed in an earlier search).
+	eval[bool](a, `(document.querySelector('[data-test=search]').value = '', true)`)
+	a.do("search filler message 70", chromedp.SendKeys(chromedp.CSS(`[data-test=search]`), `"filler message 70"`+kb.Enter))
+	poll[bool](a, "the result for 70", `document.querySelector('[data-test=search-result]')?.dataset.seq === '71'`)
+	a.do("open it", chromedp.Click(chromedp.CSS(`[data-test=search-result]`)))
+	poll[bool](a, "message 71 marked", `document.querySelector('[data-test=message].target')?.dataset.seq === '71'`)
 }
