@@ -21,7 +21,7 @@ import (
 // credential of an application (VerifyToken, Authenticate) may name an id
 // that starts with it while anonymous access is on, and server/jwtauth
 // never makes one.
-const AnonymousPrefix = "u-"
+const AnonymousPrefix = shared.AnonymousPrefix
 
 // TokenID is the id under which a token is revoked: a hash, so the store
 // never holds a usable credential.

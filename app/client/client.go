@@ -94,6 +94,7 @@ type Client struct {
 	heard     atomic.Int64 // when a frame was last read, Unix ns; see heartbeat
 	dirty     *time.Timer  // debounced save of cursors and cache
 	retry     retryWait    // the pause before the next connection attempt
+	drop      func()       // ends the current session's reads; see Reconnect
 	pace      pacer        // the outbox's flow on this connection: pace.go
 	// undelivered is set when a MessageReceived could not be emitted
 	// (closed with a full buffer): later messages are dropped, not counted.

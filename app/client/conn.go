@@ -51,7 +51,7 @@ func (c *Client) session(conn *websocket.Conn) (welcomed bool, err error) {
 		}
 	}}
 	c.mu.Lock()
-	c.conn, c.wq = conn, q
+	c.conn, c.wq, c.drop = conn, q, stopReading
 	c.startLocked(shared.TypeHello, helloID, hello, hw)
 	c.mu.Unlock()
 	for {
@@ -77,10 +77,12 @@ func (c *Client) session(conn *websocket.Conn) (welcomed bool, err error) {
 
 // disconnected resets per-connection state and fails waiting requests.
 func (c *Client) disconnected(conn *websocket.Conn) {
-	conn.CloseNow()
+	// In the browser a close waits for the socket's close event, which a
+	// silent network delays for a minute: the state must say offline now.
+	go conn.CloseNow()
 	var typing []string
 	c.mu.Lock()
-	c.conn, c.wq = nil, nil
+	c.conn, c.wq, c.drop = nil, nil, nil
 	c.resetPaceLocked()
 	for name, rs := range c.rooms {
 		rs.members, rs.count = nil, 0

@@ -18,7 +18,8 @@ import (
 type Composer struct {
 	app.Compo
 
-	Room string
+	Room  string
+	Label string // the room as people name it: "#design", "@bob" (a DM)
 	// The latest send the server refused in this room: its text comes
 	// back into an empty composer.
 	RefusedID, RefusedBody string
@@ -165,7 +166,7 @@ func (c *Composer) Render() app.UI {
 		c.renderCompose(), // always there: the textarea after it must keep its DOM node
 		c.renderAttach(),
 		app.Textarea().ID(composerID).Class("composer").DataSet("test", "composer").Rows(1).
-			Placeholder("Message #"+c.Room).Attr("aria-label", "Message #"+c.Room).
+			Placeholder("Message "+c.label()).Attr("aria-label", "Message "+c.label()).
 			Attr("enterkeyhint", "send").OnInput(c.onInput).OnKeyDown(c.onKeyDown).OnPaste(c.onPaste),
 		app.If(c.count >= counterFrom, func() app.UI {
 			cls := "counter"
@@ -178,4 +179,12 @@ func (c *Composer) Render() app.UI {
 		}),
 		app.Button().Type("submit").DataSet("test", "send").Text("Send"),
 	)
+}
+
+// label names the room in the placeholder: never a DM's internal name.
+func (c *Composer) label() string {
+	if c.Label != "" {
+		return c.Label
+	}
+	return roomLabel(shared.RoomInfo{Name: c.Room})
 }

@@ -148,6 +148,7 @@ func (m *model) do(ctx app.Context, what string, fn func(ctx context.Context, cl
 		rctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		if err := fn(rctx, cl); err != nil {
+			m.requestFailed(err) // delivery.go: an unanswered request means a dead socket
 			m.mu.Lock()
 			m.notice = what + ": " + errText(err)
 			m.mu.Unlock()
@@ -206,6 +207,9 @@ func roomLabel(r shared.RoomInfo) string {
 	if r.Kind == shared.RoomDM && r.Peer != nil && r.Peer.Nick != "" {
 		return "@" + r.Peer.Nick
 	}
+	if strings.HasPrefix(r.Name, "dm-") {
+		return "Direct message" // its name is a hash, never shown
+	}
 	return "#" + r.Name
 }
 
@@ -229,12 +233,28 @@ func shortUser(user string) string {
 	return user
 }
 
-func (c *Chat) onSignOut(ctx app.Context, e app.Event) { c.signOut(ctx, false) }
+func (c *Chat) onSignOut(ctx app.Context, e app.Event) { c.askSignOut(ctx, false) }
 
-func (c *Chat) onSignOutAll(ctx app.Context, e app.Event) { c.signOut(ctx, true) }
+func (c *Chat) onSignOutAll(ctx app.Context, e app.Event) { c.askSignOut(ctx, true) }
 
-func (c *Chat) signOut(ctx app.Context, everywhere bool) {
-	theModel.signOut(everywhere)
+// askSignOut signs out (everywhere: every token of the user), first
+// warning (explain.go) when the identity is anonymous: it cannot come
+// back once signed out, so the warning's confirm button signs out.
+func (c *Chat) askSignOut(ctx app.Context, everywhere bool) {
+	c.signoutAll = everywhere
+	if !strings.HasPrefix(c.snap.User, shared.AnonymousPrefix) {
+		c.signOut(ctx)
+		return
+	}
+	c.signoutAsk = true
+	ctx.Defer(func(app.Context) { focusFirst("[data-test=signout-cancel]") })
+}
+
+func (c *Chat) doSignOut(ctx app.Context, e app.Event) { c.signOut(ctx) }
+
+func (c *Chat) signOut(ctx app.Context) {
+	c.signoutAsk = false
+	theModel.signOut(c.signoutAll)
 	ctx.LocalStorage().Del(nickKey)
 	c.nick, c.editNick, c.toast = "", false, ""
 	c.enter(ctx)
@@ -303,24 +323,38 @@ func (c *Chat) onInvite(ctx app.Context, e app.Event) {
 	input.Set("value", "")
 	room := c.room
 	theModel.do(ctx, "Invite", func(rctx context.Context, cl *client.Client) error {
-		return cl.Invite(rctx, room, mem.User)
+		if err := cl.Invite(rctx, room, mem.User); err != nil {
+			return err
+		}
+		theModel.confirmed("Invited " + mem.Nick + " to #" + room) // manage.go
+		return nil
 	})
 }
 
 // renderMe is the signed-in person's corner: the nickname (a box to change
 // it) and sign-out.
 func (c *Chat) renderMe() app.UI {
-	return app.Div().Class("me").Body(
+	cls := "me"
+	if c.meOpen {
+		cls += " open"
+	}
+	return app.Div().Class(cls).Body(
 		app.If(c.editNick, func() app.UI {
 			return app.Input().ID("nick-input").Type("text").Class("nick-input").DataSet("test", "nick-input").
 				MaxLength(shared.MaxNickRunes).Value(c.nick).Attr("aria-label", "New nickname").OnKeyDown(c.onNickKey)
 		}).Else(func() app.UI {
 			return app.Span().Class("my-nick").DataSet("test", "my-nick").Title("%s", "Signed in as "+c.nick).Text(c.nick)
 		}),
-		app.Button().Type("button").Class("ghost").DataSet("test", "change-nick").OnClick(c.onEditNick).Text("Change nickname"),
-		app.Button().Type("button").Class("ghost").DataSet("test", "signout").OnClick(c.onSignOut).Text("Sign out"),
-		app.Button().Type("button").Class("ghost").DataSet("test", "signout-all").Title("Sign out in every tab and on every device").
-			OnClick(c.onSignOutAll).Text("Sign out everywhere"),
+		// On a phone the buttons hide behind a menu button (phone.go).
+		app.Button().Type("button").Class("bar-btn icon-btn me-toggle").DataSet("test", "me-menu").
+			Attr("aria-expanded", c.meOpen).Attr("aria-label", "Account").Title("Account").OnClick(c.onMeMenu).Body(icon("more")),
+		app.Span().Class("me-items").Body(
+			app.Button().Type("button").Class("ghost").DataSet("test", "change-nick").OnClick(c.onEditNick).Text("Change nickname"),
+			app.Button().Type("button").Class("ghost").DataSet("test", "signout").OnClick(c.onSignOut).Text("Sign out"),
+			app.Button().Type("button").Class("ghost").DataSet("test", "signout-all").Title("Sign out in every tab and on every device").
+				OnClick(c.onSignOutAll).Text("Sign out everywhere"),
+		),
+		app.If(c.signoutAsk, c.renderSignOutWarning), // explain.go
 	)
 }
 
@@ -357,3 +391,5 @@ func (l *RoomList) createPrivate(ctx app.Context, name string) {
 		return nil
 	})
 }
+
+func (c *Chat) onMeMenu(ctx app.Context, e app.Event) { c.meOpen = !c.meOpen }

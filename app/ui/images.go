@@ -223,7 +223,7 @@ func (c *Composer) renderAttach() app.UI {
 			Attr("aria-hidden", "true").DataSet("test", "file-input").OnChange(c.onFileChosen),
 		app.Button().Type("button").Class("attach").DataSet("test", "attach").
 			Attr("aria-label", "Attach an image").Title("Attach an image (or paste or drop one here)").
-			OnClick(c.onPickFile).Text("+"),
+			OnClick(c.onPickFile).Body(icon("clip")),
 		app.If(a != nil, func() app.UI {
 			label := a.name + " · " + megabytes(len(a.data))
 			if a.sending {
@@ -233,7 +233,7 @@ func (c *Composer) renderAttach() app.UI {
 				app.Img().Class("attachment-img").Src(a.url).Alt(a.name).DataSet("test", "attachment-preview"),
 				app.Span().Class("attachment-name").Attr("aria-live", "polite").Text(label),
 				app.Button().Type("button").Class("remove").DataSet("test", "attachment-remove").
-					Attr("aria-label", "Remove "+a.name).Title("Remove").OnClick(c.onRemoveAttachment).Text("×"),
+					Attr("aria-label", "Remove "+a.name).Title("Remove").OnClick(c.onRemoveAttachment).Body(icon("close")),
 			)
 		}),
 	)

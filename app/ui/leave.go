@@ -20,6 +20,9 @@ const actionNoRoom = "duplex.noroom"
 // next in the list, else the one before), or "" when none is left. The
 // room stays in the room browser, joinable again.
 func (m *model) leave(ctx app.Context, room string) (next string) {
+	if next, ok := m.hideDM(room); ok { // manage.go
+		return next
+	}
 	m.mu.Lock()
 	cl := m.cl
 	for i, r := range m.joined {
@@ -36,6 +39,7 @@ func (m *model) leave(ctx app.Context, room string) (next string) {
 		break
 	}
 	saveJoined(m.joined)
+	m.hideLocked(room) // manage.go: a private room or DM stays hidden
 	delete(m.views, room)
 	m.mu.Unlock()
 	m.changed()
@@ -81,7 +85,7 @@ func (l *RoomList) onLeave(ctx app.Context, e app.Event) {
 func leaveButton(name string, onLeave app.EventHandler) app.UI {
 	return app.Button().Class("leave").DataSet("test", "leave-room").DataSet("room", name).
 		Attr("aria-label", "Leave #"+name).Title("Leave #" + name).OnClick(onLeave).
-		Body(app.Span().Attr("aria-hidden", "true").Text("×"))
+		Body(icon("close"))
 }
 
 // renderNoRoom is the page after the person left their last room: the

@@ -17,6 +17,7 @@ type MemberList struct {
 	Stale   bool
 	Me      string // the person's user id
 	Owner   bool   // the person owns this private room: may remove members
+	DM      bool   // a direct conversation: no "Message" for the other person
 }
 
 // Render draws the list. Each member's row holds only the nickname as
@@ -38,7 +39,7 @@ func (l *MemberList) Render() app.UI {
 				}
 				return app.Li().Class(cls).DataSet("test", "member").DataSet("user", m.User).Title("%s", m.Nick+" · "+shortUser(m.User)).Body(
 					app.Span().Text(m.Nick),
-					app.If(m.User != l.Me && l.Me != "", func() app.UI {
+					app.If(m.User != l.Me && l.Me != "" && !l.DM, func() app.UI {
 						// No text: the item's text stays the nickname (tests
 						// and screen readers read it); the label is CSS and
 						// aria-label.

@@ -34,8 +34,10 @@ type model struct {
 
 	notify func() // set by the mounted page: asks it to re-read a snapshot
 
-	reads readsState  // unread counts: unread.go
-	find  searchState // search and jump to a result: search.go
+	reads  readsState  // unread counts: unread.go
+	find   searchState // search and jump to a result: search.go
+	net    netState    // the browser's network, undelivered sends: delivery.go
+	manage manageState // rooms left, invitations, confirmations: manage.go
 }
 
 // roomView is the view state of one room. It holds no messages: the
@@ -44,10 +46,12 @@ type model struct {
 type roomView struct {
 	failed  []failedSend
 	members []shared.Member
-	typing  []shared.Member // who else types here now
-	more    bool            // older history may exist on the server
+	typing  []shared.Member      // who else types here now
+	sent    map[string]time.Time // when each typist's last message arrived: typing.go
+	more    bool                 // older history may exist on the server
 	loading bool
 	joined  bool
+	denied  string // the server refused this room (forbidden): manage.go
 }
 
 type failedSend struct {
@@ -134,6 +138,7 @@ func (m *model) start(ctx app.Context, wsURL, nick string) {
 	joined := append([]string(nil), m.joined...)
 	m.mu.Unlock()
 	ctx.Async(func() { m.pump(cl) })
+	m.watchNet(cl) // delivery.go
 	for _, r := range joined {
 		m.open(ctx, r)
 	}
@@ -167,6 +172,8 @@ func (m *model) pump(cl *client.Client) {
 			go m.refreshRoomsOf(cl)
 		case client.MessageReceived:
 			m.notifyLocked(e.Message) // notify.go
+			m.unhideLocked(e.Message) // manage.go: a DM left comes back
+			m.sentLocked(e.Message)   // typing.go: the typist's message ends their typing
 		case client.ReadChanged:
 			m.readChangedLocked(e) // unread.go
 		case client.TypingChanged:
@@ -183,7 +190,8 @@ func (m *model) pump(cl *client.Client) {
 			m.viewLocked(e.Room).members = cl.Members(e.Room)
 		case client.RoomsChanged:
 			m.rooms = e.Rooms
-			m.dmsLocked(e.Rooms) // unread.go
+			m.roomsSeenLocked(e.Rooms) // manage.go
+			m.dmsLocked(e.Rooms)       // unread.go
 		case client.SignedOut:
 			m.signedOutLocked() // identity.go
 		case client.NickChanged:
@@ -212,6 +220,8 @@ func (m *model) refreshRoomsOf(cl *client.Client) {
 		m.mu.Lock()
 		if m.cl == cl { // not signed out meanwhile
 			m.rooms = rooms
+			m.roomsSeenLocked(rooms) // manage.go
+			m.dmsLocked(rooms)
 		}
 		m.mu.Unlock()
 		m.changed()
@@ -232,9 +242,13 @@ func (m *model) open(ctx app.Context, room string) {
 	ctx.Async(func() {
 		err := cl.Join(context.Background(), room)
 		m.mu.Lock()
+		reason, denied := deniedReason(err)
 		switch {
 		case m.cl != cl: // signed out meanwhile: remember nothing of it
+		case denied:
+			m.viewLocked(room).denied = reason // manage.go: a page says so
 		case err == nil:
+			m.viewLocked(room).denied = ""
 			// Listed once the server let us in: a refused private room or
 			// DM never shows in the sidebar.
 			if !contains(m.joined, room) {
@@ -330,7 +344,7 @@ func (m *model) retryNow() {
 // dismiss clears the notice.
 func (m *model) dismiss() {
 	m.mu.Lock()
-	m.notice = ""
+	m.notice, m.manage.confirm = "", ""
 	m.mu.Unlock()
 }
 
@@ -341,6 +355,7 @@ type row struct {
 	Msg    *shared.Message
 	Status string // pending, sent or failed
 	Reason string
+	Late   bool // pending too long: not delivered (delivery.go)
 }
 
 // snapshot is what the page renders, copied out under the model's lock.
@@ -367,7 +382,11 @@ type snapshot struct {
 	TotalUnread int
 	ReadKnown   bool
 	Read        client.ReadChanged
-	Search      searchSnap // search.go
+	Search      searchSnap        // search.go
+	Denied      string            // the server refused the room: manage.go
+	Invited     map[string]bool   // rooms invited to and not opened yet
+	Confirm     string            // a confirmation for the toast slot
+	Names       map[string]string // current nicknames by user id: dense.go
 }
 
 // snapshot copies what the page shows of room.
@@ -375,9 +394,14 @@ func (m *model) snapshot(room string) snapshot {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := snapshot{
-		Signed: m.cl != nil, Nick: m.nick, State: m.state, Notice: m.notice, SigninErr: m.signinErr,
+		Signed: m.cl != nil, Nick: m.nick, State: m.shownStateLocked(), Notice: m.notice, SigninErr: m.signinErr,
 		Info:  shared.RoomInfo{Name: room},
-		Rooms: append([]shared.RoomInfo(nil), m.rooms...), Joined: append([]string(nil), m.joined...),
+		Rooms: m.visibleRoomsLocked(m.rooms, room), Joined: append([]string(nil), m.joined...),
+		Confirm: m.manage.confirm,
+	}
+	s.Invited = make(map[string]bool, len(m.manage.invited))
+	for r := range m.manage.invited {
+		s.Invited[r] = true
 	}
 	if m.cl != nil {
 		s.User, s.NextRetry = m.cl.User(), m.cl.NextRetry()
@@ -390,13 +414,14 @@ func (m *model) snapshot(room string) snapshot {
 	msgs := m.messagesLocked(room)
 	v := m.views[room]
 	if v != nil {
-		s.Members, s.Typing, s.Loading = v.members, v.typing, v.loading
+		s.Members, s.Typing, s.Loading, s.Denied = v.members, m.typistsLocked(room, v.typing), v.loading, v.denied // typing.go
 		s.More = v.more && len(msgs) > 0 && msgs[0].Seq > 1
 		if n := len(v.failed); n > 0 {
 			s.Refused = v.failed[n-1]
 		}
 	}
 	s.Rows = m.rowsLocked(room, msgs)
+	s.Names = m.namesLocked()
 	m.fillReadsLocked(&s, room)
 	m.fillSearchLocked(&s, room)
 	return s
@@ -442,7 +467,7 @@ func (m *model) rowsLocked(room string, msgs []shared.Message) []row {
 			if p.Room != room || p.Kind != shared.KindMessage || echoed[p.MsgID] {
 				continue
 			}
-			out = append(out, row{Msg: &shared.Message{Room: room, MsgID: p.MsgID, Body: p.Body, TS: p.TS, Author: me, Image: sentImage(p.Image), ReplyTo: quoteIn(msgs, p.ReplyTo)}, Status: "pending"})
+			out = append(out, row{Msg: &shared.Message{Room: room, MsgID: p.MsgID, Body: p.Body, TS: p.TS, Author: me, Image: sentImage(p.Image), ReplyTo: quoteIn(msgs, p.ReplyTo)}, Status: "pending", Late: m.net.late[p.MsgID]})
 		}
 	}
 	if v != nil {

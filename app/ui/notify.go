@@ -85,13 +85,15 @@ func (b *NotifyToggle) onClick(ctx app.Context, e app.Event) {
 		store.Call("setItem", notifyKey, "on")
 		b.on = true
 	case app.NotificationDenied, app.NotificationNotSupported:
-		ctx.NewActionWithValue(actionToast, "Notifications are blocked in this browser's settings for this site")
+		ctx.NewActionWithValue(actionToast, deniedText) // explain.go
 	default:
 		ctx.Async(func() {
 			granted := ctx.Notifications().RequestPermission() == app.NotificationGranted
 			ctx.Dispatch(func(ctx app.Context) {
 				if granted {
 					store.Call("setItem", notifyKey, "on")
+				} else {
+					ctx.NewActionWithValue(actionToast, deniedText) // the first click says why nothing happened
 				}
 				b.on = granted
 			})
@@ -105,10 +107,10 @@ func (b *NotifyToggle) Render() app.UI {
 	if b.on {
 		label = "Turn off notifications"
 	}
-	icon := "🔕"
+	name := "bell-off"
 	if b.on {
-		icon = "🔔"
+		name = "bell"
 	}
-	return app.Button().Type("button").Class("bar-btn notify").DataSet("test", "notify").
-		Attr("aria-pressed", b.on).Attr("aria-label", label).Title("%s", label).OnClick(b.onClick).Text(icon)
+	return app.Button().Type("button").Class("bar-btn icon-btn notify").DataSet("test", "notify").
+		Attr("aria-pressed", b.on).Attr("aria-label", label).Title("%s", label).OnClick(b.onClick).Body(icon(name))
 }

@@ -20,6 +20,7 @@ type RoomList struct {
 	Joined  []string
 	Rooms   []shared.RoomInfo             // every public room, with its member count
 	Unread  map[string]client.ReadChanged // unread counts by room: unread.go
+	Invited map[string]bool               // invitations not opened: manage.go
 
 	browsing bool
 }
@@ -119,8 +120,16 @@ func (l *RoomList) renderSection(title, test string, rooms []shared.RoomInfo) ap
 				r := rooms[i]
 				return app.Li().Class(roomClass(r.Name == l.Current)).DataSet("test", "room").DataSet("room", r.Name).DataSet("kind", string(kindOf(r))).Body(
 					roomLink(r.Name, roomLabel(r), r.Name == l.Current),
+					app.If(l.Invited[r.Name], func() app.UI {
+						return app.Span().Class("badge unread").DataSet("test", "invited").Title("You were invited").Text("new")
+					}),
 					unreadBadges(l.Unread[r.Name]),
 					memberCount(r.Members),
+					app.If(contains(l.Joined, r.Name) || r.Name == l.Current, func() app.UI {
+						return app.Button().Class("leave").DataSet("test", "leave-room").DataSet("room", r.Name).
+							Attr("aria-label", leaveLabel(r)).Title("%s", leaveLabel(r)).OnClick(l.onLeave).
+							Body(icon("close"))
+					}),
 				)
 			}),
 		),
@@ -135,7 +144,7 @@ func roomClass(active bool) string {
 }
 
 func roomLink(name, label string, current bool) app.UI {
-	a := app.A().Href("%s", RoomPath(name)).Text(label)
+	a := app.A().Href("%s", RoomPath(name)).Title("%s", label).Text(label)
 	if current {
 		a = a.Attr("aria-current", "page")
 	}
