@@ -19,17 +19,17 @@ import (
 // the connection ends. The origin must be the page's own or match
 // Options.OriginPatterns; a client that does not offer the duplex.v1
 // subprotocol is closed with CloseBadProtocol and a reason saying so.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	closing := s.closing
-	s.mu.Unlock()
+func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	srv.mu.Lock()
+	closing := srv.closing
+	srv.mu.Unlock()
 	if closing {
 		http.Error(w, "duplex server is shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	release, refused := s.admitConn(r)
+	release, refused := srv.admitConn(r)
 	if refused != "" {
-		s.refuseConn(w, r, refused)
+		srv.refuseConn(w, r, refused)
 		return
 	}
 	handedOver := false
@@ -38,21 +38,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			release()
 		}
 	}()
-	pre, err := s.authenticateRequest(r)
+	pre, err := srv.authenticateRequest(r)
 	if err != nil {
-		s.log.Info("websocket upgrade not authenticated", "remote", r.RemoteAddr, "err", err)
+		srv.log.Info("websocket upgrade not authenticated", "remote", r.RemoteAddr, "err", err)
 		http.Error(w, "not authenticated: "+err.Error(), http.StatusUnauthorized)
 		return
 	}
 	out := &frameWriter{}
-	hj := leanHijacker{ResponseWriter: w, out: out, frameTimeout: s.opts.FrameTimeout, onTimeout: s.metrics.frameTimeout.Inc}
+	hj := leanHijacker{ResponseWriter: w, out: out, frameTimeout: srv.opts.FrameTimeout, onTimeout: srv.metrics.frameTimeout.Inc}
 	conn, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		Subprotocols:    []string{shared.Protocol},
-		OriginPatterns:  s.opts.OriginPatterns,
-		CompressionMode: s.opts.Compression,
+		OriginPatterns:  srv.opts.OriginPatterns,
+		CompressionMode: srv.opts.Compression,
 	})
 	if err != nil {
-		s.log.Info("websocket accept refused", "remote", r.RemoteAddr, "err", err)
+		srv.log.Info("websocket accept refused", "remote", r.RemoteAddr, "err", err)
 		return // Accept has written the HTTP error
 	}
 	if conn.Subprotocol() != shared.Protocol {
@@ -62,28 +62,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(readLimit) // text frames: MaxFrameBytes (see readText)
 
-	sess := newSession(s, conn, out, pre)
+	sess := newSession(srv, conn, out, pre)
 	sess.addr = remoteIP(r)
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
+	srv.mu.Lock()
+	if srv.closing {
+		srv.mu.Unlock()
 		conn.Close(websocket.StatusCode(shared.CloseServiceRestart), shared.CloseServiceRestart.Reason())
 		return
 	}
-	s.sessions[sess] = struct{}{}
-	s.wg.Add(1)
-	s.mu.Unlock()
+	srv.sessions[sess] = struct{}{}
+	srv.wg.Add(1)
+	srv.mu.Unlock()
 	handedOver = true
 
 	// The session reads on a goroutine of its own so that net/http's
 	// connection goroutine, with its stack and buffers, ends here.
 	go func() {
-		defer s.wg.Done()
+		defer srv.wg.Done()
 		defer release()
 		sess.run()
-		s.mu.Lock()
-		delete(s.sessions, sess)
-		s.mu.Unlock()
+		srv.mu.Lock()
+		delete(srv.sessions, sess)
+		srv.mu.Unlock()
 	}()
 }
 

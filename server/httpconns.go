@@ -56,22 +56,22 @@ const httpNotsentLowat = 2 * httpWriteChunk
 // WebSocket upgrades are matched to their connection by the request's
 // RemoteAddr and local address; a middleware that rewrites RemoteAddr (a
 // proxy header) makes an upgrade take a second slot.
-func (s *Server) Listener(ln net.Listener) net.Listener {
-	return &countedListener{Listener: ln, s: s}
+func (srv *Server) Listener(ln net.Listener) net.Listener {
+	return &countedListener{Listener: ln, s: srv}
 }
 
 // InReserve reports whether r came over a connection accepted beyond
 // MaxConns (see Listener). Such a request should get only what is cheap:
 // a health check, or 503.
-func (s *Server) InReserve(r *http.Request) bool {
-	c := s.countedConnOf(r)
+func (srv *Server) InReserve(r *http.Request) bool {
+	c := srv.countedConnOf(r)
 	return c != nil && c.reserve
 }
 
 // RefuseHTTP answers r with 503 and Retry-After, closing the connection:
 // the answer to a request over the reserve that is not a health check.
-func (s *Server) RefuseHTTP(w http.ResponseWriter, r *http.Request) {
-	s.metrics.refused.WithLabelValues("reserve").Inc()
+func (srv *Server) RefuseHTTP(w http.ResponseWriter, r *http.Request) {
+	srv.metrics.refused.WithLabelValues("reserve").Inc()
 	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	w.Header().Set("Connection", "close")
 	http.Error(w, "duplex server: too many connections; retry later", http.StatusServiceUnavailable)
@@ -133,15 +133,15 @@ func connKey(local net.Addr, remote string) string {
 	return local.String() + "|" + remote
 }
 
-func (s *Server) track(c net.Conn, reserve bool) *countedConn {
-	cc := &countedConn{Conn: c, s: s, key: connKey(c.LocalAddr(), c.RemoteAddr().String()), reserve: reserve}
+func (srv *Server) track(c net.Conn, reserve bool) *countedConn {
+	cc := &countedConn{Conn: c, s: srv, key: connKey(c.LocalAddr(), c.RemoteAddr().String()), reserve: reserve}
 	setNotsentLowat(c, httpNotsentLowat)
-	s.conns.mu.Lock()
-	if s.conns.byKey == nil {
-		s.conns.byKey = make(map[string]*countedConn)
+	srv.conns.mu.Lock()
+	if srv.conns.byKey == nil {
+		srv.conns.byKey = make(map[string]*countedConn)
 	}
-	s.conns.byKey[cc.key] = cc
-	s.conns.mu.Unlock()
+	srv.conns.byKey[cc.key] = cc
+	srv.conns.mu.Unlock()
 	return cc
 }
 
@@ -152,12 +152,12 @@ func (s *Server) track(c net.Conn, reserve bool) *countedConn {
 func (c *countedConn) upgraded() { setNotsentLowat(c.Conn, 0) }
 
 // countedConnOf finds the counted connection r came over, or nil.
-func (s *Server) countedConnOf(r *http.Request) *countedConn {
+func (srv *Server) countedConnOf(r *http.Request) *countedConn {
 	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
 	key := connKey(local, r.RemoteAddr)
-	s.conns.mu.Lock()
-	defer s.conns.mu.Unlock()
-	return s.conns.byKey[key]
+	srv.conns.mu.Lock()
+	defer srv.conns.mu.Unlock()
+	return srv.conns.byKey[key]
 }
 
 // Write implements net.Conn, noting an expired write deadline.
@@ -222,16 +222,16 @@ func (c *countedConn) SetWriteDeadline(t time.Time) error {
 // when it came through Listener). While it runs, a response also counts
 // against MaxConns (it may hold an open file: a descriptor the cap must
 // account for); past MaxConns plus ConnReserve it gets 503.
-func (s *Server) WriteDeadlines(next http.Handler) http.Handler {
-	timeout := s.opts.HTTPWriteTimeout
+func (srv *Server) WriteDeadlines(next http.Handler) http.Handler {
+	timeout := srv.opts.HTTPWriteTimeout
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The response holds a slot of its own while it runs: it may hold
 		// an open file, a second descriptor beside its connection's.
-		if !s.holdSlot() {
-			s.RefuseHTTP(w, r)
+		if !srv.holdSlot() {
+			srv.RefuseHTTP(w, r)
 			return
 		}
-		defer s.conns.total.Add(-1)
+		defer srv.conns.total.Add(-1)
 		if timeout < 0 {
 			next.ServeHTTP(w, r)
 			return
@@ -244,10 +244,10 @@ func (s *Server) WriteDeadlines(next http.Handler) http.Handler {
 
 // holdSlot takes a slot under MaxConns plus the reserve for a response
 // in flight, or reports that none is left.
-func (s *Server) holdSlot() bool {
-	n := s.conns.total.Add(1)
-	if max := s.opts.MaxConns; max > 0 && n > int64(max+s.opts.ConnReserve) {
-		s.conns.total.Add(-1)
+func (srv *Server) holdSlot() bool {
+	n := srv.conns.total.Add(1)
+	if max := srv.opts.MaxConns; max > 0 && n > int64(max+srv.opts.ConnReserve) {
+		srv.conns.total.Add(-1)
 		return false
 	}
 	return true

@@ -133,19 +133,19 @@ func (m *metrics) committed(n int, start time.Time, err error) {
 	}
 }
 
-func (s *Server) usersOnline() float64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return float64(len(s.users))
+func (srv *Server) usersOnline() float64 {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return float64(len(srv.users))
 }
 
-func (s *Server) subscriptions() float64 {
-	s.mu.Lock()
-	rooms := make([]*room, 0, len(s.rooms))
-	for _, r := range s.rooms {
+func (srv *Server) subscriptions() float64 {
+	srv.mu.Lock()
+	rooms := make([]*room, 0, len(srv.rooms))
+	for _, r := range srv.rooms {
 		rooms = append(rooms, r)
 	}
-	s.mu.Unlock()
+	srv.mu.Unlock()
 	n := 0
 	for _, r := range rooms {
 		r.mu.Lock()
@@ -155,13 +155,13 @@ func (s *Server) subscriptions() float64 {
 	return float64(n)
 }
 
-func (s *Server) queuedBytes() float64 {
-	s.mu.Lock()
-	sessions := make([]*session, 0, len(s.sessions))
-	for sess := range s.sessions {
+func (srv *Server) queuedBytes() float64 {
+	srv.mu.Lock()
+	sessions := make([]*session, 0, len(srv.sessions))
+	for sess := range srv.sessions {
 		sessions = append(sessions, sess)
 	}
-	s.mu.Unlock()
+	srv.mu.Unlock()
 	n := 0
 	for _, sess := range sessions {
 		sess.qmu.Lock()

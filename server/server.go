@@ -99,59 +99,59 @@ func New(opts *Options) (*Server, error) {
 }
 
 // Store returns the history store the server writes to.
-func (s *Server) Store() store.Store { return s.opts.Store }
+func (srv *Server) Store() store.Store { return srv.opts.Store }
 
 // Shutdown stops accepting connections, flushes every connection's queued
 // frames, closes each with 1012 (service restart: clients reconnect and
 // resume), and waits for pending commits. It does not close the store.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
+func (srv *Server) Shutdown(ctx context.Context) error {
+	srv.mu.Lock()
+	if srv.closing {
+		srv.mu.Unlock()
 		return ErrClosed
 	}
-	s.closing = true
-	if s.roomListTimer != nil {
-		s.roomListTimer.Stop()
+	srv.closing = true
+	if srv.roomListTimer != nil {
+		srv.roomListTimer.Stop()
 	}
-	for sess := range s.sessions {
+	for sess := range srv.sessions {
 		sess.drainAndClose(shared.CloseServiceRestart)
 	}
-	s.mu.Unlock()
+	srv.mu.Unlock()
 
 	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
+	go func() { srv.wg.Wait(); close(done) }()
 	var err error
 	select {
 	case <-done:
 	case <-ctx.Done():
 		err = ctx.Err()
-		s.mu.Lock()
-		for sess := range s.sessions {
+		srv.mu.Lock()
+		for sess := range srv.sessions {
 			sess.conn.CloseNow()
 		}
-		s.mu.Unlock()
+		srv.mu.Unlock()
 	}
-	close(s.quit)
-	<-s.committerEnd
-	<-s.prunerEnd
-	<-s.uploads.sweeperEnd
-	s.unsubscribe()
+	close(srv.quit)
+	<-srv.committerEnd
+	<-srv.prunerEnd
+	<-srv.uploads.sweeperEnd
+	srv.unsubscribe()
 	return err
 }
 
 // deliver is the broker callback: encode the message once and hand the same
 // bytes to every member of its room on this node.
-func (s *Server) deliver(msg shared.Message) {
-	s.mu.Lock()
-	r := s.rooms[msg.Room]
-	s.mu.Unlock()
+func (srv *Server) deliver(msg shared.Message) {
+	srv.mu.Lock()
+	r := srv.rooms[msg.Room]
+	srv.mu.Unlock()
 	if r == nil {
 		return
 	}
 	frame, err := shared.Encode(shared.FrameTypeOf(&msg), "", &msg) // a reaction change goes as a reaction frame
 	if err != nil {
-		s.log.Error("encode message", "err", err)
+		srv.log.Error("encode message", "err", err)
 		return
 	}
 	r.deliver(msg.Seq, frame)
@@ -161,41 +161,41 @@ func (s *Server) deliver(msg shared.Message) {
 // use, and holds it for a join: the caller calls release(r, true) once the
 // session is a member or gave up, so that the room is not dropped in
 // between. created reports whether this call created it.
-func (s *Server) room(ctx context.Context, name string) (r *room, created bool, err error) {
-	if r = s.heldRoom(name); r != nil {
+func (srv *Server) room(ctx context.Context, name string) (r *room, created bool, err error) {
+	if r = srv.heldRoom(name); r != nil {
 		return r, false, nil
 	}
 	// Store reads happen outside the server-wide lock, which every join,
 	// leave and delivery takes; a second reader of the same room may race
 	// this one, and the first to insert wins.
-	head, err := s.opts.Store.Head(ctx, name)
+	head, err := srv.opts.Store.Head(ctx, name)
 	if err != nil {
 		return nil, false, err
 	}
-	meta, exists, err := s.opts.Store.Room(ctx, name)
+	meta, exists, err := srv.opts.Store.Room(ctx, name)
 	if err != nil {
 		return nil, false, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if r = s.rooms[name]; r != nil {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if r = srv.rooms[name]; r != nil {
 		r.refs++
 		return r, false, nil
 	}
-	r = newRoom(s, name, head)
+	r = newRoom(srv, name, head)
 	r.refs++
 	if exists {
 		r.setMeta(meta)
 	}
-	s.rooms[name] = r
+	srv.rooms[name] = r
 	return r, true, nil
 }
 
 // heldRoom returns the room in memory called name, holding it, or nil.
-func (s *Server) heldRoom(name string) *room {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.rooms[name]
+func (srv *Server) heldRoom(name string) *room {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	r := srv.rooms[name]
 	if r != nil {
 		r.refs++
 	}
@@ -205,13 +205,13 @@ func (s *Server) heldRoom(name string) *room {
 // release ends a hold taken by room (held) or reports that r lost its last
 // member, and drops r from the server when it has neither members nor
 // joins under way: an empty room costs no memory. Its head is in the store.
-func (s *Server) release(r *room, held bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (srv *Server) release(r *room, held bool) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
 	if held {
 		r.refs--
 	}
-	if r.refs > 0 || s.rooms[r.name] != r {
+	if r.refs > 0 || srv.rooms[r.name] != r {
 		return
 	}
 	r.mu.Lock()
@@ -219,26 +219,26 @@ func (s *Server) release(r *room, held bool) {
 	if len(r.members) == 0 {
 		r.stopPresenceLocked()
 		r.stopTypingLocked()
-		delete(s.rooms, r.name)
+		delete(srv.rooms, r.name)
 	}
 }
 
 // RoomsInMemory returns how many rooms have live state on this node: those
 // with members or joins under way.
-func (s *Server) RoomsInMemory() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.rooms)
+func (srv *Server) RoomsInMemory() int {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return len(srv.rooms)
 }
 
 // roomList builds the page of the room list id may see, with live member
 // counts and the nicknames of DM peers.
-func (s *Server) roomList(ctx context.Context, id Identity, q *shared.Rooms) (*shared.RoomList, error) {
+func (srv *Server) roomList(ctx context.Context, id Identity, q *shared.Rooms) (*shared.RoomList, error) {
 	limit := q.Limit
 	if limit == 0 {
 		limit = shared.DefaultRooms
 	}
-	infos, err := s.opts.Store.Rooms(ctx, store.RoomQuery{User: id.User, Before: q.Before, Limit: limit})
+	infos, err := srv.opts.Store.Rooms(ctx, store.RoomQuery{User: id.User, Before: q.Before, Limit: limit})
 	if err != nil {
 		return nil, err
 	}
@@ -248,19 +248,19 @@ func (s *Server) roomList(ctx context.Context, id Identity, q *shared.Rooms) (*s
 	}
 	for _, info := range infos {
 		acc := RoomAccess{Name: info.Name, Kind: kindOf(info.Kind), Owner: info.Owner, Exists: true, Member: info.Kind != ""}
-		if s.opts.Authorize(ctx, id, ActionList, acc) != nil {
+		if srv.opts.Authorize(ctx, id, ActionList, acc) != nil {
 			continue
 		}
 		if info.Peer != nil {
-			info.Peer = s.member(ctx, info.Peer.User)
+			info.Peer = srv.member(ctx, info.Peer.User)
 		}
 		list.Rooms = append(list.Rooms, info)
 	}
-	s.fillRoomReads(ctx, id.User, list.Rooms) // read.go
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	srv.fillRoomReads(ctx, id.User, list.Rooms) // read.go
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
 	for i := range list.Rooms {
-		if r := s.rooms[list.Rooms[i].Name]; r != nil {
+		if r := srv.rooms[list.Rooms[i].Name]; r != nil {
 			list.Rooms[i].Members = r.memberCount()
 			list.Rooms[i].Head = max(list.Rooms[i].Head, r.headSeq())
 		}
@@ -269,15 +269,15 @@ func (s *Server) roomList(ctx context.Context, id Identity, q *shared.Rooms) (*s
 }
 
 // member returns what is known of a user: online first, then the store.
-func (s *Server) member(ctx context.Context, user string) *shared.Member {
-	s.mu.Lock()
-	o := s.users[user]
-	s.mu.Unlock()
+func (srv *Server) member(ctx context.Context, user string) *shared.Member {
+	srv.mu.Lock()
+	o := srv.users[user]
+	srv.mu.Unlock()
 	if o != nil {
 		m := o.member
 		return &m
 	}
-	if m, ok, err := s.opts.Store.User(ctx, user); err == nil && ok {
+	if m, ok, err := srv.opts.Store.User(ctx, user); err == nil && ok {
 		return &m
 	}
 	return &shared.Member{User: user}
@@ -296,35 +296,35 @@ const roomListDelay = 500 * time.Millisecond
 
 // roomsChanged schedules a push of the room list (new rooms, member
 // counts) to the sessions that asked for it with a rooms request.
-func (s *Server) roomsChanged() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.roomListTimer != nil || s.closing {
+func (srv *Server) roomsChanged() {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.roomListTimer != nil || srv.closing {
 		return
 	}
-	s.roomListTimer = time.AfterFunc(roomListDelay, s.pushRoomList)
+	srv.roomListTimer = time.AfterFunc(roomListDelay, srv.pushRoomList)
 }
 
-func (s *Server) pushRoomList() {
-	s.mu.Lock()
-	s.roomListTimer = nil
-	s.mu.Unlock()
+func (srv *Server) pushRoomList() {
+	srv.mu.Lock()
+	srv.roomListTimer = nil
+	srv.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	// Each user sees a list of their own (their private rooms and DMs):
 	// one query per user online who asked for the list, not per session.
 	byUser := make(map[string][]*session)
-	s.mu.Lock()
-	for sess := range s.sessions {
+	srv.mu.Lock()
+	for sess := range srv.sessions {
 		if sess.wantsRooms.Load() {
 			byUser[sess.member.User] = append(byUser[sess.member.User], sess)
 		}
 	}
-	s.mu.Unlock()
+	srv.mu.Unlock()
 	for _, sessions := range byUser {
-		list, err := s.roomList(ctx, sessions[0].ident, &shared.Rooms{})
+		list, err := srv.roomList(ctx, sessions[0].ident, &shared.Rooms{})
 		if err != nil {
-			s.log.Warn("room list", "err", err)
+			srv.log.Warn("room list", "err", err)
 			return
 		}
 		frame, err := shared.Encode(shared.TypeRoomList, "", list)
