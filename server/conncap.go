@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"github.com/duplex-chat/duplex/server/internal/sysnet"
 )
 
 // connCounter counts open connections, in total and per remote IP, for
@@ -100,4 +102,16 @@ func remoteIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// defaultMaxConns derives Options.MaxConns from the soft open-file limit,
+// leaving 10% and 64 descriptors for the store, the listeners, health
+// checks and page loads. It returns -1 (no cap) when the limit is unknown
+// or unlimited.
+func defaultMaxConns() int {
+	limit, ok := sysnet.OpenFileLimit()
+	if !ok {
+		return -1
+	}
+	return max(limit-limit/10-64, 16)
 }

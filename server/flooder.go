@@ -1,8 +1,6 @@
 package server
 
 import (
-	"time"
-
 	"github.com/duplex-chat/duplex/shared"
 )
 
@@ -16,13 +14,7 @@ import (
 // peer still reads the close frame, which it was sent first.
 func (s *session) closeFlooder(code shared.CloseCode, reason string) {
 	if s.out != nil {
-		switch c := s.out.conn.(type) {
-		case interface{ stopReads() }: // the frame deadline's conn
-			c.stopReads()
-		case nil:
-		default: // no frame deadline: nothing moves the read deadline
-			c.SetReadDeadline(time.Now())
-		}
+		s.out.StopReads()
 	}
 	s.closeWithReason(code, reason)
 }

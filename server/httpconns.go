@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/duplex-chat/duplex/server/internal/sysnet"
 )
 
 // HTTP connections (issue #14): every TCP connection accepted through
@@ -135,7 +137,7 @@ func connKey(local net.Addr, remote string) string {
 
 func (srv *Server) track(c net.Conn, reserve bool) *countedConn {
 	cc := &countedConn{Conn: c, s: srv, key: connKey(c.LocalAddr(), c.RemoteAddr().String()), reserve: reserve}
-	setNotsentLowat(c, httpNotsentLowat)
+	sysnet.SetNotsentLowat(c, httpNotsentLowat)
 	srv.conns.mu.Lock()
 	if srv.conns.byKey == nil {
 		srv.conns.byKey = make(map[string]*countedConn)
@@ -149,7 +151,7 @@ func (srv *Server) track(c net.Conn, reserve bool) *countedConn {
 // default buffering back: the session has its own queue and write
 // timeout, and a large frame (a page of history) must not wait on a
 // reader's pace chunk by chunk.
-func (c *countedConn) upgraded() { setNotsentLowat(c.Conn, 0) }
+func (c *countedConn) upgraded() { sysnet.SetNotsentLowat(c.Conn, 0) }
 
 // countedConnOf finds the counted connection r came over, or nil.
 func (srv *Server) countedConnOf(r *http.Request) *countedConn {

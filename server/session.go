@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/duplex-chat/duplex/server/internal/wsconn"
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/shared"
 )
@@ -18,7 +19,7 @@ import (
 type session struct {
 	srv  *Server
 	conn *websocket.Conn
-	out  *frameWriter // beneath conn: gathers one frame into one syscall
+	out  *wsconn.FrameWriter // beneath conn: gathers one frame into one syscall
 	id   string
 	ctx  context.Context // ends when the session ends
 
@@ -59,7 +60,7 @@ type session struct {
 	helloTimer *time.Timer
 }
 
-func newSession(srv *Server, conn *websocket.Conn, out *frameWriter, pre *Identity) *session {
+func newSession(srv *Server, conn *websocket.Conn, out *wsconn.FrameWriter, pre *Identity) *session {
 	s := &session{
 		pre:   pre,
 		srv:   srv,

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
-	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -310,81 +308,11 @@ func (s *session) write(batch [][]byte) error {
 		msg = shared.EncodeBatch(batch)
 	}
 	// No context deadline here: coder/websocket would arm a watcher per
-	// write. The frame is held in s.out and sent by release, which sets a
+	// write. The frame is held in s.out and sent by Release, which sets a
 	// deadline on the socket itself.
-	s.out.hold(s.srv.opts.WriteTimeout)
+	s.out.Hold(s.srv.opts.WriteTimeout)
 	err := s.conn.Write(context.Background(), websocket.MessageText, msg)
-	return errors.Join(err, s.out.release())
-}
-
-// frameWriter sits under coder/websocket's small bufio.Writer. While the
-// session writes a frame it holds the bytes (the header flush, the
-// payload) in a pooled buffer and sends them with one write when the frame
-// is done: one syscall per frame without a big buffer per idle connection.
-// Frames written by other goroutines (pongs, close) while not holding go
-// straight through, and those that slip in while holding are sent with it.
-// A large payload is not copied: what is held goes first, then the payload.
-type frameWriter struct {
-	conn    net.Conn
-	mu      sync.Mutex
-	holding bool
-	timeout time.Duration // for writes while holding
-	buf     *[]byte
-}
-
-// directWrite is the payload size from which frameWriter writes through.
-const directWrite = 32 << 10
-
-var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
-
-func (w *frameWriter) hold(timeout time.Duration) {
-	w.mu.Lock()
-	w.holding, w.timeout = true, timeout
-	w.mu.Unlock()
-}
-
-func (w *frameWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.holding {
-		return w.conn.Write(p)
-	}
-	if len(p) >= directWrite {
-		if err := w.flushLocked(); err != nil {
-			return 0, err
-		}
-		w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
-		defer w.conn.SetWriteDeadline(time.Time{})
-		return w.conn.Write(p)
-	}
-	if w.buf == nil {
-		w.buf = framePool.Get().(*[]byte)
-	}
-	*w.buf = append(*w.buf, p...)
-	return len(p), nil
-}
-
-// release sends what was held, within the timeout, and stops holding.
-func (w *frameWriter) release() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.holding = false
-	return w.flushLocked()
-}
-
-func (w *frameWriter) flushLocked() error {
-	if w.buf == nil {
-		return nil
-	}
-	w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
-	_, err := w.conn.Write(*w.buf)
-	w.conn.SetWriteDeadline(time.Time{})
-	if cap(*w.buf) <= 64<<10 {
-		*w.buf = (*w.buf)[:0]
-		framePool.Put(w.buf)
-	}
-	w.buf = nil
-	return err
+	return errors.Join(err, s.out.Release())
 }
 
 // pingLoop pings every session from one goroutine per server, instead of
