@@ -297,7 +297,7 @@ func (srv *Server) evict(room, user string) {
 		if r != nil {
 			r.remove(sess)
 		}
-		sess.enqueue(frame)
-		sess.hurryWriter()
+		sess.q.enqueue(frame)
+		sess.q.hurryWriter()
 	}
 }

@@ -51,11 +51,11 @@ func (s *session) send(id string, p *shared.Send) {
 		}
 		req.msg.Image = img
 	}
-	s.sendStarted(req.cost)
+	s.q.sendStarted(req.cost)
 	select {
 	case s.srv.commits <- req:
 	case <-s.srv.quit:
-		s.sendSettled(req.cost)
+		s.q.sendSettled(req.cost)
 		s.failSend(id, p, shared.Errorf(shared.CodeUnavailable, "the server is shutting down; retry"))
 	}
 }
@@ -102,7 +102,7 @@ func (srv *Server) commit(batch []*sendRequest) {
 	}
 	defer func() {
 		for _, req := range batch {
-			req.sess.sendSettled(req.cost)
+			req.sess.q.sendSettled(req.cost)
 		}
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -13,8 +13,8 @@ import (
 // fails at once, so the handshake gives up and the socket is closed; the
 // peer still reads the close frame, which it was sent first.
 func (s *session) closeFlooder(code shared.CloseCode, reason string) {
-	if s.out != nil {
-		s.out.StopReads()
+	if s.q.out != nil {
+		s.q.out.StopReads()
 	}
 	s.closeWithReason(code, reason)
 }

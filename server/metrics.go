@@ -164,9 +164,7 @@ func (srv *Server) queuedBytes() float64 {
 	srv.mu.Unlock()
 	n := 0
 	for _, sess := range sessions {
-		sess.qmu.Lock()
-		n += sess.qbytes // queued and being written (write.go)
-		sess.qmu.Unlock()
+		n += sess.q.queued() // queued and being written (write.go)
 	}
 	return float64(n)
 }

@@ -115,7 +115,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		srv.roomListTimer.Stop()
 	}
 	for sess := range srv.sessions {
-		sess.drainAndClose(shared.CloseServiceRestart)
+		sess.q.drain(shared.CloseServiceRestart)
 	}
 	srv.mu.Unlock()
 
@@ -332,7 +332,7 @@ func (srv *Server) pushRoomList() {
 			return
 		}
 		for _, sess := range sessions {
-			sess.enqueue(frame)
+			sess.q.enqueue(frame)
 		}
 	}
 }

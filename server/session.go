@@ -19,22 +19,9 @@ import (
 type session struct {
 	srv  *Server
 	conn *websocket.Conn
-	out  *wsconn.FrameWriter // beneath conn: gathers one frame into one syscall
 	id   string
 	ctx  context.Context // ends when the session ends
-
-	qmu           sync.Mutex
-	queue         [][]byte         // outgoing frames; see write.go
-	qbytes        int              // bytes in queue
-	inflight      int              // sends handed to the committer, not yet answered
-	inflightBytes int              // their sendCost
-	writing       bool             // a writeLoop is running
-	qclosed       bool             // nothing more will be written
-	drainCode     shared.CloseCode // when set, close with it once the queue is empty
-	space         chan struct{}    // signalled when the writer takes frames
-	lastWrite     time.Time        // for write coalescing; writeLoop only
-	wake          chan struct{}    // wakes a lingering writer
-	hurry         chan struct{}    // cuts a coalescing wait short: a reply is queued
+	q    outQueue        // what waits to be written, and the writer: write.go
 
 	ready      atomic.Bool   // hello done; member and ident are set
 	wantsRooms atomic.Bool   // asked for the room list: gets pushed updates
@@ -65,13 +52,10 @@ func newSession(srv *Server, conn *websocket.Conn, out *wsconn.FrameWriter, pre 
 		pre:   pre,
 		srv:   srv,
 		conn:  conn,
-		out:   out,
 		id:    newID("s-"),
-		space: make(chan struct{}, 1),
-		wake:  make(chan struct{}, 1),
-		hurry: make(chan struct{}, 1),
 		rooms: make(map[string]*room),
 	}
+	s.q.init(s, out)
 	s.limits = newConnLimits(srv.opts.Limits)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
@@ -85,12 +69,7 @@ func (s *session) run() {
 	// coder/websocket answered with a close frame) the socket is done:
 	// release it even if the peer never closes its end.
 	defer s.conn.CloseNow()
-	defer func() {
-		s.qmu.Lock()
-		s.qclosed = true
-		s.queue, s.qbytes = nil, 0
-		s.qmu.Unlock()
-	}()
+	defer s.q.drop()
 	s.helloTimer = time.AfterFunc(s.srv.opts.HelloTimeout, func() {
 		if !s.ready.Load() {
 			s.kill(shared.CloseHelloTimeout)
@@ -99,7 +78,7 @@ func (s *session) run() {
 	defer s.helloTimer.Stop()
 	defer s.signOff()
 	defer s.leaveAll()
-	for s.readGate() {
+	for s.q.readGate() {
 		// No deadline or cancel on Read: with either, coder/websocket
 		// keeps a watcher per blocked Read; closing the conn unblocks it.
 		typ, r, err := s.conn.Reader(context.Background())
@@ -135,10 +114,7 @@ func (s *session) closeWith(code shared.CloseCode) {
 
 // closeWithReason is closeWith with a reason of its own.
 func (s *session) closeWithReason(code shared.CloseCode, reason string) {
-	s.qmu.Lock()
-	s.qclosed = true
-	s.queue, s.qbytes = nil, 0
-	s.qmu.Unlock()
+	s.q.drop()
 	s.leaveAll() // at once: the close handshake with a stuck peer takes seconds
 	s.closeOnce.Do(func() {
 		s.conn.Close(websocket.StatusCode(code), reason)
@@ -164,8 +140,8 @@ func (s *session) reply(t shared.Type, id string, payload any) {
 		s.srv.log.Error("encode reply", "type", t, "err", err)
 		return
 	}
-	s.enqueueReply(frame)
-	s.hurryWriter()
+	s.q.enqueueReply(frame)
+	s.q.hurryWriter()
 }
 
 // fail answers request id with an error frame built from err.
@@ -459,7 +435,7 @@ func (s *session) join(ctx context.Context, id string, j *shared.Join) {
 			if err != nil {
 				continue
 			}
-			if err := s.enqueueWait(ctx, frame); err != nil {
+			if err := s.q.enqueueWait(ctx, frame); err != nil {
 				return
 			}
 			cursor = msgs[i].Seq
