@@ -115,7 +115,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		srv.roomListTimer.Stop()
 	}
 	for sess := range srv.sessions {
-		sess.q.drain(shared.CloseServiceRestart)
+		sess.close(shared.CloseServiceRestart, "", drainQueue)
 	}
 	srv.mu.Unlock()
 
@@ -128,7 +128,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		err = ctx.Err()
 		srv.mu.Lock()
 		for sess := range srv.sessions {
-			sess.conn.CloseNow()
+			sess.close(0, "", abrupt)
 		}
 		srv.mu.Unlock()
 	}

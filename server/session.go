@@ -14,14 +14,17 @@ import (
 	"github.com/duplex-chat/duplex/shared"
 )
 
-// session is one WebSocket connection: one reader (run), one writer
-// (writeLoop) and a bounded queue between the server and the writer.
+// session is one WebSocket connection: one reader (run), and a bounded
+// queue with its writer (outQueue) between the server and the socket. It
+// ends through close (close.go), whoever ends it.
 type session struct {
-	srv  *Server
-	conn *websocket.Conn
-	id   string
-	ctx  context.Context // ends when the session ends
-	q    outQueue        // what waits to be written, and the writer: write.go
+	srv       *Server
+	conn      *websocket.Conn
+	id        string
+	ctx       context.Context    // ends when the session ends
+	cancel    context.CancelFunc // close's
+	closeOnce sync.Once          // close's: one close handshake
+	q         outQueue           // what waits to be written, and the writer: write.go
 
 	ready      atomic.Bool   // hello done; member and ident are set
 	wantsRooms atomic.Bool   // asked for the room list: gets pushed updates
@@ -42,8 +45,6 @@ type session struct {
 	addr       string        // the peer's IP address, for the upload quota (upload.go)
 	uploadDone chan struct{} // closed when the last upload was answered; reader only
 
-	cancel     context.CancelFunc
-	closeOnce  sync.Once
 	helloTimer *time.Timer
 }
 
@@ -64,12 +65,10 @@ func newSession(srv *Server, conn *websocket.Conn, out *wsconn.FrameWriter, pre 
 // run reads frames until the connection ends, then leaves every room.
 func (s *session) run() {
 	ctx := s.ctx
-	defer s.cancel()
 	// After a read error (the peer left, or broke the protocol and
 	// coder/websocket answered with a close frame) the socket is done:
 	// release it even if the peer never closes its end.
-	defer s.conn.CloseNow()
-	defer s.q.drop()
+	defer s.close(0, "", abrupt)
 	s.helloTimer = time.AfterFunc(s.srv.opts.HelloTimeout, func() {
 		if !s.ready.Load() {
 			s.kill(shared.CloseHelloTimeout)
@@ -98,28 +97,6 @@ func (s *session) run() {
 		}
 		offStack(func() { s.handle(ctx, data) })
 	}
-}
-
-// kill closes the connection with code without blocking the caller (it
-// may be the fan-out); queued frames are dropped.
-func (s *session) kill(code shared.CloseCode) {
-	go s.closeWith(code)
-}
-
-// closeWith drops the queue and closes with code, waiting for the close
-// handshake (bounded by coder/websocket).
-func (s *session) closeWith(code shared.CloseCode) {
-	s.closeWithReason(code, code.Reason())
-}
-
-// closeWithReason is closeWith with a reason of its own.
-func (s *session) closeWithReason(code shared.CloseCode, reason string) {
-	s.q.drop()
-	s.leaveAll() // at once: the close handshake with a stuck peer takes seconds
-	s.closeOnce.Do(func() {
-		s.conn.Close(websocket.StatusCode(code), reason)
-		s.cancel()
-	})
 }
 
 func (s *session) leaveAll() {

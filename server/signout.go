@@ -156,7 +156,7 @@ func (s *session) signOut(ctx context.Context, id string, p *shared.SignOut) {
 	local.PruneRevoked(ctx, now.UnixMilli())
 	n := s.srv.closeSignedOut(s, user, revoked, p.All)
 	s.reply(shared.TypeAck, id, &shared.SignOutAck{All: p.All, Sessions: n})
-	s.q.drain(shared.CloseSignedOut)
+	s.close(shared.CloseSignedOut, "", drainQueue)
 }
 
 // recheckRevoked closes a session that became ready while a sign-out of

@@ -118,7 +118,7 @@ func (s *session) readText(r io.Reader) ([]byte, bool) {
 	}
 	if len(data) > shared.MaxFrameBytes {
 		s.srv.metrics.closed(shared.CloseTooBig)
-		s.closeWithReason(shared.CloseTooBig, "a text frame may be at most 65536 bytes")
+		s.close(shared.CloseTooBig, "a text frame may be at most 65536 bytes", dropQueue)
 		return nil, false
 	}
 	return data, true
@@ -170,7 +170,7 @@ func (s *session) upload(ctx context.Context, r io.Reader) bool {
 		}
 		if n > rest {
 			s.srv.metrics.closed(shared.CloseTooBig)
-			s.closeWithReason(shared.CloseTooBig, "a binary message may be at most 5 MiB of image and its header")
+			s.close(shared.CloseTooBig, "a binary message may be at most 5 MiB of image and its header", dropQueue)
 			return false
 		}
 		return true
@@ -269,8 +269,7 @@ func (s *session) watchUpload(start time.Time, got *atomic.Int64, stop <-chan st
 			if reason != "" {
 				s.srv.metrics.closed(shared.CloseSlowClient)
 				s.srv.log.Info("closing a connection whose upload is too slow", "session", s.id, "bytes", got.Load(), "after", el)
-				s.closeWithReason(shared.CloseSlowClient, reason) // the reader's Read fails once the socket closes
-				s.conn.CloseNow()
+				s.close(shared.CloseSlowClient, reason, dropQueue) // the reader's Read fails once the socket closes
 				return
 			}
 		}

@@ -247,17 +247,15 @@ func (q *outQueue) hurryWriter() {
 }
 
 // drain has the writer flush what is queued and then close the session
-// with code. It reports false when the queue was already closed or
-// draining.
-func (q *outQueue) drain(code shared.CloseCode) bool {
+// with code (session.close, drained); the first drain wins.
+func (q *outQueue) drain(code shared.CloseCode) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed || q.drainCode != 0 {
-		return false
+		return
 	}
 	q.drainCode = code
 	q.startWriterLocked()
-	return true
 }
 
 // writeLoop is the only writer of the connection while it runs. On a hot
@@ -295,10 +293,7 @@ func (q *outQueue) writeLoop() {
 			}
 			q.mu.Unlock()
 			if code != 0 {
-				q.sess.closeOnce.Do(func() {
-					q.sess.conn.Close(websocket.StatusCode(code), code.Reason())
-					q.sess.cancel()
-				})
+				q.sess.close(code, "", drained)
 			}
 			return
 		}
