@@ -247,7 +247,7 @@ func (srv *Server) roomList(ctx context.Context, id Identity, q *shared.Rooms) (
 		list.Next = infos[len(infos)-1].Active
 	}
 	for _, info := range infos {
-		acc := RoomAccess{Name: info.Name, Kind: kindOf(info.Kind), Owner: info.Owner, Exists: true, Member: info.Kind != ""}
+		acc := RoomAccess{Name: info.Name, Kind: info.Kind.OrPublic(), Owner: info.Owner, Exists: true, Member: info.Kind != ""}
 		if srv.opts.Authorize(ctx, id, ActionList, acc) != nil {
 			continue
 		}
@@ -281,13 +281,6 @@ func (srv *Server) member(ctx context.Context, user string) *shared.Member {
 		return &m
 	}
 	return &shared.Member{User: user}
-}
-
-func kindOf(k shared.RoomKind) shared.RoomKind {
-	if k == "" {
-		return shared.RoomPublic
-	}
-	return k
 }
 
 // roomListDelay coalesces room-list pushes: a storm of joins produces one
