@@ -62,7 +62,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	srv.mu.Lock()
 	if srv.closing {
 		srv.mu.Unlock()
-		conn.Close(websocket.StatusCode(shared.CloseServiceRestart), shared.CloseServiceRestart.Reason())
+		sess.close(shared.CloseServiceRestart, "", dropQueue) // nothing queued yet, in no room
 		return
 	}
 	srv.sessions[sess] = struct{}{}
