@@ -59,7 +59,7 @@ const httpNotsentLowat = 2 * httpWriteChunk
 // RemoteAddr and local address; a middleware that rewrites RemoteAddr (a
 // proxy header) makes an upgrade take a second slot.
 func (srv *Server) Listener(ln net.Listener) net.Listener {
-	return &countedListener{Listener: ln, s: srv}
+	return &countedListener{Listener: ln, srv: srv}
 }
 
 // InReserve reports whether r came over a connection accepted beyond
@@ -81,33 +81,33 @@ func (srv *Server) RefuseHTTP(w http.ResponseWriter, r *http.Request) {
 
 type countedListener struct {
 	net.Listener
-	s *Server
+	srv *Server
 }
 
 // Accept implements net.Listener.
 func (l *countedListener) Accept() (net.Conn, error) {
-	s := l.s
+	srv := l.srv
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
 			return nil, err
 		}
-		n := s.conns.total.Add(1)
-		max := int64(s.opts.MaxConns)
+		n := srv.conns.total.Add(1)
+		max := int64(srv.opts.MaxConns)
 		if max <= 0 { // no cap
-			return s.track(c, false), nil
+			return srv.track(c, false), nil
 		}
 		if n <= max {
-			return s.track(c, false), nil
+			return srv.track(c, false), nil
 		}
-		if n <= max+int64(s.opts.ConnReserve) {
-			cc := s.track(c, true)
+		if n <= max+int64(srv.opts.ConnReserve) {
+			cc := srv.track(c, true)
 			cc.expires = time.Now().Add(reserveLifetime)
 			cc.Conn.SetDeadline(cc.expires)
 			return cc, nil
 		}
-		s.conns.total.Add(-1)
-		s.metrics.refused.WithLabelValues("max_conns_accept").Inc()
+		srv.conns.total.Add(-1)
+		srv.metrics.refused.WithLabelValues("max_conns_accept").Inc()
 		if tc, ok := c.(*net.TCPConn); ok {
 			tc.SetLinger(0) // nothing was sent: free it at once
 		}
@@ -118,7 +118,7 @@ func (l *countedListener) Accept() (net.Conn, error) {
 // countedConn is a connection accepted by countedListener.
 type countedConn struct {
 	net.Conn
-	s       *Server
+	srv     *Server
 	key     string
 	reserve bool
 	expires time.Time // reserve only: every deadline is clamped to it
@@ -136,7 +136,7 @@ func connKey(local net.Addr, remote string) string {
 }
 
 func (srv *Server) track(c net.Conn, reserve bool) *countedConn {
-	cc := &countedConn{Conn: c, s: srv, key: connKey(c.LocalAddr(), c.RemoteAddr().String()), reserve: reserve}
+	cc := &countedConn{Conn: c, srv: srv, key: connKey(c.LocalAddr(), c.RemoteAddr().String()), reserve: reserve}
 	sysnet.SetNotsentLowat(c, httpNotsentLowat)
 	srv.conns.mu.Lock()
 	if srv.conns.byKey == nil {
@@ -179,12 +179,12 @@ func (c *countedConn) Close() error {
 				tc.SetLinger(0) // reset: drop what the stalled reader never took
 			}
 		}
-		c.s.conns.mu.Lock()
-		if c.s.conns.byKey[c.key] == c {
-			delete(c.s.conns.byKey, c.key)
+		c.srv.conns.mu.Lock()
+		if c.srv.conns.byKey[c.key] == c {
+			delete(c.srv.conns.byKey, c.key)
 		}
-		c.s.conns.mu.Unlock()
-		c.s.conns.total.Add(-1)
+		c.srv.conns.mu.Unlock()
+		c.srv.conns.total.Add(-1)
 	})
 	return c.Conn.Close()
 }

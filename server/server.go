@@ -68,7 +68,7 @@ type Server struct {
 // New returns a Server ready to be mounted as an http.Handler.
 func New(opts *Options) (*Server, error) {
 	o := opts.withDefaults()
-	s := &Server{
+	srv := &Server{
 		opts:         o,
 		log:          o.Logger,
 		commits:      make(chan *sendRequest, 4096),
@@ -83,19 +83,19 @@ func New(opts *Options) (*Server, error) {
 		uploads:      newUploadState(o),
 		searches:     make(chan struct{}, o.MaxSearches),
 	}
-	m, err := newMetrics(s, o.Metrics)
+	m, err := newMetrics(srv, o.Metrics)
 	if err != nil {
 		return nil, fmt.Errorf("duplex server: register metrics: %w", err)
 	}
-	s.metrics = m
-	s.storeErrs = &errorSummary{log: o.Logger, what: "store append", interval: storeErrorLogInterval}
-	s.unsubscribe = o.Broker.Subscribe(s.deliver)
-	go s.commitLoop()
-	go s.pingLoop()
-	go s.userJanitor()
-	go s.pruneLoop()
-	go s.sweepUploads() // upload.go
-	return s, nil
+	srv.metrics = m
+	srv.storeErrs = &errorSummary{log: o.Logger, what: "store append", interval: storeErrorLogInterval}
+	srv.unsubscribe = o.Broker.Subscribe(srv.deliver)
+	go srv.commitLoop()
+	go srv.pingLoop()
+	go srv.userJanitor()
+	go srv.pruneLoop()
+	go srv.sweepUploads() // upload.go
+	return srv, nil
 }
 
 // Store returns the history store the server writes to.
