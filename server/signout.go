@@ -156,7 +156,7 @@ func (s *session) signOut(ctx context.Context, id string, p *shared.SignOut) {
 	local.PruneRevoked(ctx, now.UnixMilli())
 	n := s.srv.closeSignedOut(s, user, revoked, p.All)
 	s.reply(shared.TypeAck, id, &shared.SignOutAck{All: p.All, Sessions: n})
-	s.drainAndClose(shared.CloseSignedOut)
+	s.close(shared.CloseSignedOut, "", drainQueue)
 }
 
 // recheckRevoked closes a session that became ready while a sign-out of
@@ -222,7 +222,7 @@ func (srv *Server) pushNick(from *session, nick string) {
 	}
 	srv.mu.Unlock()
 	for _, sess := range to {
-		sess.enqueue(frame)
+		sess.q.enqueue(frame)
 	}
 }
 

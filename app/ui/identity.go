@@ -186,19 +186,12 @@ func (m *model) knownNick(nick string) (shared.Member, bool) {
 func roomsOf(rooms []shared.RoomInfo, kind shared.RoomKind) []shared.RoomInfo {
 	var out []shared.RoomInfo
 	for _, r := range rooms {
-		if kindOf(r) == kind {
+		if r.Kind.OrPublic() == kind {
 			out = append(out, r)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Active > out[j].Active })
 	return out
-}
-
-func kindOf(r shared.RoomInfo) shared.RoomKind {
-	if r.Kind == "" {
-		return shared.RoomPublic
-	}
-	return r.Kind
 }
 
 // roomLabel is how a room is named in the sidebar and its heading: a DM by

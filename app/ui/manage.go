@@ -49,7 +49,7 @@ func (m *model) saveHiddenLocked() {
 // hideLocked hides a private room or DM that the person left.
 func (m *model) hideLocked(room string) {
 	for _, r := range m.rooms {
-		if r.Name == room && kindOf(r) != shared.RoomPublic {
+		if r.Name == room && r.Kind.OrPublic() != shared.RoomPublic {
 			head := r.Head // the list may be older than the messages held
 			if msgs := m.messagesLocked(room); len(msgs) > 0 {
 				head = max(head, msgs[len(msgs)-1].Seq)
@@ -85,7 +85,7 @@ func (m *model) roomsSeenLocked(rooms []shared.RoomInfo) {
 				m.reads.dms[r.Name] = false // dmsLocked opens it again
 			}
 		}
-		if kindOf(r) != shared.RoomPrivate || m.manage.known[r.Name] {
+		if r.Kind.OrPublic() != shared.RoomPrivate || m.manage.known[r.Name] {
 			continue
 		}
 		m.manage.known[r.Name] = true
@@ -183,7 +183,7 @@ func (m *model) hideDM(room string) (next string, ok bool) {
 	dm := strings.HasPrefix(room, "dm-")
 	for _, r := range m.rooms {
 		if r.Name == room {
-			dm = kindOf(r) == shared.RoomDM
+			dm = r.Kind.OrPublic() == shared.RoomDM
 		}
 	}
 	if !dm {

@@ -54,11 +54,11 @@ func (l *RoomList) Render() app.UI {
 	counts := make(map[string]int, len(l.Rooms))
 	kinds := make(map[string]shared.RoomKind, len(l.Rooms))
 	for _, r := range l.Rooms {
-		counts[r.Name], kinds[r.Name] = r.Members, kindOf(r)
+		counts[r.Name], kinds[r.Name] = r.Members, r.Kind.OrPublic()
 	}
 	public := func(name string) bool {
 		k, ok := kinds[name]
-		return ok && k == shared.RoomPublic || !ok && !strings.HasPrefix(name, "dm-")
+		return ok && k == shared.RoomPublic || !ok && !shared.IsDMRoom(name)
 	}
 	var joined []string
 	for _, name := range append(append([]string(nil), l.Joined...), l.Current) {
@@ -118,7 +118,7 @@ func (l *RoomList) renderSection(title, test string, rooms []shared.RoomInfo) ap
 		app.Ul().Class("room-items").DataSet("test", test).Body(
 			app.Range(rooms).Slice(func(i int) app.UI {
 				r := rooms[i]
-				return app.Li().Class(roomClass(r.Name == l.Current)).DataSet("test", "room").DataSet("room", r.Name).DataSet("kind", string(kindOf(r))).Body(
+				return app.Li().Class(roomClass(r.Name == l.Current)).DataSet("test", "room").DataSet("room", r.Name).DataSet("kind", string(r.Kind.OrPublic())).Body(
 					roomLink(r.Name, roomLabel(r), r.Name == l.Current),
 					app.If(l.Invited[r.Name], func() app.UI {
 						return app.Span().Class("badge unread").DataSet("test", "invited").Title("You were invited").Text("new")
