@@ -200,7 +200,7 @@ func roomLabel(r shared.RoomInfo) string {
 	if r.Kind == shared.RoomDM && r.Peer != nil && r.Peer.Nick != "" {
 		return "@" + r.Peer.Nick
 	}
-	if strings.HasPrefix(r.Name, "dm-") {
+	if shared.IsDMRoom(r.Name) {
 		return "Direct message" // its name is a hash, never shown
 	}
 	return "#" + r.Name

@@ -200,7 +200,7 @@ func switchItems(s snapshot, query string) []switchItem {
 		if r.Peer != nil {
 			peers[r.Peer.User] = true
 		}
-		if strings.HasPrefix(r.Name, "dm-") && r.Peer == nil {
+		if shared.IsDMRoom(r.Name) && r.Peer == nil {
 			continue
 		}
 		add(switchItem{Label: roomLabel(r), Room: r.Name})

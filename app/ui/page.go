@@ -449,7 +449,7 @@ func (c *Chat) renderChat() app.UI {
 			&Composer{Room: c.room, Label: roomLabel(s.Info), RefusedID: s.Refused.MsgID, RefusedBody: s.Refused.Body},
 			&MentionSuggest{Room: c.room, Members: s.Members, Me: s.User},
 		),
-		&MemberList{Room: c.room, Members: s.Members, Stale: s.State != client.StateOnline, Me: s.User, Owner: owner, DM: s.Info.Kind == shared.RoomDM || strings.HasPrefix(c.room, "dm-")},
+		&MemberList{Room: c.room, Members: s.Members, Stale: s.State != client.StateOnline, Me: s.User, Owner: owner, DM: s.Info.Kind == shared.RoomDM || shared.IsDMRoom(c.room)},
 		app.Div().Class("scrim").DataSet("test", "scrim").OnClick(c.closeDrawer),
 	)
 }
