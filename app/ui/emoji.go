@@ -13,48 +13,15 @@ import (
 // emoji, and the full set below, all reachable by the arrow keys; and the
 // names of who reacted, on hover and to screen readers.
 
-// emojiSet is every emoji the picker offers, each with the words its
-// search matches (a common set: faces, hands, hearts, symbols, things).
-var emojiSet = [][2]string{
-	{"👍", "thumbs up yes ok +1 like"}, {"❤️", "heart love red"}, {"😂", "joy laugh tears lol"}, {"🎉", "tada party celebrate hooray"},
-	{"😮", "open mouth wow surprised"}, {"🙏", "pray thanks please folded hands"}, {"👎", "thumbs down no -1 dislike"}, {"😀", "grin smile happy"},
-	{"😃", "smiley happy"}, {"😄", "smile happy laugh"}, {"😁", "beaming grin"}, {"😆", "laughing satisfied"}, {"😅", "sweat smile phew"},
-	{"🤣", "rofl rolling laugh"}, {"🙂", "slight smile"}, {"🙃", "upside down"}, {"😉", "wink"}, {"😊", "blush smile"}, {"😇", "innocent halo"},
-	{"🥰", "love hearts smiling"}, {"😍", "heart eyes love"}, {"🤩", "star struck excited"}, {"😘", "kiss blow"}, {"😋", "yum tasty"},
-	{"😛", "tongue"}, {"😜", "wink tongue crazy"}, {"🤪", "zany crazy"}, {"🤔", "thinking hmm"}, {"🤨", "raised eyebrow skeptical"},
-	{"😐", "neutral meh"}, {"😑", "expressionless"}, {"😶", "no mouth speechless"}, {"🙄", "eye roll"}, {"😏", "smirk"},
-	{"😬", "grimace awkward"}, {"😌", "relieved"}, {"😔", "pensive sad"}, {"😴", "sleeping tired zzz"}, {"😷", "mask sick"},
-	{"🤒", "thermometer ill sick"}, {"🤯", "mind blown exploding"}, {"🥳", "party face celebrate"}, {"😎", "cool sunglasses"},
-	{"🤓", "nerd glasses"}, {"😕", "confused"}, {"😟", "worried"}, {"🙁", "frown sad"}, {"😯", "hushed"}, {"😲", "astonished shocked"},
-	{"😳", "flushed embarrassed"}, {"🥺", "pleading puppy eyes"}, {"😢", "cry sad tear"}, {"😭", "sob crying"}, {"😱", "scream fear"},
-	{"😤", "triumph huff"}, {"😡", "angry rage mad"}, {"🤬", "cursing swearing"}, {"💀", "skull dead"}, {"💩", "poop"},
-	{"🤡", "clown"}, {"👻", "ghost boo"}, {"👽", "alien"}, {"🤖", "robot bot"}, {"😺", "cat smile"}, {"🙈", "see no evil monkey"},
-	{"🙉", "hear no evil monkey"}, {"🙊", "speak no evil monkey"}, {"👋", "wave hello bye hand"}, {"🤚", "raised back hand"},
-	{"✋", "raised hand high five stop"}, {"👌", "ok hand perfect"}, {"🤌", "pinched fingers"}, {"✌️", "victory peace"},
-	{"🤞", "crossed fingers luck"}, {"🤟", "love you gesture"}, {"🤘", "rock horns"}, {"🤙", "call me shaka"}, {"👈", "point left"},
-	{"👉", "point right"}, {"👆", "point up"}, {"👇", "point down"}, {"☝️", "index up"}, {"👏", "clap applause"}, {"🙌", "raised hands hooray"},
-	{"👐", "open hands"}, {"🤝", "handshake deal"}, {"💪", "muscle strong flex"}, {"🧠", "brain smart"}, {"👀", "eyes look watching"},
-	{"🧡", "orange heart"}, {"💛", "yellow heart"}, {"💚", "green heart"}, {"💙", "blue heart"}, {"💜", "purple heart"}, {"🖤", "black heart"},
-	{"💔", "broken heart"}, {"💯", "hundred perfect score"}, {"💥", "boom collision"}, {"💫", "dizzy"}, {"💬", "speech bubble comment"},
-	{"🔥", "fire lit hot"}, {"✨", "sparkles shiny"}, {"⭐", "star"}, {"🌟", "glowing star"}, {"⚡", "zap lightning"}, {"☀️", "sun"},
-	{"🌈", "rainbow"}, {"☔", "umbrella rain"}, {"❄️", "snow cold"}, {"🎂", "cake birthday"}, {"🍕", "pizza"}, {"🍔", "burger"},
-	{"☕", "coffee tea hot"}, {"🍺", "beer"}, {"🍻", "cheers beers"}, {"🥂", "clink champagne toast"}, {"🍿", "popcorn"},
-	{"🎁", "gift present"}, {"🎈", "balloon"}, {"🏆", "trophy win"}, {"🥇", "gold medal first"}, {"⚽", "soccer football"},
-	{"🎮", "video game"}, {"🎵", "music note"}, {"🎶", "notes music"}, {"📌", "pin pushpin"}, {"📎", "paperclip"}, {"🔗", "link"},
-	{"📝", "memo note write"}, {"📅", "calendar date"}, {"📈", "chart up growth"}, {"📉", "chart down"}, {"💡", "bulb idea"},
-	{"🔒", "lock secure"}, {"🔑", "key"}, {"🛠️", "tools fix"}, {"🐛", "bug"}, {"🚀", "rocket launch ship"}, {"✈️", "plane travel"},
-	{"🚗", "car"}, {"⏰", "alarm clock"}, {"⌛", "hourglass time"}, {"✅", "check yes done"}, {"❌", "cross no wrong"},
-	{"⚠️", "warning caution"}, {"❓", "question"}, {"❗", "exclamation"}, {"➕", "plus add"}, {"➖", "minus"}, {"🆗", "ok button"},
-	{"🆒", "cool button"}, {"🆕", "new"}, {"🐶", "dog puppy"}, {"🐱", "cat kitten"}, {"🦊", "fox"}, {"🐻", "bear"}, {"🐼", "panda"},
-	{"🐸", "frog"}, {"🐧", "penguin"}, {"🦄", "unicorn"}, {"🐢", "turtle slow"}, {"🐙", "octopus"}, {"🌻", "sunflower"}, {"🌹", "rose"},
-	{"🌱", "seedling grow"}, {"🍀", "clover luck"}, {"🌍", "earth world globe"},
-}
-
 // recentKey keeps the person's recent reactions, newest first.
 const recentKey = "duplex.emoji.recent"
 
-// pickerQuery is the picker's search (UI goroutine only).
-var pickerQuery string
+// pickerQuery is the picker's search, pickerCategory the category it
+// shows without one (UI goroutine only).
+var (
+	pickerQuery    string
+	pickerCategory int
+)
 
 func recentEmoji() []string {
 	var out []string
@@ -77,45 +44,56 @@ func rememberEmoji(e string) {
 	}
 }
 
-// pickerEmoji is what the picker shows for query: the matches, or, with
-// no query, the recent ones then all.
-func pickerEmoji(query string) (recent, all []string) {
+// pickerMax is the most search results the picker shows at once: the
+// page stays fast with ~1,900 emoji, and a longer search narrows them.
+const pickerMax = 120
+
+// pickerEmoji is what the picker shows for query: the matches (at most
+// pickerMax of total), or, with no query, the recent ones then the emoji
+// of the chosen category.
+func pickerEmoji(query string) (recent, all []string, total int) {
+	db := emojis()
 	q := strings.ToLower(strings.TrimSpace(query))
-	for _, e := range emojiSet {
-		if q == "" || strings.Contains(e[1], q) || e[0] == q {
-			all = append(all, e[0])
-		}
-	}
+	var list []emojiInfo
 	if q == "" {
+		list = db.group(pickerCategory)
 		recent = recentEmoji()
 		if len(recent) == 0 {
 			recent = quickEmoji
 		}
+	} else {
+		list, total = db.search(q, pickerMax)
 	}
-	return recent, all
+	for _, e := range list {
+		all = append(all, e.char)
+	}
+	if q == "" {
+		total = len(all)
+	}
+	return recent, all, total
 }
 
-// emojiName is an emoji's first word, for its button's label.
+// emojiName is an emoji's Unicode name, for its button's label.
 func emojiName(e string) string {
-	for _, x := range emojiSet {
-		if x[0] == e {
-			return strings.Fields(x[1])[0]
-		}
+	if x, ok := emojis().lookup(e); ok {
+		return x.name
 	}
 	return "emoji"
 }
 
 // renderPicker is the emoji picker of message m, under its controls.
 func (l *MessageList) renderPicker(m shared.Message) app.UI {
-	recent, all := pickerEmoji(pickerQuery)
+	recent, all, total := pickerEmoji(pickerQuery)
 	button := func(e string) app.UI {
 		return app.Button().Type("button").Class("pick").DataSet("test", "pick-emoji").DataSet("emoji", e).
 			Attr("aria-label", "React with "+e+" "+emojiName(e)).Title("%s", emojiName(e)).OnClick(l.onPickEmoji).Text(e)
 	}
+	searching := strings.TrimSpace(pickerQuery) != ""
 	return app.Div().Class("picker").DataSet("test", "emoji-picker").Attr("role", "dialog").Attr("aria-label", "Pick a reaction").
 		OnKeyDown(l.onPickerKey).Body(
 		app.Input().Type("search").Class("emoji-search").DataSet("test", "emoji-search").Placeholder("Search emoji").
 			Attr("aria-label", "Search emoji").AutoComplete(false).OnInput(l.onEmojiSearch), // no Value: a render between keystrokes would drop one
+		app.If(!searching, func() app.UI { return l.renderCategories() }),
 		app.If(len(recent) > 0, func() app.UI {
 			return app.Div().Class("pick-section").Body(
 				app.Div().Class("pick-title").ID("pick-recent").Text("Recent and frequent"),
@@ -125,22 +103,28 @@ func (l *MessageList) renderPicker(m shared.Message) app.UI {
 			)
 		}),
 		app.Div().Class("pick-section").Body(
-			app.Div().Class("pick-title").ID("pick-all").Text(pickTitle(pickerQuery, len(all))),
-			app.Div().Class("pick-grid").Attr("role", "group").Attr("aria-labelledby", "pick-all").Body(
+			app.Div().Class("pick-title").ID("pick-all").Text(pickTitle(pickerQuery, len(all), total)),
+			app.Div().Class("pick-grid").DataSet("test", "emoji-results").Attr("role", "group").Attr("aria-labelledby", "pick-all").Body(
 				app.Range(all).Slice(func(i int) app.UI { return button(all[i]) }),
 			),
 		),
 	)
 }
 
-func pickTitle(query string, n int) string {
+func pickTitle(query string, shown, total int) string {
 	switch {
 	case query == "":
-		return "All"
-	case n == 0:
+		db := emojis()
+		if pickerCategory >= 0 && pickerCategory < len(db.groups) {
+			return db.groups[pickerCategory]
+		}
+		return db.groups[0]
+	case total == 0:
 		return "No emoji match"
+	case shown < total:
+		return strconv.Itoa(total) + " matching, first " + strconv.Itoa(shown) + " shown"
 	}
-	return strconv.Itoa(n) + " matching"
+	return strconv.Itoa(total) + " matching"
 }
 
 func (l *MessageList) onEmojiSearch(ctx app.Context, e app.Event) {
@@ -169,8 +153,10 @@ func (l *MessageList) onPickEmoji(ctx app.Context, e app.Event) {
 	focusSoon(ctx, `[data-test=message][data-seq="`+strconv.FormatInt(seq, 10)+`"] [data-test=add-reaction]`)
 }
 
-// onPickerKey moves between emoji with the arrow keys (8 to a row), from
-// the search box down into them, and closes on Escape.
+// onPickerKey moves between emoji with the arrow keys (←/→ along the
+// list, ↑/↓ to the emoji above or below, across the recent row and the
+// grid), from the search box down into them, among the categories, and
+// closes on Escape.
 func (l *MessageList) onPickerKey(ctx app.Context, e app.Event) {
 	key := e.Get("key").String()
 	if key == "Escape" {
@@ -178,34 +164,45 @@ func (l *MessageList) onPickerKey(ctx app.Context, e app.Event) {
 		l.onControlKey(ctx, e)
 		return
 	}
-	step := map[string]int{"ArrowRight": 1, "ArrowLeft": -1, "ArrowDown": 8, "ArrowUp": -8}[key]
-	if step == 0 {
+	switch key {
+	case "ArrowRight", "ArrowLeft", "ArrowDown", "ArrowUp":
+	default:
 		if key != "Enter" {
 			ctx.PreventUpdate()
 		}
 		return
 	}
 	e.Call("stopPropagation") // the list's own arrows move between messages
+	e.PreventDefault()
+	ctx.PreventUpdate()
 	picker := ctx.JSSrc()
+	active := app.Window().Get("document").Get("activeElement")
+	if active.Get("dataset").Get("test").String() == "emoji-category" {
+		pickerCategoryKey(picker, active, key)
+		return
+	}
 	buttons := picker.Call("querySelectorAll", "[data-test=pick-emoji]")
 	n := buttons.Length()
-	active := app.Window().Get("document").Get("activeElement")
 	at := -1
 	for i := 0; i < n; i++ {
 		if buttons.Index(i).Equal(active) {
 			at = i
 		}
 	}
-	e.PreventDefault()
-	ctx.PreventUpdate()
 	switch {
 	case at < 0 && key == "ArrowDown" && n > 0: // from the search box
 		buttons.Index(0).Call("focus")
 	case at < 0:
-	case at+step < 0 && key == "ArrowUp":
-		focusFirst("[data-test=emoji-search]")
-	case at+step >= 0 && at+step < n:
-		buttons.Index(at + step).Call("focus")
+	case key == "ArrowRight" && at+1 < n:
+		buttons.Index(at + 1).Call("focus")
+	case key == "ArrowLeft" && at > 0:
+		buttons.Index(at - 1).Call("focus")
+	case key == "ArrowDown" || key == "ArrowUp":
+		if to := pickerVertical(buttons, at, key == "ArrowDown"); to >= 0 {
+			buttons.Index(to).Call("focus")
+		} else if key == "ArrowUp" {
+			focusFirst("[data-test=emoji-search]")
+		}
 	}
 }
 
