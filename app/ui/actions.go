@@ -83,7 +83,7 @@ func (l *MessageList) renderReactions(m shared.Message, live bool) app.UI {
 			label := rc.Emoji + " " + strconv.Itoa(rc.Count)
 			return app.Button().Class("reaction").DataSet("test", "reaction").
 				DataSet("emoji", attrText(rc.Emoji)).DataSet("count", rc.Count).Attr("aria-pressed", mine).
-				Attr("aria-label", attrText(reactionLabel(rc, mine)+l.reactedBy(rc))).Title("%s", attrText(l.reactorNames(rc)+" reacted with "+rc.Emoji)).Disabled(!live).
+				Attr("aria-label", attrText(reactionLabel(rc, mine)+l.reactedBy(rc))).Title("%s", attrText(l.reactedTitle(rc))).Disabled(!live).
 				OnClick(l.onReact).Text(label)
 		}),
 	)

@@ -225,6 +225,19 @@ func (l *MessageList) reactorNames(rc shared.Reaction) string {
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
+// reactedTitle is a reaction's title: who reacted with it, or how many
+// when the client does not know who (app/client keeps the list only while
+// the frames it saw name every reactor).
+func (l *MessageList) reactedTitle(rc shared.Reaction) string {
+	if n := l.reactorNames(rc); n != "" {
+		return n + " reacted with " + rc.Emoji
+	}
+	if rc.Count == 1 {
+		return "1 reaction with " + rc.Emoji
+	}
+	return strconv.Itoa(rc.Count) + " reactions with " + rc.Emoji
+}
+
 // reactedBy is the end of a reaction's label: who reacted.
 func (l *MessageList) reactedBy(rc shared.Reaction) string {
 	if n := l.reactorNames(rc); n != "" {
