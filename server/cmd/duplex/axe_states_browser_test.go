@@ -109,6 +109,7 @@ func TestBrowserAxeEveryState(t *testing.T) {
 	a.waitRow("written while being removed", "alice", "failed")
 	poll[bool](a, "the failed row on screen, saying why", `(() => { const r = document.querySelector('[data-test=message][data-status=failed]');
 		return !!r && r.getClientRects().length > 0 && r.title.startsWith('Not sent'); })()`)
+	t.Logf("the failed row: %s", eval[string](a, `document.querySelector('[data-test=message][data-status=failed]').title`))
 	checkFailed := func(where string) {
 		t.Helper()
 		for _, theme := range []string{"light", "dark"} {
