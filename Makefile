@@ -60,7 +60,8 @@ fmt:
 
 ## bench: Go micro-benchmarks, then the load tool against Duplex and the
 ## naive coder/websocket loop in the same run, then the abuse workloads
-## (flood, joinstorm, history-hog) beside a bystander (a few minutes)
+## (flood, joinstorm, history-hog, reactions, search, typing, bomb,
+## trickle, slowdl) beside a bystander (about ten minutes)
 bench: wasm
 	$(GO) build -o bin/duplex ./server/cmd/duplex
 	$(GO) build -o bin/duplex-load ./app/cmd/duplex-load

@@ -217,24 +217,19 @@ func withReaction(rs []shared.Reaction, emoji, me string, on bool) []shared.Reac
 		}
 		found = true
 		mine := r.Me || slices.Contains(r.Users, me)
-		count := r.Count
 		switch {
 		case on && !mine:
 			r.Count++
 		case !on && mine:
 			r.Count--
 		}
-		kind := shared.KindUnreact
-		if on {
-			kind = shared.KindReact
-		}
-		r.Me, r.Users = on, trackReactors(r.Users, count, shared.Message{Kind: kind, Author: shared.Member{User: me}}, r.Count)
+		r.Me, r.Users = on, sampled(r.Users, me, on)
 		if r.Count > 0 {
 			out = append(out, r)
 		}
 	}
 	if on && !found {
-		out = append(out, shared.Reaction{Emoji: emoji, Count: 1, Me: true, Users: trackReactors(nil, 0, shared.Message{Kind: shared.KindReact, Author: shared.Member{User: me}}, 1)})
+		out = append(out, shared.Reaction{Emoji: emoji, Count: 1, Me: true, Users: []string{me}})
 	}
 	return out
 }
@@ -250,8 +245,7 @@ func applyReaction(held []shared.Reaction, ev shared.Message, me string) []share
 	for _, r := range held {
 		if r.Emoji == ch.Emoji {
 			seen = true
-			r.Users = trackReactors(r.Users, r.Count, ev, ch.Count)
-			r.Count = ch.Count
+			r.Count, r.Users = ch.Count, sampled(r.Users, ev.Author.User, ev.Kind == shared.KindReact)
 			if mine {
 				r.Me = ev.Kind == shared.KindReact
 			}
@@ -262,13 +256,31 @@ func applyReaction(held []shared.Reaction, ev shared.Message, me string) []share
 		out = append(out, r)
 	}
 	if !seen && ch.Count > 0 && len(out) < shared.MaxReactionKinds {
-		out = append(out, shared.Reaction{Emoji: ch.Emoji, Count: ch.Count, Me: mine && ev.Kind == shared.KindReact,
-			Users: trackReactors(nil, 0, ev, ch.Count)})
+		r := shared.Reaction{Emoji: ch.Emoji, Count: ch.Count, Me: mine && ev.Kind == shared.KindReact}
+		if ev.Kind == shared.KindReact && ch.Count == 1 {
+			r.Users = []string{ev.Author.User}
+		}
+		out = append(out, r)
 	}
 	if len(out) == 0 {
 		return nil
 	}
 	return out
+}
+
+// sampled returns a copy of users (the first reactors a summary names)
+// with user added at the end (when on, and there is room) or taken out.
+// A taken-out user's place stays empty until the next summary: the
+// client cannot know who reacted next.
+func sampled(users []string, user string, on bool) []string {
+	i := slices.Index(users, user)
+	switch {
+	case on && i < 0 && len(users) < shared.ReactionSample:
+		return append(slices.Clip(users), user)
+	case !on && i >= 0:
+		return slices.Delete(slices.Clone(users), i, i+1)
+	}
+	return users
 }
 
 // mergeReactions takes the reactions an event carries and sets their Me:
@@ -286,59 +298,11 @@ func mergeReactions(held, in []shared.Reaction, me string) []shared.Reaction {
 				heldMe = h.Me
 			}
 		}
+		// Users names the first reactors only: when it names all of
+		// them it says whether the reader is one; else as held.
 		listed := me != "" && slices.Contains(r.Users, me)
-		if r.Users != nil {
-			r.Me = listed || len(r.Users) < r.Count && heldMe
-		} else {
-			r.Me = r.Me || heldMe
-			r.Users = heldReactors(held, r) // the list frames told, while the count agrees
-		}
+		r.Me = listed || len(r.Users) < r.Count && (r.Me || heldMe)
 		out[i] = r
 	}
 	return out
-}
-
-// Who reacted (issue #17: names on hover and to screen readers). Servers
-// since reaction summaries (#14) send counts, not users; but each reaction
-// frame says who acted, so the client keeps a reaction's Users while it
-// knows the whole list: from a frame that brings the count to 1, and from
-// each later frame that moves a whole list by its author. A list that
-// does not add up to the count (a message loaded with reactions already
-// on it) is dropped, never shown in part.
-
-// trackReactors is the list of users after frame ev took a reaction from
-// count reactors (users, when it names them all) to now.
-func trackReactors(users []string, count int, ev shared.Message, now int) []string {
-	who := ev.Author.User
-	switch {
-	case now <= 0 || who == "":
-		return nil
-	case ev.Kind == shared.KindReact && now == 1:
-		return []string{who}
-	case len(users) != count:
-		return nil
-	}
-	out := make([]string, 0, now) // a new array: a snapshot may share users
-	for _, u := range users {
-		if u != who {
-			out = append(out, u)
-		}
-	}
-	if ev.Kind == shared.KindReact {
-		out = append(out, who)
-	}
-	if len(out) != now {
-		return nil
-	}
-	return out
-}
-
-// heldReactors is the list held for r's emoji when it names r.Count users.
-func heldReactors(held []shared.Reaction, r shared.Reaction) []string {
-	for _, h := range held {
-		if h.Emoji == r.Emoji && h.Count == r.Count && len(h.Users) == r.Count {
-			return h.Users
-		}
-	}
-	return nil
 }

@@ -206,15 +206,26 @@ func (l *MessageList) onPickerKey(ctx app.Context, e app.Event) {
 	}
 }
 
-// reactorNames names who reacted, by their current nicknames.
+// reactorNames names who reacted, by their current nicknames: the first
+// few the summary names (shared.ReactionSample), you among them when you
+// reacted, and how many others.
 func (l *MessageList) reactorNames(rc shared.Reaction) string {
 	var names []string
+	you := false
 	for _, u := range rc.Users {
 		if u == l.Me {
-			names = append(names, "you")
+			you = true
 			continue
 		}
 		names = append(names, l.nick(shared.Member{User: u, Nick: "someone"}))
+	}
+	if you || rc.Me {
+		names = append([]string{"you"}, names...)
+	}
+	if others := rc.Count - len(names); others == 1 {
+		names = append(names, "1 other")
+	} else if others > 1 {
+		names = append(names, strconv.Itoa(others)+" others")
 	}
 	switch len(names) {
 	case 0:
@@ -225,9 +236,8 @@ func (l *MessageList) reactorNames(rc shared.Reaction) string {
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
-// reactedTitle is a reaction's title: who reacted with it, or how many
-// when the client does not know who (app/client keeps the list only while
-// the frames it saw name every reactor).
+// reactedTitle is a reaction's title: who reacted with it (the first few
+// by name, then how many others), or how many when nobody is named.
 func (l *MessageList) reactedTitle(rc shared.Reaction) string {
 	if n := l.reactorNames(rc); n != "" {
 		return n + " reacted with " + rc.Emoji

@@ -289,14 +289,20 @@ func (c *Chat) stepRoom(ctx app.Context, step int) {
 	if !c.signedIn() || len(rooms) == 0 {
 		return
 	}
+	// The room on screen is the one in the address bar: a quick second
+	// Alt+↑/↓ may come before OnNav of the first has updated c.room.
+	cur := c.room
+	if app.IsClient {
+		cur = roomFromPath(app.Window().URL().Path)
+	}
 	i := 0
 	for j, r := range rooms {
-		if r == c.room {
+		if r == cur {
 			i = j + step
 		}
 	}
 	i = (i + len(rooms)) % len(rooms)
-	if rooms[i] != c.room {
+	if rooms[i] != cur {
 		ctx.Navigate(RoomPath(rooms[i]))
 	}
 }
