@@ -53,9 +53,6 @@ var emojiSet = [][2]string{
 // recentKey keeps the person's recent reactions, newest first.
 const recentKey = "duplex.emoji.recent"
 
-// pickerQuery is the picker's search (UI goroutine only).
-var pickerQuery string
-
 func recentEmoji() []string {
 	var out []string
 	raw := app.Window().Get("localStorage").Call("getItem", recentKey)
@@ -107,7 +104,7 @@ func emojiName(e string) string {
 
 // renderPicker is the emoji picker of message m, under its controls.
 func (l *MessageList) renderPicker(m shared.Message) app.UI {
-	recent, all := pickerEmoji(pickerQuery)
+	recent, all := pickerEmoji(l.m.pickerQuery)
 	button := func(e string) app.UI {
 		return app.Button().Type("button").Class("pick").DataSet("test", "pick-emoji").DataSet("emoji", e).
 			Attr("aria-label", "React with "+e+" "+emojiName(e)).Title("%s", emojiName(e)).OnClick(l.onPickEmoji).Text(e)
@@ -125,7 +122,7 @@ func (l *MessageList) renderPicker(m shared.Message) app.UI {
 			)
 		}),
 		app.Div().Class("pick-section").Body(
-			app.Div().Class("pick-title").ID("pick-all").Text(pickTitle(pickerQuery, len(all))),
+			app.Div().Class("pick-title").ID("pick-all").Text(pickTitle(l.m.pickerQuery, len(all))),
 			app.Div().Class("pick-grid").Attr("role", "group").Attr("aria-labelledby", "pick-all").Body(
 				app.Range(all).Slice(func(i int) app.UI { return button(all[i]) }),
 			),
@@ -144,7 +141,7 @@ func pickTitle(query string, n int) string {
 }
 
 func (l *MessageList) onEmojiSearch(ctx app.Context, e app.Event) {
-	pickerQuery = ctx.JSSrc().Get("value").String()
+	l.m.pickerQuery = ctx.JSSrc().Get("value").String()
 }
 
 // onPickEmoji reacts with the pressed emoji (read from the DOM: go-app
@@ -152,7 +149,7 @@ func (l *MessageList) onEmojiSearch(ctx app.Context, e app.Event) {
 // open; picking one's own reaction again takes it back.
 func (l *MessageList) onPickEmoji(ctx app.Context, e app.Event) {
 	emoji := ctx.JSSrc().Get("dataset").Get("emoji").String()
-	seq := msgUI.picker
+	seq := l.m.msgUI.picker
 	on := true
 	for _, r := range l.Rows {
 		if r.Msg.Seq == seq {
@@ -163,9 +160,9 @@ func (l *MessageList) onPickEmoji(ctx app.Context, e app.Event) {
 			}
 		}
 	}
-	msgUI.picker, pickerQuery = 0, ""
+	l.m.msgUI.picker, l.m.pickerQuery = 0, ""
 	rememberEmoji(emoji)
-	theModel.react(ctx, l.Room, seq, emoji, on)
+	l.m.react(ctx, l.Room, seq, emoji, on)
 	focusSoon(ctx, `[data-test=message][data-seq="`+strconv.FormatInt(seq, 10)+`"] [data-test=add-reaction]`)
 }
 
@@ -174,7 +171,7 @@ func (l *MessageList) onPickEmoji(ctx app.Context, e app.Event) {
 func (l *MessageList) onPickerKey(ctx app.Context, e app.Event) {
 	key := e.Get("key").String()
 	if key == "Escape" {
-		pickerQuery = ""
+		l.m.pickerQuery = ""
 		l.onControlKey(ctx, e)
 		return
 	}

@@ -254,7 +254,7 @@ func (c *Chat) doSignOut(ctx app.Context, e app.Event) { c.signOut(ctx) }
 
 func (c *Chat) signOut(ctx app.Context) {
 	c.signoutAsk = false
-	theModel.signOut(c.signoutAll)
+	c.m.signOut(c.signoutAll)
 	ctx.LocalStorage().Del(nickKey)
 	c.nick, c.editNick, c.toast = "", false, ""
 	c.enter(ctx)
@@ -292,11 +292,11 @@ func (c *Chat) onNickKey(ctx app.Context, e app.Event) {
 		return
 	}
 	c.editNick = false
-	theModel.do(ctx, "Nickname", func(rctx context.Context, cl *client.Client) error {
+	c.m.do(ctx, "Nickname", func(rctx context.Context, cl *client.Client) error {
 		if err := cl.SetNick(rctx, nick); err != nil {
 			return err
 		}
-		theModel.setNick(nick)
+		c.m.setNick(nick)
 		ctx.Dispatch(func(ctx app.Context) {
 			c.nick = nick
 			ctx.LocalStorage().Set(nickKey, nick)
@@ -315,18 +315,18 @@ func (c *Chat) onInvite(ctx app.Context, e app.Event) {
 	e.PreventDefault()
 	input := ctx.JSSrc()
 	nick := strings.TrimPrefix(strings.TrimSpace(input.Get("value").String()), "@")
-	mem, ok := theModel.knownNick(nick)
+	mem, ok := c.m.knownNick(nick)
 	if !ok {
 		c.toast = "Invite: nobody called " + nick + " is in your rooms right now"
 		return
 	}
 	input.Set("value", "")
 	room := c.room
-	theModel.do(ctx, "Invite", func(rctx context.Context, cl *client.Client) error {
+	c.m.do(ctx, "Invite", func(rctx context.Context, cl *client.Client) error {
 		if err := cl.Invite(rctx, room, mem.User); err != nil {
 			return err
 		}
-		theModel.confirmed("Invited " + mem.Nick + " to #" + room) // manage.go
+		c.m.confirmed("Invited " + mem.Nick + " to #" + room) // manage.go
 		return nil
 	})
 }
@@ -361,13 +361,13 @@ func (c *Chat) renderMe() app.UI {
 // onDM opens (creating) the direct conversation with a member.
 func (l *MemberList) onDM(ctx app.Context, e app.Event) {
 	user := ctx.JSSrc().Get("dataset").Get("user").String()
-	theModel.do(ctx, "Direct message", func(rctx context.Context, cl *client.Client) error {
+	l.m.do(ctx, "Direct message", func(rctx context.Context, cl *client.Client) error {
 		info, err := cl.DirectMessage(rctx, user)
 		if err != nil {
 			return err
 		}
 		ctx.Dispatch(func(ctx app.Context) { ctx.Navigate(RoomPath(info.Name)) })
-		theModel.refreshRooms()
+		l.m.refreshRooms()
 		return nil
 	})
 }
@@ -375,19 +375,19 @@ func (l *MemberList) onDM(ctx app.Context, e app.Event) {
 // onRemove takes a member's access to the open private room away.
 func (l *MemberList) onRemove(ctx app.Context, e app.Event) {
 	user, room := ctx.JSSrc().Get("dataset").Get("user").String(), l.Room
-	theModel.do(ctx, "Remove", func(rctx context.Context, cl *client.Client) error {
+	l.m.do(ctx, "Remove", func(rctx context.Context, cl *client.Client) error {
 		return cl.Remove(rctx, room, user)
 	})
 }
 
 // createPrivate creates a private room, then opens it.
 func (l *RoomList) createPrivate(ctx app.Context, name string) {
-	theModel.do(ctx, "Private room", func(rctx context.Context, cl *client.Client) error {
+	l.m.do(ctx, "Private room", func(rctx context.Context, cl *client.Client) error {
 		if _, err := cl.CreateRoom(rctx, name, shared.RoomPrivate); err != nil {
 			return err
 		}
 		ctx.Dispatch(func(ctx app.Context) { ctx.Navigate(RoomPath(name)) })
-		theModel.refreshRooms()
+		l.m.refreshRooms()
 		return nil
 	})
 }

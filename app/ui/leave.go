@@ -68,7 +68,7 @@ func (l *RoomList) onLeave(ctx app.Context, e app.Event) {
 	if name == "" || !contains(l.Joined, name) && name != l.Current {
 		return
 	}
-	next := theModel.leave(ctx, name)
+	next := l.m.leave(ctx, name)
 	if name != l.Current {
 		// The button is gone: typing is what comes next.
 		ctx.Defer(func(app.Context) { focus(composerID) })
@@ -94,7 +94,7 @@ func (c *Chat) renderNoRoom() app.UI {
 	s := c.snap
 	rooms := roomsOf(s.Rooms, shared.RoomPublic)
 	return app.Div().Class("layout").DataSet("drawer", c.drawer).Body(
-		&RoomList{Joined: s.Joined, Rooms: s.Rooms},
+		&RoomList{m: c.m, Joined: s.Joined, Rooms: s.Rooms},
 		app.Div().Class("room no-room").Attr("role", "main").DataSet("test", "no-room").Body(
 			heading(2, "room-title", "No room"),
 			app.Div().Class("notfound-text").Text("You left your last room. Join one below, or join or create one by name in the sidebar."),

@@ -159,7 +159,7 @@ func (c *Chat) renderDenied() app.UI {
 		title, text = "Direct conversation", "This is a direct conversation between two other people."
 	}
 	return app.Div().Class("layout").DataSet("drawer", c.drawer).Body(
-		&RoomList{Joined: s.Joined, Rooms: s.Rooms, Unread: s.Reads, Invited: s.Invited},
+		&RoomList{m: c.m, Joined: s.Joined, Rooms: s.Rooms, Unread: s.Reads, Invited: s.Invited},
 		app.Div().Class("room no-room").Attr("role", "main").DataSet("test", "no-access").Body(
 			heading(2, "room-title", title),
 			app.Div().Class("notfound-text").Text(text),

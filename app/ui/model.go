@@ -38,6 +38,16 @@ type model struct {
 	find   searchState // search and jump to a result: search.go
 	net    netState    // the browser's network, undelivered sends: delivery.go
 	manage manageState // rooms left, invitations, confirmations: manage.go
+
+	// seed holds the messages the server prerendered from the moment the
+	// wasm starts until the client exists: then they move into the client
+	// (client.Seed), which owns the room's messages from there on. Before
+	// the person signs in there is no client, and the page shows these.
+	seed *prerendered
+	// sentImages are the images this tab sent, by id (images.go).
+	sentImages map[string]shared.Image
+
+	viewState // UI goroutine only: viewstate.go
 }
 
 // roomView is the view state of one room. It holds no messages: the
@@ -75,8 +85,6 @@ func storedBackoff() time.Duration {
 	d, _ := time.ParseDuration(v.String())
 	return d
 }
-
-var theModel = &model{state: client.StateConnecting, views: make(map[string]*roomView)}
 
 func (m *model) viewLocked(room string) *roomView {
 	v := m.views[room]
@@ -130,9 +138,9 @@ func (m *model) start(ctx app.Context, wsURL, nick string) {
 	}
 	m.cl, m.nick, m.signinErr = cl, nick, ""
 	m.reads.ctx, m.reads.hasCtx = ctx, true // unread.go: opens DMs
-	if seed != nil {                        // the page's prerendered messages move into the client
+	if seed := m.seed; seed != nil {        // the page's prerendered messages move into the client
 		cl.Seed(seed.Room, seed.Messages)
-		seed = nil
+		m.seed = nil
 	}
 	m.joined = loadJoined()
 	joined := append([]string(nil), m.joined...)
@@ -433,7 +441,7 @@ func (m *model) messagesLocked(room string) []shared.Message {
 	if m.cl != nil {
 		return m.cl.Messages(room)
 	}
-	if seed != nil && seed.Room == room {
+	if seed := m.seed; seed != nil && seed.Room == room {
 		return seed.Messages
 	}
 	return nil
@@ -467,7 +475,7 @@ func (m *model) rowsLocked(room string, msgs []shared.Message) []row {
 			if p.Room != room || p.Kind != shared.KindMessage || echoed[p.MsgID] {
 				continue
 			}
-			out = append(out, row{Msg: &shared.Message{Room: room, MsgID: p.MsgID, Body: p.Body, TS: p.TS, Author: me, Image: sentImage(p.Image), ReplyTo: quoteIn(msgs, p.ReplyTo)}, Status: "pending", Late: m.net.late[p.MsgID]})
+			out = append(out, row{Msg: &shared.Message{Room: room, MsgID: p.MsgID, Body: p.Body, TS: p.TS, Author: me, Image: m.sentImageLocked(p.Image), ReplyTo: quoteIn(msgs, p.ReplyTo)}, Status: "pending", Late: m.net.late[p.MsgID]})
 		}
 	}
 	if v != nil {
