@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"sort"
 	"time"
 
@@ -73,34 +74,20 @@ func (m *model) reply(room string, parent int64, body string) error {
 	return err
 }
 
-// change queues an edit, delete or reaction in the outbox, in order with
-// everything else the person does: it shows at once (rowsLocked applies
-// the outbox), survives a reload and an outage, and a refusal for good
-// comes back as MessageFailed (failedLocked). An invalid one becomes the
-// notice now.
-func (m *model) change(what string, do func(*client.Client) (string, error)) {
-	cl := m.client()
-	if cl == nil {
-		return
-	}
-	if _, err := do(cl); err != nil {
-		m.mu.Lock()
-		m.notice = what + ": " + errText(err)
-		m.mu.Unlock()
-	}
-	m.changed()
-}
-
+// edit, remove and react queue an event in the outbox (model.do, queued).
 func (m *model) edit(ctx app.Context, room string, seq int64, body string) {
-	m.change("Not edited", func(cl *client.Client) (string, error) { return cl.QueueEdit(room, seq, body) })
+	m.do(ctx, "Not edited", queued, func(_ context.Context, cl *client.Client) error { _, err := cl.QueueEdit(room, seq, body); return err })
 }
 
 func (m *model) remove(ctx app.Context, room string, seq int64) {
-	m.change("Not deleted", func(cl *client.Client) (string, error) { return cl.QueueDelete(room, seq) })
+	m.do(ctx, "Not deleted", queued, func(_ context.Context, cl *client.Client) error { _, err := cl.QueueDelete(room, seq); return err })
 }
 
 func (m *model) react(ctx app.Context, room string, seq int64, emoji string, on bool) {
-	m.change("Reaction not saved", func(cl *client.Client) (string, error) { return cl.QueueReact(room, seq, emoji, on) })
+	m.do(ctx, "Reaction not saved", queued, func(_ context.Context, cl *client.Client) error {
+		_, err := cl.QueueReact(room, seq, emoji, on)
+		return err
+	})
 }
 
 // failedLocked shows an outbox entry the server refused for good: a

@@ -137,24 +137,51 @@ func (m *model) client() *client.Client {
 	return m.cl
 }
 
-// do runs a request of the client in ctx.Async and reports its error in
-// the notice slot.
-func (m *model) do(ctx app.Context, what string, fn func(ctx context.Context, cl *client.Client) error) {
+// What model.do runs: a change queued in the outbox, or a request.
+const (
+	// queued: an edit, deletion or reaction goes to the outbox, in order
+	// with everything else the person does. It shows at once (rowsLocked
+	// applies the outbox), survives a reload and an outage, and a refusal
+	// for good comes back as MessageFailed (failedLocked); an invalid one
+	// becomes the notice now.
+	queued time.Duration = 0
+	// requestTimeout bounds a request that waits for the server's answer.
+	requestTimeout = 15 * time.Second
+)
+
+// do runs fn with the running client and makes its error the notice
+// ("what: why"). A queued change (timeout queued) runs now and the page
+// re-reads at once; a request runs in ctx.Async bounded by timeout, and
+// an unanswered one tells delivery.go the socket may be dead.
+func (m *model) do(ctx app.Context, what string, timeout time.Duration, fn func(ctx context.Context, cl *client.Client) error) {
 	cl := m.client()
 	if cl == nil {
 		return
 	}
-	ctx.Async(func() {
-		rctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	run := func() {
+		rctx, cancel := context.Background(), func() {}
+		if timeout != queued {
+			rctx, cancel = context.WithTimeout(rctx, timeout)
+		}
 		defer cancel()
-		if err := fn(rctx, cl); err != nil {
+		err := fn(rctx, cl)
+		if err != nil && timeout != queued {
 			m.requestFailed(err) // delivery.go: an unanswered request means a dead socket
+		}
+		if err != nil {
 			m.mu.Lock()
 			m.notice = what + ": " + errText(err)
 			m.mu.Unlock()
+		}
+		if err != nil || timeout == queued {
 			m.changed()
 		}
-	})
+	}
+	if timeout == queued {
+		run()
+		return
+	}
+	ctx.Async(run)
 }
 
 // errText is an error as a person reads it.
@@ -207,7 +234,7 @@ func roomLabel(r shared.RoomInfo) string {
 	if r.Kind == shared.RoomDM && r.Peer != nil && r.Peer.Nick != "" {
 		return "@" + r.Peer.Nick
 	}
-	if strings.HasPrefix(r.Name, "dm-") {
+	if isDMName(r.Name) {
 		return "Direct message" // its name is a hash, never shown
 	}
 	return "#" + r.Name
@@ -292,7 +319,7 @@ func (c *Chat) onNickKey(ctx app.Context, e app.Event) {
 		return
 	}
 	c.editNick = false
-	c.m.do(ctx, "Nickname", func(rctx context.Context, cl *client.Client) error {
+	c.m.do(ctx, "Nickname", requestTimeout, func(rctx context.Context, cl *client.Client) error {
 		if err := cl.SetNick(rctx, nick); err != nil {
 			return err
 		}
@@ -322,7 +349,7 @@ func (c *Chat) onInvite(ctx app.Context, e app.Event) {
 	}
 	input.Set("value", "")
 	room := c.room
-	c.m.do(ctx, "Invite", func(rctx context.Context, cl *client.Client) error {
+	c.m.do(ctx, "Invite", requestTimeout, func(rctx context.Context, cl *client.Client) error {
 		if err := cl.Invite(rctx, room, mem.User); err != nil {
 			return err
 		}
@@ -361,7 +388,7 @@ func (c *Chat) renderMe() app.UI {
 // onDM opens (creating) the direct conversation with a member.
 func (l *MemberList) onDM(ctx app.Context, e app.Event) {
 	user := ctx.JSSrc().Get("dataset").Get("user").String()
-	l.m.do(ctx, "Direct message", func(rctx context.Context, cl *client.Client) error {
+	l.m.do(ctx, "Direct message", requestTimeout, func(rctx context.Context, cl *client.Client) error {
 		info, err := cl.DirectMessage(rctx, user)
 		if err != nil {
 			return err
@@ -375,14 +402,14 @@ func (l *MemberList) onDM(ctx app.Context, e app.Event) {
 // onRemove takes a member's access to the open private room away.
 func (l *MemberList) onRemove(ctx app.Context, e app.Event) {
 	user, room := ctx.JSSrc().Get("dataset").Get("user").String(), l.Room
-	l.m.do(ctx, "Remove", func(rctx context.Context, cl *client.Client) error {
+	l.m.do(ctx, "Remove", requestTimeout, func(rctx context.Context, cl *client.Client) error {
 		return cl.Remove(rctx, room, user)
 	})
 }
 
 // createPrivate creates a private room, then opens it.
 func (l *RoomList) createPrivate(ctx app.Context, name string) {
-	l.m.do(ctx, "Private room", func(rctx context.Context, cl *client.Client) error {
+	l.m.do(ctx, "Private room", requestTimeout, func(rctx context.Context, cl *client.Client) error {
 		if _, err := cl.CreateRoom(rctx, name, shared.RoomPrivate); err != nil {
 			return err
 		}

@@ -200,7 +200,7 @@ func switchItems(s snapshot, query string) []switchItem {
 		if r.Peer != nil {
 			peers[r.Peer.User] = true
 		}
-		if strings.HasPrefix(r.Name, "dm-") && r.Peer == nil {
+		if isDMName(r.Name) && r.Peer == nil {
 			continue
 		}
 		add(switchItem{Label: roomLabel(r), Room: r.Name})
@@ -304,7 +304,7 @@ func (w *Switcher) choose(ctx app.Context, it switchItem) {
 	user := it.User
 	// The switcher stays until the DM is known: a Dispatch through the
 	// ctx of a component already gone would be dropped.
-	w.m.do(ctx, "Direct message", func(rctx context.Context, cl *client.Client) error {
+	w.m.do(ctx, "Direct message", requestTimeout, func(rctx context.Context, cl *client.Client) error {
 		info, err := cl.DirectMessage(rctx, user)
 		if err != nil {
 			return err

@@ -3,7 +3,6 @@ package ui
 import (
 	"encoding/json"
 	"errors"
-	"strings"
 
 	"github.com/duplex-chat/duplex/shared"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -155,7 +154,7 @@ func deniedReason(err error) (string, bool) {
 func (c *Chat) renderDenied() app.UI {
 	s := c.snap
 	title, text := "Private room", "#"+c.room+" is a private room: ask a member to invite you."
-	if strings.HasPrefix(c.room, "dm-") {
+	if isDMName(c.room) {
 		title, text = "Direct conversation", "This is a direct conversation between two other people."
 	}
 	return app.Div().Class("layout").DataSet("drawer", c.drawer).Body(
@@ -180,7 +179,7 @@ func leaveLabel(r shared.RoomInfo) string { return "Leave " + roomLabel(r) }
 func (m *model) hideDM(room string) (next string, ok bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	dm := strings.HasPrefix(room, "dm-")
+	dm := isDMName(room)
 	for _, r := range m.rooms {
 		if r.Name == room {
 			dm = kindOf(r) == shared.RoomDM
@@ -191,7 +190,7 @@ func (m *model) hideDM(room string) (next string, ok bool) {
 	}
 	m.hideLocked(room)
 	for _, r := range m.joined {
-		if r != room && !strings.HasPrefix(r, "dm-") {
+		if r != room && !isDMName(r) {
 			next = r
 		}
 	}

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"strings"
 	"time"
 
 	"github.com/duplex-chat/duplex/shared"
@@ -42,7 +41,7 @@ func (m *model) notifyLocked(msg shared.Message) {
 	for _, u := range msg.Mentions {
 		mentioned = mentioned || u == me
 	}
-	dm := strings.HasPrefix(msg.Room, "dm-")
+	dm := isDMName(msg.Room)
 	if !mentioned && !dm {
 		return
 	}

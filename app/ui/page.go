@@ -450,7 +450,7 @@ func (c *Chat) renderChat() app.UI {
 			&Composer{m: c.m, Room: c.room, Label: roomLabel(s.Info), RefusedID: s.Refused.MsgID, RefusedBody: s.Refused.Body},
 			&MentionSuggest{Room: c.room, Members: s.Members, Me: s.User},
 		),
-		&MemberList{m: c.m, Room: c.room, Members: s.Members, Stale: s.State != client.StateOnline, Me: s.User, Owner: owner, DM: s.Info.Kind == shared.RoomDM || strings.HasPrefix(c.room, "dm-")},
+		&MemberList{m: c.m, Room: c.room, Members: s.Members, Stale: s.State != client.StateOnline, Me: s.User, Owner: owner, DM: s.Info.Kind == shared.RoomDM || isDMName(c.room)},
 		app.Div().Class("scrim").DataSet("test", "scrim").OnClick(c.closeDrawer),
 	)
 }

@@ -59,7 +59,7 @@ func (l *RoomList) Render() app.UI {
 	}
 	public := func(name string) bool {
 		k, ok := kinds[name]
-		return ok && k == shared.RoomPublic || !ok && !strings.HasPrefix(name, "dm-")
+		return ok && k == shared.RoomPublic || !ok && !isDMName(name)
 	}
 	var joined []string
 	for _, name := range append(append([]string(nil), l.Joined...), l.Current) {

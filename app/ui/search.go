@@ -249,7 +249,7 @@ func searchStatus(s searchSnap) string {
 // roomName is how a result names its room: a DM as a direct message (its
 // name is a hash).
 func roomName(room string) string {
-	if strings.HasPrefix(room, "dm-") {
+	if isDMName(room) {
 		return "direct message"
 	}
 	return "#" + room
