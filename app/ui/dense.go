@@ -75,8 +75,8 @@ func (m *model) namesLocked() map[string]string {
 			names[mem.User] = mem.Nick
 		}
 	}
-	if m.cl != nil {
-		names[m.cl.User()] = m.cl.Nick()
+	if m.cl != nil && m.me.User != "" {
+		names[m.me.User] = m.me.Nick
 	}
 	return names
 }

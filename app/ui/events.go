@@ -46,13 +46,11 @@ func quoteOf(m shared.Message) *shared.Reply {
 
 // lastOwn returns the person's newest message in room that can be edited.
 func (m *model) lastOwn(room string) (shared.Message, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.cl == nil {
+	cv := m.readClient(room) // no model lock: the messages are the client's snapshot
+	if cv.cl == nil {
 		return shared.Message{}, false
 	}
-	me := m.cl.User()
-	msgs := m.messagesLocked(room)
+	me, msgs := cv.me.User, cv.msgs
 	for i := len(msgs) - 1; i >= 0; i-- {
 		if msg := msgs[i]; msg.Kind == shared.KindMessage && msg.Author.User == me && !msg.Deleted {
 			return msg, true
@@ -110,9 +108,7 @@ func (m *model) failedLocked(e client.MessageFailed) {
 
 // shows reports whether the view of room holds message seq.
 func (m *model) shows(room string, seq int64) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, ok := findMessage(m.messagesLocked(room), seq)
+	_, ok := findMessage(m.messages(room), seq)
 	return ok
 }
 
@@ -126,9 +122,9 @@ func (m *model) loadUntil(ctx app.Context, room string, seq int64, done func()) 
 	ctx.Async(func() {
 		defer done()
 		for range 100 { // at most 100 pages: a jump never pages forever
+			msgs := m.messages(room) // the client's copy
 			m.mu.Lock()
 			v := m.viewLocked(room)
-			msgs := m.messagesLocked(room) // the client's copy
 			_, ok := findMessage(msgs, seq)
 			if ok || !v.more || len(msgs) == 0 {
 				m.mu.Unlock()

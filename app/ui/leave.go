@@ -23,6 +23,7 @@ func (m *model) leave(ctx app.Context, room string) (next string) {
 	if next, ok := m.hideDM(room); ok { // manage.go
 		return next
 	}
+	msgs := m.messages(room)
 	m.mu.Lock()
 	cl := m.cl
 	for i, r := range m.joined {
@@ -39,7 +40,7 @@ func (m *model) leave(ctx app.Context, room string) (next string) {
 		break
 	}
 	saveJoined(m.joined)
-	m.hideLocked(room) // manage.go: a private room or DM stays hidden
+	m.hideLocked(room, msgs) // manage.go: a private room or DM stays hidden
 	delete(m.views, room)
 	m.mu.Unlock()
 	m.changed()

@@ -45,12 +45,13 @@ func (m *model) saveHiddenLocked() {
 	}
 }
 
-// hideLocked hides a private room or DM that the person left.
-func (m *model) hideLocked(room string) {
+// hideLocked hides a private room or DM that the person left; msgs are
+// the room's messages (model.messages).
+func (m *model) hideLocked(room string, msgs []shared.Message) {
 	for _, r := range m.rooms {
 		if r.Name == room && kindOf(r) != shared.RoomPublic {
 			head := r.Head // the list may be older than the messages held
-			if msgs := m.messagesLocked(room); len(msgs) > 0 {
+			if len(msgs) > 0 {
 				head = max(head, msgs[len(msgs)-1].Seq)
 			}
 			m.loadHiddenLocked()
@@ -177,6 +178,7 @@ func leaveLabel(r shared.RoomInfo) string { return "Leave " + roomLabel(r) }
 // brings it back with its unread badge. It returns the joined room to
 // show instead, and false for a room that is not a DM.
 func (m *model) hideDM(room string) (next string, ok bool) {
+	msgs := m.messages(room)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	dm := isDMName(room)
@@ -188,7 +190,7 @@ func (m *model) hideDM(room string) (next string, ok bool) {
 	if !dm {
 		return "", false
 	}
-	m.hideLocked(room)
+	m.hideLocked(room, msgs)
 	for _, r := range m.joined {
 		if r != room && !isDMName(r) {
 			next = r

@@ -22,6 +22,7 @@ type model struct {
 	mu     sync.Mutex
 	cl     *client.Client
 	nick   string
+	me     shared.Member // the person as the client last said (user id, nickname), read outside the model's lock
 	state  client.State
 	rooms  []shared.RoomInfo // the server's room list, for browsing
 	joined []string          // rooms the person joined, in the order joined
@@ -121,30 +122,35 @@ func (m *model) started() bool {
 // start creates the client once per page load and pumps its events in
 // ctx.Async.
 func (m *model) start(ctx app.Context, wsURL, nick string) {
-	m.mu.Lock()
-	if m.cl != nil {
-		m.mu.Unlock()
+	if m.started() {
 		return
 	}
 	opts := &client.Options{Nick: nick, Storage: newStorage()}
 	if d := storedBackoff(); d > 0 {
 		opts.MinBackoff, opts.MaxBackoff = d, d
 	}
-	cl, err := client.New(wsURL, opts)
+	cl, err := client.New(wsURL, opts) // not under the model's lock: the client takes its own
+	m.mu.Lock()
 	if err != nil {
 		m.notice = err.Error()
 		m.mu.Unlock()
 		return
 	}
+	if m.cl != nil { // started meanwhile (start runs on the UI goroutine: never)
+		m.mu.Unlock()
+		cl.Close()
+		return
+	}
 	m.cl, m.nick, m.signinErr = cl, nick, ""
 	m.reads.ctx, m.reads.hasCtx = ctx, true // unread.go: opens DMs
-	if seed := m.seed; seed != nil {        // the page's prerendered messages move into the client
-		cl.Seed(seed.Room, seed.Messages)
-		m.seed = nil
-	}
+	seed := m.seed
+	m.seed = nil
 	m.joined = loadJoined()
 	joined := append([]string(nil), m.joined...)
 	m.mu.Unlock()
+	if seed != nil { // the page's prerendered messages move into the client
+		cl.Seed(seed.Room, seed.Messages)
+	}
 	ctx.Async(func() { m.pump(cl) })
 	m.watchNet(cl) // delivery.go
 	for _, r := range joined {
@@ -154,11 +160,27 @@ func (m *model) start(ctx app.Context, wsURL, nick string) {
 
 func (m *model) pump(cl *client.Client) {
 	for ev := range cl.Events() {
+		// What the event needs from the client is read first: the
+		// client's lock is never taken inside the model's.
+		me := shared.Member{User: cl.User(), Nick: cl.Nick()}
+		var members []shared.Member
+		var token string
+		switch e := ev.(type) {
+		case client.MemberJoined:
+			members = cl.Members(e.Room)
+		case client.MemberLeft:
+			members = cl.Members(e.Room)
+		case client.StateChanged:
+			if e.State == client.StateOnline {
+				token = cl.Token()
+			}
+		}
 		m.mu.Lock()
 		if m.cl != cl { // signed out: nothing of that person may show again
 			m.mu.Unlock()
 			continue
 		}
+		m.me = me
 		switch e := ev.(type) {
 		case client.StateChanged:
 			if e.State == client.StateOnline {
@@ -166,7 +188,7 @@ func (m *model) pump(cl *client.Client) {
 					app.TryUpdate() // a server that came back may serve a new app.wasm
 				}
 				m.online = true
-				setTokenCookie(cl.Token())
+				setTokenCookie(token)
 				go m.refreshRoomsOf(cl)
 			}
 			var pe *shared.Error
@@ -193,9 +215,9 @@ func (m *model) pump(cl *client.Client) {
 		case client.PresenceChanged:
 			m.viewLocked(e.Room).members = e.Members
 		case client.MemberJoined:
-			m.viewLocked(e.Room).members = cl.Members(e.Room)
+			m.viewLocked(e.Room).members = members
 		case client.MemberLeft:
-			m.viewLocked(e.Room).members = cl.Members(e.Room)
+			m.viewLocked(e.Room).members = members
 		case client.RoomsChanged:
 			m.rooms = e.Rooms
 			m.roomsSeenLocked(e.Rooms) // manage.go
@@ -304,15 +326,14 @@ func (m *model) send(room, body string) error {
 
 // loadOlder fetches the page of history before the oldest shown message.
 func (m *model) loadOlder(ctx app.Context, room string) {
-	m.mu.Lock()
-	v := m.viewLocked(room)
-	if m.cl == nil || v.loading || !v.more {
-		m.mu.Unlock()
+	cl := m.client()
+	if cl == nil {
 		return
 	}
-	cl := m.cl
 	held := cl.Messages(room)
-	if len(held) == 0 {
+	m.mu.Lock()
+	v := m.viewLocked(room)
+	if m.cl != cl || v.loading || !v.more || len(held) == 0 {
 		m.mu.Unlock()
 		return
 	}
@@ -397,10 +418,40 @@ type snapshot struct {
 	Names       map[string]string // current nicknames by user id: dense.go
 }
 
+// clientView is what a snapshot reads from the client, read before the
+// model's lock is taken: the client's lock is never taken inside the
+// model's (lock order: server/ARCHITECTURE.md). Messages and Outbox are
+// the client's immutable snapshots.
+type clientView struct {
+	cl        *client.Client
+	me        shared.Member
+	nextRetry time.Time
+	msgs      []shared.Message // the room's
+	outbox    []client.Pending
+}
+
+// readClient reads what a snapshot of room needs from the running client.
+func (m *model) readClient(room string) clientView {
+	cl := m.client()
+	if cl == nil {
+		return clientView{}
+	}
+	return clientView{cl: cl, me: shared.Member{User: cl.User(), Nick: cl.Nick()}, nextRetry: cl.NextRetry(),
+		msgs: cl.Messages(room), outbox: cl.Outbox()}
+}
+
 // snapshot copies what the page shows of room.
 func (m *model) snapshot(room string) snapshot {
+	cv := m.readClient(room)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if cv.cl != m.cl {
+		// Signed in or out meanwhile: this snapshot shows no client's
+		// data, and the change already asked for the next one.
+		cv = clientView{}
+	} else if cv.cl != nil {
+		m.me = cv.me
+	}
 	s := snapshot{
 		Signed: m.cl != nil, Nick: m.nick, State: m.shownStateLocked(), Notice: m.notice, SigninErr: m.signinErr,
 		Info:  shared.RoomInfo{Name: room},
@@ -411,15 +462,13 @@ func (m *model) snapshot(room string) snapshot {
 	for r := range m.manage.invited {
 		s.Invited[r] = true
 	}
-	if m.cl != nil {
-		s.User, s.NextRetry = m.cl.User(), m.cl.NextRetry()
-	}
+	s.User, s.NextRetry = cv.me.User, cv.nextRetry
 	for _, r := range m.rooms {
 		if r.Name == room {
 			s.Info = r
 		}
 	}
-	msgs := m.messagesLocked(room)
+	msgs := m.messagesLocked(room, cv)
 	v := m.views[room]
 	if v != nil {
 		s.Members, s.Typing, s.Loading, s.Denied = v.members, m.typistsLocked(room, v.typing), v.loading, v.denied // typing.go
@@ -428,18 +477,29 @@ func (m *model) snapshot(room string) snapshot {
 			s.Refused = v.failed[n-1]
 		}
 	}
-	s.Rows = m.rowsLocked(room, msgs)
+	s.Rows = m.rowsLocked(room, msgs, cv)
 	s.Names = m.namesLocked()
 	m.fillReadsLocked(&s, room)
 	m.fillSearchLocked(&s, room)
 	return s
 }
 
-// messagesLocked is the room's messages: the client's snapshot, or
+// messages is the room's messages (messagesLocked), read with no model
+// lock held while the person is signed in.
+func (m *model) messages(room string) []shared.Message {
+	if cl := m.client(); cl != nil {
+		return cl.Messages(room)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.messagesLocked(room, clientView{})
+}
+
+// messagesLocked is the room's messages: the client's snapshot (cv), or
 // before the person signed in, the prerendered ones the page brought.
-func (m *model) messagesLocked(room string) []shared.Message {
-	if m.cl != nil {
-		return m.cl.Messages(room)
+func (m *model) messagesLocked(room string, cv clientView) []shared.Message {
+	if cv.cl != nil {
+		return cv.msgs
 	}
 	if seed := m.seed; seed != nil && seed.Room == room {
 		return seed.Messages
@@ -449,13 +509,12 @@ func (m *model) messagesLocked(room string) []shared.Message {
 
 // rowsLocked returns what the room shows: its messages, then the outbox
 // entries not yet confirmed, then the sends the server refused.
-func (m *model) rowsLocked(room string, msgs []shared.Message) []row {
+func (m *model) rowsLocked(room string, msgs []shared.Message, cv clientView) []row {
 	v := m.views[room]
-	var outbox []client.Pending
-	if m.cl != nil {
+	outbox := cv.outbox
+	if cv.cl != nil {
 		// Edits, deletions and reactions still in the outbox show at once.
-		outbox = m.cl.Outbox()
-		msgs = client.PendingApplied(msgs, outbox, room, m.cl.User())
+		msgs = client.PendingApplied(msgs, outbox, room, cv.me.User)
 	}
 	out := make([]row, 0, len(msgs)+1)
 	for i := range msgs {
@@ -463,14 +522,14 @@ func (m *model) rowsLocked(room string, msgs []shared.Message) []row {
 			out = append(out, row{Msg: &msgs[i], Status: "sent"})
 		}
 	}
-	if m.cl != nil {
+	if cv.cl != nil {
 		// A pending send whose echo arrived (its ack not yet) is shown
 		// once, as sent: echoes land at the end of the list.
 		echoed := make(map[string]bool)
 		for i := max(len(msgs)-500, 0); i < len(msgs); i++ {
 			echoed[msgs[i].MsgID] = true
 		}
-		me := shared.Member{User: m.cl.User(), Nick: m.cl.Nick()}
+		me := cv.me
 		for _, p := range outbox {
 			if p.Room != room || p.Kind != shared.KindMessage || echoed[p.MsgID] {
 				continue
@@ -486,11 +545,12 @@ func (m *model) rowsLocked(room string, msgs []shared.Message) []row {
 	return out
 }
 
+// userLocked is the person's user id as the client last said (m.me).
 func (m *model) userLocked() string {
 	if m.cl == nil {
 		return ""
 	}
-	return m.cl.User()
+	return m.me.User
 }
 
 func loadJoined() []string {

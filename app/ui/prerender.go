@@ -94,12 +94,14 @@ func (m *model) seedFromPrerender() {
 	sort.Slice(msgs, func(i, j int) bool { return msgs[i].Seq < msgs[j].Seq })
 	p.Messages = msgs
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.cl != nil {
-		m.cl.Seed(p.Room, msgs)
-		return
+	cl := m.cl
+	if cl == nil {
+		m.seed = &p
 	}
-	m.seed = &p
+	m.mu.Unlock()
+	if cl != nil {
+		cl.Seed(p.Room, msgs)
+	}
 }
 
 // prerenderData renders the hand-over element for the wasm.

@@ -105,9 +105,9 @@ func (m *model) jumpTo(room string, seq int64) {
 // it pages back through history while the target is older than the
 // oldest message held. It reports whether the target is loaded.
 func (m *model) seekTarget(ctx app.Context, room string, seq int64) bool {
+	msgs := m.messages(room) // the client's copy
 	m.mu.Lock()
 	v := m.viewLocked(room)
-	msgs := m.messagesLocked(room) // the client's copy
 	loaded := len(msgs) > 0 && msgs[0].Seq <= seq
 	for _, msg := range msgs {
 		if msg.Seq == seq {
