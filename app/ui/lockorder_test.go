@@ -13,7 +13,7 @@ import (
 // TestModelNeverCallsClientUnderItsLock: the lock order
 // (server/ARCHITECTURE.md) has no lock of the client taken inside the
 // model's: the model reads the client first, then takes its own lock
-// (snapshot's clientView, the pump's reads before m.mu). The test reads
+// (snapshot's clientView, model.event's reads before m.mu). The test reads
 // the package's source: in every function (and every function literal, on
 // its own: it runs later, on another goroutine or in ctx.Async) it
 // follows m.mu.Lock and m.mu.Unlock in source order and fails on a call of

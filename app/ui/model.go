@@ -12,10 +12,12 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
-// model is the browser's chat state. It lives outside the components so a
-// remount or a navigation keeps it. Components never lock it: they read
-// snapshots (model.snapshot) and call its methods; the client's event pump
-// runs in ctx.Async and tells the page through ctx.Dispatch (a component
+// model is the browser's chat state, one per page load (routes.go makes
+// it; Chat passes it down). It lives outside the components so a remount
+// or a navigation keeps it. Components never lock it: they read snapshots
+// (model.snapshot) and call its methods; the client hands it its events
+// (model.event, on the client's goroutine) and it tells the page through
+// ctx.Dispatch (a component
 // that is not mounted would drop the update, go-app#516, so the page
 // re-reads a fresh snapshot whenever it mounts or navigates).
 type model struct {
@@ -119,13 +121,20 @@ func (m *model) started() bool {
 	return m.cl != nil
 }
 
-// start creates the client once per page load and pumps its events in
-// ctx.Async.
+// start creates the client once per page load. The client hands its
+// events to the model on its own goroutine (client.Options.OnEvent, as it
+// emits them: no event pump, no channel in between); the model takes them
+// once it has recorded the client.
 func (m *model) start(ctx app.Context, wsURL, nick string) {
 	if m.started() {
 		return
 	}
-	opts := &client.Options{Nick: nick, Storage: newStorage()}
+	var cl *client.Client
+	ready := make(chan struct{})
+	opts := &client.Options{Nick: nick, Storage: newStorage(), OnEvent: func(ev client.Event) {
+		<-ready // cl is set and recorded (closed below, or on failure)
+		m.event(cl, ev)
+	}}
 	if d := storedBackoff(); d > 0 {
 		opts.MinBackoff, opts.MaxBackoff = d, d
 	}
@@ -138,6 +147,7 @@ func (m *model) start(ctx app.Context, wsURL, nick string) {
 	}
 	if m.cl != nil { // started meanwhile (start runs on the UI goroutine: never)
 		m.mu.Unlock()
+		close(ready) // its events find another client recorded and are dropped
 		cl.Close()
 		return
 	}
@@ -148,92 +158,94 @@ func (m *model) start(ctx app.Context, wsURL, nick string) {
 	m.joined = loadJoined()
 	joined := append([]string(nil), m.joined...)
 	m.mu.Unlock()
+	close(ready)
 	if seed != nil { // the page's prerendered messages move into the client
 		cl.Seed(seed.Room, seed.Messages)
 	}
-	ctx.Async(func() { m.pump(cl) })
 	m.watchNet(cl) // delivery.go
 	for _, r := range joined {
 		m.open(ctx, r)
 	}
 }
 
-func (m *model) pump(cl *client.Client) {
-	for ev := range cl.Events() {
-		// What the event needs from the client is read first: the
-		// client's lock is never taken inside the model's.
-		me := shared.Member{User: cl.User(), Nick: cl.Nick()}
-		var members []shared.Member
-		var token string
-		switch e := ev.(type) {
-		case client.MemberJoined:
-			members = cl.Members(e.Room)
-		case client.MemberLeft:
-			members = cl.Members(e.Room)
-		case client.StateChanged:
-			if e.State == client.StateOnline {
-				token = cl.Token()
-			}
+// event takes one event of cl, on the client's goroutine (or the
+// goroutine of the client call that caused it), never with the client's
+// lock held: it updates the model and asks the page to re-read. It must
+// not wait on the client (client.Options.OnEvent).
+func (m *model) event(cl *client.Client, ev client.Event) {
+	// What the event needs from the client is read first: the
+	// client's lock is never taken inside the model's.
+	me := shared.Member{User: cl.User(), Nick: cl.Nick()}
+	var members []shared.Member
+	var token string
+	switch e := ev.(type) {
+	case client.MemberJoined:
+		members = cl.Members(e.Room)
+	case client.MemberLeft:
+		members = cl.Members(e.Room)
+	case client.StateChanged:
+		if e.State == client.StateOnline {
+			token = cl.Token()
 		}
-		m.mu.Lock()
-		if m.cl != cl { // signed out: nothing of that person may show again
-			m.mu.Unlock()
-			continue
-		}
-		m.me = me
-		switch e := ev.(type) {
-		case client.StateChanged:
-			if e.State == client.StateOnline {
-				if m.online {
-					app.TryUpdate() // a server that came back may serve a new app.wasm
-				}
-				m.online = true
-				setTokenCookie(token)
-				go m.refreshRoomsOf(cl)
-			}
-			var pe *shared.Error
-			if e.State == client.StateOffline && errors.As(e.Err, &pe) {
-				m.refusedLocked(pe)
-			}
-			m.state = e.State
-		case client.RoomRemoved:
-			m.viewLocked(e.Room).joined = false
-			m.notice = "You no longer have access to #" + e.Room
-			go m.refreshRoomsOf(cl)
-		case client.MessageReceived:
-			m.notifyLocked(e.Message) // notify.go
-			m.unhideLocked(e.Message) // manage.go: a DM left comes back
-			m.sentLocked(e.Message)   // typing.go: the typist's message ends their typing
-		case client.ReadChanged:
-			m.readChangedLocked(e) // unread.go
-		case client.TypingChanged:
-			m.viewLocked(e.Room).typing = e.Users
-		case client.MessageFailed:
-			m.failedLocked(e) // events.go
-		case client.Joined:
-			m.viewLocked(e.Ack.Room).joined = true
-		case client.PresenceChanged:
-			m.viewLocked(e.Room).members = e.Members
-		case client.MemberJoined:
-			m.viewLocked(e.Room).members = members
-		case client.MemberLeft:
-			m.viewLocked(e.Room).members = members
-		case client.RoomsChanged:
-			m.rooms = e.Rooms
-			m.roomsSeenLocked(e.Rooms) // manage.go
-			m.dmsLocked(e.Rooms)       // unread.go
-		case client.SignedOut:
-			m.signedOutLocked() // identity.go
-		case client.NickChanged:
-			m.nickChangedLocked(e.Nick) // identity.go
-		case client.ErrorReceived:
-			if e.Err != nil {
-				m.notice = e.Err.Message
-			}
-		}
-		m.mu.Unlock()
-		m.changed()
 	}
+	m.mu.Lock()
+	if m.cl != cl { // signed out: nothing of that person may show again
+		m.mu.Unlock()
+		return
+	}
+	m.me = me
+	switch e := ev.(type) {
+	case client.StateChanged:
+		if e.State == client.StateOnline {
+			if m.online {
+				app.TryUpdate() // a server that came back may serve a new app.wasm
+			}
+			m.online = true
+			setTokenCookie(token)
+			go m.refreshRoomsOf(cl)
+		}
+		var pe *shared.Error
+		if e.State == client.StateOffline && errors.As(e.Err, &pe) {
+			m.refusedLocked(pe)
+		}
+		m.state = e.State
+	case client.RoomRemoved:
+		m.viewLocked(e.Room).joined = false
+		m.notice = "You no longer have access to #" + e.Room
+		go m.refreshRoomsOf(cl)
+	case client.MessageReceived:
+		m.notifyLocked(e.Message) // notify.go
+		m.unhideLocked(e.Message) // manage.go: a DM left comes back
+		m.sentLocked(e.Message)   // typing.go: the typist's message ends their typing
+	case client.ReadChanged:
+		m.readChangedLocked(e) // unread.go
+	case client.TypingChanged:
+		m.viewLocked(e.Room).typing = e.Users
+	case client.MessageFailed:
+		m.failedLocked(e) // events.go
+	case client.Joined:
+		m.viewLocked(e.Ack.Room).joined = true
+	case client.PresenceChanged:
+		m.viewLocked(e.Room).members = e.Members
+	case client.MemberJoined:
+		m.viewLocked(e.Room).members = members
+	case client.MemberLeft:
+		m.viewLocked(e.Room).members = members
+	case client.RoomsChanged:
+		m.rooms = e.Rooms
+		m.roomsSeenLocked(e.Rooms) // manage.go
+		m.dmsLocked(e.Rooms)       // unread.go
+	case client.SignedOut:
+		m.signedOutLocked() // identity.go
+	case client.NickChanged:
+		m.nickChangedLocked(e.Nick) // identity.go
+	case client.ErrorReceived:
+		if e.Err != nil {
+			m.notice = e.Err.Message
+		}
+	}
+	m.mu.Unlock()
+	m.changed()
 }
 
 // refreshRooms asks the running client's server for the room list.
