@@ -1,3 +1,7 @@
+//go:build !js
+
+// The server prerenders pages natively; the bundle has no app.Handler.
+
 package ui
 
 import (
