@@ -536,14 +536,22 @@ func (m *model) rowsLocked(room string, msgs []shared.Message, cv clientView) []
 	}
 	if cv.cl != nil {
 		// A pending send whose echo arrived (its ack not yet) is shown
-		// once, as sent: echoes land at the end of the list.
-		echoed := make(map[string]bool)
-		for i := max(len(msgs)-500, 0); i < len(msgs); i++ {
-			echoed[msgs[i].MsgID] = true
-		}
+		// once, as sent: echoes land at the end of the list. The set of
+		// echoes is made only when the room has a pending send (most
+		// snapshots have none: they skip it).
+		var echoed map[string]bool
 		me := cv.me
 		for _, p := range outbox {
-			if p.Room != room || p.Kind != shared.KindMessage || echoed[p.MsgID] {
+			if p.Room != room || p.Kind != shared.KindMessage {
+				continue
+			}
+			if echoed == nil {
+				echoed = make(map[string]bool)
+				for i := max(len(msgs)-500, 0); i < len(msgs); i++ {
+					echoed[msgs[i].MsgID] = true
+				}
+			}
+			if echoed[p.MsgID] {
 				continue
 			}
 			out = append(out, row{Msg: &shared.Message{Room: room, MsgID: p.MsgID, Body: p.Body, TS: p.TS, Author: me, Image: m.sentImageLocked(p.Image), ReplyTo: quoteIn(msgs, p.ReplyTo)}, Status: "pending", Late: m.net.late[p.MsgID]})
