@@ -366,7 +366,6 @@ func (c *Client) roomLocked(room string) *roomState {
 // even after Close: a state change (cursor, outbox) is never made without
 // the event that reports it just because Close raced with it.
 func (c *Client) emit(ev Event) bool {
-	defer c.trackRead(ev) // unread counts follow what the app is told: read.go
 	if c.opts.OnEvent != nil {
 		c.opts.OnEvent(ev)
 		return true

@@ -128,6 +128,7 @@ func (c *Client) handle(f shared.Frame) {
 	case *shared.RoomList:
 		c.answer(f)
 		c.emit(RoomsChanged{Rooms: p.Rooms})
+		c.readRooms(p.Rooms) // read.go: the unread counts it carries
 	case *shared.Removed:
 		c.removed(p.Room)
 	case *shared.Read:
@@ -177,6 +178,9 @@ func (c *Client) joinAnswer(room string, f shared.Frame) {
 	c.mu.Unlock()
 	if ev != nil {
 		c.emit(ev)
+	}
+	if j, ok := ev.(Joined); ok {
+		c.readJoined(j.Ack) // read.go: the server's marker and counts
 	}
 	c.pump() // the room's outbox entries may go now (or are dropped): pace.go
 }

@@ -23,14 +23,6 @@ const (
 // quickEmoji are the reactions the picker offers.
 var quickEmoji = []string{"👍", "❤️", "😂", "🎉", "😮", "🙏"}
 
-// msgUI is the view state of the per-message controls: the message that
-// asks to confirm its delete and the one whose picker is open. Only the
-// UI goroutine touches it.
-var msgUI struct {
-	room            string
-	confirm, picker int64
-}
-
 // renderContent draws a message's body and everything around it; it
 // takes the place of renderBody in renderRow.
 func (l *MessageList) renderContent(r row) app.UI {
@@ -111,8 +103,8 @@ func reactionLabel(rc shared.Reaction, mine bool) string {
 // renderActions draws Reply, and Edit and Delete on one's own message.
 func (l *MessageList) renderActions(m shared.Message) app.UI {
 	own := l.Me != "" && m.Author.User == l.Me
-	confirming := own && msgUI.room == l.Room && msgUI.confirm == m.Seq
-	open := msgUI.room == l.Room && msgUI.picker == m.Seq
+	confirming := own && l.m.msgUI.room == l.Room && l.m.msgUI.confirm == m.Seq
+	open := l.m.msgUI.room == l.Room && l.m.msgUI.picker == m.Seq
 	cls := "actions"
 	if open || confirming {
 		cls += " open" // stays shown while the picker or the confirmation is
@@ -182,7 +174,7 @@ func (l *MessageList) onReact(ctx app.Context, e app.Event) {
 	btn := ctx.JSSrc()
 	emoji, on := btn.Get("dataset").Get("emoji").String(), btn.Call("getAttribute", "aria-pressed").String() != "true"
 	if seq := rowSeq(ctx); seq > 0 {
-		theModel.react(ctx, l.Room, seq, emoji, on)
+		l.m.react(ctx, l.Room, seq, emoji, on)
 	}
 }
 
@@ -200,36 +192,36 @@ func (l *MessageList) onEdit(ctx app.Context, e app.Event) {
 
 func (l *MessageList) onPicker(ctx app.Context, e app.Event) {
 	seq := rowSeq(ctx)
-	if msgUI.room == l.Room && msgUI.picker == seq {
-		msgUI.picker = 0
+	if l.m.msgUI.room == l.Room && l.m.msgUI.picker == seq {
+		l.m.msgUI.picker = 0
 		return
 	}
-	msgUI.room, msgUI.picker, msgUI.confirm = l.Room, seq, 0
-	pickerQuery = ""
+	l.m.msgUI.room, l.m.msgUI.picker, l.m.msgUI.confirm = l.Room, seq, 0
+	l.m.pickerQuery = ""
 	focusSoon(ctx, `[data-test=emoji-picker] [data-test=pick-emoji]`) // ↑ reaches the search box
 }
 
 func (l *MessageList) onDelete(ctx app.Context, e app.Event) {
-	msgUI.room, msgUI.confirm, msgUI.picker = l.Room, rowSeq(ctx), 0
+	l.m.msgUI.room, l.m.msgUI.confirm, l.m.msgUI.picker = l.Room, rowSeq(ctx), 0
 	focusSoon(ctx, `[data-test=delete-confirm]`)
 }
 
 func (l *MessageList) onConfirmDelete(ctx app.Context, e app.Event) {
 	seq := rowSeq(ctx)
-	msgUI.confirm = 0
+	l.m.msgUI.confirm = 0
 	if seq > 0 {
-		theModel.remove(ctx, l.Room, seq)
+		l.m.remove(ctx, l.Room, seq)
 	}
 	focus(composerID)
 }
 
 // onCloseControls closes the delete confirmation and the picker.
 func (l *MessageList) onCloseControls(ctx app.Context, e app.Event) {
-	seq := msgUI.confirm
+	seq := l.m.msgUI.confirm
 	if seq == 0 {
-		seq = msgUI.picker
+		seq = l.m.msgUI.picker
 	}
-	msgUI.confirm, msgUI.picker = 0, 0
+	l.m.msgUI.confirm, l.m.msgUI.picker = 0, 0
 	focusSoon(ctx, `[data-test=message][data-seq="`+strconv.FormatInt(seq, 10)+`"] [data-test=reply-button]`)
 }
 
@@ -281,7 +273,7 @@ func (l *MessageList) jumpTo(ctx app.Context, seq int64) {
 	if showMessage(seq) {
 		return
 	}
-	theModel.loadUntil(ctx, l.Room, seq, func() { showSoon(seq, 50) })
+	l.m.loadUntil(ctx, l.Room, seq, func() { showSoon(seq, 50) })
 }
 
 // showSoon tries showMessage until the rows the model now holds are

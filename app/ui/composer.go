@@ -17,6 +17,7 @@ import (
 // leaves it in place.
 type Composer struct {
 	app.Compo
+	m *model // the page's model, passed down by Chat (never a global: prerendered pages run concurrently)
 
 	Room  string
 	Label string // the room as people name it: "#design", "@bob" (a DM)
@@ -112,7 +113,7 @@ func (c *Composer) onInput(ctx app.Context, e app.Event) {
 	el := ctx.JSSrc()
 	text := el.Get("value").String()
 	store := app.Window().Get("localStorage")
-	theModel.typing(c.Room, strings.TrimSpace(text) != "")
+	c.m.typing(c.Room, strings.TrimSpace(text) != "")
 	if text == "" {
 		store.Call("removeItem", draftKey(c.Room))
 	} else {
@@ -150,7 +151,7 @@ func (c *Composer) onSend(ctx app.Context, e app.Event) {
 		}
 		return
 	}
-	if err := theModel.send(c.Room, body); err != nil {
+	if err := c.m.send(c.Room, body); err != nil {
 		ctx.NewActionWithValue(actionToast, "Not sent: "+errText(err))
 		return
 	}

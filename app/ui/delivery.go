@@ -196,9 +196,9 @@ func (l *MessageList) renderDelivery(r row) app.UI {
 	}
 	return app.Div().Class("delivery late").DataSet("test", "delivery").DataSet("state", "undelivered").Body(
 		app.Span().Text("not delivered"),
-		app.Button().Type("button").Class("act").DataSet("test", "retry-send").OnClick(onRetrySend).Text("Retry"),
+		app.Button().Type("button").Class("act").DataSet("test", "retry-send").OnClick(l.onRetrySend).Text("Retry"),
 		app.Button().Type("button").Class("act").DataSet("test", "discard-send").Attr("aria-label", "Delete this undelivered message").
-			OnClick(onDiscardSend).Text("Delete"),
+			OnClick(l.onDiscardSend).Text("Delete"),
 	)
 }
 
@@ -206,9 +206,9 @@ func (l *MessageList) renderDelivery(r row) app.UI {
 // handler of a reused element when the new one is the same function
 // literal, so a closure over a row would act on the row that was there
 // before (a deleted row moves the next one into its element).
-func onRetrySend(ctx app.Context, e app.Event) { theModel.retrySend(rowMsgID(ctx)) }
+func (l *MessageList) onRetrySend(ctx app.Context, e app.Event) { l.m.retrySend(rowMsgID(ctx)) }
 
-func onDiscardSend(ctx app.Context, e app.Event) { theModel.discardSend(rowMsgID(ctx)) }
+func (l *MessageList) onDiscardSend(ctx app.Context, e app.Event) { l.m.discardSend(rowMsgID(ctx)) }
 
 // rowMsgID is the msg_id of the message row holding the event's element.
 func rowMsgID(ctx app.Context) string {

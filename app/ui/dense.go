@@ -15,10 +15,6 @@ import (
 // foldLines is how many lines a body may have before it folds.
 const foldLines = 20
 
-// expanded are the long messages unfolded by "Show more", by msg_id
-// (UI goroutine only).
-var expanded = map[string]bool{}
-
 // nick is the name an author goes by now: their current nickname when the
 // page knows it (a member of a room this browser joined), else the one the
 // message was written under.
@@ -45,9 +41,9 @@ func long(body string) bool {
 // renderLongBody is the body, folded with "Show more" when it is long.
 func (l *MessageList) renderLongBody(m shared.Message) app.UI {
 	if !long(m.Body) || l.Preview {
-		return renderBody(m.Body)
+		return l.renderBody(m)
 	}
-	open := expanded[m.MsgID]
+	open := l.m.expanded[m.MsgID]
 	label := "Show more"
 	if open {
 		label = "Show less"
@@ -57,17 +53,17 @@ func (l *MessageList) renderLongBody(m shared.Message) app.UI {
 		cls += " folded"
 	}
 	return app.Div().Class(cls).Body(
-		renderBody(m.Body),
+		l.renderBody(m),
 		app.Button().Type("button").Class("act show-more").DataSet("test", "show-more").Attr("aria-expanded", open).
-			OnClick(onShowMore).Text(label),
+			OnClick(l.onShowMore).Text(label),
 	)
 }
 
 // onShowMore folds and unfolds the message whose button was pressed (read
 // from the DOM: go-app keeps a reused element's first handler).
-func onShowMore(ctx app.Context, e app.Event) {
+func (l *MessageList) onShowMore(ctx app.Context, e app.Event) {
 	id := rowMsgID(ctx)
-	expanded[id] = !expanded[id]
+	l.m.expanded[id] = !l.m.expanded[id]
 }
 
 // namesLocked are the current nicknames of everyone in the rooms this
@@ -79,8 +75,8 @@ func (m *model) namesLocked() map[string]string {
 			names[mem.User] = mem.Nick
 		}
 	}
-	if m.cl != nil {
-		names[m.cl.User()] = m.cl.Nick()
+	if m.cl != nil && m.me.User != "" {
+		names[m.me.User] = m.me.Nick
 	}
 	return names
 }

@@ -16,13 +16,6 @@ import (
 // recentKey keeps the person's recent reactions, newest first.
 const recentKey = "duplex.emoji.recent"
 
-// pickerQuery is the picker's search, pickerCategory the category it
-// shows without one (UI goroutine only).
-var (
-	pickerQuery    string
-	pickerCategory int
-)
-
 func recentEmoji() []string {
 	var out []string
 	raw := app.Window().Get("localStorage").Call("getItem", recentKey)
@@ -51,12 +44,12 @@ const pickerMax = 120
 // pickerEmoji is what the picker shows for query: the matches (at most
 // pickerMax of total), or, with no query, the recent ones then the emoji
 // of the chosen category.
-func pickerEmoji(query string) (recent, all []string, total int) {
+func pickerEmoji(query string, category int) (recent, all []string, total int) {
 	db := emojis()
 	q := strings.ToLower(strings.TrimSpace(query))
 	var list []emojiInfo
 	if q == "" {
-		list = db.group(pickerCategory)
+		list = db.group(category)
 		recent = recentEmoji()
 		if len(recent) == 0 {
 			recent = quickEmoji
@@ -83,12 +76,12 @@ func emojiName(e string) string {
 
 // renderPicker is the emoji picker of message m, under its controls.
 func (l *MessageList) renderPicker(m shared.Message) app.UI {
-	recent, all, total := pickerEmoji(pickerQuery)
+	recent, all, total := pickerEmoji(l.m.pickerQuery, l.m.pickerCategory)
 	button := func(e string) app.UI {
 		return app.Button().Type("button").Class("pick").DataSet("test", "pick-emoji").DataSet("emoji", e).
 			Attr("aria-label", "React with "+e+" "+emojiName(e)).Title("%s", emojiName(e)).OnClick(l.onPickEmoji).Text(e)
 	}
-	searching := strings.TrimSpace(pickerQuery) != ""
+	searching := strings.TrimSpace(l.m.pickerQuery) != ""
 	return app.Div().Class("picker").DataSet("test", "emoji-picker").Attr("role", "dialog").Attr("aria-label", "Pick a reaction").
 		OnKeyDown(l.onPickerKey).Body(
 		app.Input().Type("search").Class("emoji-search").DataSet("test", "emoji-search").Placeholder("Search emoji").
@@ -103,7 +96,7 @@ func (l *MessageList) renderPicker(m shared.Message) app.UI {
 			)
 		}),
 		app.Div().Class("pick-section").Body(
-			app.Div().Class("pick-title").ID("pick-all").Text(pickTitle(pickerQuery, len(all), total)),
+			app.Div().Class("pick-title").ID("pick-all").Text(pickTitle(l.m.pickerQuery, l.m.pickerCategory, len(all), total)),
 			app.Div().Class("pick-grid").DataSet("test", "emoji-results").Attr("role", "group").Attr("aria-labelledby", "pick-all").Body(
 				app.Range(all).Slice(func(i int) app.UI { return button(all[i]) }),
 			),
@@ -111,12 +104,12 @@ func (l *MessageList) renderPicker(m shared.Message) app.UI {
 	)
 }
 
-func pickTitle(query string, shown, total int) string {
+func pickTitle(query string, category, shown, total int) string {
 	switch {
 	case query == "":
 		db := emojis()
-		if pickerCategory >= 0 && pickerCategory < len(db.groups) {
-			return db.groups[pickerCategory]
+		if category >= 0 && category < len(db.groups) {
+			return db.groups[category]
 		}
 		return db.groups[0]
 	case total == 0:
@@ -128,7 +121,7 @@ func pickTitle(query string, shown, total int) string {
 }
 
 func (l *MessageList) onEmojiSearch(ctx app.Context, e app.Event) {
-	pickerQuery = ctx.JSSrc().Get("value").String()
+	l.m.pickerQuery = ctx.JSSrc().Get("value").String()
 }
 
 // onPickEmoji reacts with the pressed emoji (read from the DOM: go-app
@@ -136,7 +129,7 @@ func (l *MessageList) onEmojiSearch(ctx app.Context, e app.Event) {
 // open; picking one's own reaction again takes it back.
 func (l *MessageList) onPickEmoji(ctx app.Context, e app.Event) {
 	emoji := ctx.JSSrc().Get("dataset").Get("emoji").String()
-	seq := msgUI.picker
+	seq := l.m.msgUI.picker
 	on := true
 	for _, r := range l.Rows {
 		if r.Msg.Seq == seq {
@@ -147,9 +140,9 @@ func (l *MessageList) onPickEmoji(ctx app.Context, e app.Event) {
 			}
 		}
 	}
-	msgUI.picker, pickerQuery = 0, ""
+	l.m.msgUI.picker, l.m.pickerQuery = 0, ""
 	rememberEmoji(emoji)
-	theModel.react(ctx, l.Room, seq, emoji, on)
+	l.m.react(ctx, l.Room, seq, emoji, on)
 	focusSoon(ctx, `[data-test=message][data-seq="`+strconv.FormatInt(seq, 10)+`"] [data-test=add-reaction]`)
 }
 
@@ -160,7 +153,7 @@ func (l *MessageList) onPickEmoji(ctx app.Context, e app.Event) {
 func (l *MessageList) onPickerKey(ctx app.Context, e app.Event) {
 	key := e.Get("key").String()
 	if key == "Escape" {
-		pickerQuery = ""
+		l.m.pickerQuery = ""
 		l.onControlKey(ctx, e)
 		return
 	}

@@ -28,7 +28,7 @@ func (l *MessageList) renderCategories() app.UI {
 				icon = db.group(i)[0].char
 			}
 			return app.Button().Type("button").Class("pick-cat").DataSet("test", "emoji-category").
-				DataSet("category", name).DataSet("index", i).Attr("aria-pressed", i == pickerCategory).
+				DataSet("category", name).DataSet("index", i).Attr("aria-pressed", i == l.m.pickerCategory).
 				Attr("aria-label", name).Title("%s", name).OnClick(l.onPickCategory).Text(icon)
 		}),
 	)
@@ -41,7 +41,7 @@ func (l *MessageList) onPickCategory(ctx app.Context, e app.Event) {
 	if err != nil || i < 0 || i >= len(emojis().groups) {
 		return
 	}
-	pickerCategory = i
+	l.m.pickerCategory = i
 }
 
 // pickerCategoryKey moves among the category buttons: ←/→ to the

@@ -137,24 +137,51 @@ func (m *model) client() *client.Client {
 	return m.cl
 }
 
-// do runs a request of the client in ctx.Async and reports its error in
-// the notice slot.
-func (m *model) do(ctx app.Context, what string, fn func(ctx context.Context, cl *client.Client) error) {
+// What model.do runs: a change queued in the outbox, or a request.
+const (
+	// queued: an edit, deletion or reaction goes to the outbox, in order
+	// with everything else the person does. It shows at once (rowsLocked
+	// applies the outbox), survives a reload and an outage, and a refusal
+	// for good comes back as MessageFailed (failedLocked); an invalid one
+	// becomes the notice now.
+	queued time.Duration = 0
+	// requestTimeout bounds a request that waits for the server's answer.
+	requestTimeout = 15 * time.Second
+)
+
+// do runs fn with the running client and makes its error the notice
+// ("what: why"). A queued change (timeout queued) runs now and the page
+// re-reads at once; a request runs in ctx.Async bounded by timeout, and
+// an unanswered one tells delivery.go the socket may be dead.
+func (m *model) do(ctx app.Context, what string, timeout time.Duration, fn func(ctx context.Context, cl *client.Client) error) {
 	cl := m.client()
 	if cl == nil {
 		return
 	}
-	ctx.Async(func() {
-		rctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	run := func() {
+		rctx, cancel := context.Background(), func() {}
+		if timeout != queued {
+			rctx, cancel = context.WithTimeout(rctx, timeout)
+		}
 		defer cancel()
-		if err := fn(rctx, cl); err != nil {
+		err := fn(rctx, cl)
+		if err != nil && timeout != queued {
 			m.requestFailed(err) // delivery.go: an unanswered request means a dead socket
+		}
+		if err != nil {
 			m.mu.Lock()
 			m.notice = what + ": " + errText(err)
 			m.mu.Unlock()
+		}
+		if err != nil || timeout == queued {
 			m.changed()
 		}
-	})
+	}
+	if timeout == queued {
+		run()
+		return
+	}
+	ctx.Async(run)
 }
 
 // errText is an error as a person reads it.
@@ -247,7 +274,7 @@ func (c *Chat) doSignOut(ctx app.Context, e app.Event) { c.signOut(ctx) }
 
 func (c *Chat) signOut(ctx app.Context) {
 	c.signoutAsk = false
-	theModel.signOut(c.signoutAll)
+	c.m.signOut(c.signoutAll)
 	ctx.LocalStorage().Del(nickKey)
 	c.nick, c.editNick, c.toast = "", false, ""
 	c.enter(ctx)
@@ -285,11 +312,11 @@ func (c *Chat) onNickKey(ctx app.Context, e app.Event) {
 		return
 	}
 	c.editNick = false
-	theModel.do(ctx, "Nickname", func(rctx context.Context, cl *client.Client) error {
+	c.m.do(ctx, "Nickname", requestTimeout, func(rctx context.Context, cl *client.Client) error {
 		if err := cl.SetNick(rctx, nick); err != nil {
 			return err
 		}
-		theModel.setNick(nick)
+		c.m.setNick(nick)
 		ctx.Dispatch(func(ctx app.Context) {
 			c.nick = nick
 			ctx.LocalStorage().Set(nickKey, nick)
@@ -308,18 +335,18 @@ func (c *Chat) onInvite(ctx app.Context, e app.Event) {
 	e.PreventDefault()
 	input := ctx.JSSrc()
 	nick := strings.TrimPrefix(strings.TrimSpace(input.Get("value").String()), "@")
-	mem, ok := theModel.knownNick(nick)
+	mem, ok := c.m.knownNick(nick)
 	if !ok {
 		c.toast = "Invite: nobody called " + nick + " is in your rooms right now"
 		return
 	}
 	input.Set("value", "")
 	room := c.room
-	theModel.do(ctx, "Invite", func(rctx context.Context, cl *client.Client) error {
+	c.m.do(ctx, "Invite", requestTimeout, func(rctx context.Context, cl *client.Client) error {
 		if err := cl.Invite(rctx, room, mem.User); err != nil {
 			return err
 		}
-		theModel.confirmed("Invited " + mem.Nick + " to #" + room) // manage.go
+		c.m.confirmed("Invited " + mem.Nick + " to #" + room) // manage.go
 		return nil
 	})
 }
@@ -354,13 +381,13 @@ func (c *Chat) renderMe() app.UI {
 // onDM opens (creating) the direct conversation with a member.
 func (l *MemberList) onDM(ctx app.Context, e app.Event) {
 	user := ctx.JSSrc().Get("dataset").Get("user").String()
-	theModel.do(ctx, "Direct message", func(rctx context.Context, cl *client.Client) error {
+	l.m.do(ctx, "Direct message", requestTimeout, func(rctx context.Context, cl *client.Client) error {
 		info, err := cl.DirectMessage(rctx, user)
 		if err != nil {
 			return err
 		}
 		ctx.Dispatch(func(ctx app.Context) { ctx.Navigate(RoomPath(info.Name)) })
-		theModel.refreshRooms()
+		l.m.refreshRooms()
 		return nil
 	})
 }
@@ -368,19 +395,19 @@ func (l *MemberList) onDM(ctx app.Context, e app.Event) {
 // onRemove takes a member's access to the open private room away.
 func (l *MemberList) onRemove(ctx app.Context, e app.Event) {
 	user, room := ctx.JSSrc().Get("dataset").Get("user").String(), l.Room
-	theModel.do(ctx, "Remove", func(rctx context.Context, cl *client.Client) error {
+	l.m.do(ctx, "Remove", requestTimeout, func(rctx context.Context, cl *client.Client) error {
 		return cl.Remove(rctx, room, user)
 	})
 }
 
 // createPrivate creates a private room, then opens it.
 func (l *RoomList) createPrivate(ctx app.Context, name string) {
-	theModel.do(ctx, "Private room", func(rctx context.Context, cl *client.Client) error {
+	l.m.do(ctx, "Private room", requestTimeout, func(rctx context.Context, cl *client.Client) error {
 		if _, err := cl.CreateRoom(rctx, name, shared.RoomPrivate); err != nil {
 			return err
 		}
 		ctx.Dispatch(func(ctx app.Context) { ctx.Navigate(RoomPath(name)) })
-		theModel.refreshRooms()
+		l.m.refreshRooms()
 		return nil
 	})
 }

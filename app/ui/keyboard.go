@@ -113,7 +113,7 @@ func (l *MessageList) onListKey(ctx app.Context, e app.Event) {
 	e.PreventDefault()
 	if next == at || next < 0 {
 		if key == "ArrowUp" && at == 0 {
-			theModel.loadOlder(ctx, l.Room)
+			l.m.loadOlder(ctx, l.Room)
 		}
 		return
 	}
@@ -153,8 +153,8 @@ func (b *SearchBox) onResultsKey(ctx app.Context, e app.Event) {
 	case "Escape":
 		e.Call("stopPropagation")
 		e.PreventDefault()
-		theModel.closeSearch()
-		theModel.changed()
+		b.m.closeSearch()
+		b.m.changed()
 		focusFirst("[data-test=search]")
 	case "ArrowDown", "ArrowUp":
 		e.PreventDefault()
@@ -245,6 +245,7 @@ func switchItems(s snapshot, query string) []switchItem {
 // matching rooms, DMs and people; ↑/↓ choose, Enter opens, Escape closes.
 type Switcher struct {
 	app.Compo
+	m *model // the page's model, passed down by Chat (never a global: prerendered pages run concurrently)
 
 	Snap snapshot
 
@@ -303,7 +304,7 @@ func (w *Switcher) choose(ctx app.Context, it switchItem) {
 	user := it.User
 	// The switcher stays until the DM is known: a Dispatch through the
 	// ctx of a component already gone would be dropped.
-	theModel.do(ctx, "Direct message", func(rctx context.Context, cl *client.Client) error {
+	w.m.do(ctx, "Direct message", requestTimeout, func(rctx context.Context, cl *client.Client) error {
 		info, err := cl.DirectMessage(rctx, user)
 		if err != nil {
 			return err
@@ -312,7 +313,7 @@ func (w *Switcher) choose(ctx app.Context, it switchItem) {
 			ctx.NewAction(actionSwitcher)
 			ctx.Navigate(RoomPath(info.Name))
 		})
-		theModel.refreshRooms()
+		w.m.refreshRooms()
 		return nil
 	})
 }

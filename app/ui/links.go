@@ -36,27 +36,27 @@ func linkTarget() int64 {
 func (l *MessageList) renderCopyLink(m shared.Message) app.UI {
 	return app.A().Class("act copy-link").DataSet("test", "copy-link").Href("%s", MessageLink(m.Room, m.Seq)).
 		Attr("aria-label", "Copy a link to this message").Title("Copy a link to this message").
-		OnClick(onCopyLink).Body(icon("link"))
+		OnClick(l.onCopyLink).Body(icon("link"))
 }
 
 // onCopyLink copies the link's full URL to the clipboard and says so.
-func onCopyLink(ctx app.Context, e app.Event) {
+func (l *MessageList) onCopyLink(ctx app.Context, e app.Event) {
 	e.PreventDefault()
 	url := ctx.JSSrc().Get("href").String()
 	clip := app.Window().Get("navigator").Get("clipboard")
 	if !clip.Truthy() {
-		theModel.confirmed("Link to this message: " + url)
+		l.m.confirmed("Link to this message: " + url)
 		return
 	}
 	var done, failed app.Func
 	release := func() { done.Release(); failed.Release() }
 	done = app.FuncOf(func(app.Value, []app.Value) any {
-		theModel.confirmed("Link copied")
+		l.m.confirmed("Link copied")
 		release()
 		return nil
 	})
 	failed = app.FuncOf(func(app.Value, []app.Value) any {
-		theModel.confirmed("Link to this message: " + url)
+		l.m.confirmed("Link to this message: " + url)
 		release()
 		return nil
 	})

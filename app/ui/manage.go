@@ -45,12 +45,13 @@ func (m *model) saveHiddenLocked() {
 	}
 }
 
-// hideLocked hides a private room or DM that the person left.
-func (m *model) hideLocked(room string) {
+// hideLocked hides a private room or DM that the person left; msgs are
+// the room's messages (model.messages).
+func (m *model) hideLocked(room string, msgs []shared.Message) {
 	for _, r := range m.rooms {
 		if r.Name == room && r.Kind.OrPublic() != shared.RoomPublic {
 			head := r.Head // the list may be older than the messages held
-			if msgs := m.messagesLocked(room); len(msgs) > 0 {
+			if len(msgs) > 0 {
 				head = max(head, msgs[len(msgs)-1].Seq)
 			}
 			m.loadHiddenLocked()
@@ -158,7 +159,7 @@ func (c *Chat) renderDenied() app.UI {
 		title, text = "Direct conversation", "This is a direct conversation between two other people."
 	}
 	return app.Div().Class("layout").DataSet("drawer", c.drawer).Body(
-		&RoomList{Joined: s.Joined, Rooms: s.Rooms, Unread: s.Reads, Invited: s.Invited},
+		&RoomList{m: c.m, Joined: s.Joined, Rooms: s.Rooms, Unread: s.Reads, Invited: s.Invited},
 		app.Div().Class("room no-room").Attr("role", "main").DataSet("test", "no-access").Body(
 			heading(2, "room-title", title),
 			app.Div().Class("notfound-text").Text(text),
@@ -177,6 +178,7 @@ func leaveLabel(r shared.RoomInfo) string { return "Leave " + roomLabel(r) }
 // brings it back with its unread badge. It returns the joined room to
 // show instead, and false for a room that is not a DM.
 func (m *model) hideDM(room string) (next string, ok bool) {
+	msgs := m.messages(room)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	dm := shared.IsDMRoom(room)
@@ -188,7 +190,7 @@ func (m *model) hideDM(room string) (next string, ok bool) {
 	if !dm {
 		return "", false
 	}
-	m.hideLocked(room)
+	m.hideLocked(room, msgs)
 	for _, r := range m.joined {
 		if r != room && !shared.IsDMRoom(r) {
 			next = r

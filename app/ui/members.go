@@ -11,6 +11,7 @@ import (
 // list is the last one known, shown greyed (Stale) rather than as present.
 type MemberList struct {
 	app.Compo
+	m *model // the page's model, passed down by Chat (never a global: prerendered pages run concurrently)
 
 	Room    string
 	Members []shared.Member

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/duplex-chat/duplex/shared"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
@@ -15,6 +16,7 @@ import (
 // loaded above keep the reader's place.
 type MessageList struct {
 	app.Compo
+	m *model // the page's model, passed down by Chat (never a global: prerendered pages run concurrently)
 
 	Room    string
 	Rows    []row
@@ -124,7 +126,7 @@ func (l *MessageList) onScroll(ctx app.Context, e app.Event) {
 	bottom := el.Get("scrollHeight").Float() - top - el.Get("clientHeight").Float()
 	atBottom := bottom < 48
 	if !l.Preview && top < 48 {
-		theModel.loadOlder(ctx, l.Room)
+		l.m.loadOlder(ctx, l.Room)
 	}
 	if atBottom == l.atBottom && !(atBottom && l.unseen > 0) {
 		ctx.PreventUpdate()
@@ -141,7 +143,7 @@ func (l *MessageList) jumpToNew(ctx app.Context, e app.Event) {
 	scrollToBottom() // now: a Defer would be dropped with this button
 }
 
-func (l *MessageList) loadOlder(ctx app.Context, e app.Event) { theModel.loadOlder(ctx, l.Room) }
+func (l *MessageList) loadOlder(ctx app.Context, e app.Event) { l.m.loadOlder(ctx, l.Room) }
 
 func scrollToBottom() {
 	if el := app.Window().GetElementByID(listID); el.Truthy() {
@@ -152,7 +154,7 @@ func scrollToBottom() {
 // Render draws the list and, over its bottom edge, the new-messages button.
 func (l *MessageList) Render() app.UI {
 	now := time.Now()
-	bodyNicks = l.Nicks
+	l.m.bodies.use(l.Nicks) // bodymemo.go: formatted bodies, kept while the nicknames stay
 	return app.Div().Class("log-wrap").Body(
 		app.Div().ID(listID).Class("messages").DataSet("test", "messages").
 			Attr("role", "log").Attr("aria-label", "Messages in #"+l.Room).TabIndex(l.listTab()).
@@ -228,8 +230,9 @@ func (l *MessageList) renderRow(i int, now time.Time) app.UI {
 // code, code blocks and http/https links. Every part is a text node, an
 // element or an href set through the DOM: no markup in a body is ever
 // parsed.
-func renderBody(body string) app.UI {
-	return app.Div().Class("body").DataSet("test", "body").Attr("dir", "auto").Body(renderSpans(formatBody(body))...)
+// The parts come from the page's memo (bodymemo.go), by message version.
+func (l *MessageList) renderBody(m shared.Message) app.UI {
+	return app.Div().Class("body").DataSet("test", "body").Attr("dir", "auto").Body(renderParts(l.m.bodies.parts(m))...)
 }
 
 // attrText makes text people chose safe for an attribute of a prerendered

@@ -30,7 +30,7 @@ func (m *model) notifyLocked(msg shared.Message) {
 	if !app.IsClient || m.cl == nil || msg.Kind != shared.KindMessage || msg.Deleted {
 		return
 	}
-	me := m.cl.User()
+	me := m.me.User
 	if msg.Author.User == me || time.Since(time.UnixMilli(msg.TS)) > notifyFresh {
 		return
 	}

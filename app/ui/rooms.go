@@ -15,6 +15,7 @@ import (
 // (public, or private with the checkbox).
 type RoomList struct {
 	app.Compo
+	m *model // the page's model, passed down by Chat (never a global: prerendered pages run concurrently)
 
 	Current string
 	Joined  []string

@@ -105,9 +105,9 @@ func (m *model) jumpTo(room string, seq int64) {
 // it pages back through history while the target is older than the
 // oldest message held. It reports whether the target is loaded.
 func (m *model) seekTarget(ctx app.Context, room string, seq int64) bool {
+	msgs := m.messages(room) // the client's copy
 	m.mu.Lock()
 	v := m.viewLocked(room)
-	msgs := m.messagesLocked(room) // the client's copy
 	loaded := len(msgs) > 0 && msgs[0].Seq <= seq
 	for _, msg := range msgs {
 		if msg.Seq == seq {
@@ -125,6 +125,7 @@ func (m *model) seekTarget(ctx app.Context, room string, seq int64) bool {
 // SearchBox is the search field and its results.
 type SearchBox struct {
 	app.Compo
+	m *model // the page's model, passed down by Chat (never a global: prerendered pages run concurrently)
 
 	Snap searchSnap
 
@@ -150,7 +151,7 @@ func (b *SearchBox) onKey(ctx app.Context, e app.Event) {
 			ctx.NewActionWithValue(actionToast, "Search: at most "+strconv.Itoa(shared.MaxQueryRunes)+" characters")
 			return
 		}
-		theModel.search(ctx, q, false)
+		b.m.search(ctx, q, false)
 	case "ArrowDown": // keyboard.go: into the results
 		if el := app.Window().Get("document").Call("querySelector", "[data-test=search-result]"); el.Truthy() {
 			e.PreventDefault()
@@ -158,17 +159,17 @@ func (b *SearchBox) onKey(ctx app.Context, e app.Event) {
 		}
 	case "Escape":
 		e.Call("stopPropagation") // the page's Escape would open the rooms drawer
-		theModel.closeSearch()
-		theModel.changed()
+		b.m.closeSearch()
+		b.m.changed()
 		b.open = false
 	}
 }
 
-func (b *SearchBox) onMore(ctx app.Context, e app.Event) { theModel.search(ctx, "", true) }
+func (b *SearchBox) onMore(ctx app.Context, e app.Event) { b.m.search(ctx, "", true) }
 
 func (b *SearchBox) onClose(ctx app.Context, e app.Event) {
-	theModel.closeSearch()
-	theModel.changed()
+	b.m.closeSearch()
+	b.m.changed()
 }
 
 // onPick opens the chosen result. It reads the result from the DOM: go-app
@@ -182,9 +183,9 @@ func (b *SearchBox) onPick(ctx app.Context, e app.Event) {
 	if err != nil || shared.ValidRoom(room) != nil {
 		return
 	}
-	theModel.jumpTo(room, seq)
+	b.m.jumpTo(room, seq)
 	ctx.Navigate(RoomPath(room))
-	theModel.changed()
+	b.m.changed()
 }
 
 // Render draws the box and, while open, the results.
@@ -263,7 +264,7 @@ func (c *Chat) seek(ctx app.Context) {
 		return
 	}
 	key := c.room + "/" + strconv.FormatInt(seq, 10)
-	if c.jumped == key || !theModel.seekTarget(ctx, c.room, seq) {
+	if c.jumped == key || !c.m.seekTarget(ctx, c.room, seq) {
 		return
 	}
 	ctx.Defer(func(ctx app.Context) {
