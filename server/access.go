@@ -4,25 +4,21 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"strings"
 
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/shared"
 )
 
-// dmPrefix starts the name of every direct-message room. Nobody may create
-// another room under it: DM names derive from public user ids, so a public
-// room made in advance under the same name would capture a conversation.
-const dmPrefix = "dm-"
-
 // dmRoom is the name of the direct-message room of users a and b: the same
-// for both, whoever opens it first.
+// for both, whoever opens it first. Nobody may create another room under
+// shared.DMPrefix: DM names derive from public user ids, so a public room
+// made in advance under the same name would capture a conversation.
 func dmRoom(a, b string) string {
 	if a > b {
 		a, b = b, a
 	}
 	sum := sha256.Sum256([]byte(a + "\n" + b))
-	return dmPrefix + hex.EncodeToString(sum[:20])
+	return shared.DMPrefix + hex.EncodeToString(sum[:20])
 }
 
 // roomAccess is what Authorize needs about r for id: the room's kind and
@@ -58,8 +54,8 @@ func (srv *Server) admit(ctx context.Context, id Identity, r *room) error {
 		return err
 	}
 	if !acc.Exists {
-		if strings.HasPrefix(r.name, dmPrefix) {
-			return shared.Errorf(shared.CodeForbidden, "room names starting with %q are kept for direct conversations", dmPrefix)
+		if shared.IsDMRoom(r.name) {
+			return shared.Errorf(shared.CodeForbidden, "room names starting with %q are kept for direct conversations", shared.DMPrefix)
 		}
 		if err := srv.opts.Authorize(ctx, id, ActionCreate, acc); err != nil {
 			return err
@@ -106,8 +102,8 @@ func (srv *Server) lookupUser(ctx context.Context, user string) (*shared.Member,
 }
 
 func (s *session) create(ctx context.Context, id string, c *shared.Create) {
-	if strings.HasPrefix(c.Room, dmPrefix) {
-		s.fail(id, shared.Errorf(shared.CodeForbidden, "room names starting with %q are kept for direct conversations", dmPrefix))
+	if shared.IsDMRoom(c.Room) {
+		s.fail(id, shared.Errorf(shared.CodeForbidden, "room names starting with %q are kept for direct conversations", shared.DMPrefix))
 		return
 	}
 	r, _, err := s.srv.room(ctx, c.Room)
@@ -297,7 +293,7 @@ func (srv *Server) evict(room, user string) {
 		if r != nil {
 			r.remove(sess)
 		}
-		sess.enqueue(frame)
-		sess.hurryWriter()
+		sess.q.enqueue(frame)
+		sess.q.hurryWriter()
 	}
 }

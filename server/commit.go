@@ -51,11 +51,11 @@ func (s *session) send(id string, p *shared.Send) {
 		}
 		req.msg.Image = img
 	}
-	s.sendStarted(req.cost)
+	s.q.sendStarted(req.cost)
 	select {
 	case s.srv.commits <- req:
 	case <-s.srv.quit:
-		s.sendSettled(req.cost)
+		s.q.sendSettled(req.cost)
 		s.failSend(id, p, shared.Errorf(shared.CodeUnavailable, "the server is shutting down; retry"))
 	}
 }
@@ -64,30 +64,30 @@ func (s *session) send(id string, p *shared.Send) {
 // transaction is in flight are committed together in the next one (group
 // commit), so one fsync covers many messages. After the commit each new
 // message is published in seq order and each sender gets its ack.
-func (s *Server) commitLoop() {
-	defer close(s.committerEnd)
+func (srv *Server) commitLoop() {
+	defer close(srv.committerEnd)
 	batch := make([]*sendRequest, 0, maxCommitBatch)
 	for {
 		select {
-		case req := <-s.commits:
+		case req := <-srv.commits:
 			batch = append(batch[:0], req)
-		case <-s.quit:
+		case <-srv.quit:
 			for {
-				batch = s.gatherCommits(batch[:0])
+				batch = srv.gatherCommits(batch[:0])
 				if len(batch) == 0 {
 					return
 				}
-				s.commit(batch)
+				srv.commit(batch)
 			}
 		}
-		s.commit(s.gatherCommits(batch))
+		srv.commit(srv.gatherCommits(batch))
 	}
 }
 
-func (s *Server) gatherCommits(batch []*sendRequest) []*sendRequest {
+func (srv *Server) gatherCommits(batch []*sendRequest) []*sendRequest {
 	for len(batch) < maxCommitBatch {
 		select {
-		case req := <-s.commits:
+		case req := <-srv.commits:
 			batch = append(batch, req)
 		default:
 			return batch
@@ -96,13 +96,13 @@ func (s *Server) gatherCommits(batch []*sendRequest) []*sendRequest {
 	return batch
 }
 
-func (s *Server) commit(batch []*sendRequest) {
-	if batch = s.inOrder(batch); len(batch) == 0 { // order.go
+func (srv *Server) commit(batch []*sendRequest) {
+	if batch = srv.inOrder(batch); len(batch) == 0 { // order.go
 		return
 	}
 	defer func() {
 		for _, req := range batch {
-			req.sess.sendSettled(req.cost)
+			req.sess.q.sendSettled(req.cost)
 		}
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -114,17 +114,17 @@ func (s *Server) commit(batch []*sendRequest) {
 		msgs[i].TS = now
 	}
 	start := time.Now()
-	results, err := s.opts.Store.Append(ctx, msgs)
-	s.metrics.committed(len(msgs), start, err)
+	results, err := srv.opts.Store.Append(ctx, msgs)
+	srv.metrics.committed(len(msgs), start, err)
 	if err != nil {
-		s.storeErrs.report(err, len(msgs))
+		srv.storeErrs.report(err, len(msgs))
 		commitFailed(batch) // order.go: the sends behind these wait for them
 		for _, req := range batch {
 			req.sess.fail(req.id, shared.Errorf(shared.CodeUnavailable, "the message could not be stored; retry with the same msg_id"))
 		}
 		return
 	}
-	s.storeErrs.recovered()
+	srv.storeErrs.recovered()
 	committed := time.Now()
 	for i, res := range results {
 		req := batch[i]
@@ -134,15 +134,15 @@ func (s *Server) commit(batch []*sendRequest) {
 		}
 		m := res.Message
 		if res.Orphaned != "" {
-			s.removeImage(res.Orphaned) // erase.go
+			srv.removeImage(res.Orphaned) // erase.go
 		}
 		if !res.Duplicate {
-			if err := s.opts.Broker.Publish(ctx, m); err != nil {
-				s.log.Error("broker publish", "room", m.Room, "seq", m.Seq, "err", err)
+			if err := srv.opts.Broker.Publish(ctx, m); err != nil {
+				srv.log.Error("broker publish", "room", m.Room, "seq", m.Seq, "err", err)
 			}
-			s.metrics.fanout.Observe(time.Since(committed).Seconds())
+			srv.metrics.fanout.Observe(time.Since(committed).Seconds())
 		}
-		s.metrics.messagesIn.Inc()
+		srv.metrics.messagesIn.Inc()
 		// A no-op event (store.NoOp) is acked with seq = its target.
 		req.sess.reply(shared.TypeAck, req.id, &shared.SendAck{Room: m.Room, MsgID: m.MsgID, Seq: m.Seq, TS: m.TS})
 	}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"github.com/duplex-chat/duplex/server/internal/sysnet"
 )
 
 // connCounter counts open connections, in total and per remote IP, for
@@ -27,16 +29,16 @@ const retryAfterSeconds = 5
 
 // admitConn reserves a connection slot for r. It returns a release func to
 // call when the connection ends, or the reason it was refused.
-func (s *Server) admitConn(r *http.Request) (release func(), refused string) {
-	c := &s.conns
+func (srv *Server) admitConn(r *http.Request) (release func(), refused string) {
+	c := &srv.conns
 	// A connection accepted through Listener already holds its slot; one
 	// accepted in the reserve may not become a WebSocket.
-	counted := s.countedConnOf(r)
+	counted := srv.countedConnOf(r)
 	if counted != nil && counted.reserve {
 		return nil, "max_conns"
 	}
 	if counted == nil {
-		if n := c.total.Add(1); s.opts.MaxConns > 0 && n > int64(s.opts.MaxConns) {
+		if n := c.total.Add(1); srv.opts.MaxConns > 0 && n > int64(srv.opts.MaxConns) {
 			c.total.Add(-1)
 			return nil, "max_conns"
 		}
@@ -47,7 +49,7 @@ func (s *Server) admitConn(r *http.Request) (release func(), refused string) {
 		}
 	}
 	ip := remoteIP(r)
-	if max := s.opts.MaxConnsPerAddr; max > 0 {
+	if max := srv.opts.MaxConnsPerAddr; max > 0 {
 		c.mu.Lock()
 		if c.perAddr == nil {
 			c.perAddr = make(map[string]int)
@@ -69,7 +71,7 @@ func (s *Server) admitConn(r *http.Request) (release func(), refused string) {
 		once.Do(func() {
 			c.sockets.Add(-1)
 			untotal()
-			if s.opts.MaxConnsPerAddr > 0 {
+			if srv.opts.MaxConnsPerAddr > 0 {
 				c.mu.Lock()
 				if c.perAddr[ip]--; c.perAddr[ip] <= 0 {
 					delete(c.perAddr, ip) // an address that leaves costs nothing
@@ -83,8 +85,8 @@ func (s *Server) admitConn(r *http.Request) (release func(), refused string) {
 // refuseConn answers an upgrade over a cap: 503 with Retry-After, before any
 // WebSocket state exists. Browsers report it as close 1006 and reconnect
 // with backoff; other clients see the status and the header.
-func (s *Server) refuseConn(w http.ResponseWriter, r *http.Request, reason string) {
-	s.metrics.refused.WithLabelValues(reason).Inc()
+func (srv *Server) refuseConn(w http.ResponseWriter, r *http.Request, reason string) {
+	srv.metrics.refused.WithLabelValues(reason).Inc()
 	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	msg := "duplex server: too many connections; retry later"
 	if reason == "max_conns_per_addr" {
@@ -100,4 +102,16 @@ func remoteIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// defaultMaxConns derives Options.MaxConns from the soft open-file limit,
+// leaving 10% and 64 descriptors for the store, the listeners, health
+// checks and page loads. It returns -1 (no cap) when the limit is unknown
+// or unlimited.
+func defaultMaxConns() int {
+	limit, ok := sysnet.OpenFileLimit()
+	if !ok {
+		return -1
+	}
+	return max(limit-limit/10-64, 16)
 }

@@ -12,12 +12,12 @@ import (
 // store.PrunedImages), when the files store can (files.Remover), off the
 // commit loop. A crash before it runs leaves the file in place (as every
 // image was kept before issue #15); no message names it any more.
-func (s *Server) removeImage(id string) { s.removeImages([]string{id}) }
+func (srv *Server) removeImage(id string) { srv.removeImages([]string{id}) }
 
 // removeImages is removeImage for several ids, one after another on one
 // goroutine (retention may orphan many at once).
-func (s *Server) removeImages(ids []string) {
-	rm, ok := s.opts.Files.(files.Remover)
+func (srv *Server) removeImages(ids []string) {
+	rm, ok := srv.opts.Files.(files.Remover)
 	if !ok || len(ids) == 0 {
 		return
 	}
@@ -25,7 +25,7 @@ func (s *Server) removeImages(ids []string) {
 		for _, id := range ids {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			if err := rm.Remove(ctx, id); err != nil {
-				s.log.Error("remove erased image", "image", id, "err", err)
+				srv.log.Error("remove erased image", "image", id, "err", err)
 			}
 			cancel()
 		}

@@ -52,7 +52,8 @@ func TestEventsLiveResumeAndHistory(t *testing.T) {
 			ev.Reaction == nil || !reflect.DeepEqual(*ev.Reaction, change) {
 			t.Fatalf("Ann saw the reaction as %+v (%+v)", ev, ev.Reaction)
 		}
-		want := []shared.Reaction{{Emoji: "👍", Count: 1}} // as anyone but Bob sees it
+		// As anyone but Bob sees it, naming the first reactors (Bob).
+		want := []shared.Reaction{{Emoji: "👍", Count: 1, Users: []string{ev.Author.User}}}
 		edit := ann.sendEvent(t, &shared.Send{Room: "lobby", MsgID: "e1", Kind: shared.KindEdit, Target: hello.Seq, Body: "hello, world"})
 		if ev := bob.waitRow(t, "lobby", edit.Seq); ev.Kind != shared.KindEdit || ev.Body != "hello, world" || ev.Edited == 0 || !reflect.DeepEqual(ev.Reactions, want) {
 			t.Fatalf("Bob saw the edit as %+v", ev)
@@ -107,7 +108,7 @@ func TestEventsLiveResumeAndHistory(t *testing.T) {
 		}
 		// Bob's own history and resume say the reaction is his.
 		f, _ = bob.call(t, shared.TypeHistory, &shared.History{Room: "lobby", Limit: 50})
-		mine := []shared.Reaction{{Emoji: "👍", Count: 1, Me: true}}
+		mine := []shared.Reaction{{Emoji: "👍", Count: 1, Me: true, Users: want[0].Users}}
 		if h := ackOf[shared.HistoryAck](t, f).Messages; !reflect.DeepEqual(h[0].Reactions, mine) {
 			t.Fatalf("Bob's history: %+v, want %+v", h[0].Reactions, mine)
 		}

@@ -14,14 +14,14 @@ var errShuttingDown = errors.New("duplex server: shutting down")
 // is shutting down or its store cannot write (when the store implements
 // store.Pinger, Ready makes one small real write). A readiness probe
 // (/readyz in the duplex binary) calls it; liveness is just answering.
-func (s *Server) Ready(ctx context.Context) error {
-	s.mu.Lock()
-	closing := s.closing
-	s.mu.Unlock()
+func (srv *Server) Ready(ctx context.Context) error {
+	srv.mu.Lock()
+	closing := srv.closing
+	srv.mu.Unlock()
 	if closing {
 		return errShuttingDown
 	}
-	if p, ok := s.opts.Store.(store.Pinger); ok {
+	if p, ok := srv.opts.Store.(store.Pinger); ok {
 		return p.Ping(ctx)
 	}
 	return nil

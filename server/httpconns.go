@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/duplex-chat/duplex/server/internal/sysnet"
 )
 
 // HTTP connections (issue #14): every TCP connection accepted through
@@ -56,22 +58,22 @@ const httpNotsentLowat = 2 * httpWriteChunk
 // WebSocket upgrades are matched to their connection by the request's
 // RemoteAddr and local address; a middleware that rewrites RemoteAddr (a
 // proxy header) makes an upgrade take a second slot.
-func (s *Server) Listener(ln net.Listener) net.Listener {
-	return &countedListener{Listener: ln, s: s}
+func (srv *Server) Listener(ln net.Listener) net.Listener {
+	return &countedListener{Listener: ln, srv: srv}
 }
 
 // InReserve reports whether r came over a connection accepted beyond
 // MaxConns (see Listener). Such a request should get only what is cheap:
 // a health check, or 503.
-func (s *Server) InReserve(r *http.Request) bool {
-	c := s.countedConnOf(r)
+func (srv *Server) InReserve(r *http.Request) bool {
+	c := srv.countedConnOf(r)
 	return c != nil && c.reserve
 }
 
 // RefuseHTTP answers r with 503 and Retry-After, closing the connection:
 // the answer to a request over the reserve that is not a health check.
-func (s *Server) RefuseHTTP(w http.ResponseWriter, r *http.Request) {
-	s.metrics.refused.WithLabelValues("reserve").Inc()
+func (srv *Server) RefuseHTTP(w http.ResponseWriter, r *http.Request) {
+	srv.metrics.refused.WithLabelValues("reserve").Inc()
 	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	w.Header().Set("Connection", "close")
 	http.Error(w, "duplex server: too many connections; retry later", http.StatusServiceUnavailable)
@@ -79,33 +81,33 @@ func (s *Server) RefuseHTTP(w http.ResponseWriter, r *http.Request) {
 
 type countedListener struct {
 	net.Listener
-	s *Server
+	srv *Server
 }
 
 // Accept implements net.Listener.
 func (l *countedListener) Accept() (net.Conn, error) {
-	s := l.s
+	srv := l.srv
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
 			return nil, err
 		}
-		n := s.conns.total.Add(1)
-		max := int64(s.opts.MaxConns)
+		n := srv.conns.total.Add(1)
+		max := int64(srv.opts.MaxConns)
 		if max <= 0 { // no cap
-			return s.track(c, false), nil
+			return srv.track(c, false), nil
 		}
 		if n <= max {
-			return s.track(c, false), nil
+			return srv.track(c, false), nil
 		}
-		if n <= max+int64(s.opts.ConnReserve) {
-			cc := s.track(c, true)
+		if n <= max+int64(srv.opts.ConnReserve) {
+			cc := srv.track(c, true)
 			cc.expires = time.Now().Add(reserveLifetime)
 			cc.Conn.SetDeadline(cc.expires)
 			return cc, nil
 		}
-		s.conns.total.Add(-1)
-		s.metrics.refused.WithLabelValues("max_conns_accept").Inc()
+		srv.conns.total.Add(-1)
+		srv.metrics.refused.WithLabelValues("max_conns_accept").Inc()
 		if tc, ok := c.(*net.TCPConn); ok {
 			tc.SetLinger(0) // nothing was sent: free it at once
 		}
@@ -116,7 +118,7 @@ func (l *countedListener) Accept() (net.Conn, error) {
 // countedConn is a connection accepted by countedListener.
 type countedConn struct {
 	net.Conn
-	s       *Server
+	srv     *Server
 	key     string
 	reserve bool
 	expires time.Time // reserve only: every deadline is clamped to it
@@ -133,15 +135,15 @@ func connKey(local net.Addr, remote string) string {
 	return local.String() + "|" + remote
 }
 
-func (s *Server) track(c net.Conn, reserve bool) *countedConn {
-	cc := &countedConn{Conn: c, s: s, key: connKey(c.LocalAddr(), c.RemoteAddr().String()), reserve: reserve}
-	setNotsentLowat(c, httpNotsentLowat)
-	s.conns.mu.Lock()
-	if s.conns.byKey == nil {
-		s.conns.byKey = make(map[string]*countedConn)
+func (srv *Server) track(c net.Conn, reserve bool) *countedConn {
+	cc := &countedConn{Conn: c, srv: srv, key: connKey(c.LocalAddr(), c.RemoteAddr().String()), reserve: reserve}
+	sysnet.SetNotsentLowat(c, httpNotsentLowat)
+	srv.conns.mu.Lock()
+	if srv.conns.byKey == nil {
+		srv.conns.byKey = make(map[string]*countedConn)
 	}
-	s.conns.byKey[cc.key] = cc
-	s.conns.mu.Unlock()
+	srv.conns.byKey[cc.key] = cc
+	srv.conns.mu.Unlock()
 	return cc
 }
 
@@ -149,15 +151,15 @@ func (s *Server) track(c net.Conn, reserve bool) *countedConn {
 // default buffering back: the session has its own queue and write
 // timeout, and a large frame (a page of history) must not wait on a
 // reader's pace chunk by chunk.
-func (c *countedConn) upgraded() { setNotsentLowat(c.Conn, 0) }
+func (c *countedConn) upgraded() { sysnet.SetNotsentLowat(c.Conn, 0) }
 
 // countedConnOf finds the counted connection r came over, or nil.
-func (s *Server) countedConnOf(r *http.Request) *countedConn {
+func (srv *Server) countedConnOf(r *http.Request) *countedConn {
 	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
 	key := connKey(local, r.RemoteAddr)
-	s.conns.mu.Lock()
-	defer s.conns.mu.Unlock()
-	return s.conns.byKey[key]
+	srv.conns.mu.Lock()
+	defer srv.conns.mu.Unlock()
+	return srv.conns.byKey[key]
 }
 
 // Write implements net.Conn, noting an expired write deadline.
@@ -177,12 +179,12 @@ func (c *countedConn) Close() error {
 				tc.SetLinger(0) // reset: drop what the stalled reader never took
 			}
 		}
-		c.s.conns.mu.Lock()
-		if c.s.conns.byKey[c.key] == c {
-			delete(c.s.conns.byKey, c.key)
+		c.srv.conns.mu.Lock()
+		if c.srv.conns.byKey[c.key] == c {
+			delete(c.srv.conns.byKey, c.key)
 		}
-		c.s.conns.mu.Unlock()
-		c.s.conns.total.Add(-1)
+		c.srv.conns.mu.Unlock()
+		c.srv.conns.total.Add(-1)
 	})
 	return c.Conn.Close()
 }
@@ -222,16 +224,16 @@ func (c *countedConn) SetWriteDeadline(t time.Time) error {
 // when it came through Listener). While it runs, a response also counts
 // against MaxConns (it may hold an open file: a descriptor the cap must
 // account for); past MaxConns plus ConnReserve it gets 503.
-func (s *Server) WriteDeadlines(next http.Handler) http.Handler {
-	timeout := s.opts.HTTPWriteTimeout
+func (srv *Server) WriteDeadlines(next http.Handler) http.Handler {
+	timeout := srv.opts.HTTPWriteTimeout
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The response holds a slot of its own while it runs: it may hold
 		// an open file, a second descriptor beside its connection's.
-		if !s.holdSlot() {
-			s.RefuseHTTP(w, r)
+		if !srv.holdSlot() {
+			srv.RefuseHTTP(w, r)
 			return
 		}
-		defer s.conns.total.Add(-1)
+		defer srv.conns.total.Add(-1)
 		if timeout < 0 {
 			next.ServeHTTP(w, r)
 			return
@@ -244,10 +246,10 @@ func (s *Server) WriteDeadlines(next http.Handler) http.Handler {
 
 // holdSlot takes a slot under MaxConns plus the reserve for a response
 // in flight, or reports that none is left.
-func (s *Server) holdSlot() bool {
-	n := s.conns.total.Add(1)
-	if max := s.opts.MaxConns; max > 0 && n > int64(max+s.opts.ConnReserve) {
-		s.conns.total.Add(-1)
+func (srv *Server) holdSlot() bool {
+	n := srv.conns.total.Add(1)
+	if max := srv.opts.MaxConns; max > 0 && n > int64(max+srv.opts.ConnReserve) {
+		srv.conns.total.Add(-1)
 		return false
 	}
 	return true

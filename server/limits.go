@@ -316,7 +316,7 @@ func (s *session) allowQuietly(kind requestKind) bool {
 	if !ok {
 		if e := s.limits.excess; e != nil && !e.AllowN(now, 1) {
 			s.srv.log.Info("closing a connection that floods typing frames", "session", s.id, "user", s.member.User)
-			s.closeFlooder(shared.ClosePolicy, "typing frames over the limit")
+			s.close(shared.ClosePolicy, "typing frames over the limit", stopReading)
 		}
 	}
 	return ok
@@ -347,7 +347,7 @@ func (s *session) refuse(id string, wait time.Duration, format string, args ...a
 	s.srv.metrics.rateLimited.Inc()
 	if r := s.limits.refusals; r != nil && !r.Allow() {
 		s.srv.log.Info("closing a connection that ignores rate limits", "session", s.id, "user", s.member.User)
-		s.closeFlooder(shared.ClosePolicy, "rate limits exceeded repeatedly")
+		s.close(shared.ClosePolicy, "rate limits exceeded repeatedly", stopReading)
 		return
 	}
 	ef := &shared.ErrorFrame{Code: shared.CodeRateLimited, Message: fmt.Sprintf(format, args...)}

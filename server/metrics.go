@@ -24,11 +24,11 @@ type metrics struct {
 	storeErrors  prometheus.Counter
 	frameTimeout prometheus.Counter
 	// rateLimited counts requests refused with rate_limited; the rate
-	// limiter calls s.metrics.rateLimited.Inc().
+	// limiter calls srv.metrics.rateLimited.Inc().
 	rateLimited prometheus.Counter
 }
 
-func newMetrics(s *Server, reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(srv *Server, reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		messagesIn: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "duplex_messages_in_total",
@@ -78,27 +78,27 @@ func newMetrics(s *Server, reg prometheus.Registerer) (*metrics, error) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "duplex_connections",
 			Help: "Open WebSocket connections (sessions), including those not past hello yet.",
-		}, func() float64 { return float64(s.conns.sockets.Load()) }),
+		}, func() float64 { return float64(srv.conns.sockets.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "duplex_conns_counted",
 			Help: "What MaxConns counts: connections accepted through Server.Listener (HTTP, the WebSockets among them), WebSockets that came another way, and responses in flight through Server.WriteDeadlines (each may hold an open file).",
-		}, func() float64 { return float64(s.conns.total.Load()) }),
+		}, func() float64 { return float64(srv.conns.total.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "duplex_users_online",
 			Help: "Distinct users with at least one connection past hello.",
-		}, s.usersOnline),
+		}, srv.usersOnline),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "duplex_rooms",
 			Help: "Rooms with live state in memory on this node.",
-		}, func() float64 { s.mu.Lock(); defer s.mu.Unlock(); return float64(len(s.rooms)) }),
+		}, func() float64 { srv.mu.Lock(); defer srv.mu.Unlock(); return float64(len(srv.rooms)) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "duplex_subscriptions",
 			Help: "Room memberships of connections (one connection in three rooms counts three).",
-		}, s.subscriptions),
+		}, srv.subscriptions),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "duplex_queue_bytes",
 			Help: "Bytes of frames queued for writing, summed over all connections.",
-		}, s.queuedBytes),
+		}, srv.queuedBytes),
 	}
 	for _, c := range append(gauges, m.messagesIn, m.framesOut, m.fanout, m.disconnects, m.refused,
 		m.commitBatch, m.commitTime, m.storeErrors, m.frameTimeout, m.rateLimited) {
@@ -133,19 +133,19 @@ func (m *metrics) committed(n int, start time.Time, err error) {
 	}
 }
 
-func (s *Server) usersOnline() float64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return float64(len(s.users))
+func (srv *Server) usersOnline() float64 {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return float64(len(srv.users))
 }
 
-func (s *Server) subscriptions() float64 {
-	s.mu.Lock()
-	rooms := make([]*room, 0, len(s.rooms))
-	for _, r := range s.rooms {
+func (srv *Server) subscriptions() float64 {
+	srv.mu.Lock()
+	rooms := make([]*room, 0, len(srv.rooms))
+	for _, r := range srv.rooms {
 		rooms = append(rooms, r)
 	}
-	s.mu.Unlock()
+	srv.mu.Unlock()
 	n := 0
 	for _, r := range rooms {
 		r.mu.Lock()
@@ -155,18 +155,16 @@ func (s *Server) subscriptions() float64 {
 	return float64(n)
 }
 
-func (s *Server) queuedBytes() float64 {
-	s.mu.Lock()
-	sessions := make([]*session, 0, len(s.sessions))
-	for sess := range s.sessions {
+func (srv *Server) queuedBytes() float64 {
+	srv.mu.Lock()
+	sessions := make([]*session, 0, len(srv.sessions))
+	for sess := range srv.sessions {
 		sessions = append(sessions, sess)
 	}
-	s.mu.Unlock()
+	srv.mu.Unlock()
 	n := 0
 	for _, sess := range sessions {
-		sess.qmu.Lock()
-		n += sess.qbytes // queued and being written (write.go)
-		sess.qmu.Unlock()
+		n += sess.q.queued() // queued and being written (write.go)
 	}
 	return float64(n)
 }

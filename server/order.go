@@ -114,7 +114,7 @@ func (srv *Server) inOrder(batch []*sendRequest) []*sendRequest {
 			kept = append(make([]*sendRequest, 0, len(batch)), batch[:i]...)
 		}
 		c.fail(req.msg.MsgID)
-		req.sess.sendSettled(req.cost)
+		req.sess.q.sendSettled(req.cost)
 		req.sess.fail(req.id, shared.Errorf(shared.CodeUnavailable,
 			"send %s follows %s, which could not be stored: send that one again first", req.msg.MsgID, req.after))
 	}

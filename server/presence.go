@@ -99,10 +99,10 @@ func (r *room) flushPresence() {
 		switch {
 		case p.large:
 			if v.listed || v.count != len(r.users) {
-				sess.enqueue(r.snapshotLocked(sess, true))
+				sess.q.enqueue(r.snapshotLocked(sess, true))
 			}
 		case !v.listed:
-			sess.enqueue(r.snapshotLocked(sess, false))
+			sess.q.enqueue(r.snapshotLocked(sess, false))
 		case v.changes < p.changes:
 			// Members live since the last flush are at that flush's
 			// state; one that went live since holds a list as of then.
@@ -113,7 +113,7 @@ func (r *room) flushPresence() {
 				diffs[at] = d
 			}
 			if d != nil {
-				sess.enqueue(d)
+				sess.q.enqueue(d)
 			}
 			v.changes, v.count = p.changes, len(r.users)
 		}

@@ -59,8 +59,8 @@ func (r *room) pushRead(from *session, p *shared.Read) {
 	}
 	for sess, c := range r.members {
 		if sess != from && c.live && sess.member.User == from.member.User {
-			sess.enqueue(frame)
-			sess.hurryWriter()
+			sess.q.enqueue(frame)
+			sess.q.hurryWriter()
 		}
 	}
 }

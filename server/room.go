@@ -55,7 +55,7 @@ func (r *room) deliver(seq int64, frame []byte) {
 			continue
 		}
 		c.delivered = seq
-		sess.enqueue(frame)
+		sess.q.enqueue(frame)
 	}
 }
 
@@ -102,11 +102,11 @@ func (r *room) replayed(sess *session, seq int64, ack func() []byte) (live bool)
 		return false
 	}
 	c.live = true
-	sess.enqueueReply(ack())
-	sess.hurryWriter()
-	sess.enqueueReply(r.snapshotLocked(sess, r.pres.large || len(r.users) > r.threshold()))
+	sess.q.enqueueReply(ack())
+	sess.q.hurryWriter()
+	sess.q.enqueueReply(r.snapshotLocked(sess, r.pres.large || len(r.users) > r.threshold()))
 	if f := r.typingSnapshotLocked(sess); f != nil {
-		sess.enqueueTyping(f)
+		sess.q.enqueueTyping(f)
 	}
 	return true
 }

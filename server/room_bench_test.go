@@ -15,7 +15,8 @@ func BenchmarkRoomDeliver(b *testing.B) {
 	r := newRoom(srv, "bench", 0)
 	sessions := make([]*session, 1000)
 	for i := range sessions {
-		s := &session{srv: srv, writing: true, member: shared.Member{User: fmt.Sprint("u", i), Nick: "n"}}
+		s := &session{srv: srv, member: shared.Member{User: fmt.Sprint("u", i), Nick: "n"}}
+		s.q.sess, s.q.writing = s, true
 		sessions[i] = s
 		r.members[s] = &cursor{live: true}
 	}
@@ -27,7 +28,7 @@ func BenchmarkRoomDeliver(b *testing.B) {
 		r.deliver(seq, frame)
 		if seq%64 == 0 {
 			for _, s := range sessions {
-				s.queue, s.qbytes = s.queue[:0], 0
+				s.q.frames, s.q.bytes = s.q.frames[:0], 0
 			}
 		}
 	}

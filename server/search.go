@@ -135,7 +135,7 @@ func (srv *Server) mayRead(ctx context.Context, id Identity, room string) error 
 	if !ok {
 		return shared.Errorf(shared.CodeNotFound, "no room %q", room)
 	}
-	acc := RoomAccess{Name: room, Kind: kindOf(meta.Kind), Owner: meta.Owner, Exists: true}
+	acc := RoomAccess{Name: room, Kind: meta.Kind.OrPublic(), Owner: meta.Owner, Exists: true}
 	if acc.Kind != shared.RoomPublic {
 		if acc.Member, err = srv.opts.Store.HasAccess(ctx, room, id.User); err != nil {
 			return err

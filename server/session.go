@@ -9,31 +9,22 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/duplex-chat/duplex/server/internal/wsconn"
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/shared"
 )
 
-// session is one WebSocket connection: one reader (run), one writer
-// (writeLoop) and a bounded queue between the server and the writer.
+// session is one WebSocket connection: one reader (run), and a bounded
+// queue with its writer (outQueue) between the server and the socket. It
+// ends through close (close.go), whoever ends it.
 type session struct {
-	srv  *Server
-	conn *websocket.Conn
-	out  *frameWriter // beneath conn: gathers one frame into one syscall
-	id   string
-	ctx  context.Context // ends when the session ends
-
-	qmu           sync.Mutex
-	queue         [][]byte         // outgoing frames; see write.go
-	qbytes        int              // bytes in queue
-	inflight      int              // sends handed to the committer, not yet answered
-	inflightBytes int              // their sendCost
-	writing       bool             // a writeLoop is running
-	qclosed       bool             // nothing more will be written
-	drainCode     shared.CloseCode // when set, close with it once the queue is empty
-	space         chan struct{}    // signalled when the writer takes frames
-	lastWrite     time.Time        // for write coalescing; writeLoop only
-	wake          chan struct{}    // wakes a lingering writer
-	hurry         chan struct{}    // cuts a coalescing wait short: a reply is queued
+	srv       *Server
+	conn      *websocket.Conn
+	id        string
+	ctx       context.Context    // ends when the session ends
+	cancel    context.CancelFunc // close's
+	closeOnce sync.Once          // close's: one close handshake
+	q         outQueue           // what waits to be written, and the writer: write.go
 
 	ready      atomic.Bool   // hello done; member and ident are set
 	wantsRooms atomic.Bool   // asked for the room list: gets pushed updates
@@ -54,23 +45,18 @@ type session struct {
 	addr       string        // the peer's IP address, for the upload quota (upload.go)
 	uploadDone chan struct{} // closed when the last upload was answered; reader only
 
-	cancel     context.CancelFunc
-	closeOnce  sync.Once
 	helloTimer *time.Timer
 }
 
-func newSession(srv *Server, conn *websocket.Conn, out *frameWriter, pre *Identity) *session {
+func newSession(srv *Server, conn *websocket.Conn, out *wsconn.FrameWriter, pre *Identity) *session {
 	s := &session{
 		pre:   pre,
 		srv:   srv,
 		conn:  conn,
-		out:   out,
 		id:    newID("s-"),
-		space: make(chan struct{}, 1),
-		wake:  make(chan struct{}, 1),
-		hurry: make(chan struct{}, 1),
 		rooms: make(map[string]*room),
 	}
+	s.q.init(s, out)
 	s.limits = newConnLimits(srv.opts.Limits)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
@@ -79,17 +65,10 @@ func newSession(srv *Server, conn *websocket.Conn, out *frameWriter, pre *Identi
 // run reads frames until the connection ends, then leaves every room.
 func (s *session) run() {
 	ctx := s.ctx
-	defer s.cancel()
 	// After a read error (the peer left, or broke the protocol and
 	// coder/websocket answered with a close frame) the socket is done:
 	// release it even if the peer never closes its end.
-	defer s.conn.CloseNow()
-	defer func() {
-		s.qmu.Lock()
-		s.qclosed = true
-		s.queue, s.qbytes = nil, 0
-		s.qmu.Unlock()
-	}()
+	defer s.close(0, "", abrupt)
 	s.helloTimer = time.AfterFunc(s.srv.opts.HelloTimeout, func() {
 		if !s.ready.Load() {
 			s.kill(shared.CloseHelloTimeout)
@@ -98,7 +77,7 @@ func (s *session) run() {
 	defer s.helloTimer.Stop()
 	defer s.signOff()
 	defer s.leaveAll()
-	for s.readGate() {
+	for s.q.readGate() {
 		// No deadline or cancel on Read: with either, coder/websocket
 		// keeps a watcher per blocked Read; closing the conn unblocks it.
 		typ, r, err := s.conn.Reader(context.Background())
@@ -120,31 +99,6 @@ func (s *session) run() {
 	}
 }
 
-// kill closes the connection with code without blocking the caller (it
-// may be the fan-out); queued frames are dropped.
-func (s *session) kill(code shared.CloseCode) {
-	go s.closeWith(code)
-}
-
-// closeWith drops the queue and closes with code, waiting for the close
-// handshake (bounded by coder/websocket).
-func (s *session) closeWith(code shared.CloseCode) {
-	s.closeWithReason(code, code.Reason())
-}
-
-// closeWithReason is closeWith with a reason of its own.
-func (s *session) closeWithReason(code shared.CloseCode, reason string) {
-	s.qmu.Lock()
-	s.qclosed = true
-	s.queue, s.qbytes = nil, 0
-	s.qmu.Unlock()
-	s.leaveAll() // at once: the close handshake with a stuck peer takes seconds
-	s.closeOnce.Do(func() {
-		s.conn.Close(websocket.StatusCode(code), reason)
-		s.cancel()
-	})
-}
-
 func (s *session) leaveAll() {
 	s.mu.Lock()
 	rooms := s.rooms
@@ -163,8 +117,8 @@ func (s *session) reply(t shared.Type, id string, payload any) {
 		s.srv.log.Error("encode reply", "type", t, "err", err)
 		return
 	}
-	s.enqueueReply(frame)
-	s.hurryWriter()
+	s.q.enqueueReply(frame)
+	s.q.hurryWriter()
 }
 
 // fail answers request id with an error frame built from err.
@@ -458,7 +412,7 @@ func (s *session) join(ctx context.Context, id string, j *shared.Join) {
 			if err != nil {
 				continue
 			}
-			if err := s.enqueueWait(ctx, frame); err != nil {
+			if err := s.q.enqueueWait(ctx, frame); err != nil {
 				return
 			}
 			cursor = msgs[i].Seq

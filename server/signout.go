@@ -21,7 +21,7 @@ import (
 // credential of an application (VerifyToken, Authenticate) may name an id
 // that starts with it while anonymous access is on, and server/jwtauth
 // never makes one.
-const AnonymousPrefix = "u-"
+const AnonymousPrefix = shared.AnonymousPrefix
 
 // TokenID is the id under which a token is revoked: a hash, so the store
 // never holds a usable credential.
@@ -156,7 +156,7 @@ func (s *session) signOut(ctx context.Context, id string, p *shared.SignOut) {
 	local.PruneRevoked(ctx, now.UnixMilli())
 	n := s.srv.closeSignedOut(s, user, revoked, p.All)
 	s.reply(shared.TypeAck, id, &shared.SignOutAck{All: p.All, Sessions: n})
-	s.drainAndClose(shared.CloseSignedOut)
+	s.close(shared.CloseSignedOut, "", drainQueue)
 }
 
 // recheckRevoked closes a session that became ready while a sign-out of
@@ -222,7 +222,7 @@ func (srv *Server) pushNick(from *session, nick string) {
 	}
 	srv.mu.Unlock()
 	for _, sess := range to {
-		sess.enqueue(frame)
+		sess.q.enqueue(frame)
 	}
 }
 

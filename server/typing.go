@@ -157,11 +157,11 @@ func (r *room) broadcastTypingLocked(prev, next []shared.Member) {
 			if all == nil {
 				all = r.typingFrame(next, "")
 			}
-			sess.enqueueTyping(all)
+			sess.q.enqueueTyping(all)
 			continue
 		}
 		if !sameWithout(prev, next, me) {
-			sess.enqueueTyping(r.typingFrame(next, me))
+			sess.q.enqueueTyping(r.typingFrame(next, me))
 		}
 	}
 }
@@ -202,21 +202,4 @@ func (r *room) stopTypingLocked() {
 		r.typing.timer.Stop()
 		r.typing.timer = nil
 	}
-}
-
-// typingRoom is how much may be queued for a session for a typing frame
-// to join it: a typing frame waits behind nothing, or it is not worth
-// sending.
-const typingRoom = 4
-
-// enqueueTyping queues a typing frame only when the session's queue is
-// nearly empty (at most typingRoom frames and 1/16 of QueueBytes). It
-// never disconnects: a client too busy for typing simply does not see it.
-func (s *session) enqueueTyping(frame []byte) {
-	s.qmu.Lock()
-	defer s.qmu.Unlock()
-	if s.qclosed || len(s.queue) > typingRoom || s.qbytes > s.srv.opts.QueueBytes/16 {
-		return
-	}
-	s.pushLocked(frame)
 }

@@ -56,38 +56,38 @@ const uploadFirstChunk = 4 << 10
 const collectAfterDecode = 32 << 20
 
 // uploadDefaults fills in the upload options; see Options.
-func (c *Options) uploadDefaults() {
-	if c.UploadMemory <= 0 {
-		c.UploadMemory = 64 << 20
+func (o *Options) uploadDefaults() {
+	if o.UploadMemory <= 0 {
+		o.UploadMemory = 64 << 20
 	}
-	c.UploadMemory = max(c.UploadMemory, 2*(maxUploadMessage+1)) // room for two of the largest uploads
-	if c.UploadTimeout <= 0 {
-		c.UploadTimeout = time.Minute
+	o.UploadMemory = max(o.UploadMemory, 2*(maxUploadMessage+1)) // room for two of the largest uploads
+	if o.UploadTimeout <= 0 {
+		o.UploadTimeout = time.Minute
 	}
-	if c.UploadMinRate == 0 {
-		c.UploadMinRate = 16 << 10
+	if o.UploadMinRate == 0 {
+		o.UploadMinRate = 16 << 10
 	}
-	if c.DecodeMemory <= 0 {
-		c.DecodeMemory = 256 << 20
+	if o.DecodeMemory <= 0 {
+		o.DecodeMemory = 256 << 20
 	}
-	if c.MaxDecodeBytes <= 0 {
-		c.MaxDecodeBytes = 192 << 20
+	if o.MaxDecodeBytes <= 0 {
+		o.MaxDecodeBytes = 192 << 20
 	}
-	c.MaxDecodeBytes = min(c.MaxDecodeBytes, c.DecodeMemory)
-	if c.DecodeWait <= 0 {
-		c.DecodeWait = 10 * time.Second
+	o.MaxDecodeBytes = min(o.MaxDecodeBytes, o.DecodeMemory)
+	if o.DecodeWait <= 0 {
+		o.DecodeWait = 10 * time.Second
 	}
-	if c.UploadQuota == 0 {
-		c.UploadQuota = 50 << 20
+	if o.UploadQuota == 0 {
+		o.UploadQuota = 50 << 20
 	}
-	if c.UploadQuotaPerAddr == 0 {
-		c.UploadQuotaPerAddr = 50 << 20
+	if o.UploadQuotaPerAddr == 0 {
+		o.UploadQuotaPerAddr = 50 << 20
 	}
-	if c.UploadQuotaWindow <= 0 {
-		c.UploadQuotaWindow = time.Hour
+	if o.UploadQuotaWindow <= 0 {
+		o.UploadQuotaWindow = time.Hour
 	}
-	if c.UnusedUploadTTL == 0 {
-		c.UnusedUploadTTL = 10 * time.Minute
+	if o.UnusedUploadTTL == 0 {
+		o.UnusedUploadTTL = 10 * time.Minute
 	}
 }
 
@@ -118,7 +118,7 @@ func (s *session) readText(r io.Reader) ([]byte, bool) {
 	}
 	if len(data) > shared.MaxFrameBytes {
 		s.srv.metrics.closed(shared.CloseTooBig)
-		s.closeWithReason(shared.CloseTooBig, "a text frame may be at most 65536 bytes")
+		s.close(shared.CloseTooBig, "a text frame may be at most 65536 bytes", dropQueue)
 		return nil, false
 	}
 	return data, true
@@ -170,7 +170,7 @@ func (s *session) upload(ctx context.Context, r io.Reader) bool {
 		}
 		if n > rest {
 			s.srv.metrics.closed(shared.CloseTooBig)
-			s.closeWithReason(shared.CloseTooBig, "a binary message may be at most 5 MiB of image and its header")
+			s.close(shared.CloseTooBig, "a binary message may be at most 5 MiB of image and its header", dropQueue)
 			return false
 		}
 		return true
@@ -269,8 +269,7 @@ func (s *session) watchUpload(start time.Time, got *atomic.Int64, stop <-chan st
 			if reason != "" {
 				s.srv.metrics.closed(shared.CloseSlowClient)
 				s.srv.log.Info("closing a connection whose upload is too slow", "session", s.id, "bytes", got.Load(), "after", el)
-				s.closeWithReason(shared.CloseSlowClient, reason) // the reader's Read fails once the socket closes
-				s.conn.CloseNow()
+				s.close(shared.CloseSlowClient, reason, dropQueue) // the reader's Read fails once the socket closes
 				return
 			}
 		}

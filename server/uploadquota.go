@@ -115,10 +115,10 @@ func (s *session) takeUploadQuota(id string, n int64) bool {
 // sweepUploads removes unused uploads (Options.UnusedUploadTTL) from a
 // Files that is a files.Sweeper, and forgets ended quota windows, until
 // the server stops.
-func (s *Server) sweepUploads() {
-	defer close(s.uploads.sweeperEnd)
-	ttl := s.opts.UnusedUploadTTL
-	sw, ok := s.opts.Files.(files.Sweeper)
+func (srv *Server) sweepUploads() {
+	defer close(srv.uploads.sweeperEnd)
+	ttl := srv.opts.UnusedUploadTTL
+	sw, ok := srv.opts.Files.(files.Sweeper)
 	if !ok || ttl < 0 {
 		ttl = time.Minute // the quota windows still need forgetting
 	}
@@ -126,20 +126,20 @@ func (s *Server) sweepUploads() {
 	defer t.Stop()
 	for {
 		select {
-		case <-s.quit:
+		case <-srv.quit:
 			return
 		case now := <-t.C:
-			s.uploads.quota.forget(now)
-			if sw == nil || s.opts.UnusedUploadTTL < 0 {
+			srv.uploads.quota.forget(now)
+			if sw == nil || srv.opts.UnusedUploadTTL < 0 {
 				continue
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			removed, freed, err := sw.RemoveUnused(ctx, now.Add(-ttl))
 			cancel()
 			if err != nil {
-				s.log.Warn("removing unused uploads", "err", err)
+				srv.log.Warn("removing unused uploads", "err", err)
 			} else if removed > 0 {
-				s.log.Info("removed unused uploads", "images", removed, "bytes", freed)
+				srv.log.Info("removed unused uploads", "images", removed, "bytes", freed)
 			}
 		}
 	}

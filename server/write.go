@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"sync"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/duplex-chat/duplex/server/internal/wsconn"
 	"github.com/duplex-chat/duplex/shared"
 )
 
@@ -18,10 +18,12 @@ const (
 	maxCoalesceBytes = 256 << 10
 )
 
-// The outgoing queue is a slice under s.qmu rather than a channel, so an
-// idle connection holds no preallocated slots and no writer goroutine: a
-// writer is started when the first frame arrives and exits once the queue
-// is empty. Frames that pile up meanwhile go out together as one batch.
+// outQueue is a session's outgoing queue and its writer.
+//
+// The queue is a slice under mu rather than a channel, so an idle
+// connection holds no preallocated slots and no writer goroutine: a writer
+// is started when the first frame arrives and exits once the queue is
+// empty. Frames that pile up meanwhile go out together as one batch.
 //
 // The queue is bounded in bytes (Options.QueueBytes) and two kinds of
 // frame enter it differently:
@@ -34,6 +36,30 @@ const (
 //     A client that pipelines requests without reading is paced by TCP, not
 //     buffered, and a fast client with many sends in flight is never taken
 //     for a slow one.
+type outQueue struct {
+	sess *session            // the owner: its socket, its server's options, its close
+	out  *wsconn.FrameWriter // beneath sess.conn: gathers one frame into one syscall
+
+	mu            sync.Mutex
+	frames        [][]byte         // outgoing frames
+	bytes         int              // bytes in frames and in the batch being written
+	inflight      int              // sends handed to the committer, not yet answered
+	inflightBytes int              // their sendCost
+	writing       bool             // a writeLoop is running
+	closed        bool             // nothing more will be written
+	drainCode     shared.CloseCode // when set, close with it once the queue is empty
+	space         chan struct{}    // signalled when the writer takes frames
+	wake          chan struct{}    // wakes a lingering writer
+	hurry         chan struct{}    // cuts a coalescing wait short: a reply is queued
+	lastWrite     time.Time        // for write coalescing; writeLoop only
+}
+
+func (q *outQueue) init(sess *session, out *wsconn.FrameWriter) {
+	q.sess, q.out = sess, out
+	q.space = make(chan struct{}, 1)
+	q.wake = make(chan struct{}, 1)
+	q.hurry = make(chan struct{}, 1)
+}
 
 // maxInFlight bounds the sends of one connection waiting for their commit:
 // the reader stops taking requests at this many.
@@ -46,68 +72,85 @@ func sendCost(body string) int { return len(body) + 384 }
 // enqueue queues a live frame without blocking. A full queue means the
 // client cannot keep up: it is disconnected with CloseSlowClient and will
 // resume.
-func (s *session) enqueue(frame []byte) {
-	s.qmu.Lock()
-	if s.qclosed {
-		s.qmu.Unlock()
+func (q *outQueue) enqueue(frame []byte) {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
 		return
 	}
-	o := &s.srv.opts
-	if len(s.queue) >= o.QueueSize || len(s.queue) > 0 && s.qbytes+len(frame) > o.QueueBytes {
-		s.qmu.Unlock()
-		s.kill(shared.CloseSlowClient)
+	o := &q.sess.srv.opts
+	if len(q.frames) >= o.QueueSize || len(q.frames) > 0 && q.bytes+len(frame) > o.QueueBytes {
+		q.mu.Unlock()
+		q.sess.kill(shared.CloseSlowClient)
 		return
 	}
-	s.pushLocked(frame)
-	s.qmu.Unlock()
+	q.pushLocked(frame)
+	q.mu.Unlock()
 }
 
 // enqueueReply queues an answer to one of the client's requests. It never
 // disconnects: readGate bounds how much of it there can be.
-func (s *session) enqueueReply(frame []byte) {
+func (q *outQueue) enqueueReply(frame []byte) {
 	if cap(frame)-len(frame) > 16<<10 {
 		// An encoded history page sits in a buffer grown by doubling: keep
 		// only its bytes, since it may wait in the queue a while.
 		frame = bytes.Clone(frame)
 	}
-	s.qmu.Lock()
-	if !s.qclosed {
-		s.pushLocked(frame)
+	q.mu.Lock()
+	if !q.closed {
+		q.pushLocked(frame)
 	}
-	s.qmu.Unlock()
+	q.mu.Unlock()
 }
 
-func (s *session) pushLocked(frame []byte) {
-	s.queue = append(s.queue, frame)
-	s.qbytes += len(frame)
-	s.startWriterLocked()
+// typingRoom is how much may be queued for a session for a typing frame
+// to join it: a typing frame waits behind nothing, or it is not worth
+// sending.
+const typingRoom = 4
+
+// enqueueTyping queues a typing frame only when the queue is nearly empty
+// (at most typingRoom frames and 1/16 of QueueBytes). It never
+// disconnects: a client too busy for typing simply does not see it.
+func (q *outQueue) enqueueTyping(frame []byte) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed || len(q.frames) > typingRoom || q.bytes > q.sess.srv.opts.QueueBytes/16 {
+		return
+	}
+	q.pushLocked(frame)
+}
+
+func (q *outQueue) pushLocked(frame []byte) {
+	q.frames = append(q.frames, frame)
+	q.bytes += len(frame)
+	q.startWriterLocked()
 }
 
 // roomyLocked reports whether the queue, counting the sends in flight, is
 // below half its bounds: the reader may take another request, a replay
 // another page.
-func (s *session) roomyLocked() bool {
-	o := &s.srv.opts
-	return len(s.queue)+2*s.inflight < o.QueueSize/2 && s.qbytes+s.inflightBytes < o.QueueBytes/2
+func (q *outQueue) roomyLocked() bool {
+	o := &q.sess.srv.opts
+	return len(q.frames)+2*q.inflight < o.QueueSize/2 && q.bytes+q.inflightBytes < o.QueueBytes/2
 }
 
 // enqueueWait queues a frame, waiting for room in the queue: replays use it
 // so a large gap is paced by the client instead of overflowing the queue.
-func (s *session) enqueueWait(ctx context.Context, frame []byte) error {
+func (q *outQueue) enqueueWait(ctx context.Context, frame []byte) error {
 	for {
-		s.qmu.Lock()
-		if s.qclosed {
-			s.qmu.Unlock()
+		q.mu.Lock()
+		if q.closed {
+			q.mu.Unlock()
 			return context.Canceled
 		}
-		if s.roomyLocked() {
-			s.pushLocked(frame)
-			s.qmu.Unlock()
+		if q.roomyLocked() {
+			q.pushLocked(frame)
+			q.mu.Unlock()
 			return nil
 		}
-		s.qmu.Unlock()
+		q.mu.Unlock()
 		select {
-		case <-s.space:
+		case <-q.space:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -117,12 +160,12 @@ func (s *session) enqueueWait(ctx context.Context, frame []byte) error {
 // readGate holds the reader before its next request until the queue has
 // room and fewer than maxInFlight sends await their commit. It reports
 // false once the session is over.
-func (s *session) readGate() bool {
+func (q *outQueue) readGate() bool {
 	for {
-		s.qmu.Lock()
-		closed := s.qclosed
-		open := s.roomyLocked() && s.inflight < maxInFlight
-		s.qmu.Unlock()
+		q.mu.Lock()
+		closed := q.closed
+		open := q.roomyLocked() && q.inflight < maxInFlight
+		q.mu.Unlock()
 		if closed {
 			return false
 		}
@@ -130,8 +173,8 @@ func (s *session) readGate() bool {
 			return true
 		}
 		select {
-		case <-s.space:
-		case <-s.ctx.Done():
+		case <-q.space:
+		case <-q.sess.ctx.Done():
 			return false
 		}
 	}
@@ -139,26 +182,41 @@ func (s *session) readGate() bool {
 
 // sendStarted and sendSettled count a send from the reader handing it to
 // the committer to its answer being queued.
-func (s *session) sendStarted(cost int) {
-	s.qmu.Lock()
-	s.inflight++
-	s.inflightBytes += cost
-	s.qmu.Unlock()
+func (q *outQueue) sendStarted(cost int) {
+	q.mu.Lock()
+	q.inflight++
+	q.inflightBytes += cost
+	q.mu.Unlock()
 }
 
-func (s *session) sendSettled(cost int) {
-	s.qmu.Lock()
-	s.inflight--
-	s.inflightBytes -= cost
-	s.qmu.Unlock()
-	s.signalSpace()
+func (q *outQueue) sendSettled(cost int) {
+	q.mu.Lock()
+	q.inflight--
+	q.inflightBytes -= cost
+	q.mu.Unlock()
+	q.signalSpace()
 }
 
-func (s *session) signalSpace() {
+func (q *outQueue) signalSpace() {
 	select {
-	case s.space <- struct{}{}:
+	case q.space <- struct{}{}:
 	default:
 	}
+}
+
+// queued returns the bytes queued and being written.
+func (q *outQueue) queued() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.bytes
+}
+
+// drop discards what is queued and takes nothing more.
+func (q *outQueue) drop() {
+	q.mu.Lock()
+	q.closed = true
+	q.frames, q.bytes = nil, 0
+	q.mu.Unlock()
 }
 
 // QueuedBytes returns the bytes queued for every connection and not yet
@@ -166,14 +224,14 @@ func (s *session) signalSpace() {
 // duplex_queue_bytes metric reports the same.
 func (srv *Server) QueuedBytes() int64 { return int64(srv.queuedBytes()) }
 
-func (s *session) startWriterLocked() {
-	if !s.writing {
-		s.writing = true
-		go s.writeLoop()
+func (q *outQueue) startWriterLocked() {
+	if !q.writing {
+		q.writing = true
+		go q.writeLoop()
 		return
 	}
 	select { // the writer may be lingering
-	case s.wake <- struct{}{}:
+	case q.wake <- struct{}{}:
 	default:
 	}
 }
@@ -181,23 +239,23 @@ func (s *session) startWriterLocked() {
 // hurryWriter is called after queueing an answer to a request: answers
 // are what a client waits on, so they skip the coalescing wait (broadcast
 // frames queued meanwhile ride along).
-func (s *session) hurryWriter() {
+func (q *outQueue) hurryWriter() {
 	select {
-	case s.hurry <- struct{}{}:
+	case q.hurry <- struct{}{}:
 	default:
 	}
 }
 
-// drainAndClose flushes what is queued, then closes with code.
-func (s *session) drainAndClose(code shared.CloseCode) {
-	s.qmu.Lock()
-	if s.qclosed || s.drainCode != 0 {
-		s.qmu.Unlock()
+// drain has the writer flush what is queued and then close the session
+// with code (session.close, drained); the first drain wins.
+func (q *outQueue) drain(code shared.CloseCode) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed || q.drainCode != 0 {
 		return
 	}
-	s.drainCode = code
-	s.startWriterLocked()
-	s.qmu.Unlock()
+	q.drainCode = code
+	q.startWriterLocked()
 }
 
 // writeLoop is the only writer of the connection while it runs. On a hot
@@ -205,63 +263,60 @@ func (s *session) drainAndClose(code shared.CloseCode) {
 // the rest of the window first, so that a busy room costs one write per
 // window per member instead of one per message; a quiet connection, or
 // one with an answer to a request queued, is written at once.
-func (s *session) writeLoop() {
+func (q *outQueue) writeLoop() {
 	var batch [][]byte
 	for {
-		s.qmu.Lock()
-		draining := s.drainCode != 0
-		s.qmu.Unlock()
-		if d := s.srv.opts.CoalesceDelay; d > 0 && !draining {
-			if wait := d - time.Since(s.lastWrite); wait > 0 {
+		q.mu.Lock()
+		draining := q.drainCode != 0
+		q.mu.Unlock()
+		if d := q.sess.srv.opts.CoalesceDelay; d > 0 && !draining {
+			if wait := d - time.Since(q.lastWrite); wait > 0 {
 				t := time.NewTimer(wait)
 				select {
 				case <-t.C:
-				case <-s.hurry:
+				case <-q.hurry:
 				}
 				t.Stop()
 			}
 		}
-		s.qmu.Lock()
-		batch = s.takeLocked(batch[:0])
-		if len(batch) == 0 && s.drainCode == 0 && s.linger() {
-			s.qmu.Unlock()
+		q.mu.Lock()
+		batch = q.takeLocked(batch[:0])
+		if len(batch) == 0 && q.drainCode == 0 && q.linger() {
+			q.mu.Unlock()
 			continue
 		}
 		if len(batch) == 0 {
-			s.writing = false
-			code := s.drainCode
+			q.writing = false
+			code := q.drainCode
 			if code != 0 {
-				s.qclosed = true
+				q.closed = true
 			}
-			s.qmu.Unlock()
+			q.mu.Unlock()
 			if code != 0 {
-				s.closeOnce.Do(func() {
-					s.conn.Close(websocket.StatusCode(code), code.Reason())
-					s.cancel()
-				})
+				q.sess.close(code, "", drained)
 			}
 			return
 		}
-		s.qmu.Unlock()
-		s.signalSpace()
-		s.lastWrite = time.Now()
-		s.srv.metrics.framesOut.Add(float64(len(batch)))
-		err := s.write(batch)
+		q.mu.Unlock()
+		q.signalSpace()
+		q.lastWrite = time.Now()
+		q.sess.srv.metrics.framesOut.Add(float64(len(batch)))
+		err := q.write(batch)
 		// The batch counts against the queue until written: it is memory
 		// held for this client as much as the frames still queued.
-		s.qmu.Lock()
+		q.mu.Lock()
 		for _, f := range batch {
-			s.qbytes -= len(f)
+			q.bytes -= len(f)
 		}
-		s.qbytes = max(s.qbytes, 0) // the queue may have been dropped meanwhile
+		q.bytes = max(q.bytes, 0) // the queue may have been dropped meanwhile
 		if err != nil {
-			s.writing = false
+			q.writing = false
 		}
-		s.qmu.Unlock()
+		q.mu.Unlock()
 		clear(batch)
-		s.signalSpace()
+		q.signalSpace()
 		if err != nil {
-			s.kill(shared.CloseInternal)
+			q.sess.kill(shared.CloseInternal)
 			return
 		}
 	}
@@ -272,119 +327,49 @@ func (s *session) writeLoop() {
 // instead of starting one per frame; an idle one keeps none.
 const writerLinger = 2 * time.Second
 
-// linger is called with s.qmu held and an empty queue. It waits for a
+// linger is called with q.mu held and an empty queue. It waits for a
 // frame or for writerLinger and reports whether to go on writing; it
-// returns with s.qmu held.
-func (s *session) linger() bool {
-	s.qmu.Unlock()
+// returns with q.mu held.
+func (q *outQueue) linger() bool {
+	q.mu.Unlock()
 	t := time.NewTimer(writerLinger)
 	defer t.Stop()
 	select {
-	case <-s.wake:
+	case <-q.wake:
 	case <-t.C:
-	case <-s.ctx.Done():
+	case <-q.sess.ctx.Done():
 	}
-	s.qmu.Lock()
-	return len(s.queue) > 0 || s.drainCode != 0
+	q.mu.Lock()
+	return len(q.frames) > 0 || q.drainCode != 0
 }
 
 // takeLocked moves queued frames into batch, up to the coalescing bounds.
-func (s *session) takeLocked(batch [][]byte) [][]byte {
+func (q *outQueue) takeLocked(batch [][]byte) [][]byte {
 	size, n := 0, 0
-	for n < len(s.queue) && n < maxCoalesce && size < maxCoalesceBytes {
-		size += len(s.queue[n])
+	for n < len(q.frames) && n < maxCoalesce && size < maxCoalesceBytes {
+		size += len(q.frames[n])
 		n++
 	}
-	batch = append(batch, s.queue[:n]...)
-	clear(s.queue[:n])
-	s.queue = s.queue[n:]
-	if len(s.queue) == 0 {
-		s.queue = nil // let an idle connection hold no buffer
+	batch = append(batch, q.frames[:n]...)
+	clear(q.frames[:n])
+	q.frames = q.frames[n:]
+	if len(q.frames) == 0 {
+		q.frames = nil // let an idle connection hold no buffer
 	}
 	return batch
 }
 
-func (s *session) write(batch [][]byte) error {
+func (q *outQueue) write(batch [][]byte) error {
 	msg := batch[0]
 	if len(batch) > 1 {
 		msg = shared.EncodeBatch(batch)
 	}
 	// No context deadline here: coder/websocket would arm a watcher per
-	// write. The frame is held in s.out and sent by release, which sets a
+	// write. The frame is held in q.out and sent by Release, which sets a
 	// deadline on the socket itself.
-	s.out.hold(s.srv.opts.WriteTimeout)
-	err := s.conn.Write(context.Background(), websocket.MessageText, msg)
-	return errors.Join(err, s.out.release())
-}
-
-// frameWriter sits under coder/websocket's small bufio.Writer. While the
-// session writes a frame it holds the bytes (the header flush, the
-// payload) in a pooled buffer and sends them with one write when the frame
-// is done: one syscall per frame without a big buffer per idle connection.
-// Frames written by other goroutines (pongs, close) while not holding go
-// straight through, and those that slip in while holding are sent with it.
-// A large payload is not copied: what is held goes first, then the payload.
-type frameWriter struct {
-	conn    net.Conn
-	mu      sync.Mutex
-	holding bool
-	timeout time.Duration // for writes while holding
-	buf     *[]byte
-}
-
-// directWrite is the payload size from which frameWriter writes through.
-const directWrite = 32 << 10
-
-var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
-
-func (w *frameWriter) hold(timeout time.Duration) {
-	w.mu.Lock()
-	w.holding, w.timeout = true, timeout
-	w.mu.Unlock()
-}
-
-func (w *frameWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.holding {
-		return w.conn.Write(p)
-	}
-	if len(p) >= directWrite {
-		if err := w.flushLocked(); err != nil {
-			return 0, err
-		}
-		w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
-		defer w.conn.SetWriteDeadline(time.Time{})
-		return w.conn.Write(p)
-	}
-	if w.buf == nil {
-		w.buf = framePool.Get().(*[]byte)
-	}
-	*w.buf = append(*w.buf, p...)
-	return len(p), nil
-}
-
-// release sends what was held, within the timeout, and stops holding.
-func (w *frameWriter) release() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.holding = false
-	return w.flushLocked()
-}
-
-func (w *frameWriter) flushLocked() error {
-	if w.buf == nil {
-		return nil
-	}
-	w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
-	_, err := w.conn.Write(*w.buf)
-	w.conn.SetWriteDeadline(time.Time{})
-	if cap(*w.buf) <= 64<<10 {
-		*w.buf = (*w.buf)[:0]
-		framePool.Put(w.buf)
-	}
-	w.buf = nil
-	return err
+	q.out.Hold(q.sess.srv.opts.WriteTimeout)
+	err := q.sess.conn.Write(context.Background(), websocket.MessageText, msg)
+	return errors.Join(err, q.out.Release())
 }
 
 // pingLoop pings every session from one goroutine per server, instead of

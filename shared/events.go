@@ -60,10 +60,17 @@ type Reaction struct {
 	// replays and history pages. Frames every member gets alike (live
 	// events) leave it false: a reaction frame's Author says who acted.
 	Me bool `json:"me,omitempty"`
-	// Users listed the first 50 users who reacted; servers before
-	// reaction summaries (issue #14) sent it, later ones do not.
+	// Users names the first users who reacted with Emoji, oldest first:
+	// at most ReactionSample of them (servers before reaction summaries,
+	// issue #14, listed up to 50), so that a reader can say who reacted
+	// ("ana, bo and 3 others") without the server sending every reactor.
+	// Count says how many reacted in all. Live reaction frames leave it
+	// empty: their Author is the one who acted.
 	Users []string `json:"users,omitempty"`
 }
+
+// ReactionSample is the most users a reaction summary names (Users).
+const ReactionSample = 3
 
 // Image is an image a message carries. Its bytes are served at
 // /files/{id} and a thumbnail at /files/{id}/thumb.

@@ -30,6 +30,11 @@ type SignOutAck struct {
 	Sessions int `json:"sessions,omitempty"`
 }
 
+// AnonymousPrefix starts every anonymous user id a server makes (and no
+// other): a client can tell an identity that cannot come back once signed
+// out from an account.
+const AnonymousPrefix = "u-"
+
 // NickChanged tells every other session of a user that their nickname is
 // now Nick.
 type NickChanged struct {

@@ -24,14 +24,15 @@ func TestApplyReactions(t *testing.T) {
 		ev   shared.Message
 		want []shared.Reaction
 	}{
-		{"Bob reacts", change(3, bob, shared.KindReact, "👍", 1), []shared.Reaction{{Emoji: "👍", Count: 1}}},
-		{"Ann reacts too", change(4, ann, shared.KindReact, "👍", 2), []shared.Reaction{{Emoji: "👍", Count: 2, Me: true}}},
-		{"Ann adds another", change(5, ann, shared.KindReact, "🎉", 1), []shared.Reaction{{Emoji: "👍", Count: 2, Me: true}, {Emoji: "🎉", Count: 1, Me: true}}},
-		{"an edit carries counts, not Me", shared.Message{Room: "r", Seq: 6, Kind: shared.KindEdit, Target: 1, Body: "hi!", Edited: 6,
-			Reactions: []shared.Reaction{{Emoji: "👍", Count: 2}, {Emoji: "🎉", Count: 1}}}, []shared.Reaction{{Emoji: "👍", Count: 2, Me: true}, {Emoji: "🎉", Count: 1, Me: true}}},
-		{"Bob takes his back", change(7, bob, shared.KindUnreact, "👍", 1), []shared.Reaction{{Emoji: "👍", Count: 1, Me: true}, {Emoji: "🎉", Count: 1, Me: true}}},
-		{"Ann takes hers back: gone", change(8, ann, shared.KindUnreact, "👍", 0), []shared.Reaction{{Emoji: "🎉", Count: 1, Me: true}}},
-		{"applied twice: the same", change(8, ann, shared.KindUnreact, "👍", 0), []shared.Reaction{{Emoji: "🎉", Count: 1, Me: true}}},
+		{"Bob reacts", change(3, bob, shared.KindReact, "👍", 1), []shared.Reaction{{Emoji: "👍", Count: 1, Users: []string{"u-bob"}}}},
+		{"Ann reacts too", change(4, ann, shared.KindReact, "👍", 2), []shared.Reaction{{Emoji: "👍", Count: 2, Me: true, Users: []string{"u-bob", "u-ann"}}}},
+		{"Ann adds another", change(5, ann, shared.KindReact, "🎉", 1), []shared.Reaction{{Emoji: "👍", Count: 2, Me: true, Users: []string{"u-bob", "u-ann"}}, {Emoji: "🎉", Count: 1, Me: true, Users: []string{"u-ann"}}}},
+		{"an edit carries counts and the first reactors, not Me", shared.Message{Room: "r", Seq: 6, Kind: shared.KindEdit, Target: 1, Body: "hi!", Edited: 6,
+			Reactions: []shared.Reaction{{Emoji: "👍", Count: 2, Users: []string{"u-bob", "u-ann"}}, {Emoji: "🎉", Count: 1, Users: []string{"u-ann"}}}},
+			[]shared.Reaction{{Emoji: "👍", Count: 2, Me: true, Users: []string{"u-bob", "u-ann"}}, {Emoji: "🎉", Count: 1, Me: true, Users: []string{"u-ann"}}}},
+		{"Bob takes his back", change(7, bob, shared.KindUnreact, "👍", 1), []shared.Reaction{{Emoji: "👍", Count: 1, Me: true, Users: []string{"u-ann"}}, {Emoji: "🎉", Count: 1, Me: true, Users: []string{"u-ann"}}}},
+		{"Ann takes hers back: gone", change(8, ann, shared.KindUnreact, "👍", 0), []shared.Reaction{{Emoji: "🎉", Count: 1, Me: true, Users: []string{"u-ann"}}}},
+		{"applied twice: the same", change(8, ann, shared.KindUnreact, "👍", 0), []shared.Reaction{{Emoji: "🎉", Count: 1, Me: true, Users: []string{"u-ann"}}}},
 		{"Ann's last one goes", change(9, ann, shared.KindUnreact, "🎉", 0), nil},
 		{"an older server's react event lists users", shared.Message{Room: "r", Seq: 10, Author: bob, Kind: shared.KindReact, Target: 1, Body: "hi!", Edited: 6,
 			Reactions: []shared.Reaction{{Emoji: "❤️", Count: 2, Users: []string{"u-bob", "u-ann"}}}}, []shared.Reaction{{Emoji: "❤️", Count: 2, Me: true, Users: []string{"u-bob", "u-ann"}}}},

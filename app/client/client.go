@@ -94,6 +94,7 @@ type Client struct {
 	heard     atomic.Int64 // when a frame was last read, Unix ns; see heartbeat
 	dirty     *time.Timer  // debounced save of cursors and cache
 	retry     retryWait    // the pause before the next connection attempt
+	drop      func()       // ends the current session's reads; see Reconnect
 	pace      pacer        // the outbox's flow on this connection: pace.go
 	// undelivered is set when a MessageReceived could not be emitted
 	// (closed with a full buffer): later messages are dropped, not counted.
@@ -365,7 +366,6 @@ func (c *Client) roomLocked(room string) *roomState {
 // even after Close: a state change (cursor, outbox) is never made without
 // the event that reports it just because Close raced with it.
 func (c *Client) emit(ev Event) bool {
-	defer c.trackRead(ev) // unread counts follow what the app is told: read.go
 	if c.opts.OnEvent != nil {
 		c.opts.OnEvent(ev)
 		return true

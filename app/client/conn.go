@@ -51,7 +51,7 @@ func (c *Client) session(conn *websocket.Conn) (welcomed bool, err error) {
 		}
 	}}
 	c.mu.Lock()
-	c.conn, c.wq = conn, q
+	c.conn, c.wq, c.drop = conn, q, stopReading
 	c.startLocked(shared.TypeHello, helloID, hello, hw)
 	c.mu.Unlock()
 	for {
@@ -77,10 +77,12 @@ func (c *Client) session(conn *websocket.Conn) (welcomed bool, err error) {
 
 // disconnected resets per-connection state and fails waiting requests.
 func (c *Client) disconnected(conn *websocket.Conn) {
-	conn.CloseNow()
+	// In the browser a close waits for the socket's close event, which a
+	// silent network delays for a minute: the state must say offline now.
+	go conn.CloseNow()
 	var typing []string
 	c.mu.Lock()
-	c.conn, c.wq = nil, nil
+	c.conn, c.wq, c.drop = nil, nil, nil
 	c.resetPaceLocked()
 	for name, rs := range c.rooms {
 		rs.members, rs.count = nil, 0
@@ -126,6 +128,7 @@ func (c *Client) handle(f shared.Frame) {
 	case *shared.RoomList:
 		c.answer(f)
 		c.emit(RoomsChanged{Rooms: p.Rooms})
+		c.readRooms(p.Rooms) // read.go: the unread counts it carries
 	case *shared.Removed:
 		c.removed(p.Room)
 	case *shared.Read:
@@ -175,6 +178,9 @@ func (c *Client) joinAnswer(room string, f shared.Frame) {
 	c.mu.Unlock()
 	if ev != nil {
 		c.emit(ev)
+	}
+	if j, ok := ev.(Joined); ok {
+		c.readJoined(j.Ack) // read.go: the server's marker and counts
 	}
 	c.pump() // the room's outbox entries may go now (or are dropped): pace.go
 }

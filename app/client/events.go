@@ -223,13 +223,13 @@ func withReaction(rs []shared.Reaction, emoji, me string, on bool) []shared.Reac
 		case !on && mine:
 			r.Count--
 		}
-		r.Me, r.Users = on, nil
+		r.Me, r.Users = on, sampled(r.Users, me, on)
 		if r.Count > 0 {
 			out = append(out, r)
 		}
 	}
 	if on && !found {
-		out = append(out, shared.Reaction{Emoji: emoji, Count: 1, Me: true})
+		out = append(out, shared.Reaction{Emoji: emoji, Count: 1, Me: true, Users: []string{me}})
 	}
 	return out
 }
@@ -245,7 +245,7 @@ func applyReaction(held []shared.Reaction, ev shared.Message, me string) []share
 	for _, r := range held {
 		if r.Emoji == ch.Emoji {
 			seen = true
-			r.Count, r.Users = ch.Count, nil
+			r.Count, r.Users = ch.Count, sampled(r.Users, ev.Author.User, ev.Kind == shared.KindReact)
 			if mine {
 				r.Me = ev.Kind == shared.KindReact
 			}
@@ -256,12 +256,31 @@ func applyReaction(held []shared.Reaction, ev shared.Message, me string) []share
 		out = append(out, r)
 	}
 	if !seen && ch.Count > 0 && len(out) < shared.MaxReactionKinds {
-		out = append(out, shared.Reaction{Emoji: ch.Emoji, Count: ch.Count, Me: mine && ev.Kind == shared.KindReact})
+		r := shared.Reaction{Emoji: ch.Emoji, Count: ch.Count, Me: mine && ev.Kind == shared.KindReact}
+		if ev.Kind == shared.KindReact && ch.Count == 1 {
+			r.Users = []string{ev.Author.User}
+		}
+		out = append(out, r)
 	}
 	if len(out) == 0 {
 		return nil
 	}
 	return out
+}
+
+// sampled returns a copy of users (the first reactors a summary names)
+// with user added at the end (when on, and there is room) or taken out.
+// A taken-out user's place stays empty until the next summary: the
+// client cannot know who reacted next.
+func sampled(users []string, user string, on bool) []string {
+	i := slices.Index(users, user)
+	switch {
+	case on && i < 0 && len(users) < shared.ReactionSample:
+		return append(slices.Clip(users), user)
+	case !on && i >= 0:
+		return slices.Delete(slices.Clone(users), i, i+1)
+	}
+	return users
 }
 
 // mergeReactions takes the reactions an event carries and sets their Me:
@@ -279,12 +298,10 @@ func mergeReactions(held, in []shared.Reaction, me string) []shared.Reaction {
 				heldMe = h.Me
 			}
 		}
+		// Users names the first reactors only: when it names all of
+		// them it says whether the reader is one; else as held.
 		listed := me != "" && slices.Contains(r.Users, me)
-		if r.Users != nil {
-			r.Me = listed || len(r.Users) < r.Count && heldMe
-		} else {
-			r.Me = r.Me || heldMe
-		}
+		r.Me = listed || len(r.Users) < r.Count && (r.Me || heldMe)
 		out[i] = r
 	}
 	return out

@@ -113,7 +113,9 @@ func (c *Client) message(m *shared.Message) {
 		}
 	}
 	c.saveSoonLocked()
+	me := c.user
 	c.mu.Unlock()
+	defer c.readMessage(m, me) // read.go: counted where it arrives, announced after it
 	if !c.emit(MessageReceived{Message: *m}) {
 		// Closed before the app took m: the saved cursor must not count
 		// it (nor anything after it), so the next Client on this Storage

@@ -22,8 +22,8 @@ type ReadChanged struct {
 
 func (ReadChanged) isEvent() {}
 
-// readBook is the client's unread bookkeeping, under its own lock: it is
-// updated from emit, which runs without Client.mu.
+// readBook is the client's unread bookkeeping, under its own lock, never
+// taken with Client.mu held.
 type readBook struct {
 	mu    sync.Mutex
 	rooms map[string]*readRoom
@@ -65,42 +65,52 @@ func (c *Client) ReadState(room string) ReadChanged {
 	return ReadChanged{Room: room}
 }
 
-// trackRead updates the unread bookkeeping from an event being emitted
-// and emits a ReadChanged after it when the counts moved.
-func (c *Client) trackRead(ev Event) {
-	var out []ReadChanged
-	switch ev := ev.(type) {
-	case MessageReceived:
-		me := c.User()
-		c.reads.mu.Lock()
-		r := c.reads.room(ev.Message.Room)
-		if c.countLocked(r, &ev.Message, me) {
-			out = append(out, r.event(ev.Message.Room))
-		}
-		c.reads.mu.Unlock()
-	case Joined:
-		a := ev.Ack
-		c.reads.mu.Lock()
-		r := c.reads.room(a.Room)
-		r.known, r.marker, r.unread, r.mentioned = true, max(r.marker, a.Read), a.Unread, a.Mentioned
-		r.last = max(r.last, a.Head)
-		out = append(out, r.event(a.Room))
-		c.reads.mu.Unlock()
-	case RoomsChanged:
-		c.reads.mu.Lock()
-		for _, info := range ev.Rooms {
-			if info.Read == 0 && info.Unread == 0 {
-				continue // no marker in this room
-			}
-			r := c.reads.room(info.Name)
-			if info.Read < r.marker {
-				continue // older than what a read ack said
-			}
-			r.known, r.marker, r.unread, r.mentioned = true, info.Read, info.Unread, info.Mentioned
-			out = append(out, r.event(info.Name))
-		}
-		c.reads.mu.Unlock()
+// The unread counts are kept where what moves them arrives: a message
+// (message, messages.go), a join's answer (joinAnswer, conn.go) and the
+// room list (conn.go). Each emits a ReadChanged after the event that moved
+// the counts, never with Client.mu held (readBook.mu is not taken inside
+// it).
+
+// readMessage counts m, which arrived in its room, and says so when the
+// counts moved. me is the user's id.
+func (c *Client) readMessage(m *shared.Message, me string) {
+	c.reads.mu.Lock()
+	r := c.reads.room(m.Room)
+	changed := c.countLocked(r, m, me)
+	ev := r.event(m.Room)
+	c.reads.mu.Unlock()
+	if changed {
+		c.emit(ev)
 	}
+}
+
+// readJoined takes the server's marker and counts from a join's answer.
+func (c *Client) readJoined(a shared.JoinAck) {
+	c.reads.mu.Lock()
+	r := c.reads.room(a.Room)
+	r.known, r.marker, r.unread, r.mentioned = true, max(r.marker, a.Read), a.Unread, a.Mentioned
+	r.last = max(r.last, a.Head)
+	ev := r.event(a.Room)
+	c.reads.mu.Unlock()
+	c.emit(ev)
+}
+
+// readRooms takes the markers and counts of a room list.
+func (c *Client) readRooms(rooms []shared.RoomInfo) {
+	var out []ReadChanged
+	c.reads.mu.Lock()
+	for _, info := range rooms {
+		if info.Read == 0 && info.Unread == 0 {
+			continue // no marker in this room
+		}
+		r := c.reads.room(info.Name)
+		if info.Read < r.marker {
+			continue // older than what a read ack said
+		}
+		r.known, r.marker, r.unread, r.mentioned = true, info.Read, info.Unread, info.Mentioned
+		out = append(out, r.event(info.Name))
+	}
+	c.reads.mu.Unlock()
 	for _, rc := range out {
 		c.emit(rc)
 	}

@@ -23,14 +23,6 @@ const (
 // quickEmoji are the reactions the picker offers.
 var quickEmoji = []string{"👍", "❤️", "😂", "🎉", "😮", "🙏"}
 
-// msgUI is the view state of the per-message controls: the message that
-// asks to confirm its delete and the one whose picker is open. Only the
-// UI goroutine touches it.
-var msgUI struct {
-	room            string
-	confirm, picker int64
-}
-
 // renderContent draws a message's body and everything around it; it
 // takes the place of renderBody in renderRow.
 func (l *MessageList) renderContent(r row) app.UI {
@@ -41,13 +33,14 @@ func (l *MessageList) renderContent(r row) app.UI {
 	live := r.Status == "sent" && !l.Preview && m.Seq > 0
 	return app.Div().Class("content").Body(
 		app.If(m.ReplyTo != nil, func() app.UI { return l.renderQuote(m.ReplyTo) }),
-		renderBody(m.Body),
-		renderImage(m), // images.go
+		l.renderLongBody(m), // dense.go: a long body folds behind "Show more"
+		renderImage(m),      // images.go
 		app.If(m.Edited > 0, func() app.UI {
 			return app.Span().Class("edited").DataSet("test", "edited").
 				Title("%s", "Edited "+fullTime(time.UnixMilli(m.Edited))).Text("(edited)")
 		}),
-		app.If(len(m.Reactions) > 0 || live, func() app.UI { return l.renderReactions(m, live) }),
+		l.renderDelivery(r), // delivery.go
+		app.If(len(m.Reactions) > 0, func() app.UI { return l.renderReactions(m, live) }),
 		app.If(live, func() app.UI { return l.renderActions(m) }),
 	)
 }
@@ -65,9 +58,9 @@ func (l *MessageList) renderQuote(q *shared.Reply) app.UI {
 	seq := q.Seq
 	return app.Button().Class("quote").DataSet("test", "reply").DataSet("seq", seq).
 		Title("Show the message this replies to").
-		OnClick(func(ctx app.Context, e app.Event) { l.jumpTo(ctx, seq) }).Body(
+		OnClick(l.onQuote).Body(
 		app.Span().Class("sr-only").Text("In reply to "),
-		app.Span().Class("quote-author").Text(q.Author.Nick),
+		app.Span().Class("quote-author").Text(l.nick(q.Author)),
 		app.Span().Class("quote-text").Text(text),
 	)
 }
@@ -75,7 +68,6 @@ func (l *MessageList) renderQuote(q *shared.Reply) app.UI {
 // renderReactions draws the reaction toggles and, for a message one may
 // react to, the add-reaction control.
 func (l *MessageList) renderReactions(m shared.Message, live bool) app.UI {
-	open := live && msgUI.room == l.Room && msgUI.picker == m.Seq
 	return app.Div().Class("reactions").DataSet("test", "reactions").Attr("role", "group").Attr("aria-label", "Reactions").Body(
 		app.Range(m.Reactions).Slice(func(i int) app.UI {
 			rc := m.Reactions[i]
@@ -83,22 +75,8 @@ func (l *MessageList) renderReactions(m shared.Message, live bool) app.UI {
 			label := rc.Emoji + " " + strconv.Itoa(rc.Count)
 			return app.Button().Class("reaction").DataSet("test", "reaction").
 				DataSet("emoji", attrText(rc.Emoji)).DataSet("count", rc.Count).Attr("aria-pressed", mine).
-				Attr("aria-label", attrText(reactionLabel(rc, mine))).Disabled(!live).
-				OnClick(l.onReact(m.Seq, rc.Emoji, !mine)).Text(label)
-		}),
-		app.If(live, func() app.UI {
-			return app.Button().Class("react-add").DataSet("test", "add-reaction").Attr("aria-expanded", open).
-				Attr("aria-label", "Add a reaction").OnClick(l.onPicker(m.Seq)).Text("+☺")
-		}),
-		app.If(open, func() app.UI {
-			return app.Div().Class("picker").DataSet("test", "emoji-picker").Attr("role", "group").Attr("aria-label", "Pick a reaction").
-				OnKeyDown(l.onControlKey).Body(
-				app.Range(quickEmoji).Slice(func(i int) app.UI {
-					e := quickEmoji[i]
-					return app.Button().Class("pick").DataSet("test", "pick-emoji").DataSet("emoji", e).
-						Attr("aria-label", "React with "+e).OnClick(l.onPick(m, e)).Text(e)
-				}),
-			)
+				Attr("aria-label", attrText(reactionLabel(rc, mine)+l.reactedBy(rc))).Title("%s", attrText(l.reactedTitle(rc))).Disabled(!live).
+				OnClick(l.onReact).Text(label)
 		}),
 	)
 }
@@ -125,18 +103,24 @@ func reactionLabel(rc shared.Reaction, mine bool) string {
 // renderActions draws Reply, and Edit and Delete on one's own message.
 func (l *MessageList) renderActions(m shared.Message) app.UI {
 	own := l.Me != "" && m.Author.User == l.Me
-	confirming := own && msgUI.room == l.Room && msgUI.confirm == m.Seq
-	return app.Div().Class("actions").Body(
-		app.Button().Class("act").DataSet("test", "reply-button").Attr("aria-label", attrText("Reply to "+m.Author.Nick)).
-			OnClick(func(ctx app.Context, e app.Event) {
-				ctx.NewActionWithValue(actionReply, quoteOf(m))
-			}).Text("Reply"),
+	confirming := own && l.m.msgUI.room == l.Room && l.m.msgUI.confirm == m.Seq
+	open := l.m.msgUI.room == l.Room && l.m.msgUI.picker == m.Seq
+	cls := "actions"
+	if open || confirming {
+		cls += " open" // stays shown while the picker or the confirmation is
+	}
+	return app.Div().Class(cls).DataSet("test", "actions").Attr("role", "group").Attr("aria-label", "Message actions").Body(
+		app.Button().Class("act react-add").DataSet("test", "add-reaction").Attr("aria-expanded", open).
+			Attr("aria-label", "Add a reaction").Title("Add a reaction").OnClick(l.onPicker).Body(icon("smile")),
+		l.renderCopyLink(m), // links.go
+		app.Button().Class("act").DataSet("test", "reply-button").Attr("aria-label", attrText("Reply to "+l.nick(m.Author))).
+			OnClick(l.onReplyTo).Text("Reply"),
 		app.If(own && !confirming, func() app.UI {
 			return app.Span().Body(
 				app.Button().Class("act").DataSet("test", "edit").Attr("aria-label", "Edit your message").
-					OnClick(func(ctx app.Context, e app.Event) { ctx.NewActionWithValue(actionEdit, m) }).Text("Edit"),
+					OnClick(l.onEdit).Text("Edit"),
 				app.Button().Class("act").DataSet("test", "delete").Attr("aria-label", "Delete your message").
-					OnClick(l.onDelete(m.Seq)).Text("Delete"),
+					OnClick(l.onDelete).Text("Delete"),
 			)
 		}),
 		app.If(confirming, func() app.UI {
@@ -144,66 +128,100 @@ func (l *MessageList) renderActions(m shared.Message) app.UI {
 				Attr("aria-label", "Delete this message?").OnKeyDown(l.onControlKey).Body(
 				app.Span().Class("confirm-text").Text("Delete this message?"),
 				app.Button().Class("act danger").DataSet("test", "delete-confirm").
-					OnClick(l.onConfirmDelete(m.Seq)).Text("Delete"),
+					OnClick(l.onConfirmDelete).Text("Delete"),
 				app.Button().Class("act").DataSet("test", "delete-cancel").OnClick(l.onCloseControls).Text("Cancel"),
 			)
 		}),
+		app.If(open, func() app.UI { return l.renderPicker(m) }),
 	)
 }
 
-func (l *MessageList) onReact(seq int64, emoji string, on bool) app.EventHandler {
-	return func(ctx app.Context, e app.Event) { theModel.react(ctx, l.Room, seq, emoji, on) }
+// The handlers below read their message from the DOM (the row's
+// data-seq, the button's data-emoji): go-app keeps the first handler of a
+// reused element when the new one is the same function literal, so a
+// closure over a row would act on whichever message was drawn there first
+// (older messages loaded above shift every row).
+
+// rowSeq is the seq of the message row holding the event's element.
+func rowSeq(ctx app.Context) int64 {
+	row := ctx.JSSrc().Call("closest", "[data-test=message]")
+	if !row.Truthy() {
+		return 0
+	}
+	seq, _ := strconv.ParseInt(row.Get("dataset").Get("seq").String(), 10, 64)
+	return seq
 }
 
-func (l *MessageList) onPicker(seq int64) app.EventHandler {
-	return func(ctx app.Context, e app.Event) {
-		if msgUI.room == l.Room && msgUI.picker == seq {
-			msgUI.picker = 0
-			return
+// rowMessage is the message of the row holding the event's element.
+func (l *MessageList) rowMessage(ctx app.Context) (shared.Message, bool) {
+	seq := rowSeq(ctx)
+	for _, r := range l.Rows {
+		if seq > 0 && r.Msg.Seq == seq && r.Status == "sent" {
+			return *r.Msg, true
 		}
-		msgUI.room, msgUI.picker, msgUI.confirm = l.Room, seq, 0
-		focusSoon(ctx, `[data-test=emoji-picker] button`)
+	}
+	return shared.Message{}, false
+}
+
+func (l *MessageList) onQuote(ctx app.Context, e app.Event) {
+	seq, _ := strconv.ParseInt(ctx.JSSrc().Get("dataset").Get("seq").String(), 10, 64)
+	if seq > 0 {
+		l.jumpTo(ctx, seq)
 	}
 }
 
-// onPick toggles emoji on m: picking one's own reaction again takes it
-// back.
-func (l *MessageList) onPick(m shared.Message, emoji string) app.EventHandler {
-	on := true
-	for _, rc := range m.Reactions {
-		if rc.Emoji == emoji && isMine(rc, l.Me) {
-			on = false
-		}
-	}
-	return func(ctx app.Context, e app.Event) {
-		msgUI.picker = 0
-		theModel.react(ctx, l.Room, m.Seq, emoji, on)
-		focusSoon(ctx, `[data-test=message][data-seq="`+strconv.FormatInt(m.Seq, 10)+`"] [data-test=add-reaction]`)
+func (l *MessageList) onReact(ctx app.Context, e app.Event) {
+	btn := ctx.JSSrc()
+	emoji, on := btn.Get("dataset").Get("emoji").String(), btn.Call("getAttribute", "aria-pressed").String() != "true"
+	if seq := rowSeq(ctx); seq > 0 {
+		l.m.react(ctx, l.Room, seq, emoji, on)
 	}
 }
 
-func (l *MessageList) onDelete(seq int64) app.EventHandler {
-	return func(ctx app.Context, e app.Event) {
-		msgUI.room, msgUI.confirm, msgUI.picker = l.Room, seq, 0
-		focusSoon(ctx, `[data-test=delete-confirm]`)
+func (l *MessageList) onReplyTo(ctx app.Context, e app.Event) {
+	if m, ok := l.rowMessage(ctx); ok {
+		ctx.NewActionWithValue(actionReply, quoteOf(m))
 	}
 }
 
-func (l *MessageList) onConfirmDelete(seq int64) app.EventHandler {
-	return func(ctx app.Context, e app.Event) {
-		msgUI.confirm = 0
-		theModel.remove(ctx, l.Room, seq)
-		focus(composerID)
+func (l *MessageList) onEdit(ctx app.Context, e app.Event) {
+	if m, ok := l.rowMessage(ctx); ok {
+		ctx.NewActionWithValue(actionEdit, m)
 	}
+}
+
+func (l *MessageList) onPicker(ctx app.Context, e app.Event) {
+	seq := rowSeq(ctx)
+	if l.m.msgUI.room == l.Room && l.m.msgUI.picker == seq {
+		l.m.msgUI.picker = 0
+		return
+	}
+	l.m.msgUI.room, l.m.msgUI.picker, l.m.msgUI.confirm = l.Room, seq, 0
+	l.m.pickerQuery = ""
+	focusSoon(ctx, `[data-test=emoji-picker] [data-test=pick-emoji]`) // ↑ reaches the search box
+}
+
+func (l *MessageList) onDelete(ctx app.Context, e app.Event) {
+	l.m.msgUI.room, l.m.msgUI.confirm, l.m.msgUI.picker = l.Room, rowSeq(ctx), 0
+	focusSoon(ctx, `[data-test=delete-confirm]`)
+}
+
+func (l *MessageList) onConfirmDelete(ctx app.Context, e app.Event) {
+	seq := rowSeq(ctx)
+	l.m.msgUI.confirm = 0
+	if seq > 0 {
+		l.m.remove(ctx, l.Room, seq)
+	}
+	focus(composerID)
 }
 
 // onCloseControls closes the delete confirmation and the picker.
 func (l *MessageList) onCloseControls(ctx app.Context, e app.Event) {
-	seq := msgUI.confirm
+	seq := l.m.msgUI.confirm
 	if seq == 0 {
-		seq = msgUI.picker
+		seq = l.m.msgUI.picker
 	}
-	msgUI.confirm, msgUI.picker = 0, 0
+	l.m.msgUI.confirm, l.m.msgUI.picker = 0, 0
 	focusSoon(ctx, `[data-test=message][data-seq="`+strconv.FormatInt(seq, 10)+`"] [data-test=reply-button]`)
 }
 
@@ -255,7 +273,7 @@ func (l *MessageList) jumpTo(ctx app.Context, seq int64) {
 	if showMessage(seq) {
 		return
 	}
-	theModel.loadUntil(ctx, l.Room, seq, func() { showSoon(seq, 50) })
+	l.m.loadUntil(ctx, l.Room, seq, func() { showSoon(seq, 50) })
 }
 
 // showSoon tries showMessage until the rows the model now holds are

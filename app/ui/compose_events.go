@@ -75,7 +75,7 @@ func (c *Composer) onEventKey(ctx app.Context, e app.Event) bool {
 		c.compose.reply = nil
 	case key == "ArrowUp" && c.compose.editing == 0 && !modified(e) &&
 		app.Window().GetElementByID(composerID).Get("value").String() == "":
-		m, ok := theModel.lastOwn(c.Room)
+		m, ok := c.m.lastOwn(c.Room)
 		if !ok {
 			return false
 		}
@@ -97,12 +97,12 @@ func (c *Composer) sendEvent(ctx app.Context, body string) (handled bool, err er
 			if err := shared.ValidBody(body); err != nil {
 				return true, err
 			}
-			theModel.edit(ctx, c.Room, c.compose.editing, body)
+			c.m.edit(ctx, c.Room, c.compose.editing, body)
 		}
 		c.stopEdit(ctx)
 		return true, nil
 	case c.compose.reply != nil:
-		if err := theModel.reply(c.Room, c.compose.reply.Seq, body); err != nil {
+		if err := c.m.reply(c.Room, c.compose.reply.Seq, body); err != nil {
 			return true, err
 		}
 		c.compose.reply = nil

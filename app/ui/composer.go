@@ -17,8 +17,10 @@ import (
 // leaves it in place.
 type Composer struct {
 	app.Compo
+	m *model // the page's model, passed down by Chat (never a global: prerendered pages run concurrently)
 
-	Room string
+	Room  string
+	Label string // the room as people name it: "#design", "@bob" (a DM)
 	// The latest send the server refused in this room: its text comes
 	// back into an empty composer.
 	RefusedID, RefusedBody string
@@ -111,7 +113,7 @@ func (c *Composer) onInput(ctx app.Context, e app.Event) {
 	el := ctx.JSSrc()
 	text := el.Get("value").String()
 	store := app.Window().Get("localStorage")
-	theModel.typing(c.Room, strings.TrimSpace(text) != "")
+	c.m.typing(c.Room, strings.TrimSpace(text) != "")
 	if text == "" {
 		store.Call("removeItem", draftKey(c.Room))
 	} else {
@@ -149,7 +151,7 @@ func (c *Composer) onSend(ctx app.Context, e app.Event) {
 		}
 		return
 	}
-	if err := theModel.send(c.Room, body); err != nil {
+	if err := c.m.send(c.Room, body); err != nil {
 		ctx.NewActionWithValue(actionToast, "Not sent: "+errText(err))
 		return
 	}
@@ -165,7 +167,7 @@ func (c *Composer) Render() app.UI {
 		c.renderCompose(), // always there: the textarea after it must keep its DOM node
 		c.renderAttach(),
 		app.Textarea().ID(composerID).Class("composer").DataSet("test", "composer").Rows(1).
-			Placeholder("Message #"+c.Room).Attr("aria-label", "Message #"+c.Room).
+			Placeholder("Message "+c.label()).Attr("aria-label", "Message "+c.label()).
 			Attr("enterkeyhint", "send").OnInput(c.onInput).OnKeyDown(c.onKeyDown).OnPaste(c.onPaste),
 		app.If(c.count >= counterFrom, func() app.UI {
 			cls := "counter"
@@ -178,4 +180,12 @@ func (c *Composer) Render() app.UI {
 		}),
 		app.Button().Type("submit").DataSet("test", "send").Text("Send"),
 	)
+}
+
+// label names the room in the placeholder: never a DM's internal name.
+func (c *Composer) label() string {
+	if c.Label != "" {
+		return c.Label
+	}
+	return roomLabel(shared.RoomInfo{Name: c.Room})
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"sort"
 	"time"
 
@@ -45,13 +46,11 @@ func quoteOf(m shared.Message) *shared.Reply {
 
 // lastOwn returns the person's newest message in room that can be edited.
 func (m *model) lastOwn(room string) (shared.Message, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.cl == nil {
+	cv := m.readClient(room) // no model lock: the messages are the client's snapshot
+	if cv.cl == nil {
 		return shared.Message{}, false
 	}
-	me := m.cl.User()
-	msgs := m.messagesLocked(room)
+	me, msgs := cv.me.User, cv.msgs
 	for i := len(msgs) - 1; i >= 0; i-- {
 		if msg := msgs[i]; msg.Kind == shared.KindMessage && msg.Author.User == me && !msg.Deleted {
 			return msg, true
@@ -73,34 +72,20 @@ func (m *model) reply(room string, parent int64, body string) error {
 	return err
 }
 
-// change queues an edit, delete or reaction in the outbox, in order with
-// everything else the person does: it shows at once (rowsLocked applies
-// the outbox), survives a reload and an outage, and a refusal for good
-// comes back as MessageFailed (failedLocked). An invalid one becomes the
-// notice now.
-func (m *model) change(what string, do func(*client.Client) (string, error)) {
-	cl := m.client()
-	if cl == nil {
-		return
-	}
-	if _, err := do(cl); err != nil {
-		m.mu.Lock()
-		m.notice = what + ": " + errText(err)
-		m.mu.Unlock()
-	}
-	m.changed()
-}
-
+// edit, remove and react queue an event in the outbox (model.do, queued).
 func (m *model) edit(ctx app.Context, room string, seq int64, body string) {
-	m.change("Not edited", func(cl *client.Client) (string, error) { return cl.QueueEdit(room, seq, body) })
+	m.do(ctx, "Not edited", queued, func(_ context.Context, cl *client.Client) error { _, err := cl.QueueEdit(room, seq, body); return err })
 }
 
 func (m *model) remove(ctx app.Context, room string, seq int64) {
-	m.change("Not deleted", func(cl *client.Client) (string, error) { return cl.QueueDelete(room, seq) })
+	m.do(ctx, "Not deleted", queued, func(_ context.Context, cl *client.Client) error { _, err := cl.QueueDelete(room, seq); return err })
 }
 
 func (m *model) react(ctx app.Context, room string, seq int64, emoji string, on bool) {
-	m.change("Reaction not saved", func(cl *client.Client) (string, error) { return cl.QueueReact(room, seq, emoji, on) })
+	m.do(ctx, "Reaction not saved", queued, func(_ context.Context, cl *client.Client) error {
+		_, err := cl.QueueReact(room, seq, emoji, on)
+		return err
+	})
 }
 
 // failedLocked shows an outbox entry the server refused for good: a
@@ -123,9 +108,7 @@ func (m *model) failedLocked(e client.MessageFailed) {
 
 // shows reports whether the view of room holds message seq.
 func (m *model) shows(room string, seq int64) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, ok := findMessage(m.messagesLocked(room), seq)
+	_, ok := findMessage(m.messages(room), seq)
 	return ok
 }
 
@@ -139,9 +122,9 @@ func (m *model) loadUntil(ctx app.Context, room string, seq int64, done func()) 
 	ctx.Async(func() {
 		defer done()
 		for range 100 { // at most 100 pages: a jump never pages forever
+			msgs := m.messages(room) // the client's copy
 			m.mu.Lock()
 			v := m.viewLocked(room)
-			msgs := m.messagesLocked(room) // the client's copy
 			_, ok := findMessage(msgs, seq)
 			if ok || !v.more || len(msgs) == 0 {
 				m.mu.Unlock()

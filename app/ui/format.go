@@ -318,15 +318,40 @@ func flatten(spans []span) string {
 // go-app indents nested elements when it prerenders a page, and in a body
 // (white-space: pre-wrap) or a <pre> that indentation would show. A bold
 // link is an <a class="strong">, bold italic a <strong class="em">.
-func renderSpans(spans []span) []app.UI {
-	out := make([]app.UI, len(spans))
+func renderSpans(spans []span, nicks nickSet) []app.UI {
+	return renderParts(bodyParts(spans, nicks))
+}
+
+// bodyPart is a span and, for a span that shows as plain text, its runs
+// with the @nicks of the page highlighted (mention.go): what a body's
+// rendering needs, computed once per message version (bodymemo.go).
+type bodyPart struct {
+	span
+	segs []mentionSeg
+}
+
+// bodyParts resolves the @mentions of spans against nicks.
+func bodyParts(spans []span, nicks nickSet) []bodyPart {
+	out := make([]bodyPart, len(spans))
 	for i, s := range spans {
-		out[i] = renderSpan(s)
+		out[i].span = s
+		if !s.Bold && !s.Italic && (s.Kind == spanText || s.Kind == spanLink && !isHTTPURL(s.Text)) {
+			out[i].segs = mentionify(s.Text, nicks)
+		}
 	}
 	return out
 }
 
-func renderSpan(s span) app.UI {
+func renderParts(parts []bodyPart) []app.UI {
+	out := make([]app.UI, len(parts))
+	for i, p := range parts {
+		out[i] = renderSpan(p)
+	}
+	return out
+}
+
+func renderSpan(p bodyPart) app.UI {
+	s := p.span
 	switch s.Kind {
 	case spanCode:
 		return app.Code().Class("code").Text(s.Text)
@@ -352,7 +377,7 @@ func renderSpan(s span) app.UI {
 	case s.Italic:
 		return app.Em().Text(s.Text)
 	}
-	return renderMentions(s.Text) // mention.go: @nicks highlighted
+	return renderMentions(s.Text, p.segs) // mention.go: @nicks highlighted
 }
 
 // styleClasses are the classes that give an element s's style (see

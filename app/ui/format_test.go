@@ -141,7 +141,7 @@ func TestFormatLinear(t *testing.T) {
 func checkFormat(t *testing.T, body string) {
 	t.Helper()
 	spans := formatBody(body)
-	_ = renderSpans(spans)
+	_ = renderSpans(spans, nil)
 	for _, s := range spans {
 		if s.Text == "" {
 			t.Fatalf("empty span in %q: %+v", body, spans)

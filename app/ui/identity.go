@@ -137,23 +137,51 @@ func (m *model) client() *client.Client {
 	return m.cl
 }
 
-// do runs a request of the client in ctx.Async and reports its error in
-// the notice slot.
-func (m *model) do(ctx app.Context, what string, fn func(ctx context.Context, cl *client.Client) error) {
+// What model.do runs: a change queued in the outbox, or a request.
+const (
+	// queued: an edit, deletion or reaction goes to the outbox, in order
+	// with everything else the person does. It shows at once (rowsLocked
+	// applies the outbox), survives a reload and an outage, and a refusal
+	// for good comes back as MessageFailed (failedLocked); an invalid one
+	// becomes the notice now.
+	queued time.Duration = 0
+	// requestTimeout bounds a request that waits for the server's answer.
+	requestTimeout = 15 * time.Second
+)
+
+// do runs fn with the running client and makes its error the notice
+// ("what: why"). A queued change (timeout queued) runs now and the page
+// re-reads at once; a request runs in ctx.Async bounded by timeout, and
+// an unanswered one tells delivery.go the socket may be dead.
+func (m *model) do(ctx app.Context, what string, timeout time.Duration, fn func(ctx context.Context, cl *client.Client) error) {
 	cl := m.client()
 	if cl == nil {
 		return
 	}
-	ctx.Async(func() {
-		rctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	run := func() {
+		rctx, cancel := context.Background(), func() {}
+		if timeout != queued {
+			rctx, cancel = context.WithTimeout(rctx, timeout)
+		}
 		defer cancel()
-		if err := fn(rctx, cl); err != nil {
+		err := fn(rctx, cl)
+		if err != nil && timeout != queued {
+			m.requestFailed(err) // delivery.go: an unanswered request means a dead socket
+		}
+		if err != nil {
 			m.mu.Lock()
 			m.notice = what + ": " + errText(err)
 			m.mu.Unlock()
+		}
+		if err != nil || timeout == queued {
 			m.changed()
 		}
-	})
+	}
+	if timeout == queued {
+		run()
+		return
+	}
+	ctx.Async(run)
 }
 
 // errText is an error as a person reads it.
@@ -185,7 +213,7 @@ func (m *model) knownNick(nick string) (shared.Member, bool) {
 func roomsOf(rooms []shared.RoomInfo, kind shared.RoomKind) []shared.RoomInfo {
 	var out []shared.RoomInfo
 	for _, r := range rooms {
-		if kindOf(r) == kind {
+		if r.Kind.OrPublic() == kind {
 			out = append(out, r)
 		}
 	}
@@ -193,18 +221,14 @@ func roomsOf(rooms []shared.RoomInfo, kind shared.RoomKind) []shared.RoomInfo {
 	return out
 }
 
-func kindOf(r shared.RoomInfo) shared.RoomKind {
-	if r.Kind == "" {
-		return shared.RoomPublic
-	}
-	return r.Kind
-}
-
 // roomLabel is how a room is named in the sidebar and its heading: a DM by
 // the other person's nickname.
 func roomLabel(r shared.RoomInfo) string {
 	if r.Kind == shared.RoomDM && r.Peer != nil && r.Peer.Nick != "" {
 		return "@" + r.Peer.Nick
+	}
+	if shared.IsDMRoom(r.Name) {
+		return "Direct message" // its name is a hash, never shown
 	}
 	return "#" + r.Name
 }
@@ -229,12 +253,28 @@ func shortUser(user string) string {
 	return user
 }
 
-func (c *Chat) onSignOut(ctx app.Context, e app.Event) { c.signOut(ctx, false) }
+func (c *Chat) onSignOut(ctx app.Context, e app.Event) { c.askSignOut(ctx, false) }
 
-func (c *Chat) onSignOutAll(ctx app.Context, e app.Event) { c.signOut(ctx, true) }
+func (c *Chat) onSignOutAll(ctx app.Context, e app.Event) { c.askSignOut(ctx, true) }
 
-func (c *Chat) signOut(ctx app.Context, everywhere bool) {
-	theModel.signOut(everywhere)
+// askSignOut signs out (everywhere: every token of the user), first
+// warning (explain.go) when the identity is anonymous: it cannot come
+// back once signed out, so the warning's confirm button signs out.
+func (c *Chat) askSignOut(ctx app.Context, everywhere bool) {
+	c.signoutAll = everywhere
+	if !strings.HasPrefix(c.snap.User, shared.AnonymousPrefix) {
+		c.signOut(ctx)
+		return
+	}
+	c.signoutAsk = true
+	ctx.Defer(func(app.Context) { focusFirst("[data-test=signout-cancel]") })
+}
+
+func (c *Chat) doSignOut(ctx app.Context, e app.Event) { c.signOut(ctx) }
+
+func (c *Chat) signOut(ctx app.Context) {
+	c.signoutAsk = false
+	c.m.signOut(c.signoutAll)
 	ctx.LocalStorage().Del(nickKey)
 	c.nick, c.editNick, c.toast = "", false, ""
 	c.enter(ctx)
@@ -272,11 +312,11 @@ func (c *Chat) onNickKey(ctx app.Context, e app.Event) {
 		return
 	}
 	c.editNick = false
-	theModel.do(ctx, "Nickname", func(rctx context.Context, cl *client.Client) error {
+	c.m.do(ctx, "Nickname", requestTimeout, func(rctx context.Context, cl *client.Client) error {
 		if err := cl.SetNick(rctx, nick); err != nil {
 			return err
 		}
-		theModel.setNick(nick)
+		c.m.setNick(nick)
 		ctx.Dispatch(func(ctx app.Context) {
 			c.nick = nick
 			ctx.LocalStorage().Set(nickKey, nick)
@@ -295,45 +335,59 @@ func (c *Chat) onInvite(ctx app.Context, e app.Event) {
 	e.PreventDefault()
 	input := ctx.JSSrc()
 	nick := strings.TrimPrefix(strings.TrimSpace(input.Get("value").String()), "@")
-	mem, ok := theModel.knownNick(nick)
+	mem, ok := c.m.knownNick(nick)
 	if !ok {
 		c.toast = "Invite: nobody called " + nick + " is in your rooms right now"
 		return
 	}
 	input.Set("value", "")
 	room := c.room
-	theModel.do(ctx, "Invite", func(rctx context.Context, cl *client.Client) error {
-		return cl.Invite(rctx, room, mem.User)
+	c.m.do(ctx, "Invite", requestTimeout, func(rctx context.Context, cl *client.Client) error {
+		if err := cl.Invite(rctx, room, mem.User); err != nil {
+			return err
+		}
+		c.m.confirmed("Invited " + mem.Nick + " to #" + room) // manage.go
+		return nil
 	})
 }
 
 // renderMe is the signed-in person's corner: the nickname (a box to change
 // it) and sign-out.
 func (c *Chat) renderMe() app.UI {
-	return app.Div().Class("me").Body(
+	cls := "me"
+	if c.meOpen {
+		cls += " open"
+	}
+	return app.Div().Class(cls).Body(
 		app.If(c.editNick, func() app.UI {
 			return app.Input().ID("nick-input").Type("text").Class("nick-input").DataSet("test", "nick-input").
 				MaxLength(shared.MaxNickRunes).Value(c.nick).Attr("aria-label", "New nickname").OnKeyDown(c.onNickKey)
 		}).Else(func() app.UI {
 			return app.Span().Class("my-nick").DataSet("test", "my-nick").Title("%s", "Signed in as "+c.nick).Text(c.nick)
 		}),
-		app.Button().Type("button").Class("ghost").DataSet("test", "change-nick").OnClick(c.onEditNick).Text("Change nickname"),
-		app.Button().Type("button").Class("ghost").DataSet("test", "signout").OnClick(c.onSignOut).Text("Sign out"),
-		app.Button().Type("button").Class("ghost").DataSet("test", "signout-all").Title("Sign out in every tab and on every device").
-			OnClick(c.onSignOutAll).Text("Sign out everywhere"),
+		// On a phone the buttons hide behind a menu button (phone.go).
+		app.Button().Type("button").Class("bar-btn icon-btn me-toggle").DataSet("test", "me-menu").
+			Attr("aria-expanded", c.meOpen).Attr("aria-label", "Account").Title("Account").OnClick(c.onMeMenu).Body(icon("more")),
+		app.Span().Class("me-items").Body(
+			app.Button().Type("button").Class("ghost").DataSet("test", "change-nick").OnClick(c.onEditNick).Text("Change nickname"),
+			app.Button().Type("button").Class("ghost").DataSet("test", "signout").OnClick(c.onSignOut).Text("Sign out"),
+			app.Button().Type("button").Class("ghost").DataSet("test", "signout-all").Title("Sign out in every tab and on every device").
+				OnClick(c.onSignOutAll).Text("Sign out everywhere"),
+		),
+		app.If(c.signoutAsk, c.renderSignOutWarning), // explain.go
 	)
 }
 
 // onDM opens (creating) the direct conversation with a member.
 func (l *MemberList) onDM(ctx app.Context, e app.Event) {
 	user := ctx.JSSrc().Get("dataset").Get("user").String()
-	theModel.do(ctx, "Direct message", func(rctx context.Context, cl *client.Client) error {
+	l.m.do(ctx, "Direct message", requestTimeout, func(rctx context.Context, cl *client.Client) error {
 		info, err := cl.DirectMessage(rctx, user)
 		if err != nil {
 			return err
 		}
 		ctx.Dispatch(func(ctx app.Context) { ctx.Navigate(RoomPath(info.Name)) })
-		theModel.refreshRooms()
+		l.m.refreshRooms()
 		return nil
 	})
 }
@@ -341,19 +395,21 @@ func (l *MemberList) onDM(ctx app.Context, e app.Event) {
 // onRemove takes a member's access to the open private room away.
 func (l *MemberList) onRemove(ctx app.Context, e app.Event) {
 	user, room := ctx.JSSrc().Get("dataset").Get("user").String(), l.Room
-	theModel.do(ctx, "Remove", func(rctx context.Context, cl *client.Client) error {
+	l.m.do(ctx, "Remove", requestTimeout, func(rctx context.Context, cl *client.Client) error {
 		return cl.Remove(rctx, room, user)
 	})
 }
 
 // createPrivate creates a private room, then opens it.
 func (l *RoomList) createPrivate(ctx app.Context, name string) {
-	theModel.do(ctx, "Private room", func(rctx context.Context, cl *client.Client) error {
+	l.m.do(ctx, "Private room", requestTimeout, func(rctx context.Context, cl *client.Client) error {
 		if _, err := cl.CreateRoom(rctx, name, shared.RoomPrivate); err != nil {
 			return err
 		}
 		ctx.Dispatch(func(ctx app.Context) { ctx.Navigate(RoomPath(name)) })
-		theModel.refreshRooms()
+		l.m.refreshRooms()
 		return nil
 	})
 }
+
+func (c *Chat) onMeMenu(ctx app.Context, e app.Event) { c.meOpen = !c.meOpen }

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/duplex-chat/duplex/shared"
@@ -39,16 +38,11 @@ type attachment struct {
 	sending bool
 }
 
-// attachments holds each room's attachment. The UI goroutine alone uses it.
-var attachments = map[string]*attachment{}
-
-// sentImages remembers the images this tab sent, so that a message still
-// in the outbox shows its thumbnail (the outbox keeps the id only).
-var sentImages sync.Map // id -> shared.Image
-
-func sentImage(id string) *shared.Image {
-	if v, ok := sentImages.Load(id); ok {
-		img := v.(shared.Image)
+// sentImageLocked is an image this tab sent (model.sentImages), so that a
+// message still in the outbox shows its thumbnail (the outbox keeps the
+// id only).
+func (m *model) sentImageLocked(id string) *shared.Image {
+	if img, ok := m.sentImages[id]; ok {
 		return &img
 	}
 	return nil
@@ -82,7 +76,7 @@ func (c *Composer) onAttach(ctx app.Context, a app.Action) {
 		data := make([]byte, size)
 		app.CopyBytesToGo(data, app.Window().Get("Uint8Array").New(args[0]))
 		ctx.Dispatch(func(ctx app.Context) {
-			attachments[room] = &attachment{name: name, data: data, url: "data:" + typ + ";base64," + base64.StdEncoding.EncodeToString(data)}
+			c.m.attachments[room] = &attachment{name: name, data: data, url: "data:" + typ + ";base64," + base64.StdEncoding.EncodeToString(data)}
 			if el := app.Window().GetElementByID(composerID); el.Truthy() {
 				el.Call("focus")
 			}
@@ -105,7 +99,7 @@ func megabytes(n int) string {
 // sendAttachment sends the room's attachment with caption, if it has one,
 // and reports whether it had.
 func (c *Composer) sendAttachment(ctx app.Context, caption string) bool {
-	a, room := attachments[c.Room], c.Room
+	a, room := c.m.attachments[c.Room], c.Room
 	if a == nil {
 		return false
 	}
@@ -120,15 +114,15 @@ func (c *Composer) sendAttachment(ctx app.Context, caption string) bool {
 	}
 	a.sending = true
 	ctx.Async(func() {
-		err := theModel.sendImage(room, a.name, a.data, caption)
+		err := c.m.sendImage(room, a.name, a.data, caption)
 		ctx.Dispatch(func(ctx app.Context) {
 			a.sending = false
 			if err != nil {
 				ctx.NewActionWithValue(actionToast, "Image not sent: "+errText(err))
 				return
 			}
-			if attachments[room] == a {
-				delete(attachments, room)
+			if c.m.attachments[room] == a {
+				delete(c.m.attachments, room)
 			}
 			if c.Room == room {
 				app.Window().Get("localStorage").Call("removeItem", draftKey(room))
@@ -151,7 +145,9 @@ func (m *model) sendImage(room, name string, data []byte, caption string) error 
 	if err != nil {
 		return err
 	}
-	sentImages.Store(img.ID, img)
+	m.mu.Lock()
+	m.sentImages[img.ID] = img
+	m.mu.Unlock()
 	if _, err := cl.SendImage(room, img, caption); err != nil {
 		return err
 	}
@@ -160,7 +156,7 @@ func (m *model) sendImage(room, name string, data []byte, caption string) error 
 }
 
 func (c *Composer) onRemoveAttachment(ctx app.Context, e app.Event) {
-	delete(attachments, c.Room)
+	delete(c.m.attachments, c.Room)
 	if el := app.Window().GetElementByID(composerID); el.Truthy() {
 		el.Call("focus")
 	}
@@ -217,13 +213,13 @@ func onDrop(ctx app.Context, e app.Event) {
 // renderAttach draws the attach button, its file input and the preview
 // of the room's attachment.
 func (c *Composer) renderAttach() app.UI {
-	a := attachments[c.Room]
+	a := c.m.attachments[c.Room]
 	return app.Div().Class("attach-bar").Body(
 		app.Input().Type("file").ID(fileInputID).Class("sr-only").Accept(imageTypes).TabIndex(-1).
 			Attr("aria-hidden", "true").DataSet("test", "file-input").OnChange(c.onFileChosen),
 		app.Button().Type("button").Class("attach").DataSet("test", "attach").
 			Attr("aria-label", "Attach an image").Title("Attach an image (or paste or drop one here)").
-			OnClick(c.onPickFile).Text("+"),
+			OnClick(c.onPickFile).Body(icon("clip")),
 		app.If(a != nil, func() app.UI {
 			label := a.name + " · " + megabytes(len(a.data))
 			if a.sending {
@@ -233,7 +229,7 @@ func (c *Composer) renderAttach() app.UI {
 				app.Img().Class("attachment-img").Src(a.url).Alt(a.name).DataSet("test", "attachment-preview"),
 				app.Span().Class("attachment-name").Attr("aria-live", "polite").Text(label),
 				app.Button().Type("button").Class("remove").DataSet("test", "attachment-remove").
-					Attr("aria-label", "Remove "+a.name).Title("Remove").OnClick(c.onRemoveAttachment).Text("×"),
+					Attr("aria-label", "Remove "+a.name).Title("Remove").OnClick(c.onRemoveAttachment).Body(icon("close")),
 			)
 		}),
 	)

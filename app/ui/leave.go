@@ -20,6 +20,10 @@ const actionNoRoom = "duplex.noroom"
 // next in the list, else the one before), or "" when none is left. The
 // room stays in the room browser, joinable again.
 func (m *model) leave(ctx app.Context, room string) (next string) {
+	if next, ok := m.hideDM(room); ok { // manage.go
+		return next
+	}
+	msgs := m.messages(room)
 	m.mu.Lock()
 	cl := m.cl
 	for i, r := range m.joined {
@@ -36,6 +40,7 @@ func (m *model) leave(ctx app.Context, room string) (next string) {
 		break
 	}
 	saveJoined(m.joined)
+	m.hideLocked(room, msgs) // manage.go: a private room or DM stays hidden
 	delete(m.views, room)
 	m.mu.Unlock()
 	m.changed()
@@ -64,7 +69,7 @@ func (l *RoomList) onLeave(ctx app.Context, e app.Event) {
 	if name == "" || !contains(l.Joined, name) && name != l.Current {
 		return
 	}
-	next := theModel.leave(ctx, name)
+	next := l.m.leave(ctx, name)
 	if name != l.Current {
 		// The button is gone: typing is what comes next.
 		ctx.Defer(func(app.Context) { focus(composerID) })
@@ -81,7 +86,7 @@ func (l *RoomList) onLeave(ctx app.Context, e app.Event) {
 func leaveButton(name string, onLeave app.EventHandler) app.UI {
 	return app.Button().Class("leave").DataSet("test", "leave-room").DataSet("room", name).
 		Attr("aria-label", "Leave #"+name).Title("Leave #" + name).OnClick(onLeave).
-		Body(app.Span().Attr("aria-hidden", "true").Text("×"))
+		Body(icon("close"))
 }
 
 // renderNoRoom is the page after the person left their last room: the
@@ -90,7 +95,7 @@ func (c *Chat) renderNoRoom() app.UI {
 	s := c.snap
 	rooms := roomsOf(s.Rooms, shared.RoomPublic)
 	return app.Div().Class("layout").DataSet("drawer", c.drawer).Body(
-		&RoomList{Joined: s.Joined, Rooms: s.Rooms},
+		&RoomList{m: c.m, Joined: s.Joined, Rooms: s.Rooms},
 		app.Div().Class("room no-room").Attr("role", "main").DataSet("test", "no-room").Body(
 			heading(2, "room-title", "No room"),
 			app.Div().Class("notfound-text").Text("You left your last room. Join one below, or join or create one by name in the sidebar."),

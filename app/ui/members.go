@@ -11,12 +11,14 @@ import (
 // list is the last one known, shown greyed (Stale) rather than as present.
 type MemberList struct {
 	app.Compo
+	m *model // the page's model, passed down by Chat (never a global: prerendered pages run concurrently)
 
 	Room    string
 	Members []shared.Member
 	Stale   bool
 	Me      string // the person's user id
 	Owner   bool   // the person owns this private room: may remove members
+	DM      bool   // a direct conversation: no "Message" for the other person
 }
 
 // Render draws the list. Each member's row holds only the nickname as
@@ -38,7 +40,7 @@ func (l *MemberList) Render() app.UI {
 				}
 				return app.Li().Class(cls).DataSet("test", "member").DataSet("user", m.User).Title("%s", m.Nick+" · "+shortUser(m.User)).Body(
 					app.Span().Text(m.Nick),
-					app.If(m.User != l.Me && l.Me != "", func() app.UI {
+					app.If(m.User != l.Me && l.Me != "" && !l.DM, func() app.UI {
 						// No text: the item's text stays the nickname (tests
 						// and screen readers read it); the label is CSS and
 						// aria-label.

@@ -39,11 +39,6 @@ func newNickSet(members []shared.Member, me shared.Member) nickSet {
 	return s
 }
 
-// bodyNicks is the set renderBody highlights: the message list sets it
-// before its rows render (one list on the page, rendered on the UI
-// goroutine).
-var bodyNicks nickSet
-
 // mentionify splits text into plain runs and @nick runs of nicks in set.
 func mentionify(text string, set nickSet) []mentionSeg {
 	if len(set) == 0 || !strings.Contains(text, "@") {
@@ -86,8 +81,7 @@ func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) ||
 
 // renderMentions draws a run of body text with its @nicks highlighted;
 // plain text stays a bare text node.
-func renderMentions(text string) app.UI {
-	segs := mentionify(text, bodyNicks)
+func renderMentions(text string, segs []mentionSeg) app.UI {
 	if len(segs) == 1 && !segs[0].Mention {
 		return app.Text(text)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/duplex-chat/duplex/shared"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
@@ -15,6 +16,7 @@ import (
 // loaded above keep the reader's place.
 type MessageList struct {
 	app.Compo
+	m *model // the page's model, passed down by Chat (never a global: prerendered pages run concurrently)
 
 	Room    string
 	Rows    []row
@@ -22,16 +24,22 @@ type MessageList struct {
 	Loading bool
 	Me      string // the person's user id
 	Preview bool   // behind the sign-in form: no paging
+	Ready   bool   // the room is joined: an empty list means an empty room
 	// Nicks are highlighted as @mentions; Line draws the "new messages"
 	// line before the first message from that seq on (0: none); Target is a search result to
 	// highlight (unread.go, mention.go, search.go).
 	Nicks  nickSet
 	Line   int64
 	Target int64
+	// Names are people's current nicknames by user id: old messages show
+	// the name their author goes by now (dense.go).
+	Names map[string]string
 
 	atBottom bool
 	unseen   int
 	mounted  bool
+	unpress  func() // removes the long-press listeners
+	active   string // the msg_id of the tabbable message: keyboard.go
 	// scroll metrics read before an update, to restore after it
 	prevHeight, prevTop float64
 	prevRoom            string
@@ -44,13 +52,17 @@ const listID = "messages"
 // OnMount starts at the bottom, where the newest messages are.
 func (l *MessageList) OnMount(ctx app.Context) {
 	l.atBottom, l.mounted = true, true
+	if !l.Preview && app.IsClient {
+		l.unpress = listenLongPress() // dense.go
+	}
 	l.remember()
-	ctx.Defer(func(app.Context) { scrollToBottom() })
+	ctx.Defer(func(app.Context) { scrollToBottom(); rove(l.active) })
 }
 
 // OnUpdate runs when the rows change, before the DOM does: it reads
 // where the reader is, and after the update puts them back there.
 func (l *MessageList) OnUpdate(ctx app.Context) {
+	ctx.Defer(func(app.Context) { rove(l.active) }) // keyboard.go
 	el := app.Window().GetElementByID(listID)
 	if !el.Truthy() {
 		return
@@ -73,6 +85,10 @@ func (l *MessageList) OnUpdate(ctx app.Context) {
 				el.Set("scrollTop", top+el.Get("scrollHeight").Float()-height)
 			}
 		})
+	case l.atBottom:
+		// A row at the end grew (a pending send became sent and got its
+		// controls): keep the end, the own message whole, in view.
+		ctx.Defer(func(app.Context) { scrollToBottom() })
 	}
 	l.prevHeight, l.prevTop = height, top
 	l.remember()
@@ -110,7 +126,7 @@ func (l *MessageList) onScroll(ctx app.Context, e app.Event) {
 	bottom := el.Get("scrollHeight").Float() - top - el.Get("clientHeight").Float()
 	atBottom := bottom < 48
 	if !l.Preview && top < 48 {
-		theModel.loadOlder(ctx, l.Room)
+		l.m.loadOlder(ctx, l.Room)
 	}
 	if atBottom == l.atBottom && !(atBottom && l.unseen > 0) {
 		ctx.PreventUpdate()
@@ -127,7 +143,7 @@ func (l *MessageList) jumpToNew(ctx app.Context, e app.Event) {
 	scrollToBottom() // now: a Defer would be dropped with this button
 }
 
-func (l *MessageList) loadOlder(ctx app.Context, e app.Event) { theModel.loadOlder(ctx, l.Room) }
+func (l *MessageList) loadOlder(ctx app.Context, e app.Event) { l.m.loadOlder(ctx, l.Room) }
 
 func scrollToBottom() {
 	if el := app.Window().GetElementByID(listID); el.Truthy() {
@@ -138,11 +154,11 @@ func scrollToBottom() {
 // Render draws the list and, over its bottom edge, the new-messages button.
 func (l *MessageList) Render() app.UI {
 	now := time.Now()
-	bodyNicks = l.Nicks
+	l.m.bodies.use(l.Nicks) // bodymemo.go: formatted bodies, kept while the nicknames stay
 	return app.Div().Class("log-wrap").Body(
 		app.Div().ID(listID).Class("messages").DataSet("test", "messages").
-			Attr("role", "log").Attr("aria-label", "Messages in #"+l.Room).TabIndex(0).
-			OnScroll(l.onScroll).Body(
+			Attr("role", "log").Attr("aria-label", "Messages in #"+l.Room).TabIndex(l.listTab()).
+			OnScroll(l.onScroll).OnKeyDown(l.onListKey).On("focusin", l.onListFocus).Body(
 			app.If(l.More && !l.Preview, func() app.UI {
 				label := "Load older messages"
 				if l.Loading {
@@ -151,6 +167,7 @@ func (l *MessageList) Render() app.UI {
 				return app.Button().Class("older").DataSet("test", "load-older").OnClick(l.loadOlder).Text(label)
 			}),
 			app.Range(l.Rows).Slice(func(i int) app.UI { return l.renderRow(i, now) }),
+			app.If(len(l.Rows) == 0 && !l.More && !l.Preview && l.Ready, l.renderEmpty), // links.go
 		),
 		app.If(l.unseen > 0, func() app.UI {
 			label := strconv.Itoa(l.unseen) + " new messages ↓"
@@ -175,7 +192,7 @@ func (l *MessageList) renderRow(i int, now time.Time) app.UI {
 		p := l.Rows[i-1]
 		pt := time.UnixMilli(p.Msg.TS)
 		newDay = !sameDay(pt, t)
-		grouped = !newDay && p.Msg.Author.User == r.Msg.Author.User && p.Msg.Author.Nick == r.Msg.Author.Nick &&
+		grouped = !newDay && p.Msg.Author.User == r.Msg.Author.User && l.nick(p.Msg.Author) == l.nick(r.Msg.Author) &&
 			p.Status != "failed" && t.Sub(pt) < groupGap
 	}
 	cls := "msg " + r.Status + " " + userColor(r.Msg.Author.User)
@@ -193,7 +210,7 @@ func (l *MessageList) renderRow(i int, now time.Time) app.UI {
 	}
 	row = row.Body(
 		app.Span().Class("author").DataSet("test", "author").DataSet("user", attrText(r.Msg.Author.User)).
-			Title("%s", attrText(r.Msg.Author.Nick+" · "+shortUser(r.Msg.Author.User))).Text(r.Msg.Author.Nick),
+			Title("%s", attrText(l.nick(r.Msg.Author)+" · "+shortUser(r.Msg.Author.User))).Text(l.nick(r.Msg.Author)),
 		app.Span().Class("time").DataSet("test", "time").Title("%s", fullTime(t)).Text(t.Format("15:04")),
 		l.renderContent(r), // the body with its quote, image, reactions and controls (actions.go)
 	)
@@ -213,8 +230,9 @@ func (l *MessageList) renderRow(i int, now time.Time) app.UI {
 // code, code blocks and http/https links. Every part is a text node, an
 // element or an href set through the DOM: no markup in a body is ever
 // parsed.
-func renderBody(body string) app.UI {
-	return app.Div().Class("body").DataSet("test", "body").Attr("dir", "auto").Body(renderSpans(formatBody(body))...)
+// The parts come from the page's memo (bodymemo.go), by message version.
+func (l *MessageList) renderBody(m shared.Message) app.UI {
+	return app.Div().Class("body").DataSet("test", "body").Attr("dir", "auto").Body(renderParts(l.m.bodies.parts(m))...)
 }
 
 // attrText makes text people chose safe for an attribute of a prerendered
@@ -227,4 +245,21 @@ func attrText(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(s, `"`, "”")
+}
+
+// OnDismount removes the long-press listeners.
+func (l *MessageList) OnDismount() {
+	if l.unpress != nil {
+		l.unpress()
+		l.unpress = nil
+	}
+}
+
+// listTab is the list's own tabindex: a Tab stop only while it has no
+// message to hold the stop (the keyboard can still scroll it then).
+func (l *MessageList) listTab() int {
+	if len(l.Rows) > 0 {
+		return -1
+	}
+	return 0
 }

@@ -12,16 +12,19 @@ import (
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
-// model is the browser's chat state. It lives outside the components so a
-// remount or a navigation keeps it. Components never lock it: they read
-// snapshots (model.snapshot) and call its methods; the client's event pump
-// runs in ctx.Async and tells the page through ctx.Dispatch (a component
+// model is the browser's chat state, one per page load (routes.go makes
+// it; Chat passes it down). It lives outside the components so a remount
+// or a navigation keeps it. Components never lock it: they read snapshots
+// (model.snapshot) and call its methods; the client hands it its events
+// (model.event, on the client's goroutine) and it tells the page through
+// ctx.Dispatch (a component
 // that is not mounted would drop the update, go-app#516, so the page
 // re-reads a fresh snapshot whenever it mounts or navigates).
 type model struct {
 	mu     sync.Mutex
 	cl     *client.Client
 	nick   string
+	me     shared.Member // the person as the client last said (user id, nickname), read outside the model's lock
 	state  client.State
 	rooms  []shared.RoomInfo // the server's room list, for browsing
 	joined []string          // rooms the person joined, in the order joined
@@ -34,8 +37,20 @@ type model struct {
 
 	notify func() // set by the mounted page: asks it to re-read a snapshot
 
-	reads readsState  // unread counts: unread.go
-	find  searchState // search and jump to a result: search.go
+	reads  readsState  // unread counts: unread.go
+	find   searchState // search and jump to a result: search.go
+	net    netState    // the browser's network, undelivered sends: delivery.go
+	manage manageState // rooms left, invitations, confirmations: manage.go
+
+	// seed holds the messages the server prerendered from the moment the
+	// wasm starts until the client exists: then they move into the client
+	// (client.Seed), which owns the room's messages from there on. Before
+	// the person signs in there is no client, and the page shows these.
+	seed *prerendered
+	// sentImages are the images this tab sent, by id (images.go).
+	sentImages map[string]shared.Image
+
+	viewState // UI goroutine only: viewstate.go
 }
 
 // roomView is the view state of one room. It holds no messages: the
@@ -44,10 +59,12 @@ type model struct {
 type roomView struct {
 	failed  []failedSend
 	members []shared.Member
-	typing  []shared.Member // who else types here now
-	more    bool            // older history may exist on the server
+	typing  []shared.Member      // who else types here now
+	sent    map[string]time.Time // when each typist's last message arrived: typing.go
+	more    bool                 // older history may exist on the server
 	loading bool
 	joined  bool
+	denied  string // the server refused this room (forbidden): manage.go
 }
 
 type failedSend struct {
@@ -71,8 +88,6 @@ func storedBackoff() time.Duration {
 	d, _ := time.ParseDuration(v.String())
 	return d
 }
-
-var theModel = &model{state: client.StateConnecting, views: make(map[string]*roomView)}
 
 func (m *model) viewLocked(room string) *roomView {
 	v := m.views[room]
@@ -106,96 +121,131 @@ func (m *model) started() bool {
 	return m.cl != nil
 }
 
-// start creates the client once per page load and pumps its events in
-// ctx.Async.
+// start creates the client once per page load. The client hands its
+// events to the model on its own goroutine (client.Options.OnEvent, as it
+// emits them: no event pump, no channel in between); the model takes them
+// once it has recorded the client.
 func (m *model) start(ctx app.Context, wsURL, nick string) {
-	m.mu.Lock()
-	if m.cl != nil {
-		m.mu.Unlock()
+	if m.started() {
 		return
 	}
-	opts := &client.Options{Nick: nick, Storage: newStorage()}
+	var cl *client.Client
+	ready := make(chan struct{})
+	opts := &client.Options{Nick: nick, Storage: newStorage(), OnEvent: func(ev client.Event) {
+		<-ready // cl is set and recorded (closed below, or on failure)
+		m.event(cl, ev)
+	}}
 	if d := storedBackoff(); d > 0 {
 		opts.MinBackoff, opts.MaxBackoff = d, d
 	}
-	cl, err := client.New(wsURL, opts)
+	cl, err := client.New(wsURL, opts) // not under the model's lock: the client takes its own
+	m.mu.Lock()
 	if err != nil {
 		m.notice = err.Error()
 		m.mu.Unlock()
 		return
 	}
+	if m.cl != nil { // started meanwhile (start runs on the UI goroutine: never)
+		m.mu.Unlock()
+		close(ready) // its events find another client recorded and are dropped
+		cl.Close()
+		return
+	}
 	m.cl, m.nick, m.signinErr = cl, nick, ""
 	m.reads.ctx, m.reads.hasCtx = ctx, true // unread.go: opens DMs
-	if seed != nil {                        // the page's prerendered messages move into the client
-		cl.Seed(seed.Room, seed.Messages)
-		seed = nil
-	}
+	seed := m.seed
+	m.seed = nil
 	m.joined = loadJoined()
 	joined := append([]string(nil), m.joined...)
 	m.mu.Unlock()
-	ctx.Async(func() { m.pump(cl) })
+	close(ready)
+	if seed != nil { // the page's prerendered messages move into the client
+		cl.Seed(seed.Room, seed.Messages)
+	}
+	m.watchNet(cl) // delivery.go
 	for _, r := range joined {
 		m.open(ctx, r)
 	}
 }
 
-func (m *model) pump(cl *client.Client) {
-	for ev := range cl.Events() {
-		m.mu.Lock()
-		if m.cl != cl { // signed out: nothing of that person may show again
-			m.mu.Unlock()
-			continue
+// event takes one event of cl, on the client's goroutine (or the
+// goroutine of the client call that caused it), never with the client's
+// lock held: it updates the model and asks the page to re-read. It must
+// not wait on the client (client.Options.OnEvent).
+func (m *model) event(cl *client.Client, ev client.Event) {
+	// What the event needs from the client is read first: the
+	// client's lock is never taken inside the model's.
+	me := shared.Member{User: cl.User(), Nick: cl.Nick()}
+	var members []shared.Member
+	var token string
+	switch e := ev.(type) {
+	case client.MemberJoined:
+		members = cl.Members(e.Room)
+	case client.MemberLeft:
+		members = cl.Members(e.Room)
+	case client.StateChanged:
+		if e.State == client.StateOnline {
+			token = cl.Token()
 		}
-		switch e := ev.(type) {
-		case client.StateChanged:
-			if e.State == client.StateOnline {
-				if m.online {
-					app.TryUpdate() // a server that came back may serve a new app.wasm
-				}
-				m.online = true
-				setTokenCookie(cl.Token())
-				go m.refreshRoomsOf(cl)
-			}
-			var pe *shared.Error
-			if e.State == client.StateOffline && errors.As(e.Err, &pe) {
-				m.refusedLocked(pe)
-			}
-			m.state = e.State
-		case client.RoomRemoved:
-			m.viewLocked(e.Room).joined = false
-			m.notice = "You no longer have access to #" + e.Room
-			go m.refreshRoomsOf(cl)
-		case client.MessageReceived:
-			m.notifyLocked(e.Message) // notify.go
-		case client.ReadChanged:
-			m.readChangedLocked(e) // unread.go
-		case client.TypingChanged:
-			m.viewLocked(e.Room).typing = e.Users
-		case client.MessageFailed:
-			m.failedLocked(e) // events.go
-		case client.Joined:
-			m.viewLocked(e.Ack.Room).joined = true
-		case client.PresenceChanged:
-			m.viewLocked(e.Room).members = e.Members
-		case client.MemberJoined:
-			m.viewLocked(e.Room).members = cl.Members(e.Room)
-		case client.MemberLeft:
-			m.viewLocked(e.Room).members = cl.Members(e.Room)
-		case client.RoomsChanged:
-			m.rooms = e.Rooms
-			m.dmsLocked(e.Rooms) // unread.go
-		case client.SignedOut:
-			m.signedOutLocked() // identity.go
-		case client.NickChanged:
-			m.nickChangedLocked(e.Nick) // identity.go
-		case client.ErrorReceived:
-			if e.Err != nil {
-				m.notice = e.Err.Message
-			}
-		}
-		m.mu.Unlock()
-		m.changed()
 	}
+	m.mu.Lock()
+	if m.cl != cl { // signed out: nothing of that person may show again
+		m.mu.Unlock()
+		return
+	}
+	m.me = me
+	switch e := ev.(type) {
+	case client.StateChanged:
+		if e.State == client.StateOnline {
+			if m.online {
+				app.TryUpdate() // a server that came back may serve a new app.wasm
+			}
+			m.online = true
+			setTokenCookie(token)
+			go m.refreshRoomsOf(cl)
+		}
+		var pe *shared.Error
+		if e.State == client.StateOffline && errors.As(e.Err, &pe) {
+			m.refusedLocked(pe)
+		}
+		m.state = e.State
+	case client.RoomRemoved:
+		m.viewLocked(e.Room).joined = false
+		m.notice = "You no longer have access to #" + e.Room
+		go m.refreshRoomsOf(cl)
+	case client.MessageReceived:
+		m.notifyLocked(e.Message) // notify.go
+		m.unhideLocked(e.Message) // manage.go: a DM left comes back
+		m.sentLocked(e.Message)   // typing.go: the typist's message ends their typing
+	case client.ReadChanged:
+		m.readChangedLocked(e) // unread.go
+	case client.TypingChanged:
+		m.viewLocked(e.Room).typing = e.Users
+	case client.MessageFailed:
+		m.failedLocked(e) // events.go
+	case client.Joined:
+		m.viewLocked(e.Ack.Room).joined = true
+	case client.PresenceChanged:
+		m.viewLocked(e.Room).members = e.Members
+	case client.MemberJoined:
+		m.viewLocked(e.Room).members = members
+	case client.MemberLeft:
+		m.viewLocked(e.Room).members = members
+	case client.RoomsChanged:
+		m.rooms = e.Rooms
+		m.roomsSeenLocked(e.Rooms) // manage.go
+		m.dmsLocked(e.Rooms)       // unread.go
+	case client.SignedOut:
+		m.signedOutLocked() // identity.go
+	case client.NickChanged:
+		m.nickChangedLocked(e.Nick) // identity.go
+	case client.ErrorReceived:
+		if e.Err != nil {
+			m.notice = e.Err.Message
+		}
+	}
+	m.mu.Unlock()
+	m.changed()
 }
 
 // refreshRooms asks the running client's server for the room list.
@@ -212,6 +262,8 @@ func (m *model) refreshRoomsOf(cl *client.Client) {
 		m.mu.Lock()
 		if m.cl == cl { // not signed out meanwhile
 			m.rooms = rooms
+			m.roomsSeenLocked(rooms) // manage.go
+			m.dmsLocked(rooms)
 		}
 		m.mu.Unlock()
 		m.changed()
@@ -232,9 +284,13 @@ func (m *model) open(ctx app.Context, room string) {
 	ctx.Async(func() {
 		err := cl.Join(context.Background(), room)
 		m.mu.Lock()
+		reason, denied := deniedReason(err)
 		switch {
 		case m.cl != cl: // signed out meanwhile: remember nothing of it
+		case denied:
+			m.viewLocked(room).denied = reason // manage.go: a page says so
 		case err == nil:
+			m.viewLocked(room).denied = ""
 			// Listed once the server let us in: a refused private room or
 			// DM never shows in the sidebar.
 			if !contains(m.joined, room) {
@@ -282,15 +338,14 @@ func (m *model) send(room, body string) error {
 
 // loadOlder fetches the page of history before the oldest shown message.
 func (m *model) loadOlder(ctx app.Context, room string) {
-	m.mu.Lock()
-	v := m.viewLocked(room)
-	if m.cl == nil || v.loading || !v.more {
-		m.mu.Unlock()
+	cl := m.client()
+	if cl == nil {
 		return
 	}
-	cl := m.cl
 	held := cl.Messages(room)
-	if len(held) == 0 {
+	m.mu.Lock()
+	v := m.viewLocked(room)
+	if m.cl != cl || v.loading || !v.more || len(held) == 0 {
 		m.mu.Unlock()
 		return
 	}
@@ -330,7 +385,7 @@ func (m *model) retryNow() {
 // dismiss clears the notice.
 func (m *model) dismiss() {
 	m.mu.Lock()
-	m.notice = ""
+	m.notice, m.manage.confirm = "", ""
 	m.mu.Unlock()
 }
 
@@ -341,6 +396,7 @@ type row struct {
 	Msg    *shared.Message
 	Status string // pending, sent or failed
 	Reason string
+	Late   bool // pending too long: not delivered (delivery.go)
 }
 
 // snapshot is what the page renders, copied out under the model's lock.
@@ -367,48 +423,97 @@ type snapshot struct {
 	TotalUnread int
 	ReadKnown   bool
 	Read        client.ReadChanged
-	Search      searchSnap // search.go
+	Search      searchSnap        // search.go
+	Denied      string            // the server refused the room: manage.go
+	Invited     map[string]bool   // rooms invited to and not opened yet
+	Confirm     string            // a confirmation for the toast slot
+	Names       map[string]string // current nicknames by user id: dense.go
+}
+
+// clientView is what a snapshot reads from the client, read before the
+// model's lock is taken: the client's lock is never taken inside the
+// model's (lock order: server/ARCHITECTURE.md). Messages and Outbox are
+// the client's immutable snapshots.
+type clientView struct {
+	cl        *client.Client
+	me        shared.Member
+	nextRetry time.Time
+	msgs      []shared.Message // the room's
+	outbox    []client.Pending
+}
+
+// readClient reads what a snapshot of room needs from the running client.
+func (m *model) readClient(room string) clientView {
+	cl := m.client()
+	if cl == nil {
+		return clientView{}
+	}
+	return clientView{cl: cl, me: shared.Member{User: cl.User(), Nick: cl.Nick()}, nextRetry: cl.NextRetry(),
+		msgs: cl.Messages(room), outbox: cl.Outbox()}
 }
 
 // snapshot copies what the page shows of room.
 func (m *model) snapshot(room string) snapshot {
+	cv := m.readClient(room)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if cv.cl != m.cl {
+		// Signed in or out meanwhile: this snapshot shows no client's
+		// data, and the change already asked for the next one.
+		cv = clientView{}
+	} else if cv.cl != nil {
+		m.me = cv.me
+	}
 	s := snapshot{
-		Signed: m.cl != nil, Nick: m.nick, State: m.state, Notice: m.notice, SigninErr: m.signinErr,
+		Signed: m.cl != nil, Nick: m.nick, State: m.shownStateLocked(), Notice: m.notice, SigninErr: m.signinErr,
 		Info:  shared.RoomInfo{Name: room},
-		Rooms: append([]shared.RoomInfo(nil), m.rooms...), Joined: append([]string(nil), m.joined...),
+		Rooms: m.visibleRoomsLocked(m.rooms, room), Joined: append([]string(nil), m.joined...),
+		Confirm: m.manage.confirm,
 	}
-	if m.cl != nil {
-		s.User, s.NextRetry = m.cl.User(), m.cl.NextRetry()
+	s.Invited = make(map[string]bool, len(m.manage.invited))
+	for r := range m.manage.invited {
+		s.Invited[r] = true
 	}
+	s.User, s.NextRetry = cv.me.User, cv.nextRetry
 	for _, r := range m.rooms {
 		if r.Name == room {
 			s.Info = r
 		}
 	}
-	msgs := m.messagesLocked(room)
+	msgs := m.messagesLocked(room, cv)
 	v := m.views[room]
 	if v != nil {
-		s.Members, s.Typing, s.Loading = v.members, v.typing, v.loading
+		s.Members, s.Typing, s.Loading, s.Denied = v.members, m.typistsLocked(room, v.typing), v.loading, v.denied // typing.go
 		s.More = v.more && len(msgs) > 0 && msgs[0].Seq > 1
 		if n := len(v.failed); n > 0 {
 			s.Refused = v.failed[n-1]
 		}
 	}
-	s.Rows = m.rowsLocked(room, msgs)
+	s.Rows = m.rowsLocked(room, msgs, cv)
+	s.Names = m.namesLocked()
 	m.fillReadsLocked(&s, room)
 	m.fillSearchLocked(&s, room)
 	return s
 }
 
-// messagesLocked is the room's messages: the client's snapshot, or
-// before the person signed in, the prerendered ones the page brought.
-func (m *model) messagesLocked(room string) []shared.Message {
-	if m.cl != nil {
-		return m.cl.Messages(room)
+// messages is the room's messages (messagesLocked), read with no model
+// lock held while the person is signed in.
+func (m *model) messages(room string) []shared.Message {
+	if cl := m.client(); cl != nil {
+		return cl.Messages(room)
 	}
-	if seed != nil && seed.Room == room {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.messagesLocked(room, clientView{})
+}
+
+// messagesLocked is the room's messages: the client's snapshot (cv), or
+// before the person signed in, the prerendered ones the page brought.
+func (m *model) messagesLocked(room string, cv clientView) []shared.Message {
+	if cv.cl != nil {
+		return cv.msgs
+	}
+	if seed := m.seed; seed != nil && seed.Room == room {
 		return seed.Messages
 	}
 	return nil
@@ -416,13 +521,12 @@ func (m *model) messagesLocked(room string) []shared.Message {
 
 // rowsLocked returns what the room shows: its messages, then the outbox
 // entries not yet confirmed, then the sends the server refused.
-func (m *model) rowsLocked(room string, msgs []shared.Message) []row {
+func (m *model) rowsLocked(room string, msgs []shared.Message, cv clientView) []row {
 	v := m.views[room]
-	var outbox []client.Pending
-	if m.cl != nil {
+	outbox := cv.outbox
+	if cv.cl != nil {
 		// Edits, deletions and reactions still in the outbox show at once.
-		outbox = m.cl.Outbox()
-		msgs = client.PendingApplied(msgs, outbox, room, m.cl.User())
+		msgs = client.PendingApplied(msgs, outbox, room, cv.me.User)
 	}
 	out := make([]row, 0, len(msgs)+1)
 	for i := range msgs {
@@ -430,19 +534,27 @@ func (m *model) rowsLocked(room string, msgs []shared.Message) []row {
 			out = append(out, row{Msg: &msgs[i], Status: "sent"})
 		}
 	}
-	if m.cl != nil {
+	if cv.cl != nil {
 		// A pending send whose echo arrived (its ack not yet) is shown
-		// once, as sent: echoes land at the end of the list.
-		echoed := make(map[string]bool)
-		for i := max(len(msgs)-500, 0); i < len(msgs); i++ {
-			echoed[msgs[i].MsgID] = true
-		}
-		me := shared.Member{User: m.cl.User(), Nick: m.cl.Nick()}
+		// once, as sent: echoes land at the end of the list. The set of
+		// echoes is made only when the room has a pending send (most
+		// snapshots have none: they skip it).
+		var echoed map[string]bool
+		me := cv.me
 		for _, p := range outbox {
-			if p.Room != room || p.Kind != shared.KindMessage || echoed[p.MsgID] {
+			if p.Room != room || p.Kind != shared.KindMessage {
 				continue
 			}
-			out = append(out, row{Msg: &shared.Message{Room: room, MsgID: p.MsgID, Body: p.Body, TS: p.TS, Author: me, Image: sentImage(p.Image), ReplyTo: quoteIn(msgs, p.ReplyTo)}, Status: "pending"})
+			if echoed == nil {
+				echoed = make(map[string]bool)
+				for i := max(len(msgs)-500, 0); i < len(msgs); i++ {
+					echoed[msgs[i].MsgID] = true
+				}
+			}
+			if echoed[p.MsgID] {
+				continue
+			}
+			out = append(out, row{Msg: &shared.Message{Room: room, MsgID: p.MsgID, Body: p.Body, TS: p.TS, Author: me, Image: m.sentImageLocked(p.Image), ReplyTo: quoteIn(msgs, p.ReplyTo)}, Status: "pending", Late: m.net.late[p.MsgID]})
 		}
 	}
 	if v != nil {
@@ -453,11 +565,12 @@ func (m *model) rowsLocked(room string, msgs []shared.Message) []row {
 	return out
 }
 
+// userLocked is the person's user id as the client last said (m.me).
 func (m *model) userLocked() string {
 	if m.cl == nil {
 		return ""
 	}
-	return m.cl.User()
+	return m.me.User
 }
 
 func loadJoined() []string {

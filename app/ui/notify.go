@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"strings"
 	"time"
 
 	"github.com/duplex-chat/duplex/shared"
@@ -31,7 +30,7 @@ func (m *model) notifyLocked(msg shared.Message) {
 	if !app.IsClient || m.cl == nil || msg.Kind != shared.KindMessage || msg.Deleted {
 		return
 	}
-	me := m.cl.User()
+	me := m.me.User
 	if msg.Author.User == me || time.Since(time.UnixMilli(msg.TS)) > notifyFresh {
 		return
 	}
@@ -42,7 +41,7 @@ func (m *model) notifyLocked(msg shared.Message) {
 	for _, u := range msg.Mentions {
 		mentioned = mentioned || u == me
 	}
-	dm := strings.HasPrefix(msg.Room, "dm-")
+	dm := shared.IsDMRoom(msg.Room)
 	if !mentioned && !dm {
 		return
 	}
@@ -85,13 +84,15 @@ func (b *NotifyToggle) onClick(ctx app.Context, e app.Event) {
 		store.Call("setItem", notifyKey, "on")
 		b.on = true
 	case app.NotificationDenied, app.NotificationNotSupported:
-		ctx.NewActionWithValue(actionToast, "Notifications are blocked in this browser's settings for this site")
+		ctx.NewActionWithValue(actionToast, deniedText) // explain.go
 	default:
 		ctx.Async(func() {
 			granted := ctx.Notifications().RequestPermission() == app.NotificationGranted
 			ctx.Dispatch(func(ctx app.Context) {
 				if granted {
 					store.Call("setItem", notifyKey, "on")
+				} else {
+					ctx.NewActionWithValue(actionToast, deniedText) // the first click says why nothing happened
 				}
 				b.on = granted
 			})
@@ -105,10 +106,10 @@ func (b *NotifyToggle) Render() app.UI {
 	if b.on {
 		label = "Turn off notifications"
 	}
-	icon := "🔕"
+	name := "bell-off"
 	if b.on {
-		icon = "🔔"
+		name = "bell"
 	}
-	return app.Button().Type("button").Class("bar-btn notify").DataSet("test", "notify").
-		Attr("aria-pressed", b.on).Attr("aria-label", label).Title("%s", label).OnClick(b.onClick).Text(icon)
+	return app.Button().Type("button").Class("bar-btn icon-btn notify").DataSet("test", "notify").
+		Attr("aria-pressed", b.on).Attr("aria-label", label).Title("%s", label).OnClick(b.onClick).Body(icon(name))
 }

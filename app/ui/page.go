@@ -34,6 +34,7 @@ const (
 // not-found page. It holds the view state; the model holds the data.
 type Chat struct {
 	app.Compo
+	m *model // the page's model, passed down by Chat (never a global: prerendered pages run concurrently)
 
 	room   string           // "" on the not-found page
 	path   string           // the URL path shown
@@ -47,6 +48,14 @@ type Chat struct {
 	editNick bool
 	// noRoom: the person left their last room; the room browser shows.
 	noRoom bool
+	// meOpen: on a phone, the account menu (change nickname, sign out).
+	meOpen bool
+	// switcher: the Ctrl/Cmd+K quick switcher is open (keyboard.go).
+	switcher bool
+	// signoutAsk: the warning before signing out shows (explain.go).
+	signoutAsk bool
+	// signoutAll: the sign-out asked for is "everywhere".
+	signoutAll bool
 
 	queued  atomic.Bool // a refresh is dispatched and has not run yet
 	ticking bool        // a countdown refresh is scheduled
@@ -67,7 +76,7 @@ func (c *Chat) OnInit() {
 	c.path = app.Window().URL().Path
 	c.room = roomFromPath(c.path)
 	c.nick = storedNick()
-	c.snap = theModel.snapshot(c.room)
+	c.snap = c.m.snapshot(c.room)
 }
 
 // storedNick is the valid nickname kept in localStorage, or "".
@@ -85,10 +94,14 @@ func storedNick() string {
 // into the prerendered form before the wasm started.
 func (c *Chat) OnMount(ctx app.Context) {
 	app.Window().Set("duplexReady", true) // web/duplex.js stands down
-	theModel.setNotify(func() {
+	c.m.setNotify(func() {
 		if c.queued.CompareAndSwap(false, true) {
 			ctx.Dispatch(func(ctx app.Context) { c.queued.Store(false); c.refresh(ctx) })
 		}
+	})
+	ctx.Handle(actionSwitcher, func(ctx app.Context, a app.Action) { // keyboard.go
+		c.switcher = false
+		ctx.Defer(func(app.Context) { focus(composerID) })
 	})
 	ctx.Handle(actionToast, func(ctx app.Context, a app.Action) {
 		c.toast, _ = a.Value.(string)
@@ -102,10 +115,10 @@ func (c *Chat) OnMount(ctx app.Context) {
 		if nick, _ := a.Value.(string); nick != "" {
 			ctx.LocalStorage().Set(nickKey, nick)
 			c.toast = ""
-			if theModel.snapshot("").SigninErr != "" {
+			if c.m.snapshot("").SigninErr != "" {
 				// The last client stopped on a refused hello: start anew.
 				c.nick = nick
-				theModel.restart(ctx, wsURL(), nick)
+				c.m.restart(ctx, wsURL(), nick)
 				c.enter(ctx)
 				return
 			}
@@ -135,7 +148,7 @@ func (c *Chat) OnMount(ctx app.Context) {
 
 // OnDismount stops the model's updates and the keyboard listener.
 func (c *Chat) OnDismount() {
-	theModel.setNotify(nil)
+	c.m.setNotify(nil)
 	c.stopRead()
 	if c.keys != nil {
 		app.Window().Call("removeEventListener", "keydown", c.keys)
@@ -157,7 +170,7 @@ func (c *Chat) OnAppUpdate(ctx app.Context) { c.update = ctx.AppUpdateAvailable(
 
 func (c *Chat) signIn(ctx app.Context, nick string) {
 	c.nick = nick
-	theModel.start(ctx, wsURL(), nick)
+	c.m.start(ctx, wsURL(), nick)
 	session := app.Window().Get("sessionStorage")
 	session.Call("removeItem", earlyDraftKey)
 	c.enter(ctx)
@@ -172,7 +185,11 @@ func (c *Chat) enter(ctx app.Context) {
 	}
 	ctx.Page().SetTitle(titleWithUnread(c.snap.TotalUnread, pageTitle(c.room)))
 	if c.nick != "" && c.room != "" {
-		theModel.open(ctx, c.room)
+		c.m.open(ctx, c.room)
+		c.m.seen(c.room)                  // manage.go: an invitation, once opened, is not new
+		if seq := linkTarget(); seq > 0 { // links.go: a message link
+			c.m.jumpTo(c.room, seq)
+		}
 	}
 	c.refresh(ctx)
 	ctx.Defer(func(ctx app.Context) {
@@ -190,13 +207,13 @@ func pageTitle(room string) string {
 	if room == "" {
 		return "Not found · Duplex"
 	}
-	return "#" + room + " · Duplex"
+	return roomLabel(shared.RoomInfo{Name: room}) + " · Duplex"
 }
 
 // refresh re-reads the model; while offline it ticks once a second for
 // the reconnect countdown.
 func (c *Chat) refresh(ctx app.Context) {
-	c.snap = theModel.snapshot(c.room)
+	c.snap = c.m.snapshot(c.room)
 	c.adoptNick() // identity.go
 	if c.room != "" && c.snap.Info.Name == c.room {
 		ctx.Page().SetTitle(titleWithUnread(c.snap.TotalUnread, roomLabel(c.snap.Info)+" · Duplex")) // a DM by the other person's name
@@ -253,6 +270,13 @@ func (c *Chat) listenKeys(ctx app.Context) {
 				step = -1
 			}
 			ctx.Dispatch(func(ctx app.Context) { c.stepRoom(ctx, step) })
+		case (e.Get("ctrlKey").Bool() || e.Get("metaKey").Bool()) && (key == "k" || key == "K"):
+			e.Call("preventDefault")
+			ctx.Dispatch(func(ctx app.Context) {
+				if c.signedIn() {
+					c.switcher = !c.switcher
+				}
+			})
 		case key == "Escape":
 			ctx.Dispatch(c.escape)
 		}
@@ -266,14 +290,20 @@ func (c *Chat) stepRoom(ctx app.Context, step int) {
 	if !c.signedIn() || len(rooms) == 0 {
 		return
 	}
+	// The room on screen is the one in the address bar: a quick second
+	// Alt+↑/↓ may come before OnNav of the first has updated c.room.
+	cur := c.room
+	if app.IsClient {
+		cur = roomFromPath(app.Window().URL().Path)
+	}
 	i := 0
 	for j, r := range rooms {
-		if r == c.room {
+		if r == cur {
 			i = j + step
 		}
 	}
 	i = (i + len(rooms)) % len(rooms)
-	if rooms[i] != c.room {
+	if rooms[i] != cur {
 		ctx.Navigate(RoomPath(rooms[i]))
 	}
 }
@@ -311,8 +341,8 @@ func (c *Chat) closeDrawer(ctx app.Context, e app.Event) { c.drawer = "" }
 
 func (c *Chat) dismiss(ctx app.Context, e app.Event) {
 	c.toast = ""
-	theModel.dismiss()
-	c.snap.Notice = ""
+	c.m.dismiss()
+	c.snap.Notice, c.snap.Confirm = "", ""
 }
 
 func (c *Chat) reload(ctx app.Context, e app.Event) { ctx.Reload() }
@@ -326,7 +356,9 @@ func (c *Chat) Render() app.UI {
 		app.If(c.room == "", c.renderNotFound).
 			ElseIf(!signed, c.renderSignIn).
 			ElseIf(c.noRoom, c.renderNoRoom).
+			ElseIf(c.snap.Denied != "", c.renderDenied).
 			Else(c.renderChat),
+		app.If(c.switcher && signed, func() app.UI { return &Switcher{m: c.m, Snap: c.snap} }),
 	)
 }
 
@@ -348,15 +380,16 @@ func (c *Chat) renderTop(signed bool) app.UI {
 		retryIn = int(time.Until(s.NextRetry).Round(time.Second) / time.Second)
 	}
 	return app.Div().Class("top").Attr("role", "banner").Body(
-		app.Button().Class("bar-btn phone-only").DataSet("test", "open-rooms").Hidden(!inRoom).
-			Attr("aria-expanded", c.drawer == "rooms").Attr("aria-controls", "rooms").
-			OnClick(c.toggle("rooms")).Text("Rooms"),
+		app.Button().Class("bar-btn icon-btn phone-only").DataSet("test", "open-rooms").Hidden(!inRoom).
+			Attr("aria-expanded", c.drawer == "rooms").Attr("aria-controls", "rooms").Attr("aria-label", "Rooms").Title("Rooms").
+			OnClick(c.toggle("rooms")).Body(icon("menu")),
 		heading(1, "brand", "Duplex"),
-		&ConnStatus{Signed: signed, State: string(s.State), RetryIn: retryIn},
+		&ConnStatus{m: c.m, Signed: signed, State: string(s.State), RetryIn: retryIn},
 		app.If(signed, c.renderMe).Else(func() app.UI { return app.Div().Class("me") }),
-		app.Button().Class("bar-btn phone-only").DataSet("test", "open-members").Hidden(!inRoom).
+		app.Button().Class("bar-btn icon-btn narrow-only").DataSet("test", "open-members").Hidden(!inRoom).
 			Attr("aria-expanded", c.drawer == "members").Attr("aria-controls", "members").
-			OnClick(c.toggle("members")).Text("Members "+strconv.Itoa(len(s.Members))),
+			Attr("aria-label", "Members "+strconv.Itoa(len(s.Members))).Title("Members").
+			OnClick(c.toggle("members")).Body(icon("users"), app.Span().Attr("aria-hidden", "true").Text(strconv.Itoa(len(s.Members)))),
 		app.Div().Class("toasts").Attr("role", "status").Body(
 			app.If(c.update, func() app.UI {
 				return app.Div().Class("toast update").DataSet("test", "update").Body(
@@ -364,10 +397,16 @@ func (c *Chat) renderTop(signed bool) app.UI {
 					app.Button().DataSet("test", "update-reload").OnClick(c.reload).Text("Reload"),
 				)
 			}),
+			app.If(notice == "" && s.Confirm != "", func() app.UI {
+				return app.Div().Class("toast info").DataSet("test", "notice").DataSet("kind", "info").Body(
+					app.Span().Class("toast-text").Text(s.Confirm),
+					app.Button().Class("toast-close").DataSet("test", "dismiss").Attr("aria-label", "Dismiss").OnClick(c.dismiss).Body(icon("close")),
+				)
+			}),
 			app.If(notice != "", func() app.UI {
-				return app.Div().Class("toast").DataSet("test", "notice").Body(
+				return app.Div().Class("toast").DataSet("test", "notice").DataSet("kind", "error").Body(
 					app.Span().Class("toast-text").Text(notice),
-					app.Button().Class("toast-close").DataSet("test", "dismiss").Attr("aria-label", "Dismiss").OnClick(c.dismiss).Text("×"),
+					app.Button().Class("toast-close").DataSet("test", "dismiss").Attr("aria-label", "Dismiss").OnClick(c.dismiss).Body(icon("close")),
 				)
 			}),
 		),
@@ -376,7 +415,7 @@ func (c *Chat) renderTop(signed bool) app.UI {
 
 func (c *Chat) renderSignIn() app.UI {
 	return app.Div().Class("preview").Attr("role", "main").Body(
-		&MessageList{Room: c.room, Rows: c.previewRows(), Preview: true},
+		&MessageList{m: c.m, Room: c.room, Rows: c.previewRows(), Preview: true},
 		app.If(c.pre != nil, c.prerenderData),
 		&SignIn{Room: c.room},
 	)
@@ -399,11 +438,11 @@ func (c *Chat) renderChat() app.UI {
 	s := c.snap
 	owner := s.Info.Kind == shared.RoomPrivate && s.Info.Owner == s.User && s.User != ""
 	return app.Div().Class("layout").DataSet("drawer", c.drawer).Body(
-		&RoomList{Current: c.room, Joined: s.Joined, Rooms: s.Rooms, Unread: s.Reads},
+		&RoomList{m: c.m, Current: c.room, Joined: s.Joined, Rooms: s.Rooms, Unread: s.Reads, Invited: s.Invited},
 		app.Div().Class("room").Attr("role", "main").OnDragOver(onDragOver).OnDrop(onDrop).Body(
 			app.Div().Class("room-head").Body(
 				heading(2, "room-title", roomLabel(s.Info)),
-				&SearchBox{Snap: s.Search},
+				&SearchBox{m: c.m, Snap: s.Search},
 				&NotifyToggle{},
 			),
 			app.If(s.Info.Kind == shared.RoomPrivate, func() app.UI {
@@ -411,13 +450,13 @@ func (c *Chat) renderChat() app.UI {
 					Placeholder("Invite by nickname").Attr("aria-label", "Invite someone to this private room by nickname").
 					AutoComplete(false).OnKeyDown(c.onInvite)
 			}),
-			&MessageList{Room: c.room, Rows: s.Rows, More: s.More, Loading: s.Loading, Me: s.User,
-				Nicks: newNickSet(s.Members, shared.Member{User: s.User, Nick: s.Nick}), Line: c.lineAt(), Target: s.Search.Target},
+			&MessageList{m: c.m, Room: c.room, Rows: s.Rows, More: s.More, Loading: s.Loading, Me: s.User,
+				Nicks: newNickSet(s.Members, shared.Member{User: s.User, Nick: s.Nick}), Line: c.lineAt(), Target: s.Search.Target, Names: s.Names, Ready: s.Joined != nil && contains(s.Joined, c.room)},
 			&TypingLine{Users: s.Typing},
-			&Composer{Room: c.room, RefusedID: s.Refused.MsgID, RefusedBody: s.Refused.Body},
+			&Composer{m: c.m, Room: c.room, Label: roomLabel(s.Info), RefusedID: s.Refused.MsgID, RefusedBody: s.Refused.Body},
 			&MentionSuggest{Room: c.room, Members: s.Members, Me: s.User},
 		),
-		&MemberList{Room: c.room, Members: s.Members, Stale: s.State != client.StateOnline, Me: s.User, Owner: owner},
+		&MemberList{m: c.m, Room: c.room, Members: s.Members, Stale: s.State != client.StateOnline, Me: s.User, Owner: owner, DM: s.Info.Kind == shared.RoomDM || shared.IsDMRoom(c.room)},
 		app.Div().Class("scrim").DataSet("test", "scrim").OnClick(c.closeDrawer),
 	)
 }

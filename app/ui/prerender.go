@@ -18,11 +18,14 @@ type HistorySource interface {
 	Recent(ctx context.Context, room string, n int) ([]shared.Message, error)
 }
 
-var historySource HistorySource
-
 // SetHistorySource makes prerendered room pages carry their latest
-// messages, so history shows before app.wasm has loaded.
-func SetHistorySource(h HistorySource) { historySource = h }
+// messages, so history shows before app.wasm has loaded. Call it before
+// serving pages; it is configuration (pageConfig), read by every page.
+func SetHistorySource(h HistorySource) {
+	c := *loadPageConfig()
+	c.history = h
+	pageCfg.Store(&c)
+}
 
 // prerenderID is the element whose data-messages attribute (base64 JSON) hands the
 // prerendered messages to the wasm, which seeds its model from it.
@@ -41,6 +44,8 @@ func (c *Chat) OnPreRender(ctx app.Context) {
 	ctx.Page().SetTitle(pageTitle(c.room))
 	// The server marks the page of a private room or DM whose reader it
 	// could not verify: it shows nothing of the room.
+	cfg := loadPageConfig()
+	historySource := cfg.history
 	if historySource == nil || c.room == "" || ctx.Page().URL().Query().Has("private") {
 		return
 	}
@@ -54,7 +59,7 @@ func (c *Chat) OnPreRender(ctx app.Context) {
 	} else {
 		msgs, err = historySource.Recent(qctx, c.room, shared.DefaultRecent)
 	}
-	msgs = fitPrerender(msgs, prerenderBudget) // prerender_budget.go
+	msgs = fitPrerender(msgs, cfg.budget) // prerender_budget.go
 	if err != nil {
 		app.Log("prerender history:", err)
 		return
@@ -65,17 +70,12 @@ func (c *Chat) OnPreRender(ctx app.Context) {
 	c.pre = msgs
 }
 
-// seed holds the messages the server prerendered from the moment the
-// wasm starts until the client exists: then they move into the client
-// (client.Seed), which owns the room's messages from there on. Before the
-// person signs in there is no client, and the page shows these.
-var seed *prerendered
-
-// SeedFromPrerender takes the messages the server prerendered before
-// go-app replaces the prerendered DOM, so the first wasm render shows the
-// same rows: no flash of an empty list; the client then resumes the room
-// after them instead of replaying them again.
-func SeedFromPrerender() {
+// seedFromPrerender takes the messages the server prerendered before
+// go-app replaces the prerendered DOM (Routes calls it in the browser,
+// before app.RunWhenOnBrowser), so the first wasm render shows the same
+// rows: no flash of an empty list; the client then resumes the room after
+// them instead of replaying them again.
+func (m *model) seedFromPrerender() {
 	el := app.Window().GetElementByID(prerenderID)
 	if !el.Truthy() {
 		return
@@ -93,13 +93,15 @@ func SeedFromPrerender() {
 	}
 	sort.Slice(msgs, func(i, j int) bool { return msgs[i].Seq < msgs[j].Seq })
 	p.Messages = msgs
-	theModel.mu.Lock()
-	defer theModel.mu.Unlock()
-	if theModel.cl != nil {
-		theModel.cl.Seed(p.Room, msgs)
-		return
+	m.mu.Lock()
+	cl := m.cl
+	if cl == nil {
+		m.seed = &p
 	}
-	seed = &p
+	m.mu.Unlock()
+	if cl != nil {
+		cl.Seed(p.Room, msgs)
+	}
 }
 
 // prerenderData renders the hand-over element for the wasm.

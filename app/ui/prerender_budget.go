@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"encoding/json"
+	"sync/atomic"
 
 	"github.com/duplex-chat/duplex/shared"
 )
@@ -19,7 +20,23 @@ import (
 // stays within a few times this.
 const DefaultPrerenderBytes = 64 << 10
 
-var prerenderBudget = DefaultPrerenderBytes
+// pageConfig is what the server binary configures for prerendered pages,
+// set before serving and never changed while pages render: it is stored
+// whole (an immutable value behind an atomic pointer), so a page reads a
+// consistent copy without a lock.
+type pageConfig struct {
+	history HistorySource
+	budget  int
+}
+
+var pageCfg atomic.Pointer[pageConfig]
+
+func loadPageConfig() *pageConfig {
+	if c := pageCfg.Load(); c != nil {
+		return c
+	}
+	return &pageConfig{budget: DefaultPrerenderBytes}
+}
 
 // SetPrerenderBudget sets the most bytes of messages (as JSON) a page
 // prerenders, newest first: 0 means DefaultPrerenderBytes, a negative
@@ -28,7 +45,9 @@ func SetPrerenderBudget(n int) {
 	if n == 0 {
 		n = DefaultPrerenderBytes
 	}
-	prerenderBudget = n
+	c := *loadPageConfig()
+	c.budget = n
+	pageCfg.Store(&c)
 }
 
 // ViewerParam is the query parameter through which the server binary

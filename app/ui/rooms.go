@@ -15,11 +15,13 @@ import (
 // (public, or private with the checkbox).
 type RoomList struct {
 	app.Compo
+	m *model // the page's model, passed down by Chat (never a global: prerendered pages run concurrently)
 
 	Current string
 	Joined  []string
 	Rooms   []shared.RoomInfo             // every public room, with its member count
 	Unread  map[string]client.ReadChanged // unread counts by room: unread.go
+	Invited map[string]bool               // invitations not opened: manage.go
 
 	browsing bool
 }
@@ -53,11 +55,11 @@ func (l *RoomList) Render() app.UI {
 	counts := make(map[string]int, len(l.Rooms))
 	kinds := make(map[string]shared.RoomKind, len(l.Rooms))
 	for _, r := range l.Rooms {
-		counts[r.Name], kinds[r.Name] = r.Members, kindOf(r)
+		counts[r.Name], kinds[r.Name] = r.Members, r.Kind.OrPublic()
 	}
 	public := func(name string) bool {
 		k, ok := kinds[name]
-		return ok && k == shared.RoomPublic || !ok && !strings.HasPrefix(name, "dm-")
+		return ok && k == shared.RoomPublic || !ok && !shared.IsDMRoom(name)
 	}
 	var joined []string
 	for _, name := range append(append([]string(nil), l.Joined...), l.Current) {
@@ -117,10 +119,18 @@ func (l *RoomList) renderSection(title, test string, rooms []shared.RoomInfo) ap
 		app.Ul().Class("room-items").DataSet("test", test).Body(
 			app.Range(rooms).Slice(func(i int) app.UI {
 				r := rooms[i]
-				return app.Li().Class(roomClass(r.Name == l.Current)).DataSet("test", "room").DataSet("room", r.Name).DataSet("kind", string(kindOf(r))).Body(
+				return app.Li().Class(roomClass(r.Name == l.Current)).DataSet("test", "room").DataSet("room", r.Name).DataSet("kind", string(r.Kind.OrPublic())).Body(
 					roomLink(r.Name, roomLabel(r), r.Name == l.Current),
+					app.If(l.Invited[r.Name], func() app.UI {
+						return app.Span().Class("badge unread").DataSet("test", "invited").Title("You were invited").Text("new")
+					}),
 					unreadBadges(l.Unread[r.Name]),
 					memberCount(r.Members),
+					app.If(contains(l.Joined, r.Name) || r.Name == l.Current, func() app.UI {
+						return app.Button().Class("leave").DataSet("test", "leave-room").DataSet("room", r.Name).
+							Attr("aria-label", leaveLabel(r)).Title("%s", leaveLabel(r)).OnClick(l.onLeave).
+							Body(icon("close"))
+					}),
 				)
 			}),
 		),
@@ -135,7 +145,7 @@ func roomClass(active bool) string {
 }
 
 func roomLink(name, label string, current bool) app.UI {
-	a := app.A().Href("%s", RoomPath(name)).Text(label)
+	a := app.A().Href("%s", RoomPath(name)).Title("%s", label).Text(label)
 	if current {
 		a = a.Attr("aria-current", "page")
 	}

@@ -21,9 +21,21 @@ const DefaultRoom = "general"
 // it, so the server can prerender every page the browser can show. Every
 // path is routed to the page, which shows a not-found page with a way
 // back for paths that name no room (the server sends those with 404).
+//
+// The page's model is made here, not kept in a package variable: in the
+// browser one model serves the page load (it outlives remounts and
+// navigations, and takes the prerendered messages before go-app replaces
+// the prerendered DOM); on the server every prerendered page gets its own,
+// since go-app prerenders pages concurrently, one goroutine per request.
 func Routes() {
-	app.Route("/", func() app.Composer { return &Chat{} })
-	app.RouteWithRegexp(`^/.*$`, func() app.Composer { return &Chat{} })
+	page := func() app.Composer { return &Chat{m: newModel()} }
+	if app.IsClient {
+		m := newModel()
+		m.seedFromPrerender()
+		page = func() app.Composer { return &Chat{m: m} }
+	}
+	app.Route("/", page)
+	app.RouteWithRegexp(`^/.*$`, page)
 }
 
 // RoomPath is the URL path of a room.

@@ -105,9 +105,9 @@ func (m *model) jumpTo(room string, seq int64) {
 // it pages back through history while the target is older than the
 // oldest message held. It reports whether the target is loaded.
 func (m *model) seekTarget(ctx app.Context, room string, seq int64) bool {
+	msgs := m.messages(room) // the client's copy
 	m.mu.Lock()
 	v := m.viewLocked(room)
-	msgs := m.messagesLocked(room) // the client's copy
 	loaded := len(msgs) > 0 && msgs[0].Seq <= seq
 	for _, msg := range msgs {
 		if msg.Seq == seq {
@@ -125,8 +125,18 @@ func (m *model) seekTarget(ctx app.Context, room string, seq int64) bool {
 // SearchBox is the search field and its results.
 type SearchBox struct {
 	app.Compo
+	m *model // the page's model, passed down by Chat (never a global: prerendered pages run concurrently)
 
 	Snap searchSnap
+
+	open bool // on a phone the box hides behind an icon until pressed
+}
+
+func (b *SearchBox) onOpen(ctx app.Context, e app.Event) {
+	b.open = !b.open
+	if b.open {
+		ctx.Defer(func(app.Context) { focusFirst("[data-test=search]") })
+	}
 }
 
 func (b *SearchBox) onKey(ctx app.Context, e app.Event) {
@@ -141,27 +151,41 @@ func (b *SearchBox) onKey(ctx app.Context, e app.Event) {
 			ctx.NewActionWithValue(actionToast, "Search: at most "+strconv.Itoa(shared.MaxQueryRunes)+" characters")
 			return
 		}
-		theModel.search(ctx, q, false)
+		b.m.search(ctx, q, false)
+	case "ArrowDown": // keyboard.go: into the results
+		if el := app.Window().Get("document").Call("querySelector", "[data-test=search-result]"); el.Truthy() {
+			e.PreventDefault()
+			el.Call("focus")
+		}
 	case "Escape":
-		theModel.closeSearch()
-		theModel.changed()
+		e.Call("stopPropagation") // the page's Escape would open the rooms drawer
+		b.m.closeSearch()
+		b.m.changed()
+		b.open = false
 	}
 }
 
-func (b *SearchBox) onMore(ctx app.Context, e app.Event) { theModel.search(ctx, "", true) }
+func (b *SearchBox) onMore(ctx app.Context, e app.Event) { b.m.search(ctx, "", true) }
 
 func (b *SearchBox) onClose(ctx app.Context, e app.Event) {
-	theModel.closeSearch()
-	theModel.changed()
+	b.m.closeSearch()
+	b.m.changed()
 }
 
-func (b *SearchBox) onPick(m shared.Message) app.EventHandler {
-	return func(ctx app.Context, e app.Event) {
-		e.PreventDefault()
-		theModel.jumpTo(m.Room, m.Seq)
-		ctx.Navigate(RoomPath(m.Room))
-		theModel.changed()
+// onPick opens the chosen result. It reads the result from the DOM: go-app
+// keeps a reused element's first handler, so a closure would open a result
+// of an earlier search.
+func (b *SearchBox) onPick(ctx app.Context, e app.Event) {
+	e.PreventDefault()
+	ds := ctx.JSSrc().Get("dataset")
+	room := ds.Get("room").String()
+	seq, err := strconv.ParseInt(ds.Get("seq").String(), 10, 64)
+	if err != nil || shared.ValidRoom(room) != nil {
+		return
 	}
+	b.m.jumpTo(room, seq)
+	ctx.Navigate(RoomPath(room))
+	b.m.changed()
 }
 
 // Render draws the box and, while open, the results.
@@ -173,24 +197,30 @@ func (b *SearchBox) Render() app.UI {
 	if s.Open {
 		box = box.Attr("aria-controls", "search-results")
 	}
-	return app.Div().Class("search").Body(
+	cls := "search"
+	if b.open {
+		cls += " open"
+	}
+	return app.Div().Class(cls).Body(
+		app.Button().Type("button").Class("bar-btn icon-btn narrow-only search-toggle").DataSet("test", "open-search").
+			Attr("aria-expanded", b.open).Attr("aria-label", "Search messages").Title("Search messages").OnClick(b.onOpen).Body(icon("search")),
 		box,
 		app.If(s.Open, func() app.UI {
 			return app.Div().ID("search-results").Class("search-results").DataSet("test", "search-results").
-				Attr("role", "region").Attr("aria-label", "Search results").Attr("aria-busy", s.Busy).Body(
+				Attr("role", "region").Attr("aria-label", "Search results").Attr("aria-busy", s.Busy).OnKeyDown(b.onResultsKey).Body(
 				app.Div().Class("search-head").Body(
-					app.Span().Attr("aria-live", "polite").Text(searchStatus(s)),
+					app.Span().DataSet("test", "search-status").Attr("aria-live", "polite").Text(searchStatus(s)),
 					app.Button().Type("button").Class("toast-close").DataSet("test", "search-close").
-						Attr("aria-label", "Close the search results").OnClick(b.onClose).Text("×"),
+						Attr("aria-label", "Close the search results").OnClick(b.onClose).Body(icon("close")),
 				),
 				app.Ul().Body(app.Range(s.Results).Slice(func(i int) app.UI {
 					m := s.Results[i]
 					t := time.UnixMilli(m.TS)
 					return app.Li().Body(
 						app.A().Href("%s", RoomPath(m.Room)).Class("search-result").DataSet("test", "search-result").
-							DataSet("room", m.Room).DataSet("seq", m.Seq).OnClick(b.onPick(m)).Body(
+							DataSet("room", m.Room).DataSet("seq", m.Seq).OnClick(b.onPick).Body(
 							app.Span().Class("search-where").Text(roomName(m.Room)+" · "+m.Author.Nick+" · "+t.Format("2 Jan 15:04")),
-							app.Span().Class("search-body").Text(shared.Excerpt(m.Body)),
+							app.Span().Class("search-body").Body(highlight(snippet(m.Body, s.Query), s.Query)...), // links.go
 						),
 					)
 				})),
@@ -219,7 +249,7 @@ func searchStatus(s searchSnap) string {
 // roomName is how a result names its room: a DM as a direct message (its
 // name is a hash).
 func roomName(room string) string {
-	if strings.HasPrefix(room, "dm-") {
+	if shared.IsDMRoom(room) {
 		return "direct message"
 	}
 	return "#" + room
@@ -234,7 +264,7 @@ func (c *Chat) seek(ctx app.Context) {
 		return
 	}
 	key := c.room + "/" + strconv.FormatInt(seq, 10)
-	if c.jumped == key || !theModel.seekTarget(ctx, c.room, seq) {
+	if c.jumped == key || !c.m.seekTarget(ctx, c.room, seq) {
 		return
 	}
 	ctx.Defer(func(ctx app.Context) {

@@ -11,13 +11,14 @@ import (
 // seconds until the next attempt and a "retry now" button.
 type ConnStatus struct {
 	app.Compo
+	m *model // the page's model, passed down by Chat (never a global: prerendered pages run concurrently)
 
 	Signed  bool
 	State   string // a client.State
 	RetryIn int    // seconds until the next attempt; 0 when not waiting
 }
 
-func (s *ConnStatus) retry(ctx app.Context, e app.Event) { theModel.retryNow() }
+func (s *ConnStatus) retry(ctx app.Context, e app.Event) { s.m.retryNow() }
 
 // Render draws the pill.
 func (s *ConnStatus) Render() app.UI {

@@ -201,7 +201,7 @@ func (c *Chat) checkRead(ctx app.Context) {
 		}
 	}
 	if last > c.snap.Read.Seq || c.snap.Read.Unread > 0 {
-		theModel.markRead(c.room, last)
+		c.m.markRead(c.room, last)
 	}
 }
 

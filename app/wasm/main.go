@@ -9,7 +9,6 @@ import (
 )
 
 func main() {
-	ui.Routes()
-	ui.SeedFromPrerender()
+	ui.Routes() // in the browser it also takes the prerendered messages
 	app.RunWhenOnBrowser()
 }

@@ -85,7 +85,7 @@ func WithNamespace(ns string) Option { return func(c *config) { c.namespace = ns
 // itself: "alice" and a subject equal to the id "alice" maps to are two
 // users. (Before this mapping a subject that was a valid id became the
 // user id unchanged, and any other was "j-" + 24 hex of its hash; users of
-// JWTs get new ids, see README "Identities".)
+// JWTs get new ids, see server/IDENTITY.md, "Namespaces and sign-out".)
 func UserID(namespace, iss, sub string) string {
 	ns := sha256.Sum256(lengthPrefixed(namespace, iss))
 	sum := sha256.Sum256(lengthPrefixed(namespace, iss, sub))

@@ -52,7 +52,12 @@ func (r *memRoom) scrubbed(row *memRow) bool {
 type memReactions struct {
 	counts []shared.Reaction
 	byUser map[string][]string
+	// order lists every reaction in place, oldest first, for the sample
+	// of who reacted (Users).
+	order []memReaction
 }
+
+type memReaction struct{ user, emoji string }
 
 // count is the count of emoji, or 0.
 func (rs *memReactions) count(emoji string) int {
@@ -72,6 +77,13 @@ func (rs *memReactions) list(viewer string) []shared.Reaction {
 		return nil
 	}
 	out := append([]shared.Reaction(nil), rs.counts...)
+	for i := range out {
+		for _, r := range rs.order {
+			if r.emoji == out[i].Emoji && len(out[i].Users) < shared.ReactionSample {
+				out[i].Users = append(out[i].Users, r.user)
+			}
+		}
+	}
 	for _, e := range rs.byUser[viewer] {
 		for i := range out {
 			if out[i].Emoji == e {
@@ -215,6 +227,7 @@ func (r *memRoom) react(nm NewMessage, t *memRow) (res Result, done bool) {
 			return Result{Err: ReactionLimit(nm)}, true
 		}
 		rs.byUser[nm.Author.User] = append(mine, nm.Emoji)
+		rs.order = append(rs.order, memReaction{nm.Author.User, nm.Emoji})
 		if i < 0 {
 			rs.counts = append(rs.counts, shared.Reaction{Emoji: nm.Emoji})
 			i = len(rs.counts) - 1
@@ -222,6 +235,7 @@ func (r *memRoom) react(nm NewMessage, t *memRow) (res Result, done bool) {
 		rs.counts[i].Count++
 		return res, false
 	}
+	rs.order = slices.DeleteFunc(rs.order, func(r memReaction) bool { return r.user == nm.Author.User && r.emoji == nm.Emoji })
 	if mine = slices.Delete(mine, at, at+1); len(mine) == 0 {
 		delete(rs.byUser, nm.Author.User)
 	} else {

@@ -2,7 +2,8 @@
 
 package main
 
-// The abusive workloads (flood, joinstorm, history-hog) each run beside a
+// The abusive workloads (flood, joinstorm, history-hog, reactions, search,
+// typing, bomb, trickle, slowdl; orphans on its own) each run beside a
 // bystander: a well-behaved client in a room of its own that sends at a
 // steady rate and times send→ack. Its latency before and during the abuse
 // says how well the server isolates it.
@@ -130,7 +131,7 @@ func (s sideBySide) print(w io.Writer) {
 	fmt.Fprintf(w, "load tool CPU       %v in %v (%.0f%% of one core)\n", s.tool.Round(time.Millisecond), s.wall.Round(time.Millisecond), 100*s.tool.Seconds()/max(s.wall.Seconds(), 1e-9))
 }
 
-// abuseConfig holds what the three workloads share.
+// abuseConfig holds what the workloads share.
 type abuseConfig struct {
 	common
 	byRate float64 // bystander messages per second

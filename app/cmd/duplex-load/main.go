@@ -22,7 +22,7 @@
 //	duplex-load bomb        -url ... -conns 4 -per 3 -pid ...   # decompression bombs
 //	duplex-load trickle     -url ... -tricklers 8 -duration 20s -pid ...   # slow uploads beside a victim
 //	duplex-load orphans     -url ... -conns 4 -duration 30s   # unused uploads (measure the data directory)
-//	duplex-load abuse -duplex ./bin/duplex -server-cpus 0   # all three, one spawned server
+//	duplex-load abuse -duplex ./bin/duplex -server-cpus 0   # every workload but orphans, one spawned server
 //	duplex-load slowdl      -url ... -stalled 1000 -window 60s -pid ...
 //	duplex-load abuse -duplex ./bin/duplex -server-cpus 0   # all of them, one spawned server
 package main

@@ -46,7 +46,7 @@ func tokenCookieOf(b *tab, url string) *network.Cookie {
 // scheme. The cookie is not HttpOnly: the page sets it itself with
 // document.cookie (app/ui/storage_js.go) from the token it keeps for the
 // WebSocket hello in localStorage, so HttpOnly would hide nothing from a
-// script on the page (README, Identity and access).
+// script on the page (server/IDENTITY.md, "Leaks at the edges").
 func TestTokenCookieSecureUnderTLS(t *testing.T) {
 	exe := requireBrowser(t)
 	timed(t)

@@ -75,9 +75,10 @@ func TestClientEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The reaction arrives as the change (#14): Ann's copy counts it,
-	// Bob's also knows it is his.
-	want := []shared.Reaction{{Emoji: "👍", Count: 1}}
-	bobs := []shared.Reaction{{Emoji: "👍", Count: 1, Me: true}}
+	// Bob's also knows it is his; both know it is Bob's (the frame names
+	// him, #17).
+	want := []shared.Reaction{{Emoji: "👍", Count: 1, Users: []string{bob.c.User()}}}
+	bobs := []shared.Reaction{{Emoji: "👍", Count: 1, Me: true, Users: []string{bob.c.User()}}}
 	testpoll.Until(t, "Ann's cache to hold Bob's reaction", func() bool {
 		m, ok := cachedSeq(ann.c, "lobby", hello.Seq)
 		return ok && reflect.DeepEqual(m.Reactions, want)

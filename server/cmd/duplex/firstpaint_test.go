@@ -3,7 +3,7 @@
 package main
 
 // First paint: a room page is prerendered with its latest messages, and
-// app.wasm seeds its model from them (ui.SeedFromPrerender) before go-app
+// app.wasm seeds its model from them (ui.Routes, in the browser) before go-app
 // replaces the DOM. These tests watch the [data-test=message] rows from
 // the first parsed byte to the online chat, in real headless Chromium.
 //

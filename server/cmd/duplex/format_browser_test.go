@@ -137,8 +137,10 @@ func noInjection(b *tab, where string) {
 		const els = roots.flatMap(r => [...r.querySelectorAll('*')]);
 		const ownImage = e => e.tagName === 'IMG' && !!e.dataset.test && new URL(e.src, location.href).origin === location.origin &&
 			new URL(e.src, location.href).pathname.startsWith('/files/');
+		// The app's own icons (issue #17): an <svg class=icon> in a control, never in a body.
+		const ownIcon = e => e.tagName.toLowerCase() === 'svg' && e.classList.contains('icon') && !e.closest('[data-test=body], [data-test=reply], .search-body');
 		return {
-			Tags: els.filter(e => /^(img|script|svg|iframe|object|embed|frame|b|style|link|math|video|audio|base|meta)$/i.test(e.tagName) && !ownImage(e)).map(e => e.outerHTML),
+			Tags: els.filter(e => /^(img|script|svg|iframe|object|embed|frame|b|style|link|math|video|audio|base|meta)$/i.test(e.tagName) && !ownImage(e) && !ownIcon(e)).map(e => e.outerHTML),
 			Attrs: els.flatMap(e => [...e.attributes].filter(a => /^on/i.test(a.name) || /^(srcdoc|formaction|xlink:href)$/i.test(a.name) ||
 				a.name === 'src' && !ownImage(e)).map(a => e.tagName + ' ' + a.name + '=' + a.value)),
 			Hrefs: els.filter(e => e.hasAttribute('href')).map(e => e.getAttribute('href')).filter(h => !/^https?:$/.test(new URL(h, location.href).protocol)),

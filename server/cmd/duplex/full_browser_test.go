@@ -44,6 +44,14 @@ func TestBrowserFullChat(t *testing.T) {
 		}
 		return sa
 	}
+	// A morning's short lines first, so the screenshots show the dense list.
+	for i, line := range []string{
+		"standup in 5?", "yes, joining now", "I'm on the flaky test", "which one?",
+		"TestResumeAfterKill, 1 in 40 runs", "ah, the port reuse again", "probably: I'll pin it",
+		"thanks", "coffee first ☕", "same",
+	} {
+		ack([]*client.Client{bob, carol}[i%2], line)
+	}
 	notes := ack(bob, "Morning! The **release notes** are up: https://example.com/notes")
 	ack(carol, "I'll check the `build` first, then the *changelog*")
 	a.sendEnter("@carol thanks, and the numbers look good")
@@ -120,5 +128,14 @@ func TestBrowserFullChat(t *testing.T) {
 		}
 	}
 	a.setViewport(390, 844)
-	a.axeCheck("the full chat on a phone")
+	for _, theme := range []string{"light", "dark"} {
+		a.setTheme(theme)
+		a.axeCheck("the full chat on a phone (" + theme + ")")
+		if os.Getenv("DUPLEX_SCREENSHOTS") == "1" {
+			bob.Typing("design")
+			poll[bool](a, "bob typing", `(document.querySelector('[data-test=typing]')?.textContent || '').includes('bob')`)
+			name := map[string]string{"light": "screenshot-phone-light.png", "dark": "screenshot-phone.png"}[theme]
+			a.screenshot(filepath.Join(repoWeb(t), name))
+		}
+	}
 }

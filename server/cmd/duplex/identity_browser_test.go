@@ -77,7 +77,9 @@ func TestBrowserDirectMessagePrivacy(t *testing.T) {
 		t.Errorf("eve's sidebar lists %d DM rooms", n)
 	}
 	eve.open(ta.URL + dmPath)
-	poll[bool](eve, "the join refused", js(`/direct conversation/.test(document.querySelector('[data-test=notice]')?.textContent || '')`))
+	// The page says why (issue #17: no ghost room, no composer).
+	poll[bool](eve, "the join refused", js(`/direct conversation/.test(document.querySelector('[data-test=no-access]')?.textContent || '') &&
+		!document.querySelector('[data-test=composer]')`))
 	if html := eval[string](eve, `document.body.innerHTML`); strings.Contains(html, secret) {
 		t.Errorf("eve's page shows the DM's message")
 	}
@@ -123,6 +125,8 @@ func TestBrowserDirectMessagePrivacy(t *testing.T) {
 	}
 	eveID := userOf("eve")
 	eve.do("sign out", chromedp.Click(chromedp.CSS(`[data-test=signout]`)))
+	poll[bool](eve, "the warning that the identity cannot come back", `/cannot come back/.test(document.querySelector("[data-test=signout-warning]")?.textContent || "")`)
+	eve.do("sign out for good", chromedp.Click(chromedp.CSS(`[data-test=signout-confirm]`)))
 	poll[bool](eve, "the sign-in form after sign-out", js(`!!document.querySelector('[data-test=nickname]') && !localStorage.getItem('duplex.nick')`))
 	eve.do("sign in again as mallory",
 		chromedp.SendKeys(chromedp.CSS(`[data-test=nickname]`), "mallory"),

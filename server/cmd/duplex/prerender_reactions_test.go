@@ -71,15 +71,17 @@ func TestPrerenderReactions(t *testing.T) {
 		t.Fatal(err)
 	}
 	token, _ := server.IssueSessionToken([]byte(key), ann.User, time.Now(), time.Hour)
+	// The page names only the first three of the thirty who reacted.
+	thumbs, party := []string{"u-00", "u-01", "u-02"}, []string{ann.User}
 	for _, c := range []struct {
 		what, path, token string
 		want              []shared.Reaction
 	}{
-		{"without a cookie", "/r/open", "", []shared.Reaction{{Emoji: "👍", Count: 30}, {Emoji: "🎉", Count: 1}}},
-		{"as Ann", "/r/open", token, []shared.Reaction{{Emoji: "👍", Count: 30}, {Emoji: "🎉", Count: 1, Me: true}}},
-		{"claiming to be Ann in the URL", "/r/open?" + ui.ViewerParam + "=u-ann", "", []shared.Reaction{{Emoji: "👍", Count: 30}, {Emoji: "🎉", Count: 1}}},
-		{"as Ann with a forged token", "/r/open", token + "x", []shared.Reaction{{Emoji: "👍", Count: 30}, {Emoji: "🎉", Count: 1}}},
-		{"as u-00, with u-ann in the URL", "/r/open?" + ui.ViewerParam + "=u-ann", mustToken(key, "u-00"), []shared.Reaction{{Emoji: "👍", Count: 30, Me: true}, {Emoji: "🎉", Count: 1}}},
+		{"without a cookie", "/r/open", "", []shared.Reaction{{Emoji: "👍", Count: 30, Users: thumbs}, {Emoji: "🎉", Count: 1, Users: party}}},
+		{"as Ann", "/r/open", token, []shared.Reaction{{Emoji: "👍", Count: 30, Users: thumbs}, {Emoji: "🎉", Count: 1, Me: true, Users: party}}},
+		{"claiming to be Ann in the URL", "/r/open?" + ui.ViewerParam + "=u-ann", "", []shared.Reaction{{Emoji: "👍", Count: 30, Users: thumbs}, {Emoji: "🎉", Count: 1, Users: party}}},
+		{"as Ann with a forged token", "/r/open", token + "x", []shared.Reaction{{Emoji: "👍", Count: 30, Users: thumbs}, {Emoji: "🎉", Count: 1, Users: party}}},
+		{"as u-00, with u-ann in the URL", "/r/open?" + ui.ViewerParam + "=u-ann", mustToken(key, "u-00"), []shared.Reaction{{Emoji: "👍", Count: 30, Me: true, Users: thumbs}, {Emoji: "🎉", Count: 1, Users: party}}},
 	} {
 		_, msgs := handOver(t, ta.URL+c.path, c.token)
 		if len(msgs) != 1 || !reflect.DeepEqual(msgs[0].Reactions, c.want) {

@@ -131,6 +131,8 @@ func TestBrowserSignOutLeavesNothing(t *testing.T) {
 	}
 
 	b.do("sign out", chromedp.Click(chromedp.CSS(`[data-test=signout]`)))
+	// An anonymous identity is warned that it cannot come back.
+	b.do("sign out for good", chromedp.Click(chromedp.CSS(`[data-test=signout-confirm]`)))
 	poll[bool](b, "the sign-in form", js(`!!document.querySelector('[data-test=nickname]')`))
 	waitUncached(b, "/files/"+img.ID+"/thumb")
 	if held := eval[storedState](b, storageDump).holding(secrets...); len(held) > 0 {
@@ -217,6 +219,7 @@ func TestBrowserNickPushAndSignOutEverywhere(t *testing.T) {
 		JSON.parse(localStorage.getItem('duplex.nick')) === 'cleopatra'`)
 
 	b.do("sign out everywhere", chromedp.Click(chromedp.CSS(`[data-test=signout-all]`)))
+	b.do("sign out for good", chromedp.Click(chromedp.CSS(`[data-test=signout-confirm]`)))
 	poll[bool](b, "the sign-in form", js(`!!document.querySelector('[data-test=nickname]')`))
 	select {
 	case <-signedOut:

@@ -10,11 +10,15 @@ import (
 	"time"
 )
 
-// TestClientUnderWasm runs the client package's TestDialRealServer compiled
-// for js/wasm in Node against the real server: the same client code the
-// browser runs dials, joins, sends and receives over Node's WebSocket
-// (which sends no Origin header: the server's same-origin check lets such
-// non-browser clients in).
+// TestClientUnderWasm runs the client package's TestDialRealServer and
+// TestDialRealServerSignedOut compiled for js/wasm in Node against the real
+// server: the same client code the browser runs dials, joins, sends and
+// receives over Node's WebSocket (which sends no Origin header: the
+// server's same-origin check lets such non-browser clients in), and sees
+// the server's close code when its credential is revoked. It is built as
+// the bundle is (the module graph app/wasm/_overlay/prepare.sh writes, with
+// the patched coder/websocket), so it tests the socket code the browser
+// runs.
 func TestClientUnderWasm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles the client tests for js/wasm")
@@ -43,7 +47,14 @@ func TestClientUnderWasm(t *testing.T) {
 	ta := startApp(t, "", "")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, goTool, "test", "-count=1", "-v", "-run", "Dial", "./app/client/")
+	modDir := t.TempDir()
+	prep := exec.CommandContext(ctx, "sh", "app/wasm/_overlay/prepare.sh", modDir)
+	prep.Dir = rcRepoRoot(t)
+	prep.Env = append(os.Environ(), "GO="+goTool)
+	if out, err := prep.CombinedOutput(); err != nil {
+		t.Fatalf("app/wasm/_overlay/prepare.sh: %v\n%s", err, out)
+	}
+	cmd := exec.CommandContext(ctx, goTool, "test", "-modfile", filepath.Join(modDir, "go.mod"), "-count=1", "-v", "-run", "Dial", "./app/client/")
 	cmd.Dir = rcRepoRoot(t)
 	env := []string{}
 	for _, kv := range os.Environ() {
@@ -65,7 +76,9 @@ func TestClientUnderWasm(t *testing.T) {
 	if err != nil {
 		t.Fatalf("wasm client test failed: %v", err)
 	}
-	if !strings.Contains(string(out), "--- PASS: TestDialRealServer") {
-		t.Fatal("TestDialRealServer did not run and pass under wasm")
+	for _, name := range []string{"TestDialRealServer", "TestDialRealServerSignedOut"} {
+		if !strings.Contains(string(out), "--- PASS: "+name+" ") {
+			t.Fatalf("%s did not run and pass under wasm", name)
+		}
 	}
 }

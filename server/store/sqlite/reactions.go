@@ -141,6 +141,9 @@ func (s *Store) reactionLists(ctx context.Context, tx *sql.Tx, room string, seqs
 		return nil, fmt.Errorf("sqlite store: reactions: %w", err)
 	}
 	rows.Close()
+	if err := s.reactionSamples(ctx, tx, room, out); err != nil {
+		return nil, err
+	}
 	if viewer == "" || len(out) == 0 {
 		return out, nil
 	}
@@ -163,6 +166,35 @@ func (s *Store) reactionLists(ctx context.Context, tx *sql.Tx, room string, seqs
 		}
 	}
 	return out, mine.Err()
+}
+
+// reactionSamples sets Users of every reaction in out to its first
+// shared.ReactionSample reactors, oldest first: a few index rows per
+// emoji (reactions_by_emoji), whatever the count.
+func (s *Store) reactionSamples(ctx context.Context, tx *sql.Tx, room string, out map[int64][]shared.Reaction) error {
+	for seq, rs := range out {
+		for i := range rs {
+			rows, err := s.rows(ctx, tx, `SELECT user_id FROM reactions WHERE room = ? AND seq = ? AND emoji = ? ORDER BY at LIMIT ?`,
+				room, seq, rs[i].Emoji, shared.ReactionSample)
+			if err != nil {
+				return fmt.Errorf("sqlite store: reactors: %w", err)
+			}
+			for rows.Next() {
+				var u string
+				if err := rows.Scan(&u); err != nil {
+					rows.Close()
+					return fmt.Errorf("sqlite store: reactors: %w", err)
+				}
+				rs[i].Users = append(rs[i].Users, u)
+			}
+			err = rows.Err()
+			rows.Close()
+			if err != nil {
+				return fmt.Errorf("sqlite store: reactors: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // reactionChanges reads, for the react and unreact rows seqs, their emoji

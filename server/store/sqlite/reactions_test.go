@@ -43,7 +43,7 @@ func TestReactionCountsMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	want := []shared.Reaction{{Emoji: "🎉", Count: 2}, {Emoji: "👍", Count: 1, Me: true}}
+	want := []shared.Reaction{{Emoji: "🎉", Count: 2, Users: []string{"u-a", "u-c"}}, {Emoji: "👍", Count: 1, Me: true, Users: []string{"u-b"}}}
 	h, err := s.Before(store.WithViewer(ctx, "u-b"), "r", 0, 10)
 	if err != nil || len(h) != 1 || !reflect.DeepEqual(h[0].Reactions, want) {
 		t.Fatalf("after the migration: %+v, %v; want %+v", h, err, want)

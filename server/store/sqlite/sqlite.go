@@ -95,6 +95,9 @@ var migrations = []string{
 	reactionCountsSchema,
 	// 8 (erasure): a search index that forgets deleted text (erase.go).
 	eraseSchema,
+	// 9 (who reacted): the first reactors of a message's emoji, read by
+	// index in time order, a few rows each (reactions.go: reactionLists).
+	`CREATE INDEX reactions_by_emoji ON reactions (room, seq, emoji, at);`,
 }
 
 // Store is a store.Store on one SQLite file.

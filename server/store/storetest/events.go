@@ -283,7 +283,7 @@ func runEvents(t *testing.T, open func(t testing.TB) store.Store) {
 		change(ok(t, s, react(bob, "r1", m.Seq, "👍")), shared.KindReact, bob, "👍", 1)
 		change(ok(t, s, react(ann, "r2", m.Seq, "🎉")), shared.KindReact, ann, "🎉", 1)
 		change(ok(t, s, react(ann, "r3", m.Seq, "👍")), shared.KindReact, ann, "👍", 2)
-		want := []shared.Reaction{{Emoji: "👍", Count: 2}, {Emoji: "🎉", Count: 1}}
+		want := []shared.Reaction{{Emoji: "👍", Count: 2, Users: []string{bob.User, ann.User}}, {Emoji: "🎉", Count: 1, Users: []string{ann.User}}}
 		if h := history(t, s); !reflect.DeepEqual(h[0].Reactions, want) {
 			t.Fatalf("history: %+v, want %+v", h[0].Reactions, want)
 		}
@@ -291,14 +291,14 @@ func runEvents(t *testing.T, open func(t testing.TB) store.Store) {
 		noop(t, s, unreact(bob, "u1", m.Seq, "🎉"))
 		change(ok(t, s, unreact(bob, "u2", m.Seq, "👍")), shared.KindUnreact, bob, "👍", 1)
 		// 👍 keeps its place though bob, its first, took his back.
-		want = []shared.Reaction{{Emoji: "👍", Count: 1}, {Emoji: "🎉", Count: 1}}
+		want = []shared.Reaction{{Emoji: "👍", Count: 1, Users: []string{ann.User}}, {Emoji: "🎉", Count: 1, Users: []string{ann.User}}}
 		if h := history(t, s); !reflect.DeepEqual(h[0].Reactions, want) {
 			t.Fatalf("after unreact: %+v, want %+v", h[0].Reactions, want)
 		}
 		change(ok(t, s, unreact(ann, "u3", m.Seq, "👍")), shared.KindUnreact, ann, "👍", 0)
 		change(ok(t, s, react(bob, "r5", m.Seq, "👍")), shared.KindReact, bob, "👍", 1)
 		// Gone to 0 and back, 👍 now comes after 🎉.
-		want = []shared.Reaction{{Emoji: "🎉", Count: 1}, {Emoji: "👍", Count: 1}}
+		want = []shared.Reaction{{Emoji: "🎉", Count: 1, Users: []string{ann.User}}, {Emoji: "👍", Count: 1, Users: []string{bob.User}}}
 		h := history(t, s)
 		if len(h) != 1 || !reflect.DeepEqual(h[0].Reactions, want) {
 			t.Fatalf("history: %+v, want one message with %+v", h, want)
@@ -319,11 +319,13 @@ func runEvents(t *testing.T, open func(t testing.TB) store.Store) {
 		ok(t, s, react(ann, "r2", m.Seq, "🎉"))
 		ok(t, s, react(ann, "r3", m.Seq, "👍"))
 		ed := ok(t, s, edit(ann, "e1", m.Seq, "mine!"))
+		// Users names the first reactors, oldest first, whoever reads.
+		both, anns := []string{bob.User, ann.User}, []string{ann.User}
 		for viewer, want := range map[string][]shared.Reaction{
-			"":       {{Emoji: "👍", Count: 2}, {Emoji: "🎉", Count: 1}},
-			bob.User: {{Emoji: "👍", Count: 2, Me: true}, {Emoji: "🎉", Count: 1}},
-			ann.User: {{Emoji: "👍", Count: 2, Me: true}, {Emoji: "🎉", Count: 1, Me: true}},
-			"u-cy":   {{Emoji: "👍", Count: 2}, {Emoji: "🎉", Count: 1}},
+			"":       {{Emoji: "👍", Count: 2, Users: both}, {Emoji: "🎉", Count: 1, Users: anns}},
+			bob.User: {{Emoji: "👍", Count: 2, Me: true, Users: both}, {Emoji: "🎉", Count: 1, Users: anns}},
+			ann.User: {{Emoji: "👍", Count: 2, Me: true, Users: both}, {Emoji: "🎉", Count: 1, Me: true, Users: anns}},
+			"u-cy":   {{Emoji: "👍", Count: 2, Users: both}, {Emoji: "🎉", Count: 1, Users: anns}},
 		} {
 			vctx := store.WithViewer(ctx, viewer)
 			h, err := s.Before(vctx, "r", 0, 10)
@@ -356,7 +358,9 @@ func runEvents(t *testing.T, open func(t testing.TB) store.Store) {
 		refused(t, s, capped(react(ann, "a1", m.Seq, "😮")), shared.CodeReactionLimit)
 		refused(t, s, capped(react(bob, "b9", m.Seq, "😮")), shared.CodeReactionLimit)
 		ok(t, s, capped(react(ann, "a2", m.Seq, "👍")))
-		want := []shared.Reaction{{Emoji: "❤️", Count: 10}, {Emoji: "👍", Count: 2}, {Emoji: "🎉", Count: 1}}
+		// Users names only the first shared.ReactionSample of the ten.
+		want := []shared.Reaction{{Emoji: "❤️", Count: 10, Users: []string{"u-000", "u-001", "u-002"}},
+			{Emoji: "👍", Count: 2, Users: []string{bob.User, ann.User}}, {Emoji: "🎉", Count: 1, Users: []string{bob.User}}}
 		if r := history(t, s)[0].Reactions; !reflect.DeepEqual(r, want) {
 			t.Fatalf("reactions: %+v, want %+v", r, want)
 		}

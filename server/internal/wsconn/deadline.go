@@ -1,4 +1,4 @@
-package server
+package wsconn
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 // It follows the WebSocket frame boundaries in the byte stream (headers
 // only: payloads are skipped by length) and, while a frame is partly
 // received, arms a read deadline so that a client that starts a frame and
-// stalls is cut off after Options.FrameTimeout. Between frames there is no
+// stalls is cut off after a timeout. Between frames there is no
 // deadline: idle connections are the ping loop's business.
 //
 // The budget counts only time spent waiting in Read, so a server busy
@@ -32,7 +32,7 @@ type frameDeadlineConn struct {
 	stopped atomic.Bool // every Read fails at once; see stopReads
 }
 
-// stopReads makes every later Read fail at once (closeFlooder): nothing
+// stopReads makes every later Read fail at once (FrameWriter.StopReads): nothing
 // more is read from a flooder, not even by the close handshake.
 func (c *frameDeadlineConn) stopReads() { c.stopped.Store(true) }
 

@@ -1,6 +1,6 @@
 //go:build linux
 
-package server
+package sysnet
 
 import (
 	"net"
@@ -11,11 +11,11 @@ import (
 // package does not name it).
 const tcpNotsentLowat = 25
 
-// setNotsentLowat bounds how many bytes c's kernel buffer holds that the
+// SetNotsentLowat bounds how many bytes c's kernel buffer holds that the
 // peer has not been sent yet; 0 restores the system default. With it a
 // write blocks once that much waits for a reader that stalled, instead of
 // the kernel absorbing megabytes of a download for it.
-func setNotsentLowat(c net.Conn, n int) {
+func SetNotsentLowat(c net.Conn, n int) {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return
