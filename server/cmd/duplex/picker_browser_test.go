@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"github.com/duplex-chat/duplex/shared/testpoll"
 	"strings"
 	"testing"
 	"time"
@@ -121,9 +123,9 @@ func TestBrowserReactionPicker(t *testing.T) {
 	a.do("search axe again", chromedp.SendKeys(chromedp.CSS(`[data-test=emoji-search]`), "axe"))
 	a.do("pick the axe", chromedp.Click(chromedp.CSS(`[data-test=emoji-results] [data-test=pick-emoji][data-emoji="🪓"]`)))
 	poll[bool](a, "the axe reaction", `document.querySelector(`+quote(msgSel(m.Seq, `[data-test=reaction][data-emoji="🪓"]`))+`)?.getAttribute('aria-pressed') === 'true'`)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		got := map[string]bool{}
+	var got map[string]bool
+	testpoll.Until(t, "bob's client to see 🦘 and 🪓 on the message", func() bool {
+		got = map[string]bool{}
 		page, err := bob.History(ctx, "react", 0, 50)
 		if err != nil {
 			t.Fatal(err)
@@ -135,12 +137,6 @@ func TestBrowserReactionPicker(t *testing.T) {
 				}
 			}
 		}
-		if got["🦘"] && got["🪓"] {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("bob's client sees the reactions %v, want 🦘 and 🪓", got)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return got["🦘"] && got["🪓"]
+	}, func() string { return fmt.Sprintf("bob's client sees the reactions %v", got) })
 }

@@ -71,7 +71,11 @@ const readFlushDelay = 100 * time.Millisecond
 type sqlReads struct {
 	mu      sync.Mutex
 	pending map[readKey]int64
-	flush   *time.Timer
+	// flushing holds the markers flushReads is writing, until its
+	// transaction has committed: marker finds each either here or in
+	// the table, never in neither.
+	flushing map[readKey]int64
+	flush    *time.Timer
 }
 
 type readKey struct{ room, user string }
@@ -129,10 +133,22 @@ func (s *Store) marker(ctx context.Context, room, user string) (int64, bool, err
 	var seq int64
 	err = st.QueryRowContext(ctx, user, room).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
+		k := readKey{room, user}
 		s.reads.mu.Lock()
-		seq, ok := s.reads.pending[readKey{room, user}]
+		seq, ok := s.reads.pending[k]
+		if !ok {
+			seq, ok = s.reads.flushing[k]
+		}
 		s.reads.mu.Unlock()
-		return seq, ok, nil
+		if ok {
+			return seq, true, nil
+		}
+		// A flush may have committed it (and forgotten it) since the
+		// query above.
+		err = st.QueryRowContext(ctx, user, room).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, false, nil
+		}
 	}
 	if err != nil {
 		return 0, false, fmt.Errorf("sqlite store: read marker: %w", err)
@@ -213,10 +229,24 @@ func (s *Store) flushReads() error {
 		s.reads.flush.Stop()
 		s.reads.flush = nil
 	}
-	s.reads.mu.Unlock()
 	if len(pending) == 0 {
+		s.reads.mu.Unlock()
 		return nil
 	}
+	if s.reads.flushing == nil {
+		s.reads.flushing = make(map[readKey]int64, len(pending))
+	}
+	for k, seq := range pending { // another flush may still be writing its own
+		s.reads.flushing[k] = seq
+	}
+	s.reads.mu.Unlock()
+	defer func() {
+		s.reads.mu.Lock()
+		for k := range pending {
+			delete(s.reads.flushing, k)
+		}
+		s.reads.mu.Unlock()
+	}()
 	tx, err := s.db.Begin()
 	if err != nil {
 		return fmt.Errorf("sqlite store: begin: %w", err)
