@@ -442,7 +442,7 @@ func (c *Chat) renderChat() app.UI {
 		app.Div().Class("room").Attr("role", "main").OnDragOver(onDragOver).OnDrop(onDrop).Body(
 			app.Div().Class("room-head").Body(
 				heading(2, "room-title", roomLabel(s.Info)),
-				&SearchBox{m: c.m, Snap: s.Search},
+				&SearchBox{m: c.m, Snap: s.Search, Rooms: s.Rooms},
 				&NotifyToggle{},
 			),
 			app.If(s.Info.Kind == shared.RoomPrivate, func() app.UI {

@@ -127,7 +127,8 @@ type SearchBox struct {
 	app.Compo
 	m *model // the page's model, passed down by Chat (never a global: prerendered pages run concurrently)
 
-	Snap searchSnap
+	Snap  searchSnap
+	Rooms []shared.RoomInfo // to name a DM's result by the other person
 
 	open bool // on a phone the box hides behind an icon until pressed
 }
@@ -219,7 +220,7 @@ func (b *SearchBox) Render() app.UI {
 					return app.Li().Body(
 						app.A().Href("%s", RoomPath(m.Room)).Class("search-result").DataSet("test", "search-result").
 							DataSet("room", m.Room).DataSet("seq", m.Seq).OnClick(b.onPick).Body(
-							app.Span().Class("search-where").Text(roomName(m.Room)+" · "+m.Author.Nick+" · "+t.Format("2 Jan 15:04")),
+							app.Span().Class("search-where").Text(roomName(m.Room, b.Rooms)+" · "+m.Author.Nick+" · "+t.Format("2 Jan 15:04")),
 							app.Span().Class("search-body").Body(highlight(snippet(m.Body, s.Query), s.Query)...), // links.go
 						),
 					)
@@ -246,9 +247,15 @@ func searchStatus(s searchSnap) string {
 	return strconv.Itoa(len(s.Results)) + " messages"
 }
 
-// roomName is how a result names its room: a DM as a direct message (its
-// name is a hash).
-func roomName(room string) string {
+// roomName is how a result names its room: as the room list does (a DM
+// by the other person), else a DM as a direct message (its name is a
+// hash, never shown).
+func roomName(room string, rooms []shared.RoomInfo) string {
+	for _, r := range rooms {
+		if r.Name == room {
+			return roomLabel(r)
+		}
+	}
 	if shared.IsDMRoom(room) {
 		return "direct message"
 	}

@@ -70,6 +70,12 @@ func TestBrowserDirectMessagePrivacy(t *testing.T) {
 	bob.do("open the DM", chromedp.Click(chromedp.CSS(`[data-test=dm-list] [data-test=room] a`)))
 	poll[bool](bob, "bob on the DM page", js(`location.pathname === `+quote(dmPath)))
 	bob.waitRow(secret, "alice", "sent")
+	// Searching finds it, named by the other person, never by the DM's
+	// internal name (issue #17).
+	bob.setViewport(1280, 800)
+	bob.do("search the DM", chromedp.SendKeys(chromedp.CSS(`[data-test=search]`), "launch"+kb.Enter))
+	poll[bool](bob, "the DM's result named @alice", js(`(() => { const r = document.querySelector('[data-test=search-result][data-room^="dm-"] .search-where');
+		return !!r && r.textContent.startsWith('@alice · alice') && !r.textContent.includes('dm-'); })()`))
 
 	// eve: not in her room list, and its URL shows nothing of it.
 	poll[bool](eve, "eve's room list loaded", js(`!!document.querySelector('[data-test=room-list] [data-test=room][data-room=lobby]')`))
