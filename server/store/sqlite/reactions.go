@@ -172,29 +172,40 @@ func (s *Store) reactionLists(ctx context.Context, tx *sql.Tx, room string, seqs
 // shared.ReactionSample reactors, oldest first: a few index rows per
 // emoji (reactions_by_emoji), whatever the count.
 func (s *Store) reactionSamples(ctx context.Context, tx *sql.Tx, room string, out map[int64][]shared.Reaction) error {
-	for seq, rs := range out {
+	if len(out) == 0 {
+		return nil
+	}
+	seqs := make([]int64, 0, len(out))
+	for seq := range out {
+		seqs = append(seqs, seq)
+	}
+	list, _ := json.Marshal(seqs)
+	// One statement for the whole page: per message and emoji, a few
+	// rows of reactions_by_emoji in time order.
+	rows, err := s.rows(ctx, tx, `SELECT c.seq, c.emoji, (SELECT json_group_array(user_id) FROM (
+			SELECT r.user_id FROM reactions r WHERE r.room = c.room AND r.seq = c.seq AND r.emoji = c.emoji ORDER BY r.at LIMIT ?))
+		FROM reaction_counts c WHERE c.room = ? AND c.seq IN (SELECT value FROM json_each(?))`,
+		shared.ReactionSample, room, string(list))
+	if err != nil {
+		return fmt.Errorf("sqlite store: reactors: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		var emoji, users string
+		if err := rows.Scan(&seq, &emoji, &users); err != nil {
+			return fmt.Errorf("sqlite store: reactors: %w", err)
+		}
+		rs := out[seq]
 		for i := range rs {
-			rows, err := s.rows(ctx, tx, `SELECT user_id FROM reactions WHERE room = ? AND seq = ? AND emoji = ? ORDER BY at LIMIT ?`,
-				room, seq, rs[i].Emoji, shared.ReactionSample)
-			if err != nil {
-				return fmt.Errorf("sqlite store: reactors: %w", err)
-			}
-			for rows.Next() {
-				var u string
-				if err := rows.Scan(&u); err != nil {
-					rows.Close()
+			if rs[i].Emoji == emoji {
+				if err := json.Unmarshal([]byte(users), &rs[i].Users); err != nil {
 					return fmt.Errorf("sqlite store: reactors: %w", err)
 				}
-				rs[i].Users = append(rs[i].Users, u)
-			}
-			err = rows.Err()
-			rows.Close()
-			if err != nil {
-				return fmt.Errorf("sqlite store: reactors: %w", err)
 			}
 		}
 	}
-	return nil
+	return rows.Err()
 }
 
 // reactionChanges reads, for the react and unreact rows seqs, their emoji
