@@ -88,11 +88,15 @@ func (p Pending) valid() bool {
 }
 
 // Outbox returns the entries not yet answered for good, oldest first:
-// messages (Kind empty), events and read markers.
+// messages (Kind empty), events and read markers. Like Messages, the
+// slice is a snapshot shared with the client: cheap to take (a UI takes
+// one per render), never changed afterwards, and not to be modified by
+// the caller. The outbox is only appended to, cut or replaced, never
+// written in place.
 func (c *Client) Outbox() []Pending {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]Pending(nil), c.outbox...)
+	return c.outbox[:len(c.outbox):len(c.outbox)]
 }
 
 // Send validates body, puts the message in the outbox (and Storage) and
@@ -319,6 +323,8 @@ func (c *Client) mergeOutboxLocked(stored []Pending) {
 		c.outboxTS = max(c.outboxTS, p.TS)
 	}
 	if added {
+		// Sorted in a copy: an Outbox snapshot may share the old array.
+		c.outbox = append([]Pending(nil), c.outbox...)
 		sort.SliceStable(c.outbox, func(i, j int) bool {
 			a, b := c.outbox[i], c.outbox[j]
 			if a.TS != b.TS {

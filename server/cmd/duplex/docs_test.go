@@ -25,6 +25,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -323,5 +324,79 @@ func TestOptionsDocumented(t *testing.T) {
 		if f := typ.Field(i); f.IsExported() && !strings.Contains(string(doc), "`"+f.Name+"`") {
 			t.Errorf("server.Options.%s is not named in server/OPERATIONS.md", f.Name)
 		}
+	}
+}
+
+// TestArchitectureWalk: the walk in server/ARCHITECTURE.md matches the
+// code. Every function it names (`file.go: (*T).name`, `file.go: name`,
+// `file.go: name` with no folder, in the folder named last, and a bare
+// `name` right after an arrow, in the file named last) is declared in that file, and the hop count the page states is
+// the number of rows of its table. Bad inputs tried by hand: a function
+// renamed in the page (named as not declared in its file), a file that
+// does not exist, a row added without changing the stated count.
+func TestArchitectureWalk(t *testing.T) {
+	root := repoRoot()
+	doc, err := os.ReadFile(filepath.Join(root, "server", "ARCHITECTURE.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	start := strings.Index(text, "## One message")
+	end := strings.Index(text[start+1:], "\n## ")
+	if start < 0 || end < 0 {
+		t.Fatal("ARCHITECTURE.md has no section \"## One message\"")
+	}
+	walk := text[start : start+1+end]
+	m := regexp.MustCompile(`The walk has (\d+) hops`).FindStringSubmatch(walk)
+	if m == nil {
+		t.Fatal("the walk does not state its hop count (\"The walk has N hops\")")
+	}
+	rows := regexp.MustCompile(`(?m)^\| (\d+) \|`).FindAllStringSubmatch(walk, -1)
+	if got := strconv.Itoa(len(rows)); got != m[1] {
+		t.Errorf("the walk states %s hops and its table has %s rows", m[1], got)
+	}
+	for i, r := range rows {
+		if r[1] != strconv.Itoa(i+1) {
+			t.Errorf("row %d is numbered %s", i+1, r[1])
+		}
+	}
+	named := regexp.MustCompile("(→ )?`(?:([\\w/]+\\.go): )?(?:\\(\\*(\\w+)\\)\\.)?(\\w+)`")
+	sources := map[string]string{}
+	checked := 0
+	for _, line := range strings.Split(walk, "\n") {
+		if !strings.HasPrefix(line, "| ") {
+			continue
+		}
+		file, dir := "", ""
+		for _, n := range named.FindAllStringSubmatch(line, -1) {
+			arrow, path, recv, name := n[1] != "", n[2], n[3], n[4]
+			switch {
+			case strings.Contains(path, "/"):
+				file, dir = path, filepath.Dir(path)
+			case path != "": // a short name is in the folder named last
+				file = filepath.Join(dir, path)
+			case !arrow || file == "":
+				continue // a bare name not in an arrow chain: not a claim about a file
+			}
+			src, ok := sources[file]
+			if !ok {
+				b, err := os.ReadFile(filepath.Join(root, file))
+				if err != nil {
+					t.Errorf("the walk names %s: %v", file, err)
+				}
+				src, sources[file] = string(b), string(b)
+			}
+			decl := `(?m)^func (\(\w+ \*?\w+\) )?` + name + `\(`
+			if recv != "" {
+				decl = `(?m)^func \(\w+ \*` + recv + `\) ` + name + `\(`
+			}
+			if !regexp.MustCompile(decl).MatchString(src) {
+				t.Errorf("the walk names %s in %s, which does not declare it", n[0], file)
+			}
+			checked++
+		}
+	}
+	if checked < 20 {
+		t.Errorf("only %d functions checked: the walk's format changed?", checked)
 	}
 }
