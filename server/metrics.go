@@ -66,7 +66,7 @@ func newMetrics(srv *Server, reg prometheus.Registerer) (*metrics, error) {
 			srv.usersOnline),
 		gauge("duplex_rooms",
 			"Rooms with live state in memory on this node.",
-			func() float64 { srv.mu.Lock(); defer srv.mu.Unlock(); return float64(len(srv.rooms)) }),
+			func() float64 { return locked(&srv.mu, func() float64 { return float64(len(srv.rooms)) }) }),
 		gauge("duplex_subscriptions",
 			"Room memberships of connections (one connection in three rooms counts three).",
 			srv.subscriptions),
@@ -108,9 +108,7 @@ func (m *metrics) committed(n int, start time.Time, err error) {
 }
 
 func (srv *Server) usersOnline() float64 {
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	return float64(len(srv.users))
+	return locked(&srv.mu, func() float64 { return float64(len(srv.users)) })
 }
 
 func (srv *Server) subscriptions() float64 {

@@ -108,18 +108,10 @@ func (c *Client) Refresh(ctx context.Context, token string) (time.Time, error) {
 // Token returns the credential the server issued to this client (empty
 // when the identity comes from the application): a browser also keeps it
 // in a cookie so prerendered private pages know who asks.
-func (c *Client) Token() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.token
-}
+func (c *Client) Token() string { return locked(&c.mu, func() string { return c.token }) }
 
 // Nick returns the nickname the server accepted.
-func (c *Client) Nick() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.nick
-}
+func (c *Client) Nick() string { return locked(&c.mu, func() string { return c.nick }) }
 
 // SetNick changes the nickname; the members of every joined room see the
 // new one. A nickname another online user holds fails with nick_taken.
