@@ -280,11 +280,7 @@ func (c *Client) memberCountLocked(room string) int {
 // whose user id sorts after after ("" for the first page), in user id
 // order, and whether more follow: the member list of a large room.
 func (c *Client) MembersPage(ctx context.Context, room, after string, limit int) ([]shared.Member, bool, error) {
-	f, err := c.request(ctx, shared.TypeMembers, &shared.Members{Room: room, After: after, Limit: limit})
-	if err != nil {
-		return nil, false, err
-	}
-	ack, err := decodeAnswer[shared.MembersAck](f)
+	ack, err := ask[shared.MembersAck](ctx, c, shared.TypeMembers, &shared.Members{Room: room, After: after, Limit: limit})
 	return ack.Members, ack.More, err
 }
 
