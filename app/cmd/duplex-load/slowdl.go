@@ -298,10 +298,7 @@ func samplePeaks(pid int, stop <-chan struct{}) <-chan peaks {
 // openFDs counts a process's open file descriptors (Linux /proc); 0 when
 // unknown.
 func openFDs(pid int) int64 {
-	if pid == 0 {
-		return 0
-	}
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/fd")
+	f, err := os.Open(procPath(pid, "fd"))
 	if err != nil {
 		return 0
 	}

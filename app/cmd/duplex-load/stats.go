@@ -125,30 +125,43 @@ func sentAt(b string) (time.Time, bool) {
 	return time.Unix(0, n), err == nil
 }
 
-// rss returns a process's resident set size in bytes (Linux /proc).
-func rss(pid int) int64 {
+// procPath is the path of a process's file under /proc (Linux), or ""
+// when pid is 0: no local server to read, and every read fails.
+func procPath(pid int, name string) string {
 	if pid == 0 {
-		return 0
+		return ""
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	return "/proc/" + strconv.Itoa(pid) + "/" + name
+}
+
+// procField returns the value after key on a line of a process's /proc
+// file name, trimmed, and whether there was one.
+func procField(pid int, name, key string) (string, bool) {
+	b, err := os.ReadFile(procPath(pid, name))
 	if err != nil {
-		return 0
+		return "", false
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024
+		if v, ok := strings.CutPrefix(line, key); ok {
+			return strings.TrimSpace(v), true
 		}
 	}
-	return 0
+	return "", false
+}
+
+// rss returns a process's resident set size in bytes (Linux /proc).
+func rss(pid int) int64 {
+	v, ok := procField(pid, "status", "VmRSS:")
+	if !ok {
+		return 0
+	}
+	kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(v, "kB")), 10, 64)
+	return kb * 1024
 }
 
 // cpuTime returns a process's user+system CPU time (Linux /proc).
 func cpuTime(pid int) time.Duration {
-	if pid == 0 {
-		return 0
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	b, err := os.ReadFile(procPath(pid, "stat"))
 	if err != nil {
 		return 0
 	}
@@ -165,20 +178,9 @@ func cpuTime(pid int) time.Duration {
 // bytesWritten returns what a process has written through write(2) and
 // friends, sockets included (Linux /proc/PID/io, wchar).
 func bytesWritten(pid int) int64 {
-	if pid == 0 {
-		return 0
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "wchar:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			return n
-		}
-	}
-	return 0
+	v, _ := procField(pid, "io", "wchar:")
+	n, _ := strconv.ParseInt(v, 10, 64)
+	return n
 }
 
 // raiseFileLimit lifts RLIMIT_NOFILE as far as allowed: idle runs hold
