@@ -167,6 +167,20 @@ func withBystander(cfg abuseConfig, abuse func(ctx context.Context) error) (side
 	return s, aerr
 }
 
+// withBystanderWatched is withBystander with the server watched: its RSS
+// before (after a GC), and its peak RSS and CPU time while abuse runs.
+func withBystanderWatched(cfg abuseConfig, abuse func(ctx context.Context) error) (sideBySide, serverUsage, error) {
+	cfg.serverGC(cfg.debugURL)
+	u := serverUsage{rss0: rss(cfg.pid)}
+	s, err := withBystander(cfg, func(ctx context.Context) error {
+		w := watchServer(cfg.pid)
+		err := abuse(ctx)
+		u.cpu, u.peak = w.cpu(), w.end()
+		return err
+	})
+	return s, u, err
+}
+
 // childBystander is a running "duplex-load bystander" process.
 type childBystander struct {
 	cmd   *exec.Cmd

@@ -97,14 +97,7 @@ func runBomb(cfg bombConfig, out io.Writer) error {
 		bomb, what = bombPNG16(4900, 4900), "16-bit RGBA PNG of 4900×4900 (~192 MB to decode)"
 	}
 	st := bombStats{answers: map[string]int{}, closes: map[int]int{}}
-	cfg.serverGC(cfg.debugURL)
-	rss0 := rss(cfg.pid)
-	var rssPeak int64
-	var cpuLoad time.Duration
-	s, err := withBystander(cfg.abuseConfig, func(ctx context.Context) error {
-		stop := make(chan struct{})
-		peak := sampleRSS(cfg.pid, stop)
-		c0 := cpuTime(cfg.pid)
+	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
 		var wg sync.WaitGroup
 		for i := range cfg.conns {
 			wg.Add(1)
@@ -116,9 +109,6 @@ func runBomb(cfg bombConfig, out io.Writer) error {
 		case <-time.After(cfg.duration):
 		case <-ctx.Done():
 		}
-		cpuLoad = cpuTime(cfg.pid) - c0
-		close(stop)
-		rssPeak = <-peak
 		return nil
 	})
 	if err != nil {
@@ -129,9 +119,7 @@ func runBomb(cfg bombConfig, out io.Writer) error {
 	st.mu.Lock()
 	fmt.Fprintf(out, "bombers             %d uploads answered %v, longest answer %v; closed by code %v\n", st.uploaded, st.answers, st.maxWait.Round(time.Millisecond), st.closes)
 	st.mu.Unlock()
-	if rssPeak > 0 {
-		fmt.Fprintf(out, "server RSS          %.0f MiB before, peak %.0f MiB (+%.0f MiB); CPU %v\n", mib(rss0), mib(rssPeak), mib(rssPeak-rss0), cpuLoad.Round(time.Millisecond))
-	}
+	u.print(out, u.cpu.Round(time.Millisecond).String())
 	s.print(out)
 	return nil
 }

@@ -37,15 +37,8 @@ func runHistoryHog(cfg historyHogConfig, out io.Writer) error {
 	if err := fillRoom(ctx, cfg.url, room, cfg.fill, cfg.size); err != nil {
 		return err
 	}
-	cfg.serverGC(cfg.debugURL)
-	rss0 := rss(cfg.pid)
-	var rssPeak int64
 	results := make([]hogResult, cfg.hogs)
-	var cpuLoad time.Duration
-	s, err := withBystander(cfg.abuseConfig, func(ctx context.Context) error {
-		stop := make(chan struct{})
-		peak := sampleRSS(cfg.pid, stop)
-		c0 := cpuTime(cfg.pid)
+	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
 		var wg sync.WaitGroup
 		var firstErr error
 		var mu sync.Mutex
@@ -63,9 +56,6 @@ func runHistoryHog(cfg historyHogConfig, out io.Writer) error {
 			}()
 		}
 		wg.Wait()
-		cpuLoad = cpuTime(cfg.pid) - c0
-		close(stop)
-		rssPeak = <-peak
 		return firstErr
 	})
 	if err != nil {
@@ -86,9 +76,7 @@ func runHistoryHog(cfg historyHogConfig, out io.Writer) error {
 		}
 	}
 	fmt.Fprintf(out, "hogs                %d closed (by code %v), %d still open (paced); %d requests written in all\n", closed, codes, open, reqs)
-	if rssPeak > 0 {
-		fmt.Fprintf(out, "server RSS          %.0f MiB before, peak %.0f MiB (+%.0f MiB); CPU %v\n", mib(rss0), mib(rssPeak), mib(rssPeak-rss0), cpuLoad.Round(time.Millisecond))
-	}
+	u.print(out, u.cpu.Round(time.Millisecond).String())
 	s.print(out)
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/coder/websocket"
 	"github.com/duplex-chat/duplex/shared"
@@ -95,24 +94,4 @@ func closeCode(err error) int {
 		return int(ce.Code)
 	}
 	return -1
-}
-
-// sampleRSS records a process's peak RSS every 50ms until stop is closed.
-func sampleRSS(pid int, stop <-chan struct{}) <-chan int64 {
-	out := make(chan int64, 1)
-	go func() {
-		var peak int64
-		t := time.NewTicker(50 * time.Millisecond)
-		defer t.Stop()
-		for {
-			peak = max(peak, rss(pid))
-			select {
-			case <-t.C:
-			case <-stop:
-				out <- max(peak, rss(pid))
-				return
-			}
-		}
-	}()
-	return out
 }

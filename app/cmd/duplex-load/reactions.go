@@ -91,20 +91,11 @@ func runReactions(cfg reactionsConfig, out io.Writer) error {
 	}
 	st := reactStats{refused: map[shared.Code]int{}, closes: map[int]int{}}
 	var obs observerResult
-	cfg.serverGC(cfg.debugURL)
-	rss0 := rss(cfg.pid)
-	var rssPeak int64
-	var cpuLoad time.Duration
-	s, err := withBystander(cfg.abuseConfig, func(ctx context.Context) error {
+	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
-		stop := make(chan struct{})
-		peak := sampleRSS(cfg.pid, stop)
-		c0 := cpuTime(cfg.pid)
 		oc, err := dialAbuser(ctx, cfg.url, 22998, "react-observer", room)
 		if err != nil {
-			close(stop)
-			<-peak
 			return fmt.Errorf("observer: %w", err)
 		}
 		odone := make(chan struct{})
@@ -118,9 +109,6 @@ func runReactions(cfg reactionsConfig, out io.Writer) error {
 		<-ctx.Done()
 		oc.conn.CloseNow()
 		<-odone
-		cpuLoad = cpuTime(cfg.pid) - c0
-		close(stop)
-		rssPeak = <-peak
 		return nil
 	})
 	if err != nil {
@@ -146,10 +134,7 @@ func runReactions(cfg reactionsConfig, out io.Writer) error {
 	} else {
 		fmt.Fprintf(out, "newcomer            fresh join: %v; page: %v\n", ferr, perr)
 	}
-	if rssPeak > 0 {
-		fmt.Fprintf(out, "server RSS          %.0f MiB before, peak %.0f MiB (+%.0f MiB); CPU %v (%.0f%% of one core)\n",
-			mib(rss0), mib(rssPeak), mib(rssPeak-rss0), cpuLoad.Round(time.Millisecond), 100*cpuLoad.Seconds()/cfg.duration.Seconds())
-	}
+	u.print(out, cpuShare(u.cpu, cfg.duration))
 	s.print(out)
 	return nil
 }

@@ -55,18 +55,11 @@ func runSearchAbuse(cfg searchAbuseConfig, out io.Writer) error {
 		return err
 	}
 	seedTime := time.Since(t0)
-	cfg.serverGC(cfg.debugURL)
-	rss0 := rss(cfg.pid)
-	var rssPeak int64
-	var cpuLoad time.Duration
 	st := searchStats{codes: map[string]int{}, closes: map[int]int{}}
 	var ready readyzStats
-	s, err := withBystander(cfg.abuseConfig, func(ctx context.Context) error {
+	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
-		stop := make(chan struct{})
-		peak := sampleRSS(cfg.pid, stop)
-		c0 := cpuTime(cfg.pid)
 		var wg sync.WaitGroup
 		wg.Add(1)
 		go func() { defer wg.Done(); ready.poll(ctx, readyzURL(cfg.url)) }()
@@ -75,9 +68,6 @@ func runSearchAbuse(cfg searchAbuseConfig, out io.Writer) error {
 			go func() { defer wg.Done(); searcher(ctx, cfg, i, &st) }()
 		}
 		wg.Wait()
-		cpuLoad = cpuTime(cfg.pid) - c0
-		close(stop)
-		rssPeak = <-peak
 		return nil
 	})
 	if err != nil {
@@ -98,10 +88,7 @@ func runSearchAbuse(cfg searchAbuseConfig, out io.Writer) error {
 		st.written.Load(), st.ok.Load(), st.codes, st.slowest.Round(time.Millisecond), st.connects.Load(), st.closes)
 	st.mu.Unlock()
 	ready.print(out)
-	if rssPeak > 0 {
-		fmt.Fprintf(out, "server RSS          %.0f MiB before, peak %.0f MiB (+%.0f MiB); CPU %v (%.0f%% of one core)\n",
-			mib(rss0), mib(rssPeak), mib(rssPeak-rss0), cpuLoad.Round(time.Millisecond), 100*cpuLoad.Seconds()/cfg.duration.Seconds())
-	}
+	u.print(out, cpuShare(u.cpu, cfg.duration))
 	return nil
 }
 

@@ -58,22 +58,20 @@ func runSlowdl(cfg slowdlConfig, out io.Writer) error {
 		return fmt.Errorf("slowdl speaks plain HTTP: -url %s", cfg.url)
 	}
 	host := u.Host
-	rss0, fds0, mem0 := rss(cfg.pid), openFDs(cfg.pid), tcpMemBytes()
+	srv, fds0, mem0 := serverUsage{rss0: rss(cfg.pid)}, openFDs(cfg.pid), tcpMemBytes()
 	var (
-		rssPeak, fdPeak, memPeak int64
-		fdsEnd                   int64
-		clients                  []*stalledClient
-		dialFailed               int
-		honest                   honestResult
-		cpuLoad                  time.Duration
-		health                   healthProbe
+		fdPeak, memPeak int64
+		fdsEnd          int64
+		clients         []*stalledClient
+		dialFailed      int
+		honest          honestResult
+		health          healthProbe
 	)
 	s, err := withBystander(cfg.abuseConfig, func(ctx context.Context) error {
+		w := watchServer(cfg.pid)
 		stop := make(chan struct{})
-		peak := sampleRSS(cfg.pid, stop)
 		peaks := samplePeaks(cfg.pid, stop)
 		healthDone := health.run(ctx, "http://"+host+"/healthz", stop)
-		c0 := cpuTime(cfg.pid)
 		begin := time.Now()
 		honestc := make(chan honestResult, 1)
 		go func() {
@@ -96,7 +94,7 @@ func runSlowdl(cfg slowdlConfig, out io.Writer) error {
 		tick.Stop()
 		fdsEnd = openFDs(cfg.pid)
 		honest = <-honestc
-		cpuLoad = cpuTime(cfg.pid) - c0
+		srv.cpu = w.cpu()
 		for _, c := range clients {
 			if tc, ok := c.conn.(*net.TCPConn); ok {
 				tc.SetLinger(0)
@@ -104,7 +102,7 @@ func runSlowdl(cfg slowdlConfig, out io.Writer) error {
 			c.conn.Close()
 		}
 		close(stop)
-		rssPeak = <-peak
+		srv.peak = w.end()
 		p := <-peaks
 		fdPeak, memPeak = p.fds, p.tcpMem
 		<-healthDone
@@ -136,7 +134,7 @@ func runSlowdl(cfg slowdlConfig, out io.Writer) error {
 		honest.status, honest.got, honest.length, honest.took.Round(100*time.Millisecond), float64(honest.got)/max(honest.took.Seconds(), 1e-9)/1000, verdict)
 	if cfg.pid != 0 {
 		fmt.Fprintf(out, "server              open files %d before, peak %d, %d at %v; RSS %.0f MiB before, peak %.0f MiB (+%.0f MiB); CPU %v\n",
-			fds0, fdPeak, fdsEnd, cfg.window, mib(rss0), mib(rssPeak), mib(rssPeak-rss0), cpuLoad.Round(time.Millisecond))
+			fds0, fdPeak, fdsEnd, cfg.window, mib(srv.rss0), mib(srv.peak), mib(srv.peak-srv.rss0), srv.cpu.Round(time.Millisecond))
 	}
 	if mem0 >= 0 {
 		fmt.Fprintf(out, "kernel TCP memory   %.0f MiB before, peak %.0f MiB (whole host, /proc/net/sockstat)\n", mib(mem0), mib(memPeak))
@@ -276,23 +274,9 @@ func (h *healthProbe) print(w io.Writer) {
 type peaks struct{ fds, tcpMem int64 }
 
 func samplePeaks(pid int, stop <-chan struct{}) <-chan peaks {
-	out := make(chan peaks, 1)
-	go func() {
-		var p peaks
-		t := time.NewTicker(200 * time.Millisecond)
-		defer t.Stop()
-		for {
-			p.fds = max(p.fds, openFDs(pid))
-			p.tcpMem = max(p.tcpMem, tcpMemBytes())
-			select {
-			case <-t.C:
-			case <-stop:
-				out <- p
-				return
-			}
-		}
-	}()
-	return out
+	return sample(200*time.Millisecond, stop, func(p peaks) peaks {
+		return peaks{fds: max(p.fds, openFDs(pid)), tcpMem: max(p.tcpMem, tcpMemBytes())}
+	})
 }
 
 // openFDs counts a process's open file descriptors (Linux /proc); 0 when

@@ -59,7 +59,7 @@ func (r *result) print(w io.Writer) {
 		fmt.Fprintf(w, "server RSS          %.1f MiB -> %.1f MiB (%.1f KiB per connection)\n", mib(r.rssBefore), mib(r.rssAfter), r.perConnKiB())
 	}
 	if r.cpu > 0 {
-		fmt.Fprintf(w, "server CPU          %v (%.0f%% of one core)\n", r.cpu.Round(time.Millisecond), 100*r.cpu.Seconds()/r.duration.Seconds())
+		fmt.Fprintf(w, "server CPU          %s\n", cpuShare(r.cpu, r.duration))
 	}
 	if r.written > 0 {
 		fmt.Fprintf(w, "server wrote        %.1f MiB (%.0f bytes per delivery)\n", mib(r.written), float64(r.written)/float64(max(r.delivered, 1)))
@@ -181,6 +181,75 @@ func bytesWritten(pid int) int64 {
 	v, _ := procField(pid, "io", "wchar:")
 	n, _ := strconv.ParseInt(v, 10, 64)
 	return n
+}
+
+// sample calls next with its last result (the zero T at first) at once
+// and then every period until stop is closed, then sends the last result.
+func sample[T any](period time.Duration, stop <-chan struct{}, next func(T) T) <-chan T {
+	out := make(chan T, 1)
+	go func() {
+		var v T
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			v = next(v)
+			select {
+			case <-t.C:
+			case <-stop:
+				out <- v
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// serverWatch follows a server process through an abusive workload: its
+// CPU time from the start, and its peak RSS, sampled every 50ms.
+type serverWatch struct {
+	pid  int
+	cpu0 time.Duration
+	stop chan struct{}
+	peak <-chan int64
+}
+
+func watchServer(pid int) *serverWatch {
+	stop := make(chan struct{})
+	peak := sample(50*time.Millisecond, stop, func(p int64) int64 { return max(p, rss(pid)) })
+	return &serverWatch{pid: pid, cpu0: cpuTime(pid), stop: stop, peak: peak}
+}
+
+// cpu is the server's CPU time since the watch began.
+func (w *serverWatch) cpu() time.Duration { return cpuTime(w.pid) - w.cpu0 }
+
+// end stops the sampling and returns the peak RSS, read once more now.
+func (w *serverWatch) end() int64 {
+	close(w.stop)
+	return max(<-w.peak, rss(w.pid))
+}
+
+// serverUsage is a server's RSS before an abusive workload and at its
+// peak during it, and the CPU time the workload cost it.
+type serverUsage struct {
+	rss0, peak int64
+	cpu        time.Duration
+}
+
+// print writes the RSS line, ending with cpu when it is not empty;
+// nothing when the RSS was not read.
+func (u serverUsage) print(w io.Writer, cpu string) {
+	if u.peak <= 0 {
+		return
+	}
+	if cpu != "" {
+		cpu = "; CPU " + cpu
+	}
+	fmt.Fprintf(w, "server RSS          %.0f MiB before, peak %.0f MiB (+%.0f MiB)%s\n", mib(u.rss0), mib(u.peak), mib(u.peak-u.rss0), cpu)
+}
+
+// cpuShare is cpu, and the share of one core it is over d.
+func cpuShare(cpu, d time.Duration) string {
+	return fmt.Sprintf("%v (%.0f%% of one core)", cpu.Round(time.Millisecond), 100*cpu.Seconds()/d.Seconds())
 }
 
 // raiseFileLimit lifts RLIMIT_NOFILE as far as allowed: idle runs hold

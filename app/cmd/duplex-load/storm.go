@@ -27,14 +27,10 @@ func runJoinstorm(cfg joinstormConfig, out io.Writer) error {
 	var joinDur, settleDur time.Duration
 	var bytes, frames atomic.Int64
 	var failed atomic.Int64
-	var cpuLoad time.Duration
-	rss0 := rss(cfg.pid)
-	var rssPeak int64
+	u := serverUsage{rss0: rss(cfg.pid)}
 	s, err := withBystander(cfg.abuseConfig, func(ctx context.Context) error {
-		stop := make(chan struct{})
-		peak := sampleRSS(cfg.pid, stop)
-		defer func() { close(stop); rssPeak = <-peak }()
-		c0 := cpuTime(cfg.pid)
+		w := watchServer(cfg.pid)
+		defer func() { u.peak = w.end() }()
 		begin := time.Now()
 		conns := make([]*rawConn, cfg.clients)
 		sem := make(chan struct{}, 64)
@@ -77,7 +73,7 @@ func runJoinstorm(cfg joinstormConfig, out io.Writer) error {
 			time.Sleep(time.Second)
 		}
 		settleDur = time.Since(settle)
-		cpuLoad = cpuTime(cfg.pid) - c0
+		u.cpu = w.cpu() // before the closes: the storm's cost, not the leaving's
 		for _, c := range conns {
 			if c != nil {
 				c.conn.CloseNow()
@@ -92,8 +88,8 @@ func runJoinstorm(cfg joinstormConfig, out io.Writer) error {
 	fmt.Fprintf(out, "workload            joinstorm: %d connections join one room (64 dialling at a time)\n", cfg.clients)
 	fmt.Fprintf(out, "joined              %d of %d in %v (then %v until presence traffic stopped)\n", n, cfg.clients, joinDur.Round(time.Millisecond), settleDur.Round(time.Millisecond))
 	fmt.Fprintf(out, "presence received   %.1f MiB in %d frames; %.1f KiB per client\n", mib(bytes.Load()), frames.Load(), float64(bytes.Load())/1024/float64(max(n, 1)))
-	if rssPeak > 0 {
-		fmt.Fprintf(out, "server              RSS %.0f MiB -> peak %.0f MiB; CPU %v for the storm, %.1f µs per frame delivered\n", mib(rss0), mib(rssPeak), cpuLoad.Round(time.Millisecond), float64(cpuLoad.Microseconds())/float64(max(frames.Load(), 1)))
+	if u.peak > 0 {
+		fmt.Fprintf(out, "server              RSS %.0f MiB -> peak %.0f MiB; CPU %v for the storm, %.1f µs per frame delivered\n", mib(u.rss0), mib(u.peak), u.cpu.Round(time.Millisecond), float64(u.cpu.Microseconds())/float64(max(frames.Load(), 1)))
 	}
 	s.print(out)
 	return nil

@@ -45,12 +45,7 @@ type trickleStats struct {
 
 func runTrickle(cfg trickleConfig, out io.Writer) error {
 	st := trickleStats{closes: map[int]int{}, victimFailures: map[string]int{}}
-	cfg.serverGC(cfg.debugURL)
-	rss0 := rss(cfg.pid)
-	var rssPeak int64
-	s, err := withBystander(cfg.abuseConfig, func(ctx context.Context) error {
-		stop := make(chan struct{})
-		peak := sampleRSS(cfg.pid, stop)
+	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
 		actx, cancel := context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
 		var wg sync.WaitGroup
@@ -61,8 +56,6 @@ func runTrickle(cfg trickleConfig, out io.Writer) error {
 		time.Sleep(time.Second) // the tricklers first: the victim comes to a server they hold
 		victim(actx, cfg, &st)
 		wg.Wait()
-		close(stop)
-		rssPeak = <-peak
 		return nil
 	})
 	if err != nil {
@@ -81,9 +74,7 @@ func runTrickle(cfg trickleConfig, out io.Writer) error {
 		len(st.victimUpload), r(pct(st.victimUpload, .5)), r(pct(st.victimUpload, 1)),
 		len(st.victimText), r(pct(st.victimText, .5)), r(pct(st.victimText, 1)), st.victimFailures)
 	st.mu.Unlock()
-	if rssPeak > 0 {
-		fmt.Fprintf(out, "server RSS          %.0f MiB before, peak %.0f MiB (+%.0f MiB)\n", mib(rss0), mib(rssPeak), mib(rssPeak-rss0))
-	}
+	u.print(out, "")
 	s.print(out)
 	return nil
 }

@@ -26,16 +26,9 @@ func runTypingFlood(cfg typingFloodConfig, out io.Writer) error {
 	var mu sync.Mutex
 	closes := map[int]int{}
 	room := randomRoom("typing")
-	cfg.serverGC(cfg.debugURL)
-	rss0 := rss(cfg.pid)
-	var rssPeak int64
-	var cpuLoad time.Duration
-	s, err := withBystander(cfg.abuseConfig, func(ctx context.Context) error {
+	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
-		stop := make(chan struct{})
-		peak := sampleRSS(cfg.pid, stop)
-		c0 := cpuTime(cfg.pid)
 		var wg sync.WaitGroup
 		for i := range cfg.flooders {
 			wg.Add(1)
@@ -79,9 +72,6 @@ func runTypingFlood(cfg typingFloodConfig, out io.Writer) error {
 			}()
 		}
 		wg.Wait()
-		cpuLoad = cpuTime(cfg.pid) - c0
-		close(stop)
-		rssPeak = <-peak
 		return nil
 	})
 	if err != nil {
@@ -93,10 +83,7 @@ func runTypingFlood(cfg typingFloodConfig, out io.Writer) error {
 	fmt.Fprintf(out, "flooders            %d typing frames written (%.0f/s); %d connections, closed by code %v\n",
 		written.Load(), float64(written.Load())/cfg.duration.Seconds(), connects.Load(), closes)
 	mu.Unlock()
-	if rssPeak > 0 {
-		fmt.Fprintf(out, "server RSS          %.0f MiB before, peak %.0f MiB (+%.0f MiB); CPU %v (%.0f%% of one core)\n",
-			mib(rss0), mib(rssPeak), mib(rssPeak-rss0), cpuLoad.Round(time.Millisecond), 100*cpuLoad.Seconds()/cfg.duration.Seconds())
-	}
+	u.print(out, cpuShare(u.cpu, cfg.duration))
 	return nil
 }
 
