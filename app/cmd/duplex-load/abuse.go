@@ -71,9 +71,7 @@ func (b *abuseBystander) measure(ctx context.Context, stop <-chan struct{}, rate
 		default:
 		}
 		sent++
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
 			t0 := time.Now()
@@ -82,7 +80,7 @@ func (b *abuseBystander) measure(ctx context.Context, stop <-chan struct{}, rate
 				lat = append(lat, time.Since(t0))
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	slices.Sort(lat)
@@ -273,13 +271,11 @@ type floodConfig struct {
 // floodStats adds up what the flooders saw.
 type floodStats struct {
 	written, acked, limited, otherErr, connects atomic.Int64
-	mu                                          sync.Mutex
-	closes                                      map[int]int
+	closes                                      closeCounts
 }
 
 func runFlood(cfg floodConfig, out io.Writer) error {
 	var st floodStats
-	st.closes = map[int]int{}
 	var cpuLoad time.Duration
 	s, err := withBystander(cfg.abuseConfig, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, cfg.duration)
@@ -287,8 +283,7 @@ func runFlood(cfg floodConfig, out io.Writer) error {
 		c0 := cpuTime(cfg.pid)
 		var wg sync.WaitGroup
 		for i := range cfg.flooders {
-			wg.Add(1)
-			go func() { defer wg.Done(); flooder(ctx, cfg, i, &st) }()
+			wg.Go(func() { flooder(ctx, cfg, i, &st) })
 		}
 		wg.Wait()
 		<-ctx.Done() // with -flooders 0: a bystander-only control run
@@ -300,10 +295,8 @@ func runFlood(cfg floodConfig, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "workload            flood: %d connections pipelining sends, each in a room of its own, reconnecting when closed, for %v\n", cfg.flooders, cfg.duration)
 	s.print(out)
-	st.mu.Lock()
 	fmt.Fprintf(out, "flooders            %d sends written, %d acked, %d rate_limited, %d other errors; %d connections, closed by code %v\n",
-		st.written.Load(), st.acked.Load(), st.limited.Load(), st.otherErr.Load(), st.connects.Load(), st.closes)
-	st.mu.Unlock()
+		st.written.Load(), st.acked.Load(), st.limited.Load(), st.otherErr.Load(), st.connects.Load(), &st.closes)
 	if cpuLoad > 0 {
 		fmt.Fprintf(out, "server CPU          %v during the flood (%.0f%% of one core), %.1f µs per request written\n",
 			cpuLoad.Round(time.Millisecond), 100*cpuLoad.Seconds()/cfg.duration.Seconds(), float64(cpuLoad.Microseconds())/float64(max(st.written.Load(), 1)))
@@ -314,56 +307,34 @@ func runFlood(cfg floodConfig, out io.Writer) error {
 // flooder is one abusive connection, reconnected until ctx ends.
 func flooder(ctx context.Context, cfg floodConfig, i int, st *floodStats) {
 	room := fmt.Sprintf("flood-%d", i)
-	for k := 0; ctx.Err() == nil; k++ {
-		c, err := dialAbuser(ctx, cfg.url, 20000+i, fmt.Sprintf("flood-%d-%d", i, k), room)
-		if err != nil {
-			if ctx.Err() == nil {
-				time.Sleep(100 * time.Millisecond)
-			}
-			continue
-		}
+	redial(ctx, cfg.url, 20000+i, room, room, func(c *rawConn, k int) {
 		st.connects.Add(1)
-		done := make(chan int)
-		go func() { // read answers until the connection ends
-			for {
-				_, b, err := c.conn.Read(context.Background())
-				if err != nil {
-					done <- closeCode(err)
-					return
-				}
-				shared.DecodeAll(b, func(f shared.Frame, err error) {
-					switch p := f.Payload.(type) {
-					case *shared.ErrorFrame:
-						if p.Code == shared.CodeRateLimited {
-							st.limited.Add(1)
-						} else {
-							st.otherErr.Add(1)
-						}
-					default:
-						if f.Type == shared.TypeAck {
-							st.acked.Add(1)
-						}
-					}
-				})
+		send := func(n int) error {
+			_, err := c.write(ctx, shared.TypeSend, &shared.Send{Room: room, MsgID: fmt.Sprintf("f%d-%d-%d", i, k, n), Body: "flood " + strings.Repeat("x", 60)})
+			return err
+		}
+		if code, byServer := c.flood(ctx, send, &st.written, st.countAnswers); byServer {
+			st.closes.add(code)
+		}
+	})
+}
+
+// countAnswers counts the acks and errors in a message to a flooder.
+func (st *floodStats) countAnswers(b []byte) {
+	shared.DecodeAll(b, func(f shared.Frame, err error) {
+		switch p := f.Payload.(type) {
+		case *shared.ErrorFrame:
+			if p.Code == shared.CodeRateLimited {
+				st.limited.Add(1)
+			} else {
+				st.otherErr.Add(1)
 			}
-		}()
-		for n := 0; ctx.Err() == nil; n++ {
-			send := &shared.Send{Room: room, MsgID: fmt.Sprintf("f%d-%d-%d", i, k, n), Body: "flood " + strings.Repeat("x", 60)}
-			if _, err := c.write(ctx, shared.TypeSend, send); err != nil {
-				break
+		default:
+			if f.Type == shared.TypeAck {
+				st.acked.Add(1)
 			}
-			st.written.Add(1)
 		}
-		if ctx.Err() != nil {
-			c.conn.CloseNow()
-		}
-		code := <-done
-		if ctx.Err() == nil {
-			st.mu.Lock()
-			st.closes[code]++
-			st.mu.Unlock()
-		}
-	}
+	})
 }
 
 // abuseBenchConfig runs flood, joinstorm and history-hog against one

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/duplex-chat/duplex/shared"
@@ -44,6 +47,85 @@ func dialAbuser(ctx context.Context, url string, i int, nick, room string) (*raw
 		}
 	}
 	return c, nil
+}
+
+// redial calls session with abusive connections, one after another,
+// until ctx ends: the k-th says hello as nick-k and joins room (when it
+// is not empty); a failed dial is tried again after 100ms. The connection
+// is closed when session returns.
+func redial(ctx context.Context, url string, i int, nick, room string, session func(c *rawConn, k int)) {
+	for k := 0; ctx.Err() == nil; k++ {
+		c, err := dialAbuser(ctx, url, i, fmt.Sprintf("%s-%d", nick, k), room)
+		if err != nil {
+			if ctx.Err() == nil {
+				time.Sleep(100 * time.Millisecond)
+			}
+			continue
+		}
+		session(c, k)
+		c.conn.CloseNow()
+	}
+}
+
+// readUntilClosed reads c, handing each message to onMessage when it is
+// not nil, until the connection ends; the channel then gets its close
+// code (see closeCode).
+func (c *rawConn) readUntilClosed(onMessage func([]byte)) <-chan int {
+	done := make(chan int, 1)
+	go func() {
+		for {
+			_, b, err := c.conn.Read(context.Background())
+			if err != nil {
+				done <- closeCode(err)
+				return
+			}
+			if onMessage != nil {
+				onMessage(b)
+			}
+		}
+	}()
+	return done
+}
+
+// flood calls write(n) for n = 0, 1, ... as fast as it succeeds, counting
+// each in written, until ctx ends or the write fails; then it waits for
+// the connection to end (reading with onMessage meanwhile) and returns
+// its close code, and whether the server, not ctx, ended it.
+func (c *rawConn) flood(ctx context.Context, write func(n int) error, written *atomic.Int64, onMessage func([]byte)) (code int, byServer bool) {
+	done := c.readUntilClosed(onMessage)
+	for n := 0; ctx.Err() == nil; n++ {
+		if write(n) != nil {
+			break
+		}
+		written.Add(1)
+	}
+	if ctx.Err() != nil {
+		c.conn.CloseNow()
+	}
+	code = <-done
+	return code, ctx.Err() == nil
+}
+
+// closeCounts counts connections by the code they were closed with. The
+// zero value is ready; it prints as the map.
+type closeCounts struct {
+	mu sync.Mutex
+	n  map[int]int
+}
+
+func (c *closeCounts) add(code int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[int]int{}
+	}
+	c.n[code]++
+}
+
+func (c *closeCounts) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return fmt.Sprint(c.n)
 }
 
 // write sends one request and returns its id.

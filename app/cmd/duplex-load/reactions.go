@@ -36,7 +36,7 @@ type reactStats struct {
 	written, acked, connects atomic.Int64
 	mu                       sync.Mutex
 	refused                  map[shared.Code]int
-	closes                   map[int]int
+	closes                   closeCounts
 }
 
 // observerResult is what the reading member saw.
@@ -89,7 +89,7 @@ func runReactions(cfg reactionsConfig, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("reactions: post the target: %w", err)
 	}
-	st := reactStats{refused: map[shared.Code]int{}, closes: map[int]int{}}
+	st := reactStats{refused: map[shared.Code]int{}}
 	var obs observerResult
 	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, cfg.duration)
@@ -102,8 +102,7 @@ func runReactions(cfg reactionsConfig, out io.Writer) error {
 		go func() { defer close(odone); obs = observe(oc, time.Now()) }()
 		var wg sync.WaitGroup
 		for i := range cfg.reactors {
-			wg.Add(1)
-			go func() { defer wg.Done(); reactor(ctx, cfg, i, room, target, &st) }()
+			wg.Go(func() { reactor(ctx, cfg, i, room, target, &st) })
 		}
 		wg.Wait()
 		<-ctx.Done()
@@ -121,7 +120,7 @@ func runReactions(cfg reactionsConfig, out io.Writer) error {
 		cfg.reactors, cfg.rate, cfg.duration)
 	st.mu.Lock()
 	fmt.Fprintf(out, "reactors            %d reacts written, %d acked, refused by code %v; %d connections, closed by code %v\n",
-		st.written.Load(), st.acked.Load(), st.refused, st.connects.Load(), st.closes)
+		st.written.Load(), st.acked.Load(), st.refused, st.connects.Load(), &st.closes)
 	st.mu.Unlock()
 	state := "stayed connected"
 	if obs.code != 0 {
@@ -191,47 +190,19 @@ func observe(c *rawConn, start time.Time) observerResult {
 // reactor reacts at cfg.rate until ctx ends, reconnecting when closed.
 func reactor(ctx context.Context, cfg reactionsConfig, i int, room string, target int64, st *reactStats) {
 	k := 0
-	for conn := 0; ctx.Err() == nil; conn++ {
-		c, err := dialAbuser(ctx, cfg.url, 23000+i, fmt.Sprintf("react-%d-%d", i, conn), room)
-		if err != nil {
-			if ctx.Err() == nil {
-				time.Sleep(100 * time.Millisecond)
-			}
-			continue
-		}
+	redial(ctx, cfg.url, 23000+i, fmt.Sprintf("react-%d", i), room, func(c *rawConn, _ int) {
 		st.connects.Add(1)
-		done := make(chan int, 1)
-		go func() {
-			for {
-				_, b, err := c.conn.Read(context.Background())
-				if err != nil {
-					done <- closeCode(err)
-					return
-				}
-				shared.DecodeAll(b, func(f shared.Frame, err error) {
-					if e, ok := f.Payload.(*shared.ErrorFrame); ok {
-						st.mu.Lock()
-						st.refused[e.Code]++
-						st.mu.Unlock()
-					} else if f.Type == shared.TypeAck {
-						st.acked.Add(1)
-					}
-				})
-			}
-		}()
+		done := c.readUntilClosed(st.countAnswers)
 		tick := time.NewTicker(time.Duration(float64(time.Second) / cfg.rate))
-		closed := false
-		for !closed && ctx.Err() == nil {
+		defer tick.Stop()
+		for ctx.Err() == nil {
 			select {
 			case <-tick.C:
 			case <-ctx.Done():
 				continue
 			case code := <-done:
-				closed = true
-				st.mu.Lock()
-				st.closes[code]++
-				st.mu.Unlock()
-				continue
+				st.closes.add(code)
+				return
 			}
 			send := &shared.Send{Room: room, MsgID: fmt.Sprintf("rx-%d-%d", i, k), Kind: shared.KindReact, Target: target, Emoji: reactEmoji(i, k/2)}
 			if k%2 == 1 { // toggle a common emoji: on, then off again
@@ -246,12 +217,22 @@ func reactor(ctx context.Context, cfg reactionsConfig, i int, room string, targe
 			}
 			st.written.Add(1)
 		}
-		tick.Stop()
 		c.conn.CloseNow()
-		if !closed {
-			<-done
+		<-done
+	})
+}
+
+// countAnswers counts the acks and refusals in a message to a reactor.
+func (st *reactStats) countAnswers(b []byte) {
+	shared.DecodeAll(b, func(f shared.Frame, err error) {
+		if e, ok := f.Payload.(*shared.ErrorFrame); ok {
+			st.mu.Lock()
+			st.refused[e.Code]++
+			st.mu.Unlock()
+		} else if f.Type == shared.TypeAck {
+			st.acked.Add(1)
 		}
-	}
+	})
 }
 
 // freshJoinBytes is what a new member reads from its join until the ack.

@@ -42,7 +42,7 @@ type searchStats struct {
 	written, ok, connects atomic.Int64
 	mu                    sync.Mutex
 	codes                 map[string]int // error code -> count
-	closes                map[int]int
+	closes                closeCounts
 	slowest               time.Duration // longest search answered (ok or error)
 }
 
@@ -55,17 +55,15 @@ func runSearchAbuse(cfg searchAbuseConfig, out io.Writer) error {
 		return err
 	}
 	seedTime := time.Since(t0)
-	st := searchStats{codes: map[string]int{}, closes: map[int]int{}}
+	st := searchStats{codes: map[string]int{}}
 	var ready readyzStats
 	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
 		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() { defer wg.Done(); ready.poll(ctx, readyzURL(cfg.url)) }()
+		wg.Go(func() { ready.poll(ctx, readyzURL(cfg.url)) })
 		for i := range cfg.searchers {
-			wg.Add(1)
-			go func() { defer wg.Done(); searcher(ctx, cfg, i, &st) }()
+			wg.Go(func() { searcher(ctx, cfg, i, &st) })
 		}
 		wg.Wait()
 		return nil
@@ -85,7 +83,7 @@ func runSearchAbuse(cfg searchAbuseConfig, out io.Writer) error {
 	fmt.Fprintf(out, "bystander           %d of %d sends acked within 1s under load (%.1f%%)\n", within, len(s.load)+s.lostL, 100*float64(within)/float64(max(len(s.load)+s.lostL, 1)))
 	st.mu.Lock()
 	fmt.Fprintf(out, "searchers           %d searches written, %d answered with results, errors by code %v; slowest answer %v; %d connections, closed by code %v\n",
-		st.written.Load(), st.ok.Load(), st.codes, st.slowest.Round(time.Millisecond), st.connects.Load(), st.closes)
+		st.written.Load(), st.ok.Load(), st.codes, st.slowest.Round(time.Millisecond), st.connects.Load(), &st.closes)
 	st.mu.Unlock()
 	ready.print(out)
 	u.print(out, cpuShare(u.cpu, cfg.duration))
@@ -161,27 +159,18 @@ func distinctWords(rng *rand.Rand, n int) string {
 // query in turn, waiting 500ms when rate-limited) until ctx ends,
 // reconnecting whenever it is closed.
 func searcher(ctx context.Context, cfg searchAbuseConfig, i int, st *searchStats) {
-	for k := 0; ctx.Err() == nil; k++ {
-		c, err := dialAbuser(ctx, cfg.url, 23000+i, fmt.Sprintf("search-%d-%d", i, k), "")
-		if err != nil {
-			if ctx.Err() == nil {
-				time.Sleep(100 * time.Millisecond)
-			}
-			continue
-		}
+	redial(ctx, cfg.url, 23000+i, fmt.Sprintf("search-%d", i), "", func(c *rawConn, _ int) {
 		st.connects.Add(1)
 		for n := 0; ctx.Err() == nil; n++ {
 			t0 := time.Now()
 			_, err := c.call(ctx, shared.TypeSearch, &shared.Search{Query: searchQueries[n%len(searchQueries)], Limit: shared.MaxSearch})
 			st.written.Add(1)
 			if code := closeCode(err); code >= 0 {
-				st.mu.Lock()
-				st.closes[code]++
-				st.mu.Unlock()
-				break
+				st.closes.add(code)
+				return
 			}
 			if ctx.Err() != nil {
-				break
+				return
 			}
 			st.mu.Lock()
 			st.slowest = max(st.slowest, time.Since(t0))
@@ -192,10 +181,8 @@ func searcher(ctx context.Context, cfg searchAbuseConfig, i int, st *searchStats
 			}
 			pe, isProto := err.(*shared.Error)
 			if !isProto {
-				st.mu.Lock()
-				st.closes[-1]++
-				st.mu.Unlock()
-				break
+				st.closes.add(-1)
+				return
 			}
 			st.mu.Lock()
 			st.codes[string(pe.Code)]++
@@ -210,8 +197,7 @@ func searcher(ctx context.Context, cfg searchAbuseConfig, i int, st *searchStats
 				}
 			}
 		}
-		c.conn.CloseNow()
-	}
+	})
 }
 
 // readyzStats is what polling /readyz every 100ms saw.

@@ -8,7 +8,6 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/coder/websocket"
 	"github.com/duplex-chat/duplex/shared"
@@ -23,53 +22,23 @@ type typingFloodConfig struct {
 
 func runTypingFlood(cfg typingFloodConfig, out io.Writer) error {
 	var written, connects atomic.Int64
-	var mu sync.Mutex
-	closes := map[int]int{}
+	var closes closeCounts
 	room := randomRoom("typing")
+	frame, _ := shared.Encode(shared.TypeTyping, "", &shared.Typing{Room: room})
 	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
 		var wg sync.WaitGroup
 		for i := range cfg.flooders {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for k := 0; ctx.Err() == nil; k++ {
-					c, err := dialAbuser(ctx, cfg.url, 24000+i, fmt.Sprintf("typist-%d-%d", i, k), room)
-					if err != nil {
-						if ctx.Err() == nil {
-							time.Sleep(100 * time.Millisecond)
-						}
-						continue
-					}
+			wg.Go(func() {
+				redial(ctx, cfg.url, 24000+i, fmt.Sprintf("typist-%d", i), room, func(c *rawConn, _ int) {
 					connects.Add(1)
-					done := make(chan int, 1)
-					go func() { // read (and drop) until the connection ends
-						for {
-							if _, _, err := c.conn.Read(context.Background()); err != nil {
-								done <- closeCode(err)
-								return
-							}
-						}
-					}()
-					frame, _ := shared.Encode(shared.TypeTyping, "", &shared.Typing{Room: room})
-					for ctx.Err() == nil {
-						if err := c.writeRaw(ctx, frame); err != nil {
-							break
-						}
-						written.Add(1)
+					typing := func(int) error { return c.writeRaw(ctx, frame) }
+					if code, byServer := c.flood(ctx, typing, &written, nil); byServer {
+						closes.add(code)
 					}
-					if ctx.Err() != nil {
-						c.conn.CloseNow()
-					}
-					code := <-done
-					if ctx.Err() == nil {
-						mu.Lock()
-						closes[code]++
-						mu.Unlock()
-					}
-				}
-			}()
+				})
+			})
 		}
 		wg.Wait()
 		return nil
@@ -79,10 +48,8 @@ func runTypingFlood(cfg typingFloodConfig, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "workload            typing: %d connections in one room writing typing frames as fast as they can, reconnecting when closed, for %v\n", cfg.flooders, cfg.duration)
 	s.print(out)
-	mu.Lock()
 	fmt.Fprintf(out, "flooders            %d typing frames written (%.0f/s); %d connections, closed by code %v\n",
-		written.Load(), float64(written.Load())/cfg.duration.Seconds(), connects.Load(), closes)
-	mu.Unlock()
+		written.Load(), float64(written.Load())/cfg.duration.Seconds(), connects.Load(), &closes)
 	u.print(out, cpuShare(u.cpu, cfg.duration))
 	return nil
 }
