@@ -100,8 +100,7 @@ func runBomb(cfg bombConfig, out io.Writer) error {
 	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
 		var wg sync.WaitGroup
 		for i := range cfg.conns {
-			wg.Add(1)
-			go func() { defer wg.Done(); bomber(ctx, cfg, i, bomb, &st) }()
+			wg.Go(func() { bomber(ctx, cfg, i, bomb, &st) })
 		}
 		wg.Wait()
 		// Let the bystander see the aftermath (a decode still running, GC).

@@ -87,9 +87,7 @@ func runChurn(cfg churnConfig) (*result, error) {
 				}
 			}
 		}()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for n := 0; time.Now().Before(end) && ctx.Err() == nil; n++ {
 				j, _ := shared.Encode(shared.TypeJoin, fmt.Sprint("j", n), &shared.Join{Room: room})
 				l, _ := shared.Encode(shared.TypeLeave, fmt.Sprint("l", n), &shared.Leave{Room: room})
@@ -100,7 +98,7 @@ func runChurn(cfg churnConfig) (*result, error) {
 				cycles.Add(1)
 				time.Sleep(5 * time.Millisecond)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	time.Sleep(time.Second) // the last flush

@@ -43,9 +43,7 @@ func runHistoryHog(cfg historyHogConfig, out io.Writer) error {
 		var firstErr error
 		var mu sync.Mutex
 		for i := range results {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				r, err := hog(ctx, cfg, i, room)
 				mu.Lock()
 				defer mu.Unlock()
@@ -53,7 +51,7 @@ func runHistoryHog(cfg historyHogConfig, out io.Writer) error {
 				if err != nil && firstErr == nil {
 					firstErr = err
 				}
-			}()
+			})
 		}
 		wg.Wait()
 		return firstErr

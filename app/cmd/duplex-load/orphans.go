@@ -46,9 +46,7 @@ func runOrphans(cfg orphansConfig, out io.Writer) error {
 	var stored int64
 	var wg sync.WaitGroup
 	for i := range cfg.conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			room := randomRoom(fmt.Sprintf("orphan%d", i))
 			for k := 0; ctx.Err() == nil; k++ {
 				c, err := dialAbuser(ctx, cfg.url, 25000+i, fmt.Sprintf("orphan-%d-%d", i, k), room)
@@ -83,7 +81,7 @@ func runOrphans(cfg orphansConfig, out io.Writer) error {
 				}
 				c.conn.CloseNow()
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	fmt.Fprintf(out, "workload            orphans: %d connections upload distinct %d-byte images no message uses, a new anonymous user per connection (reconnecting when closed), for %v\n",

@@ -195,8 +195,7 @@ func closeAll(peers []peer) {
 	var wg sync.WaitGroup
 	for _, p := range peers {
 		if p != nil {
-			wg.Add(1)
-			go func() { defer wg.Done(); p.close() }()
+			wg.Go(func() { p.close() })
 		}
 	}
 	wg.Wait()

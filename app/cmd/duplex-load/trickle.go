@@ -50,8 +50,7 @@ func runTrickle(cfg trickleConfig, out io.Writer) error {
 		defer cancel()
 		var wg sync.WaitGroup
 		for i := range cfg.tricklers {
-			wg.Add(1)
-			go func() { defer wg.Done(); trickler(actx, cfg, i, &st) }()
+			wg.Go(func() { trickler(actx, cfg, i, &st) })
 		}
 		time.Sleep(time.Second) // the tricklers first: the victim comes to a server they hold
 		victim(actx, cfg, &st)
@@ -257,23 +256,19 @@ func victim(ctx context.Context, cfg trickleConfig, st *trickleStats) {
 	var pngBuf bytes.Buffer
 	png.Encode(&pngBuf, img)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // the texts
-		defer wg.Done()
+	wg.Go(func() { // the texts
 		for k := 0; ctx.Err() == nil; k++ {
 			id := fmt.Sprintf("v-send-%d", k)
 			b, _ := shared.Encode(shared.TypeSend, id, &shared.Send{Room: room, MsgID: id, Body: "hello"})
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				request(id, func() error { return c.conn.Write(context.Background(), websocket.MessageText, b) }, "send", &st.victimText)
-			}()
+			})
 			select {
 			case <-ctx.Done():
 			case <-time.After(500 * time.Millisecond):
 			}
 		}
-	}()
+	})
 	for k := 0; ctx.Err() == nil; k++ {
 		t0 := time.Now()
 		id := fmt.Sprintf("v-up-%d", k)

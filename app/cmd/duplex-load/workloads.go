@@ -156,9 +156,7 @@ func publish(ctx context.Context, pubs []peer, rate float64, d time.Duration, si
 	per := rate / float64(len(pubs))
 	begin := time.Now()
 	for pi, p := range pubs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			// A random phase, so that many slow publishers do not all send
 			// at the same instants.
 			start := time.Now().Add(-time.Duration(mathrand.Float64() * float64(time.Second) / per))
@@ -183,7 +181,7 @@ func publish(ctx context.Context, pubs []peer, rate float64, d time.Duration, si
 					n.Add(1)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return n.Load(), bad.Load()
@@ -250,14 +248,12 @@ func runRooms(cfg roomsConfig) (*result, error) {
 	var sent, errs atomic.Int64
 	var wg sync.WaitGroup
 	for room := 0; room < cfg.rooms; room++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			members := peers[room*cfg.members : (room+1)*cfg.members]
 			s, e := publish(ctx, members, cfg.memberRate*float64(cfg.members), cfg.duration, cfg.size)
 			sent.Add(s)
 			errs.Add(e)
-		}()
+		})
 	}
 	wg.Wait()
 	r.duration = cfg.duration
