@@ -126,59 +126,13 @@ func runBench(cfg benchConfig) error {
 	}
 	host, _ := os.Hostname()
 	fmt.Printf("machine: %s, %d cores; load tool and server on the same machine\n\n", host, runtime.NumCPU())
-	type row struct{ duplex, naive *result }
-	fan := make([]row, len(rates))
-	var idle row
+	fan := make([]benchRow, len(rates))
+	var idle benchRow
 	var deflated *result
 	for _, name := range []string{"duplex", "naive"} {
-		var t *target
-		var err error
-		if name == "duplex" {
-			t, err = startDuplex(cfg.duplexBin)
-		} else {
-			t, err = startNaive()
-		}
-		if err != nil {
+		if err := benchServer(cfg, name, rates, fan, &idle); err != nil {
 			return err
 		}
-		// A short run first, not reported: a fresh process pays for heap
-		// growth, goroutine stacks and its first SQLite checkpoints, which
-		// is not the steady state being compared.
-		if _, err := runFanout(fanoutConfig{common: t.common(2 * time.Second), subs: cfg.subs, pubs: 1, rate: rates[0], size: 100}); err != nil {
-			t.stop()
-			return fmt.Errorf("%s warm-up: %w", name, err)
-		}
-		for i, rate := range rates {
-			r, err := runFanout(fanoutConfig{common: t.common(cfg.duration), subs: cfg.subs, pubs: 1, rate: rate, size: 100})
-			if err != nil {
-				t.stop()
-				return fmt.Errorf("%s fanout: %w", name, err)
-			}
-			fmt.Printf("[%s]\n", name)
-			r.print(os.Stdout)
-			fmt.Println()
-			if name == "duplex" {
-				fan[i].duplex = r
-			} else {
-				fan[i].naive = r
-			}
-		}
-		if cfg.idle > 0 {
-			r, err := runIdle(idleConfig{common: t.common(0), conns: cfg.idle})
-			if err != nil {
-				t.stop()
-				return fmt.Errorf("%s idle: %w", name, err)
-			}
-			fmt.Printf("[%s]\n", name)
-			r.print(os.Stdout)
-			fmt.Println()
-			if name == "duplex" {
-				idle.duplex = r
-			} else {
-				idle.naive = r
-			}
-		}
-		t.stop()
 	}
 	if cfg.deflate && len(rates) > 0 {
 		t, err := startDuplex(cfg.duplexBin, "-compression")
@@ -192,9 +146,7 @@ func runBench(cfg benchConfig) error {
 		if err != nil {
 			return fmt.Errorf("deflate fanout: %w", err)
 		}
-		fmt.Println("[duplex -compression (permessage-deflate)]")
-		deflated.print(os.Stdout)
-		fmt.Println()
+		printTagged("duplex -compression (permessage-deflate)", deflated)
 	}
 
 	fmt.Println("== Duplex vs naive coder/websocket loop, same run ==")
@@ -214,6 +166,63 @@ func runBench(cfg benchConfig) error {
 		fmt.Printf("%-34s server CPU %v vs %v without; wrote %.1f MiB vs %.1f MiB without\n", "permessage-deflate", deflated.cpu.Round(time.Millisecond), fan[0].duplex.cpu.Round(time.Millisecond), mib(deflated.written), mib(fan[0].duplex.written))
 	}
 	return nil
+}
+
+// benchRow is one workload's result against each server.
+type benchRow struct{ duplex, naive *result }
+
+// set keeps r as the result against server name.
+func (b *benchRow) set(name string, r *result) {
+	if name == "duplex" {
+		b.duplex = r
+	} else {
+		b.naive = r
+	}
+}
+
+// benchServer starts server name ("duplex" or "naive"), runs the fan-out
+// rates and the idle workload against it, prints each result and keeps
+// it in fan and idle.
+func benchServer(cfg benchConfig, name string, rates []float64, fan []benchRow, idle *benchRow) error {
+	start := startNaive
+	if name == "duplex" {
+		start = func() (*target, error) { return startDuplex(cfg.duplexBin) }
+	}
+	t, err := start()
+	if err != nil {
+		return err
+	}
+	defer t.stop()
+	// A short run first, not reported: a fresh process pays for heap
+	// growth, goroutine stacks and its first SQLite checkpoints, which
+	// is not the steady state being compared.
+	if _, err := runFanout(fanoutConfig{common: t.common(2 * time.Second), subs: cfg.subs, pubs: 1, rate: rates[0], size: 100}); err != nil {
+		return fmt.Errorf("%s warm-up: %w", name, err)
+	}
+	for i, rate := range rates {
+		r, err := runFanout(fanoutConfig{common: t.common(cfg.duration), subs: cfg.subs, pubs: 1, rate: rate, size: 100})
+		if err != nil {
+			return fmt.Errorf("%s fanout: %w", name, err)
+		}
+		printTagged(name, r)
+		fan[i].set(name, r)
+	}
+	if cfg.idle > 0 {
+		r, err := runIdle(idleConfig{common: t.common(0), conns: cfg.idle})
+		if err != nil {
+			return fmt.Errorf("%s idle: %w", name, err)
+		}
+		printTagged(name, r)
+		idle.set(name, r)
+	}
+	return nil
+}
+
+// printTagged prints a result under the name of the server it ran against.
+func printTagged(name string, r *result) {
+	fmt.Printf("[%s]\n", name)
+	r.print(os.Stdout)
+	fmt.Println()
 }
 
 func (r *result) sentRate() float64 { return float64(r.sent) / r.duration.Seconds() }
