@@ -11,6 +11,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -135,6 +136,14 @@ type abuseConfig struct {
 	byRate float64 // bystander messages per second
 }
 
+// base is the part every abusive workload shares.
+func (cfg *abuseConfig) base() *abuseConfig { return cfg }
+
+// bystanderConfig is the child process of the abuse workloads.
+type bystanderConfig struct{ abuseConfig }
+
+func (cfg *bystanderConfig) run(w io.Writer) error { return runBystanderChild(w, cfg.url, cfg.byRate) }
+
 // withBystander measures the bystander for cfg.duration alone, then
 // again while abuse runs, until it returns. The bystander runs in a child
 // process (duplex-load bystander): in this one the abusers' goroutines
@@ -240,7 +249,7 @@ func (c *childBystander) finish() (lat []time.Duration, lost int, err error) {
 
 // runBystanderChild is the "bystander" subcommand: join, warm up, say
 // "ready", then send and time until stdin closes, and print the results.
-func runBystanderChild(url string, rate float64) error {
+func runBystanderChild(out io.Writer, url string, rate float64) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	b, err := startAbuseBystander(ctx, url)
@@ -249,11 +258,11 @@ func runBystanderChild(url string, rate float64) error {
 	}
 	defer b.close()
 	b.measure(ctx, after(time.Second), rate)
-	fmt.Println("ready")
+	fmt.Fprintln(out, "ready")
 	stop := make(chan struct{})
 	go func() { io.Copy(io.Discard, os.Stdin); close(stop) }()
 	lat, lost := b.measure(ctx, stop, rate)
-	w := bufio.NewWriter(os.Stdout)
+	w := bufio.NewWriter(out)
 	for _, l := range lat {
 		fmt.Fprintf(w, "lat %d\n", l.Nanoseconds())
 	}
@@ -274,7 +283,7 @@ type floodStats struct {
 	closes                                      closeCounts
 }
 
-func runFlood(cfg floodConfig, out io.Writer) error {
+func (cfg *floodConfig) run(out io.Writer) error {
 	var st floodStats
 	var cpuLoad time.Duration
 	s, err := withBystander(cfg.abuseConfig, func(ctx context.Context) error {
@@ -305,7 +314,7 @@ func runFlood(cfg floodConfig, out io.Writer) error {
 }
 
 // flooder is one abusive connection, reconnected until ctx ends.
-func flooder(ctx context.Context, cfg floodConfig, i int, st *floodStats) {
+func flooder(ctx context.Context, cfg *floodConfig, i int, st *floodStats) {
 	room := fmt.Sprintf("flood-%d", i)
 	redial(ctx, cfg.url, 20000+i, room, room, func(c *rawConn, k int) {
 		st.connects.Add(1)
@@ -337,6 +346,16 @@ func (st *floodStats) countAnswers(b []byte) {
 	})
 }
 
+// abuseWorkloads are the commands abuse runs, in order, each with its
+// defaults.
+var abuseWorkloads = []string{"flood", "joinstorm", "history-hog", "reactions", "search", "typing", "bomb", "trickle", "slowdl"}
+
+// abusive is an abusive workload's command.
+type abusive interface {
+	command
+	base() *abuseConfig
+}
+
 // abuseBenchConfig runs flood, joinstorm and history-hog against one
 // spawned server, each with its bystander.
 type abuseBenchConfig struct {
@@ -345,7 +364,7 @@ type abuseBenchConfig struct {
 	clients                      int
 }
 
-func runAbuseBench(cfg abuseBenchConfig) error {
+func (cfg *abuseBenchConfig) run(w io.Writer) error {
 	var extra []string
 	if cfg.extra != "" {
 		extra = strings.Fields(cfg.extra)
@@ -360,45 +379,21 @@ func runAbuseBench(cfg abuseBenchConfig) error {
 	if cfg.serverCPUs != "" {
 		where = "server pinned to CPU " + cfg.serverCPUs
 	}
-	fmt.Printf("== abuse workloads against %s (%s), each beside a bystander sending 8 msg/s ==\n\n", cfg.duplexBin, where)
-	w := os.Stdout
-	if err := runFlood(floodConfig{abuseConfig: c, flooders: 8}, w); err != nil {
-		return fmt.Errorf("flood: %w", err)
+	fmt.Fprintf(w, "== abuse workloads against %s (%s), each beside a bystander sending 8 msg/s ==\n\n", cfg.duplexBin, where)
+	for _, name := range abuseWorkloads {
+		wl := commands()[name].(abusive)
+		wl.flags(flag.NewFlagSet(name, flag.ContinueOnError)) // its defaults
+		*wl.base() = c
+		switch wl := wl.(type) {
+		case *joinstormConfig:
+			wl.clients = cfg.clients
+		case *trickleConfig:
+			wl.duration = max(c.duration, 20*time.Second) // tricklers are closed after seconds, not milliseconds
+		}
+		if err := wl.run(w); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		fmt.Fprintln(w)
 	}
-	fmt.Println()
-	if err := runJoinstorm(joinstormConfig{abuseConfig: c, clients: cfg.clients}, w); err != nil {
-		return fmt.Errorf("joinstorm: %w", err)
-	}
-	fmt.Println()
-	if err := runHistoryHog(historyHogConfig{abuseConfig: c, hogs: 10, fill: 200, size: 4000}, w); err != nil {
-		return fmt.Errorf("history-hog: %w", err)
-	}
-	fmt.Println()
-	if err := runReactions(reactionsConfig{abuseConfig: c, reactors: 20, rate: 10}, w); err != nil {
-		return fmt.Errorf("reactions: %w", err)
-	}
-	fmt.Println()
-	if err := runSearchAbuse(searchAbuseConfig{abuseConfig: c, searchers: 4, seeders: 20, seedMsgs: 286, seedSize: 4000}, w); err != nil {
-		return fmt.Errorf("search: %w", err)
-	}
-	fmt.Println()
-	if err := runTypingFlood(typingFloodConfig{abuseConfig: c, flooders: 20}, w); err != nil {
-		return fmt.Errorf("typing: %w", err)
-	}
-	fmt.Println()
-	if err := runBomb(bombConfig{abuseConfig: c, conns: 4, per: 3}, w); err != nil {
-		return fmt.Errorf("bomb: %w", err)
-	}
-	fmt.Println()
-	tc := c
-	tc.duration = max(c.duration, 20*time.Second) // tricklers are closed after seconds, not milliseconds
-	if err := runTrickle(trickleConfig{abuseConfig: tc, tricklers: 8, interval: 5 * time.Second}, w); err != nil {
-		return fmt.Errorf("trickle: %w", err)
-	}
-	fmt.Println()
-	if err := runSlowdl(slowdlConfig{abuseConfig: c, stalled: 1000, window: 60 * time.Second, honestRate: 200e3, path: "/web/app.wasm", rcvbuf: 4096}, w); err != nil {
-		return fmt.Errorf("slowdl: %w", err)
-	}
-	fmt.Println()
 	return nil
 }

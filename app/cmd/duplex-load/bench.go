@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -113,9 +114,9 @@ func startNaive() (*target, error) {
 	return startTarget("naive", []string{self, "naive-server", "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-debug-addr", fmt.Sprintf("127.0.0.1:%d", dport)}, nil, port, dport)
 }
 
-// runBench runs the same workloads against Duplex and the naive loop, one
+// run puts the same workloads to Duplex and to the naive loop, one
 // server at a time, and prints Duplex's figures as ratios to the naive's.
-func runBench(cfg benchConfig) error {
+func (cfg *benchConfig) run(w io.Writer) error {
 	var rates []float64
 	for _, s := range strings.Split(cfg.rates, ",") {
 		r, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
@@ -125,12 +126,12 @@ func runBench(cfg benchConfig) error {
 		rates = append(rates, r)
 	}
 	host, _ := os.Hostname()
-	fmt.Printf("machine: %s, %d cores; load tool and server on the same machine\n\n", host, runtime.NumCPU())
+	fmt.Fprintf(w, "machine: %s, %d cores; load tool and server on the same machine\n\n", host, runtime.NumCPU())
 	fan := make([]benchRow, len(rates))
 	var idle benchRow
 	var deflated *result
 	for _, name := range []string{"duplex", "naive"} {
-		if err := benchServer(cfg, name, rates, fan, &idle); err != nil {
+		if err := benchServer(w, cfg, name, rates, fan, &idle); err != nil {
 			return err
 		}
 	}
@@ -146,24 +147,24 @@ func runBench(cfg benchConfig) error {
 		if err != nil {
 			return fmt.Errorf("deflate fanout: %w", err)
 		}
-		printTagged("duplex -compression (permessage-deflate)", deflated)
+		printTagged(w, "duplex -compression (permessage-deflate)", deflated)
 	}
 
-	fmt.Println("== Duplex vs naive coder/websocket loop, same run ==")
-	fmt.Printf("%-34s %14s %14s %8s %10s %10s %8s %8s\n", "workload", "duplex del/s", "naive del/s", "ratio", "duplex p99", "naive p99", "d.loss", "n.loss")
+	fmt.Fprintln(w, "== Duplex vs naive coder/websocket loop, same run ==")
+	fmt.Fprintf(w, "%-34s %14s %14s %8s %10s %10s %8s %8s\n", "workload", "duplex del/s", "naive del/s", "ratio", "duplex p99", "naive p99", "d.loss", "n.loss")
 	var bestD, bestN float64
 	for _, f := range fan {
-		fmt.Printf("%-34s %14.0f %14.0f %8.2f %10v %10v %8d %8d\n",
+		fmt.Fprintf(w, "%-34s %14.0f %14.0f %8.2f %10v %10v %8d %8d\n",
 			fmt.Sprintf("fanout %d subs @ %.0f msg/s", cfg.subs, f.duplex.sentRate()), f.duplex.rate(), f.naive.rate(), f.duplex.rate()/f.naive.rate(),
 			f.duplex.pct(.99).Round(100*time.Microsecond), f.naive.pct(.99).Round(100*time.Microsecond), f.duplex.loss(), f.naive.loss())
 		bestD, bestN = max(bestD, f.duplex.rate()), max(bestN, f.naive.rate())
 	}
-	fmt.Printf("%-34s %14.0f %14.0f %8.2f\n", "best delivered/s (saturation)", bestD, bestN, bestD/bestN)
+	fmt.Fprintf(w, "%-34s %14.0f %14.0f %8.2f\n", "best delivered/s (saturation)", bestD, bestN, bestD/bestN)
 	if idle.duplex != nil {
-		fmt.Printf("%-34s %12.1f KiB %12.1f KiB %8.2f\n", fmt.Sprintf("idle RSS/conn @ %d", cfg.idle), idle.duplex.perConnKiB(), idle.naive.perConnKiB(), idle.duplex.perConnKiB()/idle.naive.perConnKiB())
+		fmt.Fprintf(w, "%-34s %12.1f KiB %12.1f KiB %8.2f\n", fmt.Sprintf("idle RSS/conn @ %d", cfg.idle), idle.duplex.perConnKiB(), idle.naive.perConnKiB(), idle.duplex.perConnKiB()/idle.naive.perConnKiB())
 	}
 	if deflated != nil && fan[0].duplex != nil {
-		fmt.Printf("%-34s server CPU %v vs %v without; wrote %.1f MiB vs %.1f MiB without\n", "permessage-deflate", deflated.cpu.Round(time.Millisecond), fan[0].duplex.cpu.Round(time.Millisecond), mib(deflated.written), mib(fan[0].duplex.written))
+		fmt.Fprintf(w, "%-34s server CPU %v vs %v without; wrote %.1f MiB vs %.1f MiB without\n", "permessage-deflate", deflated.cpu.Round(time.Millisecond), fan[0].duplex.cpu.Round(time.Millisecond), mib(deflated.written), mib(fan[0].duplex.written))
 	}
 	return nil
 }
@@ -183,7 +184,7 @@ func (b *benchRow) set(name string, r *result) {
 // benchServer starts server name ("duplex" or "naive"), runs the fan-out
 // rates and the idle workload against it, prints each result and keeps
 // it in fan and idle.
-func benchServer(cfg benchConfig, name string, rates []float64, fan []benchRow, idle *benchRow) error {
+func benchServer(w io.Writer, cfg *benchConfig, name string, rates []float64, fan []benchRow, idle *benchRow) error {
 	start := startNaive
 	if name == "duplex" {
 		start = func() (*target, error) { return startDuplex(cfg.duplexBin) }
@@ -204,7 +205,7 @@ func benchServer(cfg benchConfig, name string, rates []float64, fan []benchRow, 
 		if err != nil {
 			return fmt.Errorf("%s fanout: %w", name, err)
 		}
-		printTagged(name, r)
+		printTagged(w, name, r)
 		fan[i].set(name, r)
 	}
 	if cfg.idle > 0 {
@@ -212,17 +213,17 @@ func benchServer(cfg benchConfig, name string, rates []float64, fan []benchRow, 
 		if err != nil {
 			return fmt.Errorf("%s idle: %w", name, err)
 		}
-		printTagged(name, r)
+		printTagged(w, name, r)
 		idle.set(name, r)
 	}
 	return nil
 }
 
 // printTagged prints a result under the name of the server it ran against.
-func printTagged(name string, r *result) {
-	fmt.Printf("[%s]\n", name)
-	r.print(os.Stdout)
-	fmt.Println()
+func printTagged(w io.Writer, name string, r *result) {
+	fmt.Fprintf(w, "[%s]\n", name)
+	r.print(w)
+	fmt.Fprintln(w)
 }
 
 func (r *result) sentRate() float64 { return float64(r.sent) / r.duration.Seconds() }

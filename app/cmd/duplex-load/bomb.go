@@ -91,7 +91,7 @@ type bombStats struct {
 	uploaded int
 }
 
-func runBomb(cfg bombConfig, out io.Writer) error {
+func (cfg *bombConfig) run(out io.Writer) error {
 	bomb, what := bombJPEG(6324, 6324), "progressive CMYK JPEG of 6324×6324 (~960 MB to decode)"
 	if cfg.kind == "png16" {
 		bomb, what = bombPNG16(4900, 4900), "16-bit RGBA PNG of 4900×4900 (~192 MB to decode)"
@@ -125,7 +125,7 @@ func runBomb(cfg bombConfig, out io.Writer) error {
 
 // bomber uploads cfg.per bombs on one connection, each after the answer
 // to the last (or 60s without one).
-func bomber(ctx context.Context, cfg bombConfig, i int, bomb []byte, st *bombStats) {
+func bomber(ctx context.Context, cfg *bombConfig, i int, bomb []byte, st *bombStats) {
 	room := randomRoom(fmt.Sprintf("bomb%d", i))
 	c, err := dialAbuser(ctx, cfg.url, 22000+i, fmt.Sprintf("bomb-%d", i), room)
 	if err != nil {

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,8 @@ type churnConfig struct {
 	common
 	members, cyclers int
 }
+
+func (cfg *churnConfig) run(w io.Writer) error { return report(w, runChurn, *cfg) }
 
 // runChurn: M members sit in one room and read; C sockets cycle join and
 // leave in it for the duration. It reports the presence bytes the members

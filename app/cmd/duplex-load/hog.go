@@ -30,7 +30,7 @@ type hogResult struct {
 	code     int   // close code, or 0 when still open (paced)
 }
 
-func runHistoryHog(cfg historyHogConfig, out io.Writer) error {
+func (cfg *historyHogConfig) run(out io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
 	room := randomRoom("hog")
@@ -122,7 +122,7 @@ func fillPart(ctx context.Context, url, room string, f, n, size int) error {
 
 // hog writes history requests until ctx's duration ends or the server
 // closes it, then reads what is left to learn whether it was closed.
-func hog(ctx context.Context, cfg historyHogConfig, i int, room string) (hogResult, error) {
+func hog(ctx context.Context, cfg *historyHogConfig, i int, room string) (hogResult, error) {
 	var r hogResult
 	c, err := dialAbuser(ctx, cfg.url, 21000+i, fmt.Sprintf("hog-%d", i), room)
 	if err != nil {

@@ -27,7 +27,7 @@ type orphansConfig struct {
 	conns int
 }
 
-func runOrphans(cfg orphansConfig, out io.Writer) error {
+func (cfg *orphansConfig) run(out io.Writer) error {
 	// ~4.8 MB of incompressible pixels, like the 28 images.
 	img := image.NewNRGBA(image.Rect(0, 0, 1100, 1100))
 	r := rand.New(rand.NewPCG(1, 2))

@@ -69,7 +69,7 @@ func reactEmoji(i, k int) string {
 // commonEmoji are the emoji the reactors toggle.
 var commonEmoji = []string{"👍", "❤️", "😂", "🎉", "🙏"}
 
-func runReactions(cfg reactionsConfig, out io.Writer) error {
+func (cfg *reactionsConfig) run(out io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
 	room := randomRoom("react")
@@ -188,7 +188,7 @@ func observe(c *rawConn, start time.Time) observerResult {
 }
 
 // reactor reacts at cfg.rate until ctx ends, reconnecting when closed.
-func reactor(ctx context.Context, cfg reactionsConfig, i int, room string, target int64, st *reactStats) {
+func reactor(ctx context.Context, cfg *reactionsConfig, i int, room string, target int64, st *reactStats) {
 	k := 0
 	redial(ctx, cfg.url, 23000+i, fmt.Sprintf("react-%d", i), room, func(c *rawConn, _ int) {
 		st.connects.Add(1)

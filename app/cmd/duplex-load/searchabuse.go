@@ -46,7 +46,7 @@ type searchStats struct {
 	slowest               time.Duration // longest search answered (ok or error)
 }
 
-func runSearchAbuse(cfg searchAbuseConfig, out io.Writer) error {
+func (cfg *searchAbuseConfig) run(out io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
 	t0 := time.Now()
@@ -92,7 +92,7 @@ func runSearchAbuse(cfg searchAbuseConfig, out io.Writer) error {
 
 // seedSearch fills cfg.seeders private rooms through real clients (which
 // honour the send limit) and returns about how many distinct words went in.
-func seedSearch(ctx context.Context, cfg searchAbuseConfig) (int, error) {
+func seedSearch(ctx context.Context, cfg *searchAbuseConfig) (int, error) {
 	errs := make(chan error, cfg.seeders)
 	for f := range cfg.seeders {
 		go func() { errs <- seedPart(ctx, cfg, f) }()
@@ -106,7 +106,7 @@ func seedSearch(ctx context.Context, cfg searchAbuseConfig) (int, error) {
 	return cfg.seeders * cfg.seedMsgs * (cfg.seedSize / 8), first
 }
 
-func seedPart(ctx context.Context, cfg searchAbuseConfig, f int) error {
+func seedPart(ctx context.Context, cfg *searchAbuseConfig, f int) error {
 	c, err := client.New(cfg.url, &client.Options{Nick: randomRoom(fmt.Sprintf("seeder%d", f)), CacheSize: -1, OnEvent: func(client.Event) {},
 		HTTPClient: httpClientFor(22000+f, hostOf(cfg.url))})
 	if err != nil {
@@ -158,7 +158,7 @@ func distinctWords(rng *rand.Rand, n int) string {
 // searcher is one abusive connection: it searches (one at a time, each
 // query in turn, waiting 500ms when rate-limited) until ctx ends,
 // reconnecting whenever it is closed.
-func searcher(ctx context.Context, cfg searchAbuseConfig, i int, st *searchStats) {
+func searcher(ctx context.Context, cfg *searchAbuseConfig, i int, st *searchStats) {
 	redial(ctx, cfg.url, 23000+i, fmt.Sprintf("search-%d", i), "", func(c *rawConn, _ int) {
 		st.connects.Add(1)
 		for n := 0; ctx.Err() == nil; n++ {

@@ -48,7 +48,7 @@ type honestResult struct {
 	err         error
 }
 
-func runSlowdl(cfg slowdlConfig, out io.Writer) error {
+func (cfg *slowdlConfig) run(out io.Writer) error {
 	raiseFileLimit(uint64(cfg.stalled) + 1024)
 	u, err := url.Parse(cfg.url)
 	if err != nil {

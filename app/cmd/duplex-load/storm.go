@@ -19,9 +19,9 @@ type joinstormConfig struct {
 	clients int
 }
 
-// runJoinstorm reports the time until all N are joined, the bytes they
+// run reports the time until all N are joined, the bytes they
 // received (presence: nobody sends in the room), and the bystander.
-func runJoinstorm(cfg joinstormConfig, out io.Writer) error {
+func (cfg *joinstormConfig) run(out io.Writer) error {
 	raiseFileLimit(uint64(cfg.clients) + 1024)
 	room := randomRoom("storm")
 	var joinDur, settleDur time.Duration

@@ -43,7 +43,7 @@ type trickleStats struct {
 	victimFailures map[string]int
 }
 
-func runTrickle(cfg trickleConfig, out io.Writer) error {
+func (cfg *trickleConfig) run(out io.Writer) error {
 	st := trickleStats{closes: map[int]int{}, victimFailures: map[string]int{}}
 	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
 		actx, cancel := context.WithTimeout(ctx, cfg.duration)
@@ -82,7 +82,7 @@ func runTrickle(cfg trickleConfig, out io.Writer) error {
 // WebSocket frame of its own every interval, on the raw TCP connection (a
 // WebSocket library would buffer the frames of an unfinished message),
 // reconnecting whenever the server closes it, until ctx ends.
-func trickler(ctx context.Context, cfg trickleConfig, i int, st *trickleStats) {
+func trickler(ctx context.Context, cfg *trickleConfig, i int, st *trickleStats) {
 	room := randomRoom(fmt.Sprintf("trickle%d", i))
 	hdr, _ := shared.EncodeUpload("up", shared.Upload{Room: room, Name: "slow.png"}, []byte{0})
 	for ctx.Err() == nil {
@@ -178,7 +178,7 @@ func maskedFrame(b0 byte, p []byte) []byte {
 // victim uploads a small image every second and, on the same
 // connection, sends a text every 500ms, until ctx ends, timing each
 // answer (waiting up to 20s for it).
-func victim(ctx context.Context, cfg trickleConfig, st *trickleStats) {
+func victim(ctx context.Context, cfg *trickleConfig, st *trickleStats) {
 	room := randomRoom("victim")
 	fail := func(what string) {
 		st.mu.Lock()

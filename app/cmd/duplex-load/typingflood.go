@@ -20,7 +20,7 @@ type typingFloodConfig struct {
 	flooders int
 }
 
-func runTypingFlood(cfg typingFloodConfig, out io.Writer) error {
+func (cfg *typingFloodConfig) run(out io.Writer) error {
 	var written, connects atomic.Int64
 	var closes closeCounts
 	room := randomRoom("typing")

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	mathrand "math/rand/v2"
 	"net/http"
 	"os"
@@ -24,17 +25,23 @@ type fanoutConfig struct {
 	rate             float64
 }
 
+func (cfg *fanoutConfig) run(w io.Writer) error { return report(w, runFanout, *cfg) }
+
 type roomsConfig struct {
 	common
 	rooms, members, size int
 	memberRate           float64
 }
 
+func (cfg *roomsConfig) run(w io.Writer) error { return report(w, runRooms, *cfg) }
+
 type idleConfig struct {
 	common
 	conns   int
 	oneRoom bool // every connection in one room: presence at scale
 }
+
+func (cfg *idleConfig) run(w io.Writer) error { return report(w, runIdle, *cfg) }
 
 // receiver counts and times the deliveries of one subscriber. Bodies carry
 // a publish number n; seen detects duplicates.
