@@ -290,11 +290,7 @@ func (cfg *floodConfig) run(out io.Writer) error {
 		ctx, cancel := context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
 		c0 := cpuTime(cfg.pid)
-		var wg sync.WaitGroup
-		for i := range cfg.flooders {
-			wg.Go(func() { flooder(ctx, cfg, i, &st) })
-		}
-		wg.Wait()
+		inParallel(cfg.flooders, func(i int) { flooder(ctx, cfg, i, &st) })
 		<-ctx.Done() // with -flooders 0: a bystander-only control run
 		cpuLoad = cpuTime(cfg.pid) - c0
 		return nil

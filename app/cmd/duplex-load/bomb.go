@@ -98,11 +98,7 @@ func (cfg *bombConfig) run(out io.Writer) error {
 	}
 	st := bombStats{answers: map[string]int{}, closes: map[int]int{}}
 	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
-		var wg sync.WaitGroup
-		for i := range cfg.conns {
-			wg.Go(func() { bomber(ctx, cfg, i, bomb, &st) })
-		}
-		wg.Wait()
+		inParallel(cfg.conns, func(i int) { bomber(ctx, cfg, i, bomb, &st) })
 		// Let the bystander see the aftermath (a decode still running, GC).
 		select {
 		case <-time.After(cfg.duration):

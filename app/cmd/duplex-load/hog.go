@@ -39,21 +39,17 @@ func (cfg *historyHogConfig) run(out io.Writer) error {
 	}
 	results := make([]hogResult, cfg.hogs)
 	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
-		var wg sync.WaitGroup
 		var firstErr error
 		var mu sync.Mutex
-		for i := range results {
-			wg.Go(func() {
-				r, err := hog(ctx, cfg, i, room)
-				mu.Lock()
-				defer mu.Unlock()
-				results[i] = r
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-			})
-		}
-		wg.Wait()
+		inParallel(len(results), func(i int) {
+			r, err := hog(ctx, cfg, i, room)
+			mu.Lock()
+			defer mu.Unlock()
+			results[i] = r
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+		})
 		return firstErr
 	})
 	if err != nil {

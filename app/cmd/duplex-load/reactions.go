@@ -100,11 +100,7 @@ func (cfg *reactionsConfig) run(out io.Writer) error {
 		}
 		odone := make(chan struct{})
 		go func() { defer close(odone); obs = observe(oc, time.Now()) }()
-		var wg sync.WaitGroup
-		for i := range cfg.reactors {
-			wg.Go(func() { reactor(ctx, cfg, i, room, target, &st) })
-		}
-		wg.Wait()
+		inParallel(cfg.reactors, func(i int) { reactor(ctx, cfg, i, room, target, &st) })
 		<-ctx.Done()
 		oc.conn.CloseNow()
 		<-odone

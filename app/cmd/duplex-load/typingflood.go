@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
 	"sync/atomic"
 
 	"github.com/coder/websocket"
@@ -28,19 +27,15 @@ func (cfg *typingFloodConfig) run(out io.Writer) error {
 	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
-		var wg sync.WaitGroup
-		for i := range cfg.flooders {
-			wg.Go(func() {
-				redial(ctx, cfg.url, 24000+i, fmt.Sprintf("typist-%d", i), room, func(c *rawConn, _ int) {
-					connects.Add(1)
-					typing := func(int) error { return c.writeRaw(ctx, frame) }
-					if code, byServer := c.flood(ctx, typing, &written, nil); byServer {
-						closes.add(code)
-					}
-				})
+		inParallel(cfg.flooders, func(i int) {
+			redial(ctx, cfg.url, 24000+i, fmt.Sprintf("typist-%d", i), room, func(c *rawConn, _ int) {
+				connects.Add(1)
+				typing := func(int) error { return c.writeRaw(ctx, frame) }
+				if code, byServer := c.flood(ctx, typing, &written, nil); byServer {
+					closes.add(code)
+				}
 			})
-		}
-		wg.Wait()
+		})
 		return nil
 	})
 	if err != nil {
