@@ -128,16 +128,6 @@ func (c *closeCounts) String() string {
 	return fmt.Sprint(c.n)
 }
 
-// inParallel calls f(0) … f(n-1), each in a goroutine of its own, and
-// waits for them all.
-func inParallel(n int, f func(i int)) {
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { f(i) })
-	}
-	wg.Wait()
-}
-
 // write sends one request and returns its id.
 func (c *rawConn) write(ctx context.Context, t shared.Type, payload any) (string, error) {
 	c.n++

@@ -148,36 +148,30 @@ func (cfg *slowdlConfig) run(out io.Writer) error {
 // sends each a GET for path, and leaves them unread.
 func dialStalled(ctx context.Context, host, path string, n, rcvbuf int) (clients []*stalledClient, failed int) {
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 64)
-	for i := range n {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			d := &net.Dialer{Timeout: 10 * time.Second, Control: smallRcvbuf(rcvbuf)}
-			conn, err := d.DialContext(ctx, "tcp", host)
-			if err == nil {
-				enc := ""
-				if i%2 == 1 {
-					enc = "Accept-Encoding: br\r\n"
-				}
-				conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-				_, err = fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: duplex-load slowdl\r\n%s\r\n", path, host, enc)
+	// Every connection is tried, and counted when it fails, even once ctx
+	// has ended.
+	inParallelAtMost(context.Background(), n, 64, func(i int) {
+		d := &net.Dialer{Timeout: 10 * time.Second, Control: smallRcvbuf(rcvbuf)}
+		conn, err := d.DialContext(ctx, "tcp", host)
+		if err == nil {
+			enc := ""
+			if i%2 == 1 {
+				enc = "Accept-Encoding: br\r\n"
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				failed++
-				if conn != nil {
-					conn.Close()
-				}
-				return
+			conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			_, err = fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: duplex-load slowdl\r\n%s\r\n", path, host, enc)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			failed++
+			if conn != nil {
+				conn.Close()
 			}
-			clients = append(clients, &stalledClient{conn: conn})
-		}()
-	}
-	wg.Wait()
+			return
+		}
+		clients = append(clients, &stalledClient{conn: conn})
+	})
 	return clients, failed
 }
 

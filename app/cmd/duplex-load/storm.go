@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,35 +32,18 @@ func (cfg *joinstormConfig) run(out io.Writer) error {
 		defer func() { u.peak = w.end() }()
 		begin := time.Now()
 		conns := make([]*rawConn, cfg.clients)
-		sem := make(chan struct{}, 64)
-		var wg sync.WaitGroup
-		for i := range conns {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				c, err := dialAbuser(ctx, cfg.url, i, fmt.Sprintf("storm-%d", i), room)
-				if err != nil {
-					failed.Add(1)
-					return
-				}
-				conns[i] = c
-				go func() { // count everything the room sends it
-					for {
-						_, b, err := c.conn.Read(context.Background())
-						if err != nil {
-							return
-						}
-						bytes.Add(int64(len(b)))
-						shared.DecodeAll(b, func(shared.Frame, error) { frames.Add(1) })
-					}
-				}()
-			}()
-			if ctx.Err() != nil {
-				break
+		inParallelAtMost(ctx, len(conns), 64, func(i int) {
+			c, err := dialAbuser(ctx, cfg.url, i, fmt.Sprintf("storm-%d", i), room)
+			if err != nil {
+				failed.Add(1)
+				return
 			}
-		}
-		wg.Wait()
+			conns[i] = c
+			c.readUntilClosed(func(b []byte) { // count everything the room sends it
+				bytes.Add(int64(len(b)))
+				shared.DecodeAll(b, func(shared.Frame, error) { frames.Add(1) })
+			})
+		})
 		joinDur = time.Since(begin)
 		settle := time.Now()
 		for last := int64(-1); ctx.Err() == nil; { // until the presence traffic dies down
