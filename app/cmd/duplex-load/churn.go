@@ -19,7 +19,12 @@ type churnConfig struct {
 	members, cyclers int
 }
 
-func (cfg *churnConfig) run(w io.Writer) error { return report(w, runChurn, *cfg) }
+func (cfg *churnConfig) run(w io.Writer) error {
+	if err := cfg.duplexOnly("churn", "presence"); err != nil {
+		return err
+	}
+	return report(w, runChurn, *cfg)
+}
 
 // runChurn: M members sit in one room and read; C sockets cycle join and
 // leave in it for the duration. It reports the presence bytes the members
@@ -28,9 +33,6 @@ func (cfg *churnConfig) run(w io.Writer) error { return report(w, runChurn, *cfg
 func runChurn(cfg churnConfig) (*result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
-	if cfg.naive {
-		return nil, fmt.Errorf("the naive loop has no presence; run churn against Duplex")
-	}
 	room := randomRoom("churn")
 	r := &result{name: fmt.Sprintf("churn members=%d cyclers=%d", cfg.members, cfg.cyclers)}
 	var presenceBytes, presenceFrames atomic.Int64

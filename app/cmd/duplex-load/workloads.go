@@ -33,7 +33,12 @@ type roomsConfig struct {
 	memberRate           float64
 }
 
-func (cfg *roomsConfig) run(w io.Writer) error { return report(w, runRooms, *cfg) }
+func (cfg *roomsConfig) run(w io.Writer) error {
+	if err := cfg.duplexOnly("rooms", "rooms"); err != nil {
+		return err
+	}
+	return report(w, runRooms, *cfg)
+}
 
 type idleConfig struct {
 	common
@@ -99,6 +104,15 @@ func (c *common) dial(ctx context.Context, room string, i int, onBody func(strin
 		return nil, err // not a typed nil in the interface
 	}
 	return p, nil
+}
+
+// duplexOnly refuses the naive loop for a workload that needs what it
+// lacks.
+func (c *common) duplexOnly(workload, lacks string) error {
+	if c.naive {
+		return fmt.Errorf("the naive loop has no %s; run %s against Duplex", lacks, workload)
+	}
+	return nil
 }
 
 // serverGC asks the server's debug listener to collect garbage and return
@@ -233,9 +247,6 @@ func collect(r *result, recv []*receiver) {
 func runRooms(cfg roomsConfig) (*result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
-	if cfg.naive {
-		return nil, fmt.Errorf("the naive loop has no rooms; run rooms against Duplex")
-	}
 	prefix := randomRoom("rooms")
 	n := cfg.rooms * cfg.members
 	r := &result{name: fmt.Sprintf("rooms rooms=%d members=%d member-rate=%.2f/s size=%dB", cfg.rooms, cfg.members, cfg.memberRate, cfg.size)}
