@@ -10,10 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -271,40 +268,6 @@ func samplePeaks(pid int, stop <-chan struct{}) <-chan peaks {
 	return sample(200*time.Millisecond, stop, func(p peaks) peaks {
 		return peaks{fds: max(p.fds, openFDs(pid)), tcpMem: max(p.tcpMem, tcpMemBytes())}
 	})
-}
-
-// openFDs counts a process's open file descriptors (Linux /proc); 0 when
-// unknown.
-func openFDs(pid int) int64 {
-	f, err := os.Open(procPath(pid, "fd"))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	names, _ := f.Readdirnames(-1)
-	return int64(len(names))
-}
-
-// tcpMemBytes is the kernel's TCP buffer memory, host-wide (the "mem"
-// pages of /proc/net/sockstat); -1 when unknown.
-func tcpMemBytes() int64 {
-	b, err := os.ReadFile("/proc/net/sockstat")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if !strings.HasPrefix(line, "TCP:") {
-			continue
-		}
-		f := strings.Fields(line)
-		for i := 0; i+1 < len(f); i++ {
-			if f[i] == "mem" {
-				pages, _ := strconv.ParseInt(f[i+1], 10, 64)
-				return pages * int64(os.Getpagesize())
-			}
-		}
-	}
-	return -1
 }
 
 // smallRcvbuf sets SO_RCVBUF before connecting (the window scale is

@@ -183,6 +183,40 @@ func bytesWritten(pid int) int64 {
 	return n
 }
 
+// openFDs counts a process's open file descriptors (Linux /proc); 0 when
+// unknown.
+func openFDs(pid int) int64 {
+	f, err := os.Open(procPath(pid, "fd"))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	names, _ := f.Readdirnames(-1)
+	return int64(len(names))
+}
+
+// tcpMemBytes is the kernel's TCP buffer memory, host-wide (the "mem"
+// pages of /proc/net/sockstat); -1 when unknown.
+func tcpMemBytes() int64 {
+	b, err := os.ReadFile("/proc/net/sockstat")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "TCP:") {
+			continue
+		}
+		f := strings.Fields(line)
+		for i := 0; i+1 < len(f); i++ {
+			if f[i] == "mem" {
+				pages, _ := strconv.ParseInt(f[i+1], 10, 64)
+				return pages * int64(os.Getpagesize())
+			}
+		}
+	}
+	return -1
+}
+
 // sample calls next with its last result (the zero T at first) at once
 // and then every period until stop is closed, then sends the last result.
 func sample[T any](period time.Duration, stop <-chan struct{}, next func(T) T) <-chan T {
