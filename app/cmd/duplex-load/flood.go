@@ -22,8 +22,8 @@ type floodConfig struct {
 
 // floodStats adds up what the flooders saw.
 type floodStats struct {
-	written, acked, limited, otherErr, connects atomic.Int64
-	closes                                      closeCounts
+	abuserCounts
+	acked, limited, otherErr atomic.Int64
 }
 
 func (cfg *floodConfig) run(out io.Writer) error {
@@ -43,8 +43,8 @@ func (cfg *floodConfig) run(out io.Writer) error {
 	}
 	fmt.Fprintf(out, "workload            flood: %d connections pipelining sends, each in a room of its own, reconnecting when closed, for %v\n", cfg.flooders, cfg.duration)
 	s.print(out)
-	fmt.Fprintf(out, "flooders            %d sends written, %d acked, %d rate_limited, %d other errors; %d connections, closed by code %v\n",
-		st.written.Load(), st.acked.Load(), st.limited.Load(), st.otherErr.Load(), st.connects.Load(), &st.closes)
+	fmt.Fprintf(out, "flooders            %d sends written, %d acked, %d rate_limited, %d other errors; %s\n",
+		st.written.Load(), st.acked.Load(), st.limited.Load(), st.otherErr.Load(), st.connections())
 	if cpuLoad > 0 {
 		fmt.Fprintf(out, "server CPU          %v during the flood (%.0f%% of one core), %.1f µs per request written\n",
 			cpuLoad.Round(time.Millisecond), 100*cpuLoad.Seconds()/cfg.duration.Seconds(), float64(cpuLoad.Microseconds())/float64(max(st.written.Load(), 1)))
@@ -56,14 +56,11 @@ func (cfg *floodConfig) run(out io.Writer) error {
 func flooder(ctx context.Context, cfg *floodConfig, i int, st *floodStats) {
 	room := fmt.Sprintf("flood-%d", i)
 	redial(ctx, cfg.url, 20000+i, room, room, func(c *rawConn, k int) {
-		st.connects.Add(1)
 		send := func(n int) error {
 			_, err := c.write(ctx, shared.TypeSend, &shared.Send{Room: room, MsgID: fmt.Sprintf("f%d-%d-%d", i, k, n), Body: "flood " + strings.Repeat("x", 60)})
 			return err
 		}
-		if code, byServer := c.flood(ctx, send, &st.written, st.countAnswers); byServer {
-			st.closes.add(code)
-		}
+		st.flood(ctx, c, send, st.countAnswers)
 	})
 }
 

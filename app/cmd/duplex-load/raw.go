@@ -87,23 +87,38 @@ func (c *rawConn) readUntilClosed(onMessage func([]byte)) <-chan int {
 	return done
 }
 
-// flood calls write(n) for n = 0, 1, ... as fast as it succeeds, counting
-// each in written, until ctx ends or the write fails; then it waits for
-// the connection to end (reading with onMessage meanwhile) and returns
-// its close code, and whether the server, not ctx, ended it.
-func (c *rawConn) flood(ctx context.Context, write func(n int) error, written *atomic.Int64, onMessage func([]byte)) (code int, byServer bool) {
+// abuserCounts adds up what reconnecting abusive connections did: the
+// requests they wrote, the connections they made, and the codes the
+// server closed them with.
+type abuserCounts struct {
+	written, connects atomic.Int64
+	closes            closeCounts
+}
+
+// connections is "N connections, closed by code map[…]".
+func (a *abuserCounts) connections() string {
+	return fmt.Sprintf("%d connections, closed by code %v", a.connects.Load(), &a.closes)
+}
+
+// flood counts connection c and calls write(n) on it for n = 0, 1, ... as
+// fast as it succeeds, counting each, until ctx ends or a write fails;
+// then it waits for the connection to end (reading with onMessage
+// meanwhile) and counts its close code when the server, not ctx, ended it.
+func (a *abuserCounts) flood(ctx context.Context, c *rawConn, write func(n int) error, onMessage func([]byte)) {
+	a.connects.Add(1)
 	done := c.readUntilClosed(onMessage)
 	for n := 0; ctx.Err() == nil; n++ {
 		if write(n) != nil {
 			break
 		}
-		written.Add(1)
+		a.written.Add(1)
 	}
 	if ctx.Err() != nil {
 		c.conn.CloseNow()
 	}
-	code = <-done
-	return code, ctx.Err() == nil
+	if code := <-done; ctx.Err() == nil {
+		a.closes.add(code)
+	}
 }
 
 // closeCounts counts connections by the code they were closed with. The

@@ -33,10 +33,10 @@ type reactionsConfig struct {
 
 // reactStats adds up what the reactors saw.
 type reactStats struct {
-	written, acked, connects atomic.Int64
-	mu                       sync.Mutex
-	refused                  map[shared.Code]int
-	closes                   closeCounts
+	abuserCounts
+	acked   atomic.Int64
+	mu      sync.Mutex
+	refused map[shared.Code]int
 }
 
 // observerResult is what the reading member saw.
@@ -115,8 +115,8 @@ func (cfg *reactionsConfig) run(out io.Writer) error {
 	fmt.Fprintf(out, "workload            reactions: %d connections each reacting %.0f/s to one message (every other one a new emoji: real, skin-tone/ZWJ or private-use; the rest toggling 5 common ones), beside a reading member, for %v\n",
 		cfg.reactors, cfg.rate, cfg.duration)
 	st.mu.Lock()
-	fmt.Fprintf(out, "reactors            %d reacts written, %d acked, refused by code %v; %d connections, closed by code %v\n",
-		st.written.Load(), st.acked.Load(), st.refused, st.connects.Load(), &st.closes)
+	fmt.Fprintf(out, "reactors            %d reacts written, %d acked, refused by code %v; %s\n",
+		st.written.Load(), st.acked.Load(), st.refused, st.connections())
 	st.mu.Unlock()
 	state := "stayed connected"
 	if obs.code != 0 {

@@ -39,11 +39,11 @@ var searchQueries = []string{
 
 // searchStats adds up the searchers' answers.
 type searchStats struct {
-	written, ok, connects atomic.Int64
-	mu                    sync.Mutex
-	codes                 map[string]int // error code -> count
-	closes                closeCounts
-	slowest               time.Duration // longest search answered (ok or error)
+	abuserCounts
+	ok      atomic.Int64
+	mu      sync.Mutex
+	codes   map[string]int // error code -> count
+	slowest time.Duration  // longest search answered (ok or error)
 }
 
 func (cfg *searchAbuseConfig) run(out io.Writer) error {
@@ -82,8 +82,8 @@ func (cfg *searchAbuseConfig) run(out io.Writer) error {
 	}
 	fmt.Fprintf(out, "bystander           %d of %d sends acked within 1s under load (%.1f%%)\n", within, len(s.load)+s.lostL, 100*float64(within)/float64(max(len(s.load)+s.lostL, 1)))
 	st.mu.Lock()
-	fmt.Fprintf(out, "searchers           %d searches written, %d answered with results, errors by code %v; slowest answer %v; %d connections, closed by code %v\n",
-		st.written.Load(), st.ok.Load(), st.codes, st.slowest.Round(time.Millisecond), st.connects.Load(), &st.closes)
+	fmt.Fprintf(out, "searchers           %d searches written, %d answered with results, errors by code %v; slowest answer %v; %s\n",
+		st.written.Load(), st.ok.Load(), st.codes, st.slowest.Round(time.Millisecond), st.connections())
 	st.mu.Unlock()
 	ready.print(out)
 	u.print(out, cpuShare(u.cpu, cfg.duration))

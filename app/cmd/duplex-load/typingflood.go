@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync/atomic"
 
 	"github.com/coder/websocket"
 	"github.com/duplex-chat/duplex/shared"
@@ -20,8 +19,7 @@ type typingFloodConfig struct {
 }
 
 func (cfg *typingFloodConfig) run(out io.Writer) error {
-	var written, connects atomic.Int64
-	var closes closeCounts
+	var st abuserCounts
 	room := randomRoom("typing")
 	frame, _ := shared.Encode(shared.TypeTyping, "", &shared.Typing{Room: room})
 	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
@@ -29,11 +27,7 @@ func (cfg *typingFloodConfig) run(out io.Writer) error {
 		defer cancel()
 		inParallel(cfg.flooders, func(i int) {
 			redial(ctx, cfg.url, 24000+i, fmt.Sprintf("typist-%d", i), room, func(c *rawConn, _ int) {
-				connects.Add(1)
-				typing := func(int) error { return c.writeRaw(ctx, frame) }
-				if code, byServer := c.flood(ctx, typing, &written, nil); byServer {
-					closes.add(code)
-				}
+				st.flood(ctx, c, func(int) error { return c.writeRaw(ctx, frame) }, nil)
 			})
 		})
 		return nil
@@ -43,8 +37,8 @@ func (cfg *typingFloodConfig) run(out io.Writer) error {
 	}
 	fmt.Fprintf(out, "workload            typing: %d connections in one room writing typing frames as fast as they can, reconnecting when closed, for %v\n", cfg.flooders, cfg.duration)
 	s.print(out)
-	fmt.Fprintf(out, "flooders            %d typing frames written (%.0f/s); %d connections, closed by code %v\n",
-		written.Load(), float64(written.Load())/cfg.duration.Seconds(), connects.Load(), &closes)
+	fmt.Fprintf(out, "flooders            %d typing frames written (%.0f/s); %s\n",
+		st.written.Load(), float64(st.written.Load())/cfg.duration.Seconds(), st.connections())
 	u.print(out, cpuShare(u.cpu, cfg.duration))
 	return nil
 }
