@@ -278,8 +278,8 @@ type abusive interface {
 	base() *abuseConfig
 }
 
-// abuseBenchConfig runs flood, joinstorm and history-hog against one
-// spawned server, each with its bystander.
+// abuseBenchConfig runs the abuseWorkloads against one spawned server,
+// each with its bystander.
 type abuseBenchConfig struct {
 	duplexBin, serverCPUs, extra string
 	duration                     time.Duration

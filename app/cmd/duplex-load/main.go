@@ -126,8 +126,8 @@ func (c *common) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.debugURL, "debug-url", "", "server debug listener (duplex -debug-addr), asked to GC before RSS is read")
 }
 
-// The flags of each command, which declares the common ones first when it
-// has them. Their defaults are also what abuse runs its workloads with.
+// Each command's flags: the common ones first, where it has them, then
+// its own. Their defaults are also what abuse runs its workloads with.
 
 func (cfg *abuseConfig) flags(fs *flag.FlagSet) {
 	cfg.common.flags(fs)
