@@ -11,6 +11,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,11 +20,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/duplex-chat/duplex/app/client"
-	"github.com/duplex-chat/duplex/shared"
 )
 
 // abuseBystander is a real client that sends at a steady rate and times acks.
@@ -71,9 +70,7 @@ func (b *abuseBystander) measure(ctx context.Context, stop <-chan struct{}, rate
 		default:
 		}
 		sent++
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
 			t0 := time.Now()
@@ -82,7 +79,7 @@ func (b *abuseBystander) measure(ctx context.Context, stop <-chan struct{}, rate
 				lat = append(lat, time.Since(t0))
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	slices.Sort(lat)
@@ -137,6 +134,14 @@ type abuseConfig struct {
 	byRate float64 // bystander messages per second
 }
 
+// base is the part every abusive workload shares.
+func (cfg *abuseConfig) base() *abuseConfig { return cfg }
+
+// bystanderConfig is the child process of the abuse workloads.
+type bystanderConfig struct{ abuseConfig }
+
+func (cfg *bystanderConfig) run(w io.Writer) error { return runBystanderChild(w, cfg.url, cfg.byRate) }
+
 // withBystander measures the bystander for cfg.duration alone, then
 // again while abuse runs, until it returns. The bystander runs in a child
 // process (duplex-load bystander): in this one the abusers' goroutines
@@ -165,6 +170,20 @@ func withBystander(cfg abuseConfig, abuse func(ctx context.Context) error) (side
 		return s, err
 	}
 	return s, aerr
+}
+
+// withBystanderWatched is withBystander with the server watched: its RSS
+// before (after a GC), and its peak RSS and CPU time while abuse runs.
+func withBystanderWatched(cfg abuseConfig, abuse func(ctx context.Context) error) (sideBySide, serverUsage, error) {
+	cfg.serverGC(cfg.debugURL)
+	u := serverUsage{rss0: rss(cfg.pid)}
+	s, err := withBystander(cfg, func(ctx context.Context) error {
+		w := watchServer(cfg.pid)
+		err := abuse(ctx)
+		u.cpu, u.peak = w.cpu(), w.end()
+		return err
+	})
+	return s, u, err
 }
 
 // childBystander is a running "duplex-load bystander" process.
@@ -228,7 +247,7 @@ func (c *childBystander) finish() (lat []time.Duration, lost int, err error) {
 
 // runBystanderChild is the "bystander" subcommand: join, warm up, say
 // "ready", then send and time until stdin closes, and print the results.
-func runBystanderChild(url string, rate float64) error {
+func runBystanderChild(out io.Writer, url string, rate float64) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	b, err := startAbuseBystander(ctx, url)
@@ -237,11 +256,11 @@ func runBystanderChild(url string, rate float64) error {
 	}
 	defer b.close()
 	b.measure(ctx, after(time.Second), rate)
-	fmt.Println("ready")
+	fmt.Fprintln(out, "ready")
 	stop := make(chan struct{})
 	go func() { io.Copy(io.Discard, os.Stdin); close(stop) }()
 	lat, lost := b.measure(ctx, stop, rate)
-	w := bufio.NewWriter(os.Stdout)
+	w := bufio.NewWriter(out)
 	for _, l := range lat {
 		fmt.Fprintf(w, "lat %d\n", l.Nanoseconds())
 	}
@@ -249,118 +268,25 @@ func runBystanderChild(url string, rate float64) error {
 	return w.Flush()
 }
 
-// floodConfig: F connections flood sends as fast as their sockets take
-// them, reconnecting whenever they are closed.
-type floodConfig struct {
-	abuseConfig
-	flooders int
+// abuseWorkloads are the commands abuse runs, in order, each with its
+// defaults.
+var abuseWorkloads = []string{"flood", "joinstorm", "history-hog", "reactions", "search", "typing", "bomb", "trickle", "slowdl"}
+
+// abusive is an abusive workload's command.
+type abusive interface {
+	command
+	base() *abuseConfig
 }
 
-// floodStats adds up what the flooders saw.
-type floodStats struct {
-	written, acked, limited, otherErr, connects atomic.Int64
-	mu                                          sync.Mutex
-	closes                                      map[int]int
-}
-
-func runFlood(cfg floodConfig, out io.Writer) error {
-	var st floodStats
-	st.closes = map[int]int{}
-	var cpuLoad time.Duration
-	s, err := withBystander(cfg.abuseConfig, func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, cfg.duration)
-		defer cancel()
-		c0 := cpuTime(cfg.pid)
-		var wg sync.WaitGroup
-		for i := range cfg.flooders {
-			wg.Add(1)
-			go func() { defer wg.Done(); flooder(ctx, cfg, i, &st) }()
-		}
-		wg.Wait()
-		<-ctx.Done() // with -flooders 0: a bystander-only control run
-		cpuLoad = cpuTime(cfg.pid) - c0
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "workload            flood: %d connections pipelining sends, each in a room of its own, reconnecting when closed, for %v\n", cfg.flooders, cfg.duration)
-	s.print(out)
-	st.mu.Lock()
-	fmt.Fprintf(out, "flooders            %d sends written, %d acked, %d rate_limited, %d other errors; %d connections, closed by code %v\n",
-		st.written.Load(), st.acked.Load(), st.limited.Load(), st.otherErr.Load(), st.connects.Load(), st.closes)
-	st.mu.Unlock()
-	if cpuLoad > 0 {
-		fmt.Fprintf(out, "server CPU          %v during the flood (%.0f%% of one core), %.1f µs per request written\n",
-			cpuLoad.Round(time.Millisecond), 100*cpuLoad.Seconds()/cfg.duration.Seconds(), float64(cpuLoad.Microseconds())/float64(max(st.written.Load(), 1)))
-	}
-	return nil
-}
-
-// flooder is one abusive connection, reconnected until ctx ends.
-func flooder(ctx context.Context, cfg floodConfig, i int, st *floodStats) {
-	room := fmt.Sprintf("flood-%d", i)
-	for k := 0; ctx.Err() == nil; k++ {
-		c, err := dialAbuser(ctx, cfg.url, 20000+i, fmt.Sprintf("flood-%d-%d", i, k), room)
-		if err != nil {
-			if ctx.Err() == nil {
-				time.Sleep(100 * time.Millisecond)
-			}
-			continue
-		}
-		st.connects.Add(1)
-		done := make(chan int)
-		go func() { // read answers until the connection ends
-			for {
-				_, b, err := c.conn.Read(context.Background())
-				if err != nil {
-					done <- closeCode(err)
-					return
-				}
-				shared.DecodeAll(b, func(f shared.Frame, err error) {
-					switch p := f.Payload.(type) {
-					case *shared.ErrorFrame:
-						if p.Code == shared.CodeRateLimited {
-							st.limited.Add(1)
-						} else {
-							st.otherErr.Add(1)
-						}
-					default:
-						if f.Type == shared.TypeAck {
-							st.acked.Add(1)
-						}
-					}
-				})
-			}
-		}()
-		for n := 0; ctx.Err() == nil; n++ {
-			send := &shared.Send{Room: room, MsgID: fmt.Sprintf("f%d-%d-%d", i, k, n), Body: "flood " + strings.Repeat("x", 60)}
-			if _, err := c.write(ctx, shared.TypeSend, send); err != nil {
-				break
-			}
-			st.written.Add(1)
-		}
-		if ctx.Err() != nil {
-			c.conn.CloseNow()
-		}
-		code := <-done
-		if ctx.Err() == nil {
-			st.mu.Lock()
-			st.closes[code]++
-			st.mu.Unlock()
-		}
-	}
-}
-
-// abuseBenchConfig runs flood, joinstorm and history-hog against one
-// spawned server, each with its bystander.
+// abuseBenchConfig runs the abuseWorkloads against one spawned server,
+// each with its bystander.
 type abuseBenchConfig struct {
 	duplexBin, serverCPUs, extra string
 	duration                     time.Duration
 	clients                      int
 }
 
-func runAbuseBench(cfg abuseBenchConfig) error {
+func (cfg *abuseBenchConfig) run(w io.Writer) error {
 	var extra []string
 	if cfg.extra != "" {
 		extra = strings.Fields(cfg.extra)
@@ -375,45 +301,21 @@ func runAbuseBench(cfg abuseBenchConfig) error {
 	if cfg.serverCPUs != "" {
 		where = "server pinned to CPU " + cfg.serverCPUs
 	}
-	fmt.Printf("== abuse workloads against %s (%s), each beside a bystander sending 8 msg/s ==\n\n", cfg.duplexBin, where)
-	w := os.Stdout
-	if err := runFlood(floodConfig{abuseConfig: c, flooders: 8}, w); err != nil {
-		return fmt.Errorf("flood: %w", err)
+	fmt.Fprintf(w, "== abuse workloads against %s (%s), each beside a bystander sending 8 msg/s ==\n\n", cfg.duplexBin, where)
+	for _, name := range abuseWorkloads {
+		wl := commands()[name].(abusive)
+		wl.flags(flag.NewFlagSet(name, flag.ContinueOnError)) // its defaults
+		*wl.base() = c
+		switch wl := wl.(type) {
+		case *joinstormConfig:
+			wl.clients = cfg.clients
+		case *trickleConfig:
+			wl.duration = max(c.duration, 20*time.Second) // tricklers are closed after seconds, not milliseconds
+		}
+		if err := wl.run(w); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		fmt.Fprintln(w)
 	}
-	fmt.Println()
-	if err := runJoinstorm(joinstormConfig{abuseConfig: c, clients: cfg.clients}, w); err != nil {
-		return fmt.Errorf("joinstorm: %w", err)
-	}
-	fmt.Println()
-	if err := runHistoryHog(historyHogConfig{abuseConfig: c, hogs: 10, fill: 200, size: 4000}, w); err != nil {
-		return fmt.Errorf("history-hog: %w", err)
-	}
-	fmt.Println()
-	if err := runReactions(reactionsConfig{abuseConfig: c, reactors: 20, rate: 10}, w); err != nil {
-		return fmt.Errorf("reactions: %w", err)
-	}
-	fmt.Println()
-	if err := runSearchAbuse(searchAbuseConfig{abuseConfig: c, searchers: 4, seeders: 20, seedMsgs: 286, seedSize: 4000}, w); err != nil {
-		return fmt.Errorf("search: %w", err)
-	}
-	fmt.Println()
-	if err := runTypingFlood(typingFloodConfig{abuseConfig: c, flooders: 20}, w); err != nil {
-		return fmt.Errorf("typing: %w", err)
-	}
-	fmt.Println()
-	if err := runBomb(bombConfig{abuseConfig: c, conns: 4, per: 3}, w); err != nil {
-		return fmt.Errorf("bomb: %w", err)
-	}
-	fmt.Println()
-	tc := c
-	tc.duration = max(c.duration, 20*time.Second) // tricklers are closed after seconds, not milliseconds
-	if err := runTrickle(trickleConfig{abuseConfig: tc, tricklers: 8, interval: 5 * time.Second}, w); err != nil {
-		return fmt.Errorf("trickle: %w", err)
-	}
-	fmt.Println()
-	if err := runSlowdl(slowdlConfig{abuseConfig: c, stalled: 1000, window: 60 * time.Second, honestRate: 200e3, path: "/web/app.wasm", rcvbuf: 4096}, w); err != nil {
-		return fmt.Errorf("slowdl: %w", err)
-	}
-	fmt.Println()
 	return nil
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -113,9 +114,9 @@ func startNaive() (*target, error) {
 	return startTarget("naive", []string{self, "naive-server", "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-debug-addr", fmt.Sprintf("127.0.0.1:%d", dport)}, nil, port, dport)
 }
 
-// runBench runs the same workloads against Duplex and the naive loop, one
+// run puts the same workloads to Duplex and to the naive loop, one
 // server at a time, and prints Duplex's figures as ratios to the naive's.
-func runBench(cfg benchConfig) error {
+func (cfg *benchConfig) run(w io.Writer) error {
 	var rates []float64
 	for _, s := range strings.Split(cfg.rates, ",") {
 		r, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
@@ -125,60 +126,14 @@ func runBench(cfg benchConfig) error {
 		rates = append(rates, r)
 	}
 	host, _ := os.Hostname()
-	fmt.Printf("machine: %s, %d cores; load tool and server on the same machine\n\n", host, runtime.NumCPU())
-	type row struct{ duplex, naive *result }
-	fan := make([]row, len(rates))
-	var idle row
+	fmt.Fprintf(w, "machine: %s, %d cores; load tool and server on the same machine\n\n", host, runtime.NumCPU())
+	fan := make([]benchRow, len(rates))
+	var idle benchRow
 	var deflated *result
 	for _, name := range []string{"duplex", "naive"} {
-		var t *target
-		var err error
-		if name == "duplex" {
-			t, err = startDuplex(cfg.duplexBin)
-		} else {
-			t, err = startNaive()
-		}
-		if err != nil {
+		if err := benchServer(w, cfg, name, rates, fan, &idle); err != nil {
 			return err
 		}
-		// A short run first, not reported: a fresh process pays for heap
-		// growth, goroutine stacks and its first SQLite checkpoints, which
-		// is not the steady state being compared.
-		if _, err := runFanout(fanoutConfig{common: t.common(2 * time.Second), subs: cfg.subs, pubs: 1, rate: rates[0], size: 100}); err != nil {
-			t.stop()
-			return fmt.Errorf("%s warm-up: %w", name, err)
-		}
-		for i, rate := range rates {
-			r, err := runFanout(fanoutConfig{common: t.common(cfg.duration), subs: cfg.subs, pubs: 1, rate: rate, size: 100})
-			if err != nil {
-				t.stop()
-				return fmt.Errorf("%s fanout: %w", name, err)
-			}
-			fmt.Printf("[%s]\n", name)
-			r.print(os.Stdout)
-			fmt.Println()
-			if name == "duplex" {
-				fan[i].duplex = r
-			} else {
-				fan[i].naive = r
-			}
-		}
-		if cfg.idle > 0 {
-			r, err := runIdle(idleConfig{common: t.common(0), conns: cfg.idle})
-			if err != nil {
-				t.stop()
-				return fmt.Errorf("%s idle: %w", name, err)
-			}
-			fmt.Printf("[%s]\n", name)
-			r.print(os.Stdout)
-			fmt.Println()
-			if name == "duplex" {
-				idle.duplex = r
-			} else {
-				idle.naive = r
-			}
-		}
-		t.stop()
 	}
 	if cfg.deflate && len(rates) > 0 {
 		t, err := startDuplex(cfg.duplexBin, "-compression")
@@ -192,28 +147,83 @@ func runBench(cfg benchConfig) error {
 		if err != nil {
 			return fmt.Errorf("deflate fanout: %w", err)
 		}
-		fmt.Println("[duplex -compression (permessage-deflate)]")
-		deflated.print(os.Stdout)
-		fmt.Println()
+		printTagged(w, "duplex -compression (permessage-deflate)", deflated)
 	}
 
-	fmt.Println("== Duplex vs naive coder/websocket loop, same run ==")
-	fmt.Printf("%-34s %14s %14s %8s %10s %10s %8s %8s\n", "workload", "duplex del/s", "naive del/s", "ratio", "duplex p99", "naive p99", "d.loss", "n.loss")
+	fmt.Fprintln(w, "== Duplex vs naive coder/websocket loop, same run ==")
+	fmt.Fprintf(w, "%-34s %14s %14s %8s %10s %10s %8s %8s\n", "workload", "duplex del/s", "naive del/s", "ratio", "duplex p99", "naive p99", "d.loss", "n.loss")
 	var bestD, bestN float64
 	for _, f := range fan {
-		fmt.Printf("%-34s %14.0f %14.0f %8.2f %10v %10v %8d %8d\n",
+		fmt.Fprintf(w, "%-34s %14.0f %14.0f %8.2f %10v %10v %8d %8d\n",
 			fmt.Sprintf("fanout %d subs @ %.0f msg/s", cfg.subs, f.duplex.sentRate()), f.duplex.rate(), f.naive.rate(), f.duplex.rate()/f.naive.rate(),
 			f.duplex.pct(.99).Round(100*time.Microsecond), f.naive.pct(.99).Round(100*time.Microsecond), f.duplex.loss(), f.naive.loss())
 		bestD, bestN = max(bestD, f.duplex.rate()), max(bestN, f.naive.rate())
 	}
-	fmt.Printf("%-34s %14.0f %14.0f %8.2f\n", "best delivered/s (saturation)", bestD, bestN, bestD/bestN)
+	fmt.Fprintf(w, "%-34s %14.0f %14.0f %8.2f\n", "best delivered/s (saturation)", bestD, bestN, bestD/bestN)
 	if idle.duplex != nil {
-		fmt.Printf("%-34s %12.1f KiB %12.1f KiB %8.2f\n", fmt.Sprintf("idle RSS/conn @ %d", cfg.idle), idle.duplex.perConnKiB(), idle.naive.perConnKiB(), idle.duplex.perConnKiB()/idle.naive.perConnKiB())
+		fmt.Fprintf(w, "%-34s %12.1f KiB %12.1f KiB %8.2f\n", fmt.Sprintf("idle RSS/conn @ %d", cfg.idle), idle.duplex.perConnKiB(), idle.naive.perConnKiB(), idle.duplex.perConnKiB()/idle.naive.perConnKiB())
 	}
 	if deflated != nil && fan[0].duplex != nil {
-		fmt.Printf("%-34s server CPU %v vs %v without; wrote %.1f MiB vs %.1f MiB without\n", "permessage-deflate", deflated.cpu.Round(time.Millisecond), fan[0].duplex.cpu.Round(time.Millisecond), mib(deflated.written), mib(fan[0].duplex.written))
+		fmt.Fprintf(w, "%-34s server CPU %v vs %v without; wrote %.1f MiB vs %.1f MiB without\n", "permessage-deflate", deflated.cpu.Round(time.Millisecond), fan[0].duplex.cpu.Round(time.Millisecond), mib(deflated.written), mib(fan[0].duplex.written))
 	}
 	return nil
+}
+
+// benchRow is one workload's result against each server.
+type benchRow struct{ duplex, naive *result }
+
+// set keeps r as the result against server name.
+func (b *benchRow) set(name string, r *result) {
+	if name == "duplex" {
+		b.duplex = r
+	} else {
+		b.naive = r
+	}
+}
+
+// benchServer starts server name ("duplex" or "naive"), runs the fan-out
+// rates and the idle workload against it, prints each result and keeps
+// it in fan and idle.
+func benchServer(w io.Writer, cfg *benchConfig, name string, rates []float64, fan []benchRow, idle *benchRow) error {
+	start := startNaive
+	if name == "duplex" {
+		start = func() (*target, error) { return startDuplex(cfg.duplexBin) }
+	}
+	t, err := start()
+	if err != nil {
+		return err
+	}
+	defer t.stop()
+	// A short run first, not reported: a fresh process pays for heap
+	// growth, goroutine stacks and its first SQLite checkpoints, which
+	// is not the steady state being compared.
+	if _, err := runFanout(fanoutConfig{common: t.common(2 * time.Second), subs: cfg.subs, pubs: 1, rate: rates[0], size: 100}); err != nil {
+		return fmt.Errorf("%s warm-up: %w", name, err)
+	}
+	for i, rate := range rates {
+		r, err := runFanout(fanoutConfig{common: t.common(cfg.duration), subs: cfg.subs, pubs: 1, rate: rate, size: 100})
+		if err != nil {
+			return fmt.Errorf("%s fanout: %w", name, err)
+		}
+		printTagged(w, name, r)
+		fan[i].set(name, r)
+	}
+	if cfg.idle > 0 {
+		r, err := runIdle(idleConfig{common: t.common(0), conns: cfg.idle})
+		if err != nil {
+			return fmt.Errorf("%s idle: %w", name, err)
+		}
+		printTagged(w, name, r)
+		idle.set(name, r)
+	}
+	return nil
+}
+
+// printTagged prints a result under the name of the server it ran against.
+func printTagged(w io.Writer, name string, r *result) {
+	fmt.Fprintf(w, "[%s]\n", name)
+	r.print(w)
+	fmt.Fprintln(w)
 }
 
 func (r *result) sentRate() float64 { return float64(r.sent) / r.duration.Seconds() }

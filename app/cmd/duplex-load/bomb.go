@@ -91,34 +91,19 @@ type bombStats struct {
 	uploaded int
 }
 
-func runBomb(cfg bombConfig, out io.Writer) error {
+func (cfg *bombConfig) run(out io.Writer) error {
 	bomb, what := bombJPEG(6324, 6324), "progressive CMYK JPEG of 6324×6324 (~960 MB to decode)"
 	if cfg.kind == "png16" {
 		bomb, what = bombPNG16(4900, 4900), "16-bit RGBA PNG of 4900×4900 (~192 MB to decode)"
 	}
 	st := bombStats{answers: map[string]int{}, closes: map[int]int{}}
-	cfg.serverGC(cfg.debugURL)
-	rss0 := rss(cfg.pid)
-	var rssPeak int64
-	var cpuLoad time.Duration
-	s, err := withBystander(cfg.abuseConfig, func(ctx context.Context) error {
-		stop := make(chan struct{})
-		peak := sampleRSS(cfg.pid, stop)
-		c0 := cpuTime(cfg.pid)
-		var wg sync.WaitGroup
-		for i := range cfg.conns {
-			wg.Add(1)
-			go func() { defer wg.Done(); bomber(ctx, cfg, i, bomb, &st) }()
-		}
-		wg.Wait()
+	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
+		inParallel(cfg.conns, func(i int) { bomber(ctx, cfg, i, bomb, &st) })
 		// Let the bystander see the aftermath (a decode still running, GC).
 		select {
 		case <-time.After(cfg.duration):
 		case <-ctx.Done():
 		}
-		cpuLoad = cpuTime(cfg.pid) - c0
-		close(stop)
-		rssPeak = <-peak
 		return nil
 	})
 	if err != nil {
@@ -129,16 +114,14 @@ func runBomb(cfg bombConfig, out io.Writer) error {
 	st.mu.Lock()
 	fmt.Fprintf(out, "bombers             %d uploads answered %v, longest answer %v; closed by code %v\n", st.uploaded, st.answers, st.maxWait.Round(time.Millisecond), st.closes)
 	st.mu.Unlock()
-	if rssPeak > 0 {
-		fmt.Fprintf(out, "server RSS          %.0f MiB before, peak %.0f MiB (+%.0f MiB); CPU %v\n", mib(rss0), mib(rssPeak), mib(rssPeak-rss0), cpuLoad.Round(time.Millisecond))
-	}
+	u.print(out, u.cpu.Round(time.Millisecond).String())
 	s.print(out)
 	return nil
 }
 
 // bomber uploads cfg.per bombs on one connection, each after the answer
 // to the last (or 60s without one).
-func bomber(ctx context.Context, cfg bombConfig, i int, bomb []byte, st *bombStats) {
+func bomber(ctx context.Context, cfg *bombConfig, i int, bomb []byte, st *bombStats) {
 	room := randomRoom(fmt.Sprintf("bomb%d", i))
 	c, err := dialAbuser(ctx, cfg.url, 22000+i, fmt.Sprintf("bomb-%d", i), room)
 	if err != nil {

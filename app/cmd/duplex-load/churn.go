@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,13 @@ type churnConfig struct {
 	members, cyclers int
 }
 
+func (cfg *churnConfig) run(w io.Writer) error {
+	if err := cfg.duplexOnly("churn", "presence"); err != nil {
+		return err
+	}
+	return report(w, runChurn, *cfg)
+}
+
 // runChurn: M members sit in one room and read; C sockets cycle join and
 // leave in it for the duration. It reports the presence bytes the members
 // received against the bytes of the cyclers' requests: the amplification
@@ -25,9 +33,6 @@ type churnConfig struct {
 func runChurn(cfg churnConfig) (*result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
-	if cfg.naive {
-		return nil, fmt.Errorf("the naive loop has no presence; run churn against Duplex")
-	}
 	room := randomRoom("churn")
 	r := &result{name: fmt.Sprintf("churn members=%d cyclers=%d", cfg.members, cfg.cyclers)}
 	var presenceBytes, presenceFrames atomic.Int64
@@ -87,9 +92,7 @@ func runChurn(cfg churnConfig) (*result, error) {
 				}
 			}
 		}()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for n := 0; time.Now().Before(end) && ctx.Err() == nil; n++ {
 				j, _ := shared.Encode(shared.TypeJoin, fmt.Sprint("j", n), &shared.Join{Room: room})
 				l, _ := shared.Encode(shared.TypeLeave, fmt.Sprint("l", n), &shared.Leave{Room: room})
@@ -100,7 +103,7 @@ func runChurn(cfg churnConfig) (*result, error) {
 				cycles.Add(1)
 				time.Sleep(5 * time.Millisecond)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	time.Sleep(time.Second) // the last flush

@@ -30,42 +30,26 @@ type hogResult struct {
 	code     int   // close code, or 0 when still open (paced)
 }
 
-func runHistoryHog(cfg historyHogConfig, out io.Writer) error {
+func (cfg *historyHogConfig) run(out io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
 	room := randomRoom("hog")
 	if err := fillRoom(ctx, cfg.url, room, cfg.fill, cfg.size); err != nil {
 		return err
 	}
-	cfg.serverGC(cfg.debugURL)
-	rss0 := rss(cfg.pid)
-	var rssPeak int64
 	results := make([]hogResult, cfg.hogs)
-	var cpuLoad time.Duration
-	s, err := withBystander(cfg.abuseConfig, func(ctx context.Context) error {
-		stop := make(chan struct{})
-		peak := sampleRSS(cfg.pid, stop)
-		c0 := cpuTime(cfg.pid)
-		var wg sync.WaitGroup
+	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
 		var firstErr error
 		var mu sync.Mutex
-		for i := range results {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r, err := hog(ctx, cfg, i, room)
-				mu.Lock()
-				defer mu.Unlock()
-				results[i] = r
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-			}()
-		}
-		wg.Wait()
-		cpuLoad = cpuTime(cfg.pid) - c0
-		close(stop)
-		rssPeak = <-peak
+		inParallel(len(results), func(i int) {
+			r, err := hog(ctx, cfg, i, room)
+			mu.Lock()
+			defer mu.Unlock()
+			results[i] = r
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+		})
 		return firstErr
 	})
 	if err != nil {
@@ -86,9 +70,7 @@ func runHistoryHog(cfg historyHogConfig, out io.Writer) error {
 		}
 	}
 	fmt.Fprintf(out, "hogs                %d closed (by code %v), %d still open (paced); %d requests written in all\n", closed, codes, open, reqs)
-	if rssPeak > 0 {
-		fmt.Fprintf(out, "server RSS          %.0f MiB before, peak %.0f MiB (+%.0f MiB); CPU %v\n", mib(rss0), mib(rssPeak), mib(rssPeak-rss0), cpuLoad.Round(time.Millisecond))
-	}
+	u.print(out, u.cpu.Round(time.Millisecond).String())
 	s.print(out)
 	return nil
 }
@@ -136,7 +118,7 @@ func fillPart(ctx context.Context, url, room string, f, n, size int) error {
 
 // hog writes history requests until ctx's duration ends or the server
 // closes it, then reads what is left to learn whether it was closed.
-func hog(ctx context.Context, cfg historyHogConfig, i int, room string) (hogResult, error) {
+func hog(ctx context.Context, cfg *historyHogConfig, i int, room string) (hogResult, error) {
 	var r hogResult
 	c, err := dialAbuser(ctx, cfg.url, 21000+i, fmt.Sprintf("hog-%d", i), room)
 	if err != nil {

@@ -30,17 +30,41 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
 	"time"
 )
 
+// A command is a subcommand's configuration: flags declares its flags on
+// fs (each field takes its default as its flag is declared), and run runs
+// it, printing its report on w.
+type command interface {
+	flags(fs *flag.FlagSet)
+	run(w io.Writer) error
+}
+
+// commands returns a fresh configuration of every subcommand by name.
+func commands() map[string]command {
+	return map[string]command{
+		// throughput, memory and presence, reported as a result
+		"fanout": new(fanoutConfig), "rooms": new(roomsConfig), "idle": new(idleConfig), "churn": new(churnConfig),
+		// abusive, each beside a bystander (abuseWorkloads); orphans on its own
+		"flood": new(floodConfig), "joinstorm": new(joinstormConfig), "history-hog": new(historyHogConfig),
+		"reactions": new(reactionsConfig), "search": new(searchAbuseConfig), "typing": new(typingFloodConfig),
+		"bomb": new(bombConfig), "trickle": new(trickleConfig), "slowdl": new(slowdlConfig), "orphans": new(orphansConfig),
+		// servers, and the runs that spawn them
+		"naive-server": new(naiveConfig), "bench": new(benchConfig), "abuse": new(abuseBenchConfig),
+		"bystander": new(bystanderConfig), // the child process of the abuse workloads
+	}
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		usage()
 	}
-	cmd, args := os.Args[1], os.Args[2:]
+	name, args := os.Args[1], os.Args[2:]
 	// A load generator trades memory for CPU: it shares the machine with
 	// the server it measures, so every cycle spent on GC here skews that.
 	debug.SetGCPercent(400)
@@ -50,159 +74,25 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	var err error
-	switch cmd {
-	case "fanout":
-		var cfg fanoutConfig
-		fs := commonFlags(cmd, &cfg.common)
-		fs.IntVar(&cfg.subs, "subs", 1000, "subscribers in the room")
-		fs.IntVar(&cfg.pubs, "pubs", 1, "publishers")
-		fs.Float64Var(&cfg.rate, "rate", 200, "messages per second, all publishers together")
-		fs.IntVar(&cfg.size, "size", 100, "message body bytes")
-		fs.Parse(args)
-		err = report(runFanout(cfg))
-	case "rooms":
-		var cfg roomsConfig
-		fs := commonFlags(cmd, &cfg.common)
-		fs.IntVar(&cfg.rooms, "rooms", 100, "rooms")
-		fs.IntVar(&cfg.members, "members", 10, "members per room, each also sending")
-		fs.Float64Var(&cfg.memberRate, "member-rate", 0.5, "messages per second per member")
-		fs.IntVar(&cfg.size, "size", 100, "message body bytes")
-		fs.Parse(args)
-		err = report(runRooms(cfg))
-	case "idle":
-		var cfg idleConfig
-		fs := commonFlags(cmd, &cfg.common)
-		fs.IntVar(&cfg.conns, "conns", 10000, "idle connections, each joined to a room")
-		fs.BoolVar(&cfg.oneRoom, "one-room", false, "all connections in one room (presence at scale), not rooms of 100")
-		fs.Parse(args)
-		err = report(runIdle(cfg))
-	case "churn":
-		var cfg churnConfig
-		fs := commonFlags(cmd, &cfg.common)
-		fs.IntVar(&cfg.members, "members", 300, "members sitting in the room")
-		fs.IntVar(&cfg.cyclers, "cyclers", 4, "sockets cycling join and leave")
-		fs.Parse(args)
-		err = report(runChurn(cfg))
-	case "flood":
-		var cfg floodConfig
-		fs := abuseFlags(cmd, &cfg.abuseConfig)
-		fs.IntVar(&cfg.flooders, "flooders", 8, "flooding connections")
-		fs.Parse(args)
-		err = runFlood(cfg, os.Stdout)
-	case "joinstorm":
-		var cfg joinstormConfig
-		fs := abuseFlags(cmd, &cfg.abuseConfig)
-		fs.IntVar(&cfg.clients, "clients", 2000, "connections joining one room")
-		fs.Parse(args)
-		err = runJoinstorm(cfg, os.Stdout)
-	case "history-hog":
-		var cfg historyHogConfig
-		fs := abuseFlags(cmd, &cfg.abuseConfig)
-		fs.IntVar(&cfg.hogs, "hogs", 10, "connections pipelining history without reading")
-		fs.IntVar(&cfg.fill, "fill", 200, "messages put in the room first")
-		fs.IntVar(&cfg.size, "size", 4000, "message body bytes")
-		fs.Parse(args)
-		err = runHistoryHog(cfg, os.Stdout)
-	case "reactions":
-		var cfg reactionsConfig
-		fs := abuseFlags(cmd, &cfg.abuseConfig)
-		fs.IntVar(&cfg.reactors, "reactors", 20, "connections reacting to one message")
-		fs.Float64Var(&cfg.rate, "react-rate", 10, "reactions per second per connection")
-		fs.Parse(args)
-		err = runReactions(cfg, os.Stdout)
-	case "search": // searchabuse.go
-		var cfg searchAbuseConfig
-		fs := abuseFlags(cmd, &cfg.abuseConfig)
-		fs.IntVar(&cfg.searchers, "searchers", 4, "connections searching pathologically")
-		fs.IntVar(&cfg.seeders, "seeders", 20, "private rooms seeded first, one connection each")
-		fs.IntVar(&cfg.seedMsgs, "seed-msgs", 286, "messages per seeded room")
-		fs.IntVar(&cfg.seedSize, "seed-size", 4000, "characters per seeded message (distinct random words)")
-		fs.Parse(args)
-		err = runSearchAbuse(cfg, os.Stdout)
-	case "typing": // typingflood.go
-		var cfg typingFloodConfig
-		fs := abuseFlags(cmd, &cfg.abuseConfig)
-		fs.IntVar(&cfg.flooders, "flooders", 20, "connections flooding typing frames")
-		fs.Parse(args)
-		err = runTypingFlood(cfg, os.Stdout)
-	case "bomb":
-		var cfg bombConfig
-		fs := abuseFlags(cmd, &cfg.abuseConfig)
-		fs.IntVar(&cfg.conns, "conns", 4, "connections uploading bombs")
-		fs.IntVar(&cfg.per, "per", 3, "bombs each connection uploads, one after another")
-		fs.StringVar(&cfg.kind, "kind", "jpeg", "jpeg: the 313 KB progressive CMYK JPEG of issue #14 (~960 MB to decode); png16: a 16-bit PNG just under the default per-image cap (~192 MB), decoded within the budget")
-		fs.Parse(args)
-		err = runBomb(cfg, os.Stdout)
-	case "trickle":
-		var cfg trickleConfig
-		fs := abuseFlags(cmd, &cfg.abuseConfig)
-		fs.IntVar(&cfg.tricklers, "tricklers", 8, "connections trickling an upload")
-		fs.DurationVar(&cfg.interval, "interval", 5*time.Second, "time between two bytes of a trickled upload")
-		fs.Parse(args)
-		err = runTrickle(cfg, os.Stdout)
-	case "orphans":
-		var cfg orphansConfig
-		fs := commonFlags(cmd, &cfg.common)
-		fs.IntVar(&cfg.conns, "conns", 4, "connections uploading unused images")
-		fs.Parse(args)
-		err = runOrphans(cfg, os.Stdout)
-	case "slowdl":
-		var cfg slowdlConfig
-		fs := abuseFlags(cmd, &cfg.abuseConfig)
-		fs.IntVar(&cfg.stalled, "stalled", 1000, "downloads that never read")
-		fs.DurationVar(&cfg.window, "window", 60*time.Second, "how long the stalled downloads are watched (-duration is the bystander's baseline)")
-		fs.Float64Var(&cfg.honestRate, "honest-rate", 200e3, "bytes per second the honest download reads")
-		fs.StringVar(&cfg.path, "path", "/web/app.wasm", "the file downloaded")
-		fs.IntVar(&cfg.rcvbuf, "rcvbuf", 4096, "SO_RCVBUF of the stalled clients")
-		fs.Parse(args)
-		err = runSlowdl(cfg, os.Stdout)
-	case "abuse":
-		var cfg abuseBenchConfig
-		fs := flag.NewFlagSet(cmd, flag.ExitOnError)
-		fs.StringVar(&cfg.duplexBin, "duplex", "bin/duplex", "the duplex server binary")
-		fs.StringVar(&cfg.serverCPUs, "server-cpus", "", "pin the server to these CPUs with taskset (e.g. 0; run the tool itself under taskset -c 1)")
-		fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "length of each measurement")
-		fs.IntVar(&cfg.clients, "clients", 2000, "joinstorm connections")
-		fs.StringVar(&cfg.extra, "server-flags", "", "extra flags for the server, space-separated")
-		fs.Parse(args)
-		err = runAbuseBench(cfg)
-	case "bystander": // the child process of the abuse workloads
-		var cfg abuseConfig
-		fs := abuseFlags(cmd, &cfg)
-		fs.Parse(args)
-		err = runBystanderChild(cfg.url, cfg.byRate)
-	case "naive-server":
-		fs := flag.NewFlagSet(cmd, flag.ExitOnError)
-		addr := fs.String("addr", "127.0.0.1:9100", "listen address")
-		debug := fs.String("debug-addr", "", "debug listener with /debug/gc")
-		fs.Parse(args)
-		err = serveNaive(*addr, *debug)
-	case "bench":
-		var cfg benchConfig
-		fs := flag.NewFlagSet(cmd, flag.ExitOnError)
-		fs.StringVar(&cfg.duplexBin, "duplex", "bin/duplex", "the duplex server binary")
-		fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of each workload")
-		fs.IntVar(&cfg.subs, "subs", 1000, "fan-out subscribers")
-		fs.StringVar(&cfg.rates, "rates", "50,200,400", "fan-out publish rates to run (msgs/s)")
-		fs.IntVar(&cfg.idle, "idle", 10000, "idle connections")
-		fs.BoolVar(&cfg.deflate, "deflate", true, "also run fan-out with permessage-deflate")
-		fs.Parse(args)
-		err = runBench(cfg)
-	default:
+	cmd, ok := commands()[name]
+	if !ok {
 		usage()
 	}
-	if err != nil {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	cmd.flags(fs)
+	fs.Parse(args)
+	if err := cmd.run(os.Stdout); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "duplex-load:", err)
 		os.Exit(1)
 	}
 }
 
-// report prints a workload's result.
-func report(r *result, err error) error {
+// report runs a workload that returns a result and prints the result on w.
+func report[C any](w io.Writer, run func(C) (*result, error), cfg C) error {
+	r, err := run(cfg)
 	if err == nil {
-		r.print(os.Stdout)
+		r.print(w)
 	}
 	return err
 }
@@ -226,8 +116,7 @@ type common struct {
 	deflate  bool
 }
 
-func commonFlags(name string, c *common) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ExitOnError)
+func (c *common) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.url, "url", "ws://127.0.0.1:8080/ws", "server WebSocket URL")
 	fs.BoolVar(&c.naive, "naive", false, "the server is the naive reference loop, not Duplex")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long to publish")
@@ -235,11 +124,125 @@ func commonFlags(name string, c *common) *flag.FlagSet {
 	fs.DurationVar(&c.timeout, "timeout", 2*time.Minute, "hard limit for the whole run")
 	fs.BoolVar(&c.deflate, "deflate", false, "offer permessage-deflate")
 	fs.StringVar(&c.debugURL, "debug-url", "", "server debug listener (duplex -debug-addr), asked to GC before RSS is read")
-	return fs
 }
 
-func abuseFlags(name string, c *abuseConfig) *flag.FlagSet {
-	fs := commonFlags(name, &c.common)
-	fs.Float64Var(&c.byRate, "bystander-rate", 8, "bystander messages per second (keep it under the server's send limit, 10/s by default)")
-	return fs
+// Each command's flags: the common ones first, where it has them, then
+// its own. Their defaults are also what abuse runs its workloads with.
+
+func (cfg *abuseConfig) flags(fs *flag.FlagSet) {
+	cfg.common.flags(fs)
+	fs.Float64Var(&cfg.byRate, "bystander-rate", 8, "bystander messages per second (keep it under the server's send limit, 10/s by default)")
+}
+
+func (cfg *fanoutConfig) flags(fs *flag.FlagSet) {
+	cfg.common.flags(fs)
+	fs.IntVar(&cfg.subs, "subs", 1000, "subscribers in the room")
+	fs.IntVar(&cfg.pubs, "pubs", 1, "publishers")
+	fs.Float64Var(&cfg.rate, "rate", 200, "messages per second, all publishers together")
+	fs.IntVar(&cfg.size, "size", 100, "message body bytes")
+}
+
+func (cfg *roomsConfig) flags(fs *flag.FlagSet) {
+	cfg.common.flags(fs)
+	fs.IntVar(&cfg.rooms, "rooms", 100, "rooms")
+	fs.IntVar(&cfg.members, "members", 10, "members per room, each also sending")
+	fs.Float64Var(&cfg.memberRate, "member-rate", 0.5, "messages per second per member")
+	fs.IntVar(&cfg.size, "size", 100, "message body bytes")
+}
+
+func (cfg *idleConfig) flags(fs *flag.FlagSet) {
+	cfg.common.flags(fs)
+	fs.IntVar(&cfg.conns, "conns", 10000, "idle connections, each joined to a room")
+	fs.BoolVar(&cfg.oneRoom, "one-room", false, "all connections in one room (presence at scale), not rooms of 100")
+}
+
+func (cfg *churnConfig) flags(fs *flag.FlagSet) {
+	cfg.common.flags(fs)
+	fs.IntVar(&cfg.members, "members", 300, "members sitting in the room")
+	fs.IntVar(&cfg.cyclers, "cyclers", 4, "sockets cycling join and leave")
+}
+
+func (cfg *floodConfig) flags(fs *flag.FlagSet) {
+	cfg.abuseConfig.flags(fs)
+	fs.IntVar(&cfg.flooders, "flooders", 8, "flooding connections")
+}
+
+func (cfg *joinstormConfig) flags(fs *flag.FlagSet) {
+	cfg.abuseConfig.flags(fs)
+	fs.IntVar(&cfg.clients, "clients", 2000, "connections joining one room")
+}
+
+func (cfg *historyHogConfig) flags(fs *flag.FlagSet) {
+	cfg.abuseConfig.flags(fs)
+	fs.IntVar(&cfg.hogs, "hogs", 10, "connections pipelining history without reading")
+	fs.IntVar(&cfg.fill, "fill", 200, "messages put in the room first")
+	fs.IntVar(&cfg.size, "size", 4000, "message body bytes")
+}
+
+func (cfg *reactionsConfig) flags(fs *flag.FlagSet) {
+	cfg.abuseConfig.flags(fs)
+	fs.IntVar(&cfg.reactors, "reactors", 20, "connections reacting to one message")
+	fs.Float64Var(&cfg.rate, "react-rate", 10, "reactions per second per connection")
+}
+
+func (cfg *searchAbuseConfig) flags(fs *flag.FlagSet) {
+	cfg.abuseConfig.flags(fs)
+	fs.IntVar(&cfg.searchers, "searchers", 4, "connections searching pathologically")
+	fs.IntVar(&cfg.seeders, "seeders", 20, "private rooms seeded first, one connection each")
+	fs.IntVar(&cfg.seedMsgs, "seed-msgs", 286, "messages per seeded room")
+	fs.IntVar(&cfg.seedSize, "seed-size", 4000, "characters per seeded message (distinct random words)")
+}
+
+func (cfg *typingFloodConfig) flags(fs *flag.FlagSet) {
+	cfg.abuseConfig.flags(fs)
+	fs.IntVar(&cfg.flooders, "flooders", 20, "connections flooding typing frames")
+}
+
+func (cfg *bombConfig) flags(fs *flag.FlagSet) {
+	cfg.abuseConfig.flags(fs)
+	fs.IntVar(&cfg.conns, "conns", 4, "connections uploading bombs")
+	fs.IntVar(&cfg.per, "per", 3, "bombs each connection uploads, one after another")
+	fs.StringVar(&cfg.kind, "kind", "jpeg", "jpeg: the 313 KB progressive CMYK JPEG of issue #14 (~960 MB to decode); png16: a 16-bit PNG just under the default per-image cap (~192 MB), decoded within the budget")
+}
+
+func (cfg *trickleConfig) flags(fs *flag.FlagSet) {
+	cfg.abuseConfig.flags(fs)
+	fs.IntVar(&cfg.tricklers, "tricklers", 8, "connections trickling an upload")
+	fs.DurationVar(&cfg.interval, "interval", 5*time.Second, "time between two bytes of a trickled upload")
+}
+
+func (cfg *slowdlConfig) flags(fs *flag.FlagSet) {
+	cfg.abuseConfig.flags(fs)
+	fs.IntVar(&cfg.stalled, "stalled", 1000, "downloads that never read")
+	fs.DurationVar(&cfg.window, "window", 60*time.Second, "how long the stalled downloads are watched (-duration is the bystander's baseline)")
+	fs.Float64Var(&cfg.honestRate, "honest-rate", 200e3, "bytes per second the honest download reads")
+	fs.StringVar(&cfg.path, "path", "/web/app.wasm", "the file downloaded")
+	fs.IntVar(&cfg.rcvbuf, "rcvbuf", 4096, "SO_RCVBUF of the stalled clients")
+}
+
+func (cfg *orphansConfig) flags(fs *flag.FlagSet) {
+	cfg.common.flags(fs)
+	fs.IntVar(&cfg.conns, "conns", 4, "connections uploading unused images")
+}
+
+func (cfg *naiveConfig) flags(fs *flag.FlagSet) {
+	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:9100", "listen address")
+	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "debug listener with /debug/gc")
+}
+
+func (cfg *benchConfig) flags(fs *flag.FlagSet) {
+	fs.StringVar(&cfg.duplexBin, "duplex", "bin/duplex", "the duplex server binary")
+	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of each workload")
+	fs.IntVar(&cfg.subs, "subs", 1000, "fan-out subscribers")
+	fs.StringVar(&cfg.rates, "rates", "50,200,400", "fan-out publish rates to run (msgs/s)")
+	fs.IntVar(&cfg.idle, "idle", 10000, "idle connections")
+	fs.BoolVar(&cfg.deflate, "deflate", true, "also run fan-out with permessage-deflate")
+}
+
+func (cfg *abuseBenchConfig) flags(fs *flag.FlagSet) {
+	fs.StringVar(&cfg.duplexBin, "duplex", "bin/duplex", "the duplex server binary")
+	fs.StringVar(&cfg.serverCPUs, "server-cpus", "", "pin the server to these CPUs with taskset (e.g. 0; run the tool itself under taskset -c 1)")
+	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "length of each measurement")
+	fs.IntVar(&cfg.clients, "clients", 2000, "joinstorm connections")
+	fs.StringVar(&cfg.extra, "server-flags", "", "extra flags for the server, space-separated")
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"runtime/debug"
 	"sync"
@@ -11,6 +12,11 @@ import (
 
 	"github.com/coder/websocket"
 )
+
+// naiveConfig is the naive-server command's.
+type naiveConfig struct{ addr, debugAddr string }
+
+func (cfg *naiveConfig) run(io.Writer) error { return serveNaive(cfg.addr, cfg.debugAddr) }
 
 // serveNaive runs the reference every chat benchmark is compared with: the
 // classic coder/websocket broadcast loop. A goroutine per connection writes

@@ -27,7 +27,7 @@ type orphansConfig struct {
 	conns int
 }
 
-func runOrphans(cfg orphansConfig, out io.Writer) error {
+func (cfg *orphansConfig) run(out io.Writer) error {
 	// ~4.8 MB of incompressible pixels, like the 28 images.
 	img := image.NewNRGBA(image.Rect(0, 0, 1100, 1100))
 	r := rand.New(rand.NewPCG(1, 2))
@@ -46,22 +46,15 @@ func runOrphans(cfg orphansConfig, out io.Writer) error {
 	var stored int64
 	var wg sync.WaitGroup
 	for i := range cfg.conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			room := randomRoom(fmt.Sprintf("orphan%d", i))
-			for k := 0; ctx.Err() == nil; k++ {
-				c, err := dialAbuser(ctx, cfg.url, 25000+i, fmt.Sprintf("orphan-%d-%d", i, k), room)
-				if err != nil {
-					time.Sleep(100 * time.Millisecond)
-					continue
-				}
+			redial(ctx, cfg.url, 25000+i, fmt.Sprintf("orphan-%d", i), room, func(c *rawConn, k int) {
 				for n := 0; ctx.Err() == nil; n++ {
 					id := fmt.Sprintf("o-%d-%d-%d", i, k, n)
 					data := append(bytes.Clone(base), byte(i), byte(k), byte(n), byte(n>>8)) // distinct: each is stored
 					msg, _ := shared.EncodeUpload(id, shared.Upload{Room: room, Name: "orphan.png"}, data)
 					if err := c.conn.Write(ctx, websocket.MessageBinary, msg); err != nil {
-						break
+						return
 					}
 					answer, code := awaitAnswer(ctx, c, id, 30*time.Second)
 					mu.Lock()
@@ -75,15 +68,14 @@ func runOrphans(cfg orphansConfig, out io.Writer) error {
 					}
 					mu.Unlock()
 					if code != 0 {
-						break
+						return
 					}
 					if answer == string(shared.CodeRateLimited) {
 						time.Sleep(time.Second) // as a client honouring retry_after would, at least
 					}
 				}
-				c.conn.CloseNow()
-			}
-		}()
+			})
+		})
 	}
 	wg.Wait()
 	fmt.Fprintf(out, "workload            orphans: %d connections upload distinct %d-byte images no message uses, a new anonymous user per connection (reconnecting when closed), for %v\n",

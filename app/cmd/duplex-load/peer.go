@@ -162,28 +162,17 @@ func hostOf(url string) string {
 func dialMany(ctx context.Context, n int, dial func(i int) (peer, error)) ([]peer, time.Duration, error) {
 	start := time.Now()
 	peers := make([]peer, n)
-	sem := make(chan struct{}, 256)
-	var wg sync.WaitGroup
 	var firstErr error
 	var mu sync.Mutex
-	for i := 0; i < n; i++ {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(i int) {
-			defer func() { <-sem; wg.Done() }()
-			p, err := dial(i)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && firstErr == nil {
-				firstErr = fmt.Errorf("connection %d: %w", i, err)
-			}
-			peers[i] = p
-		}(i)
-		if ctx.Err() != nil {
-			break
+	inParallelAtMost(ctx, n, 256, func(i int) {
+		p, err := dial(i)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("connection %d: %w", i, err)
 		}
-	}
-	wg.Wait()
+		peers[i] = p
+	})
 	if firstErr != nil {
 		closeAll(peers)
 		return nil, 0, firstErr
@@ -195,8 +184,35 @@ func closeAll(peers []peer) {
 	var wg sync.WaitGroup
 	for _, p := range peers {
 		if p != nil {
-			wg.Add(1)
-			go func() { defer wg.Done(); p.close() }()
+			wg.Go(func() { p.close() })
+		}
+	}
+	wg.Wait()
+}
+
+// inParallel calls f(0) … f(n-1), each in a goroutine of its own, and
+// waits for them all.
+func inParallel(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { f(i) })
+	}
+	wg.Wait()
+}
+
+// inParallelAtMost is inParallel with at most limit calls at a time; once
+// ctx ends it starts no more.
+func inParallelAtMost(ctx context.Context, n, limit int, f func(i int)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, limit)
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			f(i)
+		})
+		if ctx.Err() != nil {
+			break
 		}
 	}
 	wg.Wait()

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -45,6 +47,100 @@ func dialAbuser(ctx context.Context, url string, i int, nick, room string) (*raw
 		}
 	}
 	return c, nil
+}
+
+// redial calls session with abusive connections, one after another,
+// until ctx ends: the k-th says hello as nick-k and joins room (when it
+// is not empty); a failed dial is tried again after 100ms. The connection
+// is closed when session returns.
+func redial(ctx context.Context, url string, i int, nick, room string, session func(c *rawConn, k int)) {
+	for k := 0; ctx.Err() == nil; k++ {
+		c, err := dialAbuser(ctx, url, i, fmt.Sprintf("%s-%d", nick, k), room)
+		if err != nil {
+			if ctx.Err() == nil {
+				time.Sleep(100 * time.Millisecond)
+			}
+			continue
+		}
+		session(c, k)
+		c.conn.CloseNow()
+	}
+}
+
+// readUntilClosed reads c, handing each message to onMessage when it is
+// not nil, until the connection ends; the channel then gets its close
+// code (see closeCode).
+func (c *rawConn) readUntilClosed(onMessage func([]byte)) <-chan int {
+	done := make(chan int, 1)
+	go func() {
+		for {
+			_, b, err := c.conn.Read(context.Background())
+			if err != nil {
+				done <- closeCode(err)
+				return
+			}
+			if onMessage != nil {
+				onMessage(b)
+			}
+		}
+	}()
+	return done
+}
+
+// abuserCounts adds up what reconnecting abusive connections did: the
+// requests they wrote, the connections they made, and the codes the
+// server closed them with.
+type abuserCounts struct {
+	written, connects atomic.Int64
+	closes            closeCounts
+}
+
+// connections is "N connections, closed by code map[…]".
+func (a *abuserCounts) connections() string {
+	return fmt.Sprintf("%d connections, closed by code %v", a.connects.Load(), &a.closes)
+}
+
+// flood counts connection c and calls write(n) on it for n = 0, 1, ... as
+// fast as it succeeds, counting each, until ctx ends or a write fails;
+// then it waits for the connection to end (reading with onMessage
+// meanwhile) and counts its close code when the server, not ctx, ended it.
+func (a *abuserCounts) flood(ctx context.Context, c *rawConn, write func(n int) error, onMessage func([]byte)) {
+	a.connects.Add(1)
+	done := c.readUntilClosed(onMessage)
+	for n := 0; ctx.Err() == nil; n++ {
+		if write(n) != nil {
+			break
+		}
+		a.written.Add(1)
+	}
+	if ctx.Err() != nil {
+		c.conn.CloseNow()
+	}
+	if code := <-done; ctx.Err() == nil {
+		a.closes.add(code)
+	}
+}
+
+// closeCounts counts connections by the code they were closed with. The
+// zero value is ready; it prints as the map.
+type closeCounts struct {
+	mu sync.Mutex
+	n  map[int]int
+}
+
+func (c *closeCounts) add(code int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[int]int{}
+	}
+	c.n[code]++
+}
+
+func (c *closeCounts) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return fmt.Sprint(c.n)
 }
 
 // write sends one request and returns its id.
@@ -95,24 +191,4 @@ func closeCode(err error) int {
 		return int(ce.Code)
 	}
 	return -1
-}
-
-// sampleRSS records a process's peak RSS every 50ms until stop is closed.
-func sampleRSS(pid int, stop <-chan struct{}) <-chan int64 {
-	out := make(chan int64, 1)
-	go func() {
-		var peak int64
-		t := time.NewTicker(50 * time.Millisecond)
-		defer t.Stop()
-		for {
-			peak = max(peak, rss(pid))
-			select {
-			case <-t.C:
-			case <-stop:
-				out <- max(peak, rss(pid))
-				return
-			}
-		}
-	}()
-	return out
 }

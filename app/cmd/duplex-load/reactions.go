@@ -33,10 +33,10 @@ type reactionsConfig struct {
 
 // reactStats adds up what the reactors saw.
 type reactStats struct {
-	written, acked, connects atomic.Int64
-	mu                       sync.Mutex
-	refused                  map[shared.Code]int
-	closes                   map[int]int
+	abuserCounts
+	acked   atomic.Int64
+	mu      sync.Mutex
+	refused map[shared.Code]int
 }
 
 // observerResult is what the reading member saw.
@@ -69,7 +69,7 @@ func reactEmoji(i, k int) string {
 // commonEmoji are the emoji the reactors toggle.
 var commonEmoji = []string{"👍", "❤️", "😂", "🎉", "🙏"}
 
-func runReactions(cfg reactionsConfig, out io.Writer) error {
+func (cfg *reactionsConfig) run(out io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
 	room := randomRoom("react")
@@ -89,38 +89,21 @@ func runReactions(cfg reactionsConfig, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("reactions: post the target: %w", err)
 	}
-	st := reactStats{refused: map[shared.Code]int{}, closes: map[int]int{}}
+	st := reactStats{refused: map[shared.Code]int{}}
 	var obs observerResult
-	cfg.serverGC(cfg.debugURL)
-	rss0 := rss(cfg.pid)
-	var rssPeak int64
-	var cpuLoad time.Duration
-	s, err := withBystander(cfg.abuseConfig, func(ctx context.Context) error {
+	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
-		stop := make(chan struct{})
-		peak := sampleRSS(cfg.pid, stop)
-		c0 := cpuTime(cfg.pid)
 		oc, err := dialAbuser(ctx, cfg.url, 22998, "react-observer", room)
 		if err != nil {
-			close(stop)
-			<-peak
 			return fmt.Errorf("observer: %w", err)
 		}
 		odone := make(chan struct{})
 		go func() { defer close(odone); obs = observe(oc, time.Now()) }()
-		var wg sync.WaitGroup
-		for i := range cfg.reactors {
-			wg.Add(1)
-			go func() { defer wg.Done(); reactor(ctx, cfg, i, room, target, &st) }()
-		}
-		wg.Wait()
+		inParallel(cfg.reactors, func(i int) { reactor(ctx, cfg, i, room, target, &st) })
 		<-ctx.Done()
 		oc.conn.CloseNow()
 		<-odone
-		cpuLoad = cpuTime(cfg.pid) - c0
-		close(stop)
-		rssPeak = <-peak
 		return nil
 	})
 	if err != nil {
@@ -132,8 +115,8 @@ func runReactions(cfg reactionsConfig, out io.Writer) error {
 	fmt.Fprintf(out, "workload            reactions: %d connections each reacting %.0f/s to one message (every other one a new emoji: real, skin-tone/ZWJ or private-use; the rest toggling 5 common ones), beside a reading member, for %v\n",
 		cfg.reactors, cfg.rate, cfg.duration)
 	st.mu.Lock()
-	fmt.Fprintf(out, "reactors            %d reacts written, %d acked, refused by code %v; %d connections, closed by code %v\n",
-		st.written.Load(), st.acked.Load(), st.refused, st.connects.Load(), st.closes)
+	fmt.Fprintf(out, "reactors            %d reacts written, %d acked, refused by code %v; %s\n",
+		st.written.Load(), st.acked.Load(), st.refused, st.connections())
 	st.mu.Unlock()
 	state := "stayed connected"
 	if obs.code != 0 {
@@ -146,10 +129,7 @@ func runReactions(cfg reactionsConfig, out io.Writer) error {
 	} else {
 		fmt.Fprintf(out, "newcomer            fresh join: %v; page: %v\n", ferr, perr)
 	}
-	if rssPeak > 0 {
-		fmt.Fprintf(out, "server RSS          %.0f MiB before, peak %.0f MiB (+%.0f MiB); CPU %v (%.0f%% of one core)\n",
-			mib(rss0), mib(rssPeak), mib(rssPeak-rss0), cpuLoad.Round(time.Millisecond), 100*cpuLoad.Seconds()/cfg.duration.Seconds())
-	}
+	u.print(out, cpuShare(u.cpu, cfg.duration))
 	s.print(out)
 	return nil
 }
@@ -204,49 +184,21 @@ func observe(c *rawConn, start time.Time) observerResult {
 }
 
 // reactor reacts at cfg.rate until ctx ends, reconnecting when closed.
-func reactor(ctx context.Context, cfg reactionsConfig, i int, room string, target int64, st *reactStats) {
+func reactor(ctx context.Context, cfg *reactionsConfig, i int, room string, target int64, st *reactStats) {
 	k := 0
-	for conn := 0; ctx.Err() == nil; conn++ {
-		c, err := dialAbuser(ctx, cfg.url, 23000+i, fmt.Sprintf("react-%d-%d", i, conn), room)
-		if err != nil {
-			if ctx.Err() == nil {
-				time.Sleep(100 * time.Millisecond)
-			}
-			continue
-		}
+	redial(ctx, cfg.url, 23000+i, fmt.Sprintf("react-%d", i), room, func(c *rawConn, _ int) {
 		st.connects.Add(1)
-		done := make(chan int, 1)
-		go func() {
-			for {
-				_, b, err := c.conn.Read(context.Background())
-				if err != nil {
-					done <- closeCode(err)
-					return
-				}
-				shared.DecodeAll(b, func(f shared.Frame, err error) {
-					if e, ok := f.Payload.(*shared.ErrorFrame); ok {
-						st.mu.Lock()
-						st.refused[e.Code]++
-						st.mu.Unlock()
-					} else if f.Type == shared.TypeAck {
-						st.acked.Add(1)
-					}
-				})
-			}
-		}()
+		done := c.readUntilClosed(st.countAnswers)
 		tick := time.NewTicker(time.Duration(float64(time.Second) / cfg.rate))
-		closed := false
-		for !closed && ctx.Err() == nil {
+		defer tick.Stop()
+		for ctx.Err() == nil {
 			select {
 			case <-tick.C:
 			case <-ctx.Done():
 				continue
 			case code := <-done:
-				closed = true
-				st.mu.Lock()
-				st.closes[code]++
-				st.mu.Unlock()
-				continue
+				st.closes.add(code)
+				return
 			}
 			send := &shared.Send{Room: room, MsgID: fmt.Sprintf("rx-%d-%d", i, k), Kind: shared.KindReact, Target: target, Emoji: reactEmoji(i, k/2)}
 			if k%2 == 1 { // toggle a common emoji: on, then off again
@@ -261,12 +213,22 @@ func reactor(ctx context.Context, cfg reactionsConfig, i int, room string, targe
 			}
 			st.written.Add(1)
 		}
-		tick.Stop()
 		c.conn.CloseNow()
-		if !closed {
-			<-done
+		<-done
+	})
+}
+
+// countAnswers counts the acks and refusals in a message to a reactor.
+func (st *reactStats) countAnswers(b []byte) {
+	shared.DecodeAll(b, func(f shared.Frame, err error) {
+		if e, ok := f.Payload.(*shared.ErrorFrame); ok {
+			st.mu.Lock()
+			st.refused[e.Code]++
+			st.mu.Unlock()
+		} else if f.Type == shared.TypeAck {
+			st.acked.Add(1)
 		}
-	}
+	})
 }
 
 // freshJoinBytes is what a new member reads from its join until the ack.

@@ -39,14 +39,14 @@ var searchQueries = []string{
 
 // searchStats adds up the searchers' answers.
 type searchStats struct {
-	written, ok, connects atomic.Int64
-	mu                    sync.Mutex
-	codes                 map[string]int // error code -> count
-	closes                map[int]int
-	slowest               time.Duration // longest search answered (ok or error)
+	abuserCounts
+	ok      atomic.Int64
+	mu      sync.Mutex
+	codes   map[string]int // error code -> count
+	slowest time.Duration  // longest search answered (ok or error)
 }
 
-func runSearchAbuse(cfg searchAbuseConfig, out io.Writer) error {
+func (cfg *searchAbuseConfig) run(out io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
 	t0 := time.Now()
@@ -55,29 +55,17 @@ func runSearchAbuse(cfg searchAbuseConfig, out io.Writer) error {
 		return err
 	}
 	seedTime := time.Since(t0)
-	cfg.serverGC(cfg.debugURL)
-	rss0 := rss(cfg.pid)
-	var rssPeak int64
-	var cpuLoad time.Duration
-	st := searchStats{codes: map[string]int{}, closes: map[int]int{}}
+	st := searchStats{codes: map[string]int{}}
 	var ready readyzStats
-	s, err := withBystander(cfg.abuseConfig, func(ctx context.Context) error {
+	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
-		stop := make(chan struct{})
-		peak := sampleRSS(cfg.pid, stop)
-		c0 := cpuTime(cfg.pid)
 		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() { defer wg.Done(); ready.poll(ctx, readyzURL(cfg.url)) }()
+		wg.Go(func() { ready.poll(ctx, readyzURL(cfg.url)) })
 		for i := range cfg.searchers {
-			wg.Add(1)
-			go func() { defer wg.Done(); searcher(ctx, cfg, i, &st) }()
+			wg.Go(func() { searcher(ctx, cfg, i, &st) })
 		}
 		wg.Wait()
-		cpuLoad = cpuTime(cfg.pid) - c0
-		close(stop)
-		rssPeak = <-peak
 		return nil
 	})
 	if err != nil {
@@ -94,20 +82,17 @@ func runSearchAbuse(cfg searchAbuseConfig, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "bystander           %d of %d sends acked within 1s under load (%.1f%%)\n", within, len(s.load)+s.lostL, 100*float64(within)/float64(max(len(s.load)+s.lostL, 1)))
 	st.mu.Lock()
-	fmt.Fprintf(out, "searchers           %d searches written, %d answered with results, errors by code %v; slowest answer %v; %d connections, closed by code %v\n",
-		st.written.Load(), st.ok.Load(), st.codes, st.slowest.Round(time.Millisecond), st.connects.Load(), st.closes)
+	fmt.Fprintf(out, "searchers           %d searches written, %d answered with results, errors by code %v; slowest answer %v; %s\n",
+		st.written.Load(), st.ok.Load(), st.codes, st.slowest.Round(time.Millisecond), st.connections())
 	st.mu.Unlock()
 	ready.print(out)
-	if rssPeak > 0 {
-		fmt.Fprintf(out, "server RSS          %.0f MiB before, peak %.0f MiB (+%.0f MiB); CPU %v (%.0f%% of one core)\n",
-			mib(rss0), mib(rssPeak), mib(rssPeak-rss0), cpuLoad.Round(time.Millisecond), 100*cpuLoad.Seconds()/cfg.duration.Seconds())
-	}
+	u.print(out, cpuShare(u.cpu, cfg.duration))
 	return nil
 }
 
 // seedSearch fills cfg.seeders private rooms through real clients (which
 // honour the send limit) and returns about how many distinct words went in.
-func seedSearch(ctx context.Context, cfg searchAbuseConfig) (int, error) {
+func seedSearch(ctx context.Context, cfg *searchAbuseConfig) (int, error) {
 	errs := make(chan error, cfg.seeders)
 	for f := range cfg.seeders {
 		go func() { errs <- seedPart(ctx, cfg, f) }()
@@ -121,7 +106,7 @@ func seedSearch(ctx context.Context, cfg searchAbuseConfig) (int, error) {
 	return cfg.seeders * cfg.seedMsgs * (cfg.seedSize / 8), first
 }
 
-func seedPart(ctx context.Context, cfg searchAbuseConfig, f int) error {
+func seedPart(ctx context.Context, cfg *searchAbuseConfig, f int) error {
 	c, err := client.New(cfg.url, &client.Options{Nick: randomRoom(fmt.Sprintf("seeder%d", f)), CacheSize: -1, OnEvent: func(client.Event) {},
 		HTTPClient: httpClientFor(22000+f, hostOf(cfg.url))})
 	if err != nil {
@@ -173,28 +158,19 @@ func distinctWords(rng *rand.Rand, n int) string {
 // searcher is one abusive connection: it searches (one at a time, each
 // query in turn, waiting 500ms when rate-limited) until ctx ends,
 // reconnecting whenever it is closed.
-func searcher(ctx context.Context, cfg searchAbuseConfig, i int, st *searchStats) {
-	for k := 0; ctx.Err() == nil; k++ {
-		c, err := dialAbuser(ctx, cfg.url, 23000+i, fmt.Sprintf("search-%d-%d", i, k), "")
-		if err != nil {
-			if ctx.Err() == nil {
-				time.Sleep(100 * time.Millisecond)
-			}
-			continue
-		}
+func searcher(ctx context.Context, cfg *searchAbuseConfig, i int, st *searchStats) {
+	redial(ctx, cfg.url, 23000+i, fmt.Sprintf("search-%d", i), "", func(c *rawConn, _ int) {
 		st.connects.Add(1)
 		for n := 0; ctx.Err() == nil; n++ {
 			t0 := time.Now()
 			_, err := c.call(ctx, shared.TypeSearch, &shared.Search{Query: searchQueries[n%len(searchQueries)], Limit: shared.MaxSearch})
 			st.written.Add(1)
 			if code := closeCode(err); code >= 0 {
-				st.mu.Lock()
-				st.closes[code]++
-				st.mu.Unlock()
-				break
+				st.closes.add(code)
+				return
 			}
 			if ctx.Err() != nil {
-				break
+				return
 			}
 			st.mu.Lock()
 			st.slowest = max(st.slowest, time.Since(t0))
@@ -205,10 +181,8 @@ func searcher(ctx context.Context, cfg searchAbuseConfig, i int, st *searchStats
 			}
 			pe, isProto := err.(*shared.Error)
 			if !isProto {
-				st.mu.Lock()
-				st.closes[-1]++
-				st.mu.Unlock()
-				break
+				st.closes.add(-1)
+				return
 			}
 			st.mu.Lock()
 			st.codes[string(pe.Code)]++
@@ -223,8 +197,7 @@ func searcher(ctx context.Context, cfg searchAbuseConfig, i int, st *searchStats
 				}
 			}
 		}
-		c.conn.CloseNow()
-	}
+	})
 }
 
 // readyzStats is what polling /readyz every 100ms saw.

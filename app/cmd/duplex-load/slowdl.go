@@ -10,10 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -48,7 +45,7 @@ type honestResult struct {
 	err         error
 }
 
-func runSlowdl(cfg slowdlConfig, out io.Writer) error {
+func (cfg *slowdlConfig) run(out io.Writer) error {
 	raiseFileLimit(uint64(cfg.stalled) + 1024)
 	u, err := url.Parse(cfg.url)
 	if err != nil {
@@ -58,22 +55,20 @@ func runSlowdl(cfg slowdlConfig, out io.Writer) error {
 		return fmt.Errorf("slowdl speaks plain HTTP: -url %s", cfg.url)
 	}
 	host := u.Host
-	rss0, fds0, mem0 := rss(cfg.pid), openFDs(cfg.pid), tcpMemBytes()
+	srv, fds0, mem0 := serverUsage{rss0: rss(cfg.pid)}, openFDs(cfg.pid), tcpMemBytes()
 	var (
-		rssPeak, fdPeak, memPeak int64
-		fdsEnd                   int64
-		clients                  []*stalledClient
-		dialFailed               int
-		honest                   honestResult
-		cpuLoad                  time.Duration
-		health                   healthProbe
+		fdPeak, memPeak int64
+		fdsEnd          int64
+		clients         []*stalledClient
+		dialFailed      int
+		honest          honestResult
+		health          healthProbe
 	)
 	s, err := withBystander(cfg.abuseConfig, func(ctx context.Context) error {
+		w := watchServer(cfg.pid)
 		stop := make(chan struct{})
-		peak := sampleRSS(cfg.pid, stop)
 		peaks := samplePeaks(cfg.pid, stop)
 		healthDone := health.run(ctx, "http://"+host+"/healthz", stop)
-		c0 := cpuTime(cfg.pid)
 		begin := time.Now()
 		honestc := make(chan honestResult, 1)
 		go func() {
@@ -96,7 +91,7 @@ func runSlowdl(cfg slowdlConfig, out io.Writer) error {
 		tick.Stop()
 		fdsEnd = openFDs(cfg.pid)
 		honest = <-honestc
-		cpuLoad = cpuTime(cfg.pid) - c0
+		srv.cpu = w.cpu()
 		for _, c := range clients {
 			if tc, ok := c.conn.(*net.TCPConn); ok {
 				tc.SetLinger(0)
@@ -104,7 +99,7 @@ func runSlowdl(cfg slowdlConfig, out io.Writer) error {
 			c.conn.Close()
 		}
 		close(stop)
-		rssPeak = <-peak
+		srv.peak = w.end()
 		p := <-peaks
 		fdPeak, memPeak = p.fds, p.tcpMem
 		<-healthDone
@@ -136,7 +131,7 @@ func runSlowdl(cfg slowdlConfig, out io.Writer) error {
 		honest.status, honest.got, honest.length, honest.took.Round(100*time.Millisecond), float64(honest.got)/max(honest.took.Seconds(), 1e-9)/1000, verdict)
 	if cfg.pid != 0 {
 		fmt.Fprintf(out, "server              open files %d before, peak %d, %d at %v; RSS %.0f MiB before, peak %.0f MiB (+%.0f MiB); CPU %v\n",
-			fds0, fdPeak, fdsEnd, cfg.window, mib(rss0), mib(rssPeak), mib(rssPeak-rss0), cpuLoad.Round(time.Millisecond))
+			fds0, fdPeak, fdsEnd, cfg.window, mib(srv.rss0), mib(srv.peak), mib(srv.peak-srv.rss0), srv.cpu.Round(time.Millisecond))
 	}
 	if mem0 >= 0 {
 		fmt.Fprintf(out, "kernel TCP memory   %.0f MiB before, peak %.0f MiB (whole host, /proc/net/sockstat)\n", mib(mem0), mib(memPeak))
@@ -150,36 +145,30 @@ func runSlowdl(cfg slowdlConfig, out io.Writer) error {
 // sends each a GET for path, and leaves them unread.
 func dialStalled(ctx context.Context, host, path string, n, rcvbuf int) (clients []*stalledClient, failed int) {
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 64)
-	for i := range n {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			d := &net.Dialer{Timeout: 10 * time.Second, Control: smallRcvbuf(rcvbuf)}
-			conn, err := d.DialContext(ctx, "tcp", host)
-			if err == nil {
-				enc := ""
-				if i%2 == 1 {
-					enc = "Accept-Encoding: br\r\n"
-				}
-				conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-				_, err = fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: duplex-load slowdl\r\n%s\r\n", path, host, enc)
+	// Every connection is tried, and counted when it fails, even once ctx
+	// has ended.
+	inParallelAtMost(context.Background(), n, 64, func(i int) {
+		d := &net.Dialer{Timeout: 10 * time.Second, Control: smallRcvbuf(rcvbuf)}
+		conn, err := d.DialContext(ctx, "tcp", host)
+		if err == nil {
+			enc := ""
+			if i%2 == 1 {
+				enc = "Accept-Encoding: br\r\n"
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				failed++
-				if conn != nil {
-					conn.Close()
-				}
-				return
+			conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			_, err = fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: duplex-load slowdl\r\n%s\r\n", path, host, enc)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			failed++
+			if conn != nil {
+				conn.Close()
 			}
-			clients = append(clients, &stalledClient{conn: conn})
-		}()
-	}
-	wg.Wait()
+			return
+		}
+		clients = append(clients, &stalledClient{conn: conn})
+	})
 	return clients, failed
 }
 
@@ -276,60 +265,9 @@ func (h *healthProbe) print(w io.Writer) {
 type peaks struct{ fds, tcpMem int64 }
 
 func samplePeaks(pid int, stop <-chan struct{}) <-chan peaks {
-	out := make(chan peaks, 1)
-	go func() {
-		var p peaks
-		t := time.NewTicker(200 * time.Millisecond)
-		defer t.Stop()
-		for {
-			p.fds = max(p.fds, openFDs(pid))
-			p.tcpMem = max(p.tcpMem, tcpMemBytes())
-			select {
-			case <-t.C:
-			case <-stop:
-				out <- p
-				return
-			}
-		}
-	}()
-	return out
-}
-
-// openFDs counts a process's open file descriptors (Linux /proc); 0 when
-// unknown.
-func openFDs(pid int) int64 {
-	if pid == 0 {
-		return 0
-	}
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/fd")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	names, _ := f.Readdirnames(-1)
-	return int64(len(names))
-}
-
-// tcpMemBytes is the kernel's TCP buffer memory, host-wide (the "mem"
-// pages of /proc/net/sockstat); -1 when unknown.
-func tcpMemBytes() int64 {
-	b, err := os.ReadFile("/proc/net/sockstat")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if !strings.HasPrefix(line, "TCP:") {
-			continue
-		}
-		f := strings.Fields(line)
-		for i := 0; i+1 < len(f); i++ {
-			if f[i] == "mem" {
-				pages, _ := strconv.ParseInt(f[i+1], 10, 64)
-				return pages * int64(os.Getpagesize())
-			}
-		}
-	}
-	return -1
+	return sample(200*time.Millisecond, stop, func(p peaks) peaks {
+		return peaks{fds: max(p.fds, openFDs(pid)), tcpMem: max(p.tcpMem, tcpMemBytes())}
+	})
 }
 
 // smallRcvbuf sets SO_RCVBUF before connecting (the window scale is

@@ -59,7 +59,7 @@ func (r *result) print(w io.Writer) {
 		fmt.Fprintf(w, "server RSS          %.1f MiB -> %.1f MiB (%.1f KiB per connection)\n", mib(r.rssBefore), mib(r.rssAfter), r.perConnKiB())
 	}
 	if r.cpu > 0 {
-		fmt.Fprintf(w, "server CPU          %v (%.0f%% of one core)\n", r.cpu.Round(time.Millisecond), 100*r.cpu.Seconds()/r.duration.Seconds())
+		fmt.Fprintf(w, "server CPU          %s\n", cpuShare(r.cpu, r.duration))
 	}
 	if r.written > 0 {
 		fmt.Fprintf(w, "server wrote        %.1f MiB (%.0f bytes per delivery)\n", mib(r.written), float64(r.written)/float64(max(r.delivered, 1)))
@@ -125,30 +125,43 @@ func sentAt(b string) (time.Time, bool) {
 	return time.Unix(0, n), err == nil
 }
 
-// rss returns a process's resident set size in bytes (Linux /proc).
-func rss(pid int) int64 {
+// procPath is the path of a process's file under /proc (Linux), or ""
+// when pid is 0: no local server to read, and every read fails.
+func procPath(pid int, name string) string {
 	if pid == 0 {
-		return 0
+		return ""
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	return "/proc/" + strconv.Itoa(pid) + "/" + name
+}
+
+// procField returns the value after key on a line of a process's /proc
+// file name, trimmed, and whether there was one.
+func procField(pid int, name, key string) (string, bool) {
+	b, err := os.ReadFile(procPath(pid, name))
 	if err != nil {
-		return 0
+		return "", false
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024
+		if v, ok := strings.CutPrefix(line, key); ok {
+			return strings.TrimSpace(v), true
 		}
 	}
-	return 0
+	return "", false
+}
+
+// rss returns a process's resident set size in bytes (Linux /proc).
+func rss(pid int) int64 {
+	v, ok := procField(pid, "status", "VmRSS:")
+	if !ok {
+		return 0
+	}
+	kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(v, "kB")), 10, 64)
+	return kb * 1024
 }
 
 // cpuTime returns a process's user+system CPU time (Linux /proc).
 func cpuTime(pid int) time.Duration {
-	if pid == 0 {
-		return 0
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	b, err := os.ReadFile(procPath(pid, "stat"))
 	if err != nil {
 		return 0
 	}
@@ -165,20 +178,112 @@ func cpuTime(pid int) time.Duration {
 // bytesWritten returns what a process has written through write(2) and
 // friends, sockets included (Linux /proc/PID/io, wchar).
 func bytesWritten(pid int) int64 {
-	if pid == 0 {
-		return 0
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
+	v, _ := procField(pid, "io", "wchar:")
+	n, _ := strconv.ParseInt(v, 10, 64)
+	return n
+}
+
+// openFDs counts a process's open file descriptors (Linux /proc); 0 when
+// unknown.
+func openFDs(pid int) int64 {
+	f, err := os.Open(procPath(pid, "fd"))
 	if err != nil {
 		return 0
 	}
+	defer f.Close()
+	names, _ := f.Readdirnames(-1)
+	return int64(len(names))
+}
+
+// tcpMemBytes is the kernel's TCP buffer memory, host-wide (the "mem"
+// pages of /proc/net/sockstat); -1 when unknown.
+func tcpMemBytes() int64 {
+	b, err := os.ReadFile("/proc/net/sockstat")
+	if err != nil {
+		return -1
+	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "wchar:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			return n
+		if !strings.HasPrefix(line, "TCP:") {
+			continue
+		}
+		f := strings.Fields(line)
+		for i := 0; i+1 < len(f); i++ {
+			if f[i] == "mem" {
+				pages, _ := strconv.ParseInt(f[i+1], 10, 64)
+				return pages * int64(os.Getpagesize())
+			}
 		}
 	}
-	return 0
+	return -1
+}
+
+// sample calls next with its last result (the zero T at first) at once
+// and then every period until stop is closed, then sends the last result.
+func sample[T any](period time.Duration, stop <-chan struct{}, next func(T) T) <-chan T {
+	out := make(chan T, 1)
+	go func() {
+		var v T
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			v = next(v)
+			select {
+			case <-t.C:
+			case <-stop:
+				out <- v
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// serverWatch follows a server process through an abusive workload: its
+// CPU time from the start, and its peak RSS, sampled every 50ms.
+type serverWatch struct {
+	pid  int
+	cpu0 time.Duration
+	stop chan struct{}
+	peak <-chan int64
+}
+
+func watchServer(pid int) *serverWatch {
+	stop := make(chan struct{})
+	peak := sample(50*time.Millisecond, stop, func(p int64) int64 { return max(p, rss(pid)) })
+	return &serverWatch{pid: pid, cpu0: cpuTime(pid), stop: stop, peak: peak}
+}
+
+// cpu is the server's CPU time since the watch began.
+func (w *serverWatch) cpu() time.Duration { return cpuTime(w.pid) - w.cpu0 }
+
+// end stops the sampling and returns the peak RSS, read once more now.
+func (w *serverWatch) end() int64 {
+	close(w.stop)
+	return max(<-w.peak, rss(w.pid))
+}
+
+// serverUsage is a server's RSS before an abusive workload and at its
+// peak during it, and the CPU time the workload cost it.
+type serverUsage struct {
+	rss0, peak int64
+	cpu        time.Duration
+}
+
+// print writes the RSS line, ending with cpu when it is not empty;
+// nothing when the RSS was not read.
+func (u serverUsage) print(w io.Writer, cpu string) {
+	if u.peak <= 0 {
+		return
+	}
+	if cpu != "" {
+		cpu = "; CPU " + cpu
+	}
+	fmt.Fprintf(w, "server RSS          %.0f MiB before, peak %.0f MiB (+%.0f MiB)%s\n", mib(u.rss0), mib(u.peak), mib(u.peak-u.rss0), cpu)
+}
+
+// cpuShare is cpu, and the share of one core it is over d.
+func cpuShare(cpu, d time.Duration) string {
+	return fmt.Sprintf("%v (%.0f%% of one core)", cpu.Round(time.Millisecond), 100*cpu.Seconds()/d.Seconds())
 }
 
 // raiseFileLimit lifts RLIMIT_NOFILE as far as allowed: idle runs hold

@@ -43,26 +43,18 @@ type trickleStats struct {
 	victimFailures map[string]int
 }
 
-func runTrickle(cfg trickleConfig, out io.Writer) error {
+func (cfg *trickleConfig) run(out io.Writer) error {
 	st := trickleStats{closes: map[int]int{}, victimFailures: map[string]int{}}
-	cfg.serverGC(cfg.debugURL)
-	rss0 := rss(cfg.pid)
-	var rssPeak int64
-	s, err := withBystander(cfg.abuseConfig, func(ctx context.Context) error {
-		stop := make(chan struct{})
-		peak := sampleRSS(cfg.pid, stop)
+	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
 		actx, cancel := context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
 		var wg sync.WaitGroup
 		for i := range cfg.tricklers {
-			wg.Add(1)
-			go func() { defer wg.Done(); trickler(actx, cfg, i, &st) }()
+			wg.Go(func() { trickler(actx, cfg, i, &st) })
 		}
 		time.Sleep(time.Second) // the tricklers first: the victim comes to a server they hold
 		victim(actx, cfg, &st)
 		wg.Wait()
-		close(stop)
-		rssPeak = <-peak
 		return nil
 	})
 	if err != nil {
@@ -81,9 +73,7 @@ func runTrickle(cfg trickleConfig, out io.Writer) error {
 		len(st.victimUpload), r(pct(st.victimUpload, .5)), r(pct(st.victimUpload, 1)),
 		len(st.victimText), r(pct(st.victimText, .5)), r(pct(st.victimText, 1)), st.victimFailures)
 	st.mu.Unlock()
-	if rssPeak > 0 {
-		fmt.Fprintf(out, "server RSS          %.0f MiB before, peak %.0f MiB (+%.0f MiB)\n", mib(rss0), mib(rssPeak), mib(rssPeak-rss0))
-	}
+	u.print(out, "")
 	s.print(out)
 	return nil
 }
@@ -92,7 +82,7 @@ func runTrickle(cfg trickleConfig, out io.Writer) error {
 // WebSocket frame of its own every interval, on the raw TCP connection (a
 // WebSocket library would buffer the frames of an unfinished message),
 // reconnecting whenever the server closes it, until ctx ends.
-func trickler(ctx context.Context, cfg trickleConfig, i int, st *trickleStats) {
+func trickler(ctx context.Context, cfg *trickleConfig, i int, st *trickleStats) {
 	room := randomRoom(fmt.Sprintf("trickle%d", i))
 	hdr, _ := shared.EncodeUpload("up", shared.Upload{Room: room, Name: "slow.png"}, []byte{0})
 	for ctx.Err() == nil {
@@ -188,7 +178,7 @@ func maskedFrame(b0 byte, p []byte) []byte {
 // victim uploads a small image every second and, on the same
 // connection, sends a text every 500ms, until ctx ends, timing each
 // answer (waiting up to 20s for it).
-func victim(ctx context.Context, cfg trickleConfig, st *trickleStats) {
+func victim(ctx context.Context, cfg *trickleConfig, st *trickleStats) {
 	room := randomRoom("victim")
 	fail := func(what string) {
 		st.mu.Lock()
@@ -266,23 +256,19 @@ func victim(ctx context.Context, cfg trickleConfig, st *trickleStats) {
 	var pngBuf bytes.Buffer
 	png.Encode(&pngBuf, img)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // the texts
-		defer wg.Done()
+	wg.Go(func() { // the texts
 		for k := 0; ctx.Err() == nil; k++ {
 			id := fmt.Sprintf("v-send-%d", k)
 			b, _ := shared.Encode(shared.TypeSend, id, &shared.Send{Room: room, MsgID: id, Body: "hello"})
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				request(id, func() error { return c.conn.Write(context.Background(), websocket.MessageText, b) }, "send", &st.victimText)
-			}()
+			})
 			select {
 			case <-ctx.Done():
 			case <-time.After(500 * time.Millisecond):
 			}
 		}
-	}()
+	})
 	for k := 0; ctx.Err() == nil; k++ {
 		t0 := time.Now()
 		id := fmt.Sprintf("v-up-%d", k)

@@ -6,9 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/coder/websocket"
 	"github.com/duplex-chat/duplex/shared"
@@ -21,67 +18,18 @@ type typingFloodConfig struct {
 	flooders int
 }
 
-func runTypingFlood(cfg typingFloodConfig, out io.Writer) error {
-	var written, connects atomic.Int64
-	var mu sync.Mutex
-	closes := map[int]int{}
+func (cfg *typingFloodConfig) run(out io.Writer) error {
+	var st abuserCounts
 	room := randomRoom("typing")
-	cfg.serverGC(cfg.debugURL)
-	rss0 := rss(cfg.pid)
-	var rssPeak int64
-	var cpuLoad time.Duration
-	s, err := withBystander(cfg.abuseConfig, func(ctx context.Context) error {
+	frame, _ := shared.Encode(shared.TypeTyping, "", &shared.Typing{Room: room})
+	s, u, err := withBystanderWatched(cfg.abuseConfig, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
-		stop := make(chan struct{})
-		peak := sampleRSS(cfg.pid, stop)
-		c0 := cpuTime(cfg.pid)
-		var wg sync.WaitGroup
-		for i := range cfg.flooders {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for k := 0; ctx.Err() == nil; k++ {
-					c, err := dialAbuser(ctx, cfg.url, 24000+i, fmt.Sprintf("typist-%d-%d", i, k), room)
-					if err != nil {
-						if ctx.Err() == nil {
-							time.Sleep(100 * time.Millisecond)
-						}
-						continue
-					}
-					connects.Add(1)
-					done := make(chan int, 1)
-					go func() { // read (and drop) until the connection ends
-						for {
-							if _, _, err := c.conn.Read(context.Background()); err != nil {
-								done <- closeCode(err)
-								return
-							}
-						}
-					}()
-					frame, _ := shared.Encode(shared.TypeTyping, "", &shared.Typing{Room: room})
-					for ctx.Err() == nil {
-						if err := c.writeRaw(ctx, frame); err != nil {
-							break
-						}
-						written.Add(1)
-					}
-					if ctx.Err() != nil {
-						c.conn.CloseNow()
-					}
-					code := <-done
-					if ctx.Err() == nil {
-						mu.Lock()
-						closes[code]++
-						mu.Unlock()
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		cpuLoad = cpuTime(cfg.pid) - c0
-		close(stop)
-		rssPeak = <-peak
+		inParallel(cfg.flooders, func(i int) {
+			redial(ctx, cfg.url, 24000+i, fmt.Sprintf("typist-%d", i), room, func(c *rawConn, _ int) {
+				st.flood(ctx, c, func(int) error { return c.writeRaw(ctx, frame) }, nil)
+			})
+		})
 		return nil
 	})
 	if err != nil {
@@ -89,14 +37,9 @@ func runTypingFlood(cfg typingFloodConfig, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "workload            typing: %d connections in one room writing typing frames as fast as they can, reconnecting when closed, for %v\n", cfg.flooders, cfg.duration)
 	s.print(out)
-	mu.Lock()
-	fmt.Fprintf(out, "flooders            %d typing frames written (%.0f/s); %d connections, closed by code %v\n",
-		written.Load(), float64(written.Load())/cfg.duration.Seconds(), connects.Load(), closes)
-	mu.Unlock()
-	if rssPeak > 0 {
-		fmt.Fprintf(out, "server RSS          %.0f MiB before, peak %.0f MiB (+%.0f MiB); CPU %v (%.0f%% of one core)\n",
-			mib(rss0), mib(rssPeak), mib(rssPeak-rss0), cpuLoad.Round(time.Millisecond), 100*cpuLoad.Seconds()/cfg.duration.Seconds())
-	}
+	fmt.Fprintf(out, "flooders            %d typing frames written (%.0f/s); %s\n",
+		st.written.Load(), float64(st.written.Load())/cfg.duration.Seconds(), st.connections())
+	u.print(out, cpuShare(u.cpu, cfg.duration))
 	return nil
 }
 

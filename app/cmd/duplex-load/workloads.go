@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	mathrand "math/rand/v2"
 	"net/http"
 	"os"
@@ -24,10 +25,19 @@ type fanoutConfig struct {
 	rate             float64
 }
 
+func (cfg *fanoutConfig) run(w io.Writer) error { return report(w, runFanout, *cfg) }
+
 type roomsConfig struct {
 	common
 	rooms, members, size int
 	memberRate           float64
+}
+
+func (cfg *roomsConfig) run(w io.Writer) error {
+	if err := cfg.duplexOnly("rooms", "rooms"); err != nil {
+		return err
+	}
+	return report(w, runRooms, *cfg)
 }
 
 type idleConfig struct {
@@ -35,6 +45,8 @@ type idleConfig struct {
 	conns   int
 	oneRoom bool // every connection in one room: presence at scale
 }
+
+func (cfg *idleConfig) run(w io.Writer) error { return report(w, runIdle, *cfg) }
 
 // receiver counts and times the deliveries of one subscriber. Bodies carry
 // a publish number n; seen detects duplicates.
@@ -92,6 +104,15 @@ func (c *common) dial(ctx context.Context, room string, i int, onBody func(strin
 		return nil, err // not a typed nil in the interface
 	}
 	return p, nil
+}
+
+// duplexOnly refuses the naive loop for a workload that needs what it
+// lacks.
+func (c *common) duplexOnly(workload, lacks string) error {
+	if c.naive {
+		return fmt.Errorf("the naive loop has no %s; run %s against Duplex", lacks, workload)
+	}
+	return nil
 }
 
 // serverGC asks the server's debug listener to collect garbage and return
@@ -156,9 +177,7 @@ func publish(ctx context.Context, pubs []peer, rate float64, d time.Duration, si
 	per := rate / float64(len(pubs))
 	begin := time.Now()
 	for pi, p := range pubs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			// A random phase, so that many slow publishers do not all send
 			// at the same instants.
 			start := time.Now().Add(-time.Duration(mathrand.Float64() * float64(time.Second) / per))
@@ -183,7 +202,7 @@ func publish(ctx context.Context, pubs []peer, rate float64, d time.Duration, si
 					n.Add(1)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return n.Load(), bad.Load()
@@ -228,9 +247,6 @@ func collect(r *result, recv []*receiver) {
 func runRooms(cfg roomsConfig) (*result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
-	if cfg.naive {
-		return nil, fmt.Errorf("the naive loop has no rooms; run rooms against Duplex")
-	}
 	prefix := randomRoom("rooms")
 	n := cfg.rooms * cfg.members
 	r := &result{name: fmt.Sprintf("rooms rooms=%d members=%d member-rate=%.2f/s size=%dB", cfg.rooms, cfg.members, cfg.memberRate, cfg.size)}
@@ -250,14 +266,12 @@ func runRooms(cfg roomsConfig) (*result, error) {
 	var sent, errs atomic.Int64
 	var wg sync.WaitGroup
 	for room := 0; room < cfg.rooms; room++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			members := peers[room*cfg.members : (room+1)*cfg.members]
 			s, e := publish(ctx, members, cfg.memberRate*float64(cfg.members), cfg.duration, cfg.size)
 			sent.Add(s)
 			errs.Add(e)
-		}()
+		})
 	}
 	wg.Wait()
 	r.duration = cfg.duration
