@@ -98,6 +98,9 @@ var migrations = []string{
 	// 9 (who reacted): the first reactors of a message's emoji, read by
 	// index in time order, a few rows each (reactions.go: reactionLists).
 	`CREATE INDEX reactions_by_emoji ON reactions (room, seq, emoji, at);`,
+	// 10: how far a cluster node's projection has applied the log
+	// (logcursor.go).
+	`CREATE TABLE log_cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;`,
 }
 
 // Store is a store.Store on one SQLite file.
@@ -251,6 +254,18 @@ func (s *Store) migrate() (migrated bool, err error) {
 // batch, so concurrent sends share one fsync (group commit). Events and
 // replies are checked and applied inside it (events.go).
 func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Result, error) {
+	return s.append(ctx, msgs, true)
+}
+
+// Plan returns what Append(msgs) would return now, writing nothing: the
+// same rules in a transaction that is rolled back. A cluster node plans a
+// batch against its projection, appends the planned changes to the room's
+// log, and then applies them (server/cluster).
+func (s *Store) Plan(ctx context.Context, msgs []store.NewMessage) ([]store.Result, error) {
+	return s.append(ctx, msgs, false)
+}
+
+func (s *Store) append(ctx context.Context, msgs []store.NewMessage, commit bool) ([]store.Result, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: begin: %w", err)
@@ -313,6 +328,9 @@ func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Re
 		} else if res[i].Message, err = s.view(ctx, tx, m.Room, head); err != nil {
 			return nil, err
 		}
+	}
+	if !commit {
+		return res, nil // the deferred Rollback undoes it
 	}
 	s.mu.Lock()
 	clock := s.clock

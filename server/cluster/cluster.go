@@ -1,0 +1,558 @@
+// Package cluster makes a Duplex node a member of a cluster on NATS
+// JetStream (issue #16). The log of every room lives in one JetStream
+// stream, one subject per room; each node keeps its SQLite store as a
+// projection of that log, which it can rebuild from the log.
+//
+// A change to a room (a message, an edit, a deletion, a reaction, the
+// room's creation, an access grant or revoke) is planned against the
+// node's projection with the store's own rules, appended to the room's
+// subject with JetStream's expected-last-subject-sequence set to the last
+// record of that room the projection has applied, and then applied. When
+// another node appended first, JetStream refuses the append; the node
+// waits until its follower has applied the room's log up to the record
+// JetStream named, and plans again. So the log, not a lock, orders a room:
+// every node applies the same records in the same order with the same
+// rules and ends in the same state, and a msg_id resent to any node, at
+// any later time, finds the original in the projection (idempotency does
+// not depend on JetStream's duplicate window).
+//
+// The follower is one ordered consumer over every room's subject: it
+// applies the records other nodes appended, and hands each new message to
+// the node's local broker, which fans it out to this node's sessions.
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/duplex-chat/duplex/server/broker"
+	"github.com/duplex-chat/duplex/server/store"
+	"github.com/duplex-chat/duplex/server/store/sqlite"
+	"github.com/duplex-chat/duplex/shared"
+)
+
+// Config says how a node joins the cluster.
+type Config struct {
+	// URL is the NATS server list (comma-separated), as nats.Connect takes.
+	URL string
+	// Stream is the JetStream stream of room logs (default DUPLEX_ROOMS),
+	// Subject its subject prefix (default duplex.room): room r's log is
+	// Subject + "." + r.
+	Stream, Subject string
+	// Replicas is the stream's replication factor: 3 on a three-server
+	// NATS cluster (an append is acknowledged when a quorum has it), 1 for
+	// one NATS server. Default 1.
+	Replicas int
+	// Duplicates is JetStream's duplicate window. Duplex does not depend
+	// on it (see the package comment); default 2 minutes.
+	Duplicates time.Duration
+	// Name names this node in logs and in NATS.
+	Name string
+	// CatchUp is how long an append waits for the follower to apply what
+	// another node appended first (default 10 s).
+	CatchUp time.Duration
+	Log     *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.Stream == "" {
+		c.Stream = "DUPLEX_ROOMS"
+	}
+	if c.Subject == "" {
+		c.Subject = "duplex.room"
+	}
+	if c.Replicas <= 0 {
+		c.Replicas = 1
+	}
+	if c.Duplicates <= 0 {
+		c.Duplicates = 2 * time.Minute
+	}
+	if c.CatchUp <= 0 {
+		c.CatchUp = 10 * time.Second
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+}
+
+// Node is a cluster member's store: a store.Store whose changes to rooms
+// go through the log. Reads (history, search, unread counts) are served by
+// the embedded projection.
+type Node struct {
+	*sqlite.Store // the projection
+
+	cfg    Config
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	local  *broker.Memory
+	follow jetstream.ConsumeContext
+
+	// mu serializes changes to the projection: appends and the follower.
+	mu      sync.Mutex
+	applied map[string]uint64 // room -> stream seq of its last record applied
+	pos     uint64            // every record up to pos is applied
+	moved   chan struct{}     // closed and replaced when pos moves
+	dirty   map[string]uint64 // cursors not yet saved
+	saving  bool
+	closed  bool
+}
+
+var (
+	_ store.Store  = (*Node)(nil)
+	_ store.Pinger = (*Node)(nil)
+)
+
+// ErrUnavailable wraps every failure to reach the log: the change was not
+// acknowledged and may be retried.
+var ErrUnavailable = errors.New("cluster: the room log is unavailable")
+
+// Open connects to NATS, creates or updates the stream, and starts
+// following the log from where proj left it. It returns once the
+// projection has caught up with the log as it stood at Open.
+func Open(ctx context.Context, cfg Config, proj *sqlite.Store) (*Node, error) {
+	cfg.defaults()
+	n := &Node{Store: proj, cfg: cfg, local: broker.NewMemory(), applied: map[string]uint64{},
+		moved: make(chan struct{}), dirty: map[string]uint64{}}
+	cursors, err := proj.LogCursors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for name, seq := range cursors {
+		if name == "" {
+			n.pos = seq
+		} else {
+			n.applied[name] = seq
+		}
+	}
+	n.nc, err = nats.Connect(cfg.URL, nats.Name("duplex "+cfg.Name), nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond), nats.RetryOnFailedConnect(true))
+	if err != nil {
+		return nil, fmt.Errorf("cluster: connect %s: %w", cfg.URL, err)
+	}
+	if n.js, err = jetstream.New(n.nc); err != nil {
+		n.nc.Close()
+		return nil, err
+	}
+	n.stream, err = n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        cfg.Stream,
+		Subjects:    []string{cfg.Subject + ".>"},
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.Replicas,
+		Duplicates:  cfg.Duplicates,
+		AllowDirect: true,
+	})
+	if err != nil {
+		n.nc.Close()
+		return nil, fmt.Errorf("cluster: stream %s: %w", cfg.Stream, err)
+	}
+	info, err := n.stream.Info(ctx)
+	if err != nil {
+		n.nc.Close()
+		return nil, fmt.Errorf("cluster: stream %s: %w", cfg.Stream, err)
+	}
+	if err := n.startFollowing(ctx); err != nil {
+		n.nc.Close()
+		return nil, err
+	}
+	if err := n.waitApplied(ctx, info.State.LastSeq); err != nil {
+		n.Close()
+		return nil, fmt.Errorf("cluster: catching up with the log: %w", err)
+	}
+	return n, nil
+}
+
+// Broker is the node's local fan-out: what this node appended (the server
+// publishes it) and what the follower applied from other nodes.
+func (n *Node) Broker() broker.Broker { return n.local }
+
+// Close stops following and closes the connection and the projection.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	n.closed = true
+	n.mu.Unlock()
+	if n.follow != nil {
+		n.follow.Stop()
+	}
+	n.saveCursors()
+	n.nc.Close()
+	return n.Store.Close()
+}
+
+// Ping implements store.Pinger: the node is ready when NATS is connected
+// and its projection can write.
+func (n *Node) Ping(ctx context.Context) error {
+	if !n.nc.IsConnected() {
+		return fmt.Errorf("%w: NATS is %s", ErrUnavailable, n.nc.Status())
+	}
+	return n.Store.Ping(ctx)
+}
+
+// record is one change in a room's log.
+type record struct {
+	Op   string            `json:"op"` // opMessage, opCreate, opGrant, opRevoke
+	Msg  *store.NewMessage `json:"msg,omitempty"`
+	Seq  int64             `json:"seq,omitempty"` // the room seq the appender's plan gave Msg
+	Meta *store.RoomMeta   `json:"meta,omitempty"`
+	User string            `json:"user,omitempty"`
+}
+
+const (
+	opMessage = "message"
+	opCreate  = "create"
+	opGrant   = "grant"
+	opRevoke  = "revoke"
+)
+
+func (n *Node) subject(room string) string { return n.cfg.Subject + "." + room }
+
+// Append implements store.Store: each room's new messages and events go to
+// its log, then to the projection. Results are in the order of msgs.
+func (n *Node) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Result, error) {
+	byRoom := map[string][]int{}
+	var rooms []string
+	for i, m := range msgs {
+		if byRoom[m.Room] == nil {
+			rooms = append(rooms, m.Room)
+		}
+		byRoom[m.Room] = append(byRoom[m.Room], i)
+	}
+	out := make([]store.Result, len(msgs))
+	for _, room := range rooms {
+		idx := byRoom[room]
+		batch := make([]store.NewMessage, len(idx))
+		for k, i := range idx {
+			batch[k] = msgs[i]
+		}
+		var res []store.Result
+		err := n.change(ctx, room, func() ([]record, error) {
+			plan, err := n.Store.Plan(ctx, batch)
+			if err != nil {
+				return nil, err
+			}
+			var recs []record
+			for k, r := range plan {
+				if r.Err == nil && !r.Duplicate {
+					recs = append(recs, record{Op: opMessage, Msg: &batch[k], Seq: r.Message.Seq})
+				}
+			}
+			return recs, nil
+		}, func() error {
+			var err error
+			res, err = n.Store.Append(ctx, batch)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for k, i := range idx {
+			out[i] = res[k]
+		}
+	}
+	return out, nil
+}
+
+// CreateRoom implements store.Store through the room's log.
+func (n *Node) CreateRoom(ctx context.Context, meta store.RoomMeta) (existing store.RoomMeta, created bool, err error) {
+	err = n.change(ctx, meta.Name, func() ([]record, error) {
+		if _, ok, err := n.Store.Room(ctx, meta.Name); err != nil || ok {
+			return nil, err
+		}
+		return []record{{Op: opCreate, Meta: &meta}}, nil
+	}, func() error {
+		existing, created, err = n.Store.CreateRoom(ctx, meta)
+		return err
+	})
+	return existing, created, err
+}
+
+// Grant implements store.Store through the room's log.
+func (n *Node) Grant(ctx context.Context, room, user string) error {
+	return n.access(ctx, opGrant, room, user)
+}
+
+// Revoke implements store.Store through the room's log.
+func (n *Node) Revoke(ctx context.Context, room, user string) error {
+	return n.access(ctx, opRevoke, room, user)
+}
+
+func (n *Node) access(ctx context.Context, op, room, user string) error {
+	return n.change(ctx, room, func() ([]record, error) {
+		has, err := n.Store.HasAccess(ctx, room, user)
+		if err != nil || has == (op == opGrant) {
+			return nil, err // nothing to change
+		}
+		return []record{{Op: op, User: user}}, nil
+	}, func() error { return n.applyAccess(ctx, op, room, user) })
+}
+
+func (n *Node) applyAccess(ctx context.Context, op, room, user string) error {
+	if op == opGrant {
+		return n.Store.Grant(ctx, room, user)
+	}
+	return n.Store.Revoke(ctx, room, user)
+}
+
+// change appends to room's log what plan says, then runs apply, under the
+// projection's lock. When another node appended to the room first, it
+// waits for the follower to apply that and plans again. An empty plan
+// only runs apply.
+func (n *Node) change(ctx context.Context, room string, plan func() ([]record, error), apply func() error) error {
+	if !n.nc.IsConnected() {
+		return fmt.Errorf("%w: NATS is %s", ErrUnavailable, n.nc.Status())
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.CatchUp)
+	defer cancel()
+	for {
+		n.mu.Lock()
+		recs, err := plan()
+		if err != nil {
+			n.mu.Unlock()
+			return err
+		}
+		last := n.applied[room]
+		conflict := uint64(0)
+		for _, rec := range recs {
+			seq, err := n.publish(ctx, room, rec, last)
+			if errors.As(err, new(wrongLast)) {
+				conflict = uint64(err.(wrongLast))
+				break
+			}
+			if err != nil {
+				n.mu.Unlock()
+				// The records before this one are in the log: the
+				// follower applies them, and a retry finds them there.
+				return fmt.Errorf("%w: %v", ErrUnavailable, err)
+			}
+			last = seq
+		}
+		if conflict == 0 {
+			err := apply()
+			if err == nil && len(recs) > 0 {
+				n.appliedLocked(room, last)
+			}
+			n.mu.Unlock()
+			return err
+		}
+		n.mu.Unlock()
+		if err := n.waitApplied(ctx, conflict); err != nil {
+			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		n.mu.Lock()
+		if n.applied[room] < conflict {
+			// Every record up to conflict is applied, the room's
+			// included (its last record is conflict itself).
+			n.applied[room] = conflict
+		}
+		n.mu.Unlock()
+	}
+}
+
+// wrongLast is JetStream's refusal of an append because the room's log
+// has moved on: its value is the log's last sequence for the room.
+type wrongLast uint64
+
+func (w wrongLast) Error() string { return fmt.Sprintf("the room's log moved on to %d", uint64(w)) }
+
+// publish appends rec to room's subject if its last record is last.
+func (n *Node) publish(ctx context.Context, room string, rec record, last uint64) (uint64, error) {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return 0, err
+	}
+	ack, err := n.js.Publish(ctx, n.subject(room), data, jetstream.WithExpectLastSequencePerSubject(last))
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+		// "wrong last sequence: N"
+		desc := apiErr.Description
+		seq, perr := strconv.ParseUint(strings.TrimSpace(desc[strings.LastIndex(desc, ":")+1:]), 10, 64)
+		if perr != nil || seq <= last {
+			seq = last + 1 // unknown: wait for at least the next one
+		}
+		return 0, wrongLast(seq)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return ack.Sequence, nil
+}
+
+// appliedLocked records that room's log is applied up to seq.
+func (n *Node) appliedLocked(room string, seq uint64) {
+	if seq > n.applied[room] {
+		n.applied[room] = seq
+		n.dirty[room] = seq
+		n.saveSoonLocked()
+	}
+}
+
+// startFollowing consumes every room's log after pos.
+func (n *Node) startFollowing(ctx context.Context) error {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{n.cfg.Subject + ".>"}}
+	if n.pos > 0 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = n.pos + 1
+	}
+	cons, err := n.stream.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("cluster: follow: %w", err)
+	}
+	n.follow, err = cons.Consume(n.apply)
+	if err != nil {
+		return fmt.Errorf("cluster: follow: %w", err)
+	}
+	return nil
+}
+
+// apply is the follower: it applies one record of the log, unless this
+// node applied it when appending it.
+func (n *Node) apply(msg jetstream.Msg) {
+	meta, err := msg.Metadata()
+	if err != nil {
+		n.cfg.Log.Error("cluster: a log record without metadata", "err", err)
+		return
+	}
+	seq := meta.Sequence.Stream
+	room := strings.TrimPrefix(msg.Subject(), n.cfg.Subject+".")
+	var rec record
+	if err := json.Unmarshal(msg.Data(), &rec); err != nil {
+		n.cfg.Log.Error("cluster: an unreadable log record", "room", room, "seq", seq, "err", err)
+		n.advance(room, seq)
+		return
+	}
+	var published []shared.Message
+	for attempt := 0; ; attempt++ {
+		n.mu.Lock()
+		if n.closed {
+			n.mu.Unlock()
+			return
+		}
+		if seq <= n.applied[room] {
+			n.advanceLocked(seq)
+			n.mu.Unlock()
+			return
+		}
+		published, err = n.applyRecord(room, rec)
+		if err == nil {
+			n.appliedLocked(room, seq)
+			n.advanceLocked(seq)
+			n.mu.Unlock()
+			break
+		}
+		n.mu.Unlock()
+		// The projection could not write (a full disk): the log keeps
+		// the record; try again until it can.
+		n.cfg.Log.Error("cluster: applying a log record", "room", room, "seq", seq, "attempt", attempt, "err", err)
+		time.Sleep(min(time.Duration(attempt+1)*100*time.Millisecond, 5*time.Second))
+	}
+	for _, m := range published {
+		n.local.Publish(context.Background(), m)
+	}
+}
+
+// applyRecord applies rec to the projection and returns the new messages
+// to fan out locally.
+func (n *Node) applyRecord(room string, rec record) ([]shared.Message, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	switch rec.Op {
+	case opMessage:
+		if rec.Msg == nil || rec.Msg.Room != room {
+			return nil, nil
+		}
+		res, err := n.Store.Append(ctx, []store.NewMessage{*rec.Msg})
+		if err != nil {
+			return nil, err
+		}
+		r := res[0]
+		if r.Err == nil && !r.Duplicate && r.Message.Seq != rec.Seq {
+			n.cfg.Log.Error("cluster: the projection diverged from the log", "room", room, "msg_id", rec.Msg.MsgID, "seq", r.Message.Seq, "planned", rec.Seq)
+		}
+		if r.Err != nil || r.Duplicate {
+			return nil, nil
+		}
+		return []shared.Message{r.Message}, nil
+	case opCreate:
+		if rec.Meta != nil && rec.Meta.Name == room {
+			_, _, err := n.Store.CreateRoom(ctx, *rec.Meta)
+			return nil, err
+		}
+	case opGrant, opRevoke:
+		return nil, n.applyAccess(ctx, rec.Op, room, rec.User)
+	}
+	return nil, nil
+}
+
+func (n *Node) advance(room string, seq uint64) {
+	n.mu.Lock()
+	n.appliedLocked(room, seq)
+	n.advanceLocked(seq)
+	n.mu.Unlock()
+}
+
+// advanceLocked moves pos to seq and wakes whoever waits for it.
+func (n *Node) advanceLocked(seq uint64) {
+	if seq <= n.pos {
+		return
+	}
+	n.pos = seq
+	n.dirty[""] = seq
+	close(n.moved)
+	n.moved = make(chan struct{})
+	n.saveSoonLocked()
+}
+
+// waitApplied returns once every record up to seq is applied.
+func (n *Node) waitApplied(ctx context.Context, seq uint64) error {
+	for {
+		n.mu.Lock()
+		pos, moved := n.pos, n.moved
+		n.mu.Unlock()
+		if pos >= seq {
+			return nil
+		}
+		select {
+		case <-moved:
+		case <-ctx.Done():
+			return fmt.Errorf("the log is applied up to %d, waiting for %d: %w", pos, seq, ctx.Err())
+		}
+	}
+}
+
+// saveSoonLocked writes the cursors within a second: they only save work
+// at a restart (a record applied twice is a duplicate by its msg_id).
+func (n *Node) saveSoonLocked() {
+	if n.saving || n.closed {
+		return
+	}
+	n.saving = true
+	time.AfterFunc(time.Second, func() {
+		n.mu.Lock()
+		closed := n.closed
+		n.mu.Unlock()
+		if !closed { // else Close saves them
+			n.saveCursors()
+		}
+	})
+}
+
+func (n *Node) saveCursors() {
+	n.mu.Lock()
+	dirty := n.dirty
+	n.dirty = map[string]uint64{}
+	n.saving = false
+	n.mu.Unlock()
+	if err := n.Store.SetLogCursors(context.Background(), dirty); err != nil {
+		n.cfg.Log.Warn("cluster: saving log cursors", "err", err)
+	}
+}

@@ -1,0 +1,50 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+)
+
+// LogCursors returns every cursor SetLogCursors stored: for a cluster
+// node (server/cluster), the last log sequence its projection applied, per
+// room and overall. A fresh database has none.
+func (s *Store) LogCursors(ctx context.Context) (map[string]uint64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, seq FROM log_cursors`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: read log cursors: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]uint64)
+	for rows.Next() {
+		var name string
+		var seq uint64
+		if err := rows.Scan(&name, &seq); err != nil {
+			return nil, fmt.Errorf("sqlite store: read log cursors: %w", err)
+		}
+		out[name] = seq
+	}
+	return out, rows.Err()
+}
+
+// SetLogCursors stores cursors in one transaction, each only moving
+// forward.
+func (s *Store) SetLogCursors(ctx context.Context, cursors map[string]uint64) error {
+	if len(cursors) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite store: write log cursors: %w", err)
+	}
+	defer tx.Rollback()
+	for name, seq := range cursors {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO log_cursors (name, seq) VALUES (?, ?)
+			ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)`, name, seq); err != nil {
+			return fmt.Errorf("sqlite store: write log cursors: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite store: write log cursors: %w", err)
+	}
+	return nil
+}
