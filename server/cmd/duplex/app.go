@@ -17,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/duplex-chat/duplex/app/ui"
 	"github.com/duplex-chat/duplex/server"
+	"github.com/duplex-chat/duplex/server/broker"
 	"github.com/duplex-chat/duplex/server/files"
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/server/store/sqlite"
@@ -41,12 +42,21 @@ type duplexApp struct {
 
 func newApp(cfg config) (*duplexApp, error) {
 	var st store.Store = store.NewMemory()
+	var bro broker.Broker // nil: in-process
 	if !cfg.memory {
 		s, err := sqlite.Open(cfg.dataDir)
 		if err != nil {
 			return nil, err
 		}
 		st = s
+		if cfg.cluster.natsURL != "" {
+			node, err := cfg.cluster.open(s)
+			if err != nil {
+				s.Close()
+				return nil, err
+			}
+			st, bro = node, node.Broker()
+		}
 	}
 	ids, err := newIdentities(cfg)
 	if err != nil {
@@ -61,7 +71,7 @@ func newApp(cfg config) (*duplexApp, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts := &server.Options{
-		Store: st, OriginPatterns: cfg.origins, QueueSize: cfg.queueSize, CoalesceDelay: cfg.coalesce,
+		Store: st, Broker: bro, OriginPatterns: cfg.origins, QueueSize: cfg.queueSize, CoalesceDelay: cfg.coalesce,
 		SessionKey: ids.key, VerifyToken: ids.verifyJWT, NoAnonymous: cfg.noAnonymous, Authorize: authorize,
 		MaxConns: cfg.maxConns, MaxConnsPerAddr: cfg.maxConnsPerAddr, FrameTimeout: cfg.frameTimeout,
 		Metrics: reg, Files: fstore,
