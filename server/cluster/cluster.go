@@ -172,9 +172,18 @@ func Open(ctx context.Context, cfg Config, proj *sqlite.Store) (*Node, error) {
 	return n, nil
 }
 
-// Broker is the node's local fan-out: what this node appended (the server
-// publishes it) and what the follower applied from other nodes.
-func (n *Node) Broker() broker.Broker { return n.local }
+// Broker is the node's local fan-out of every new message of the log,
+// this node's and the others', in the order the projection applied them:
+// the node publishes each under the lock that orders its applies, so a
+// room's messages reach the sessions in seq order. Its Publish does
+// nothing (the server publishes what it committed; the node already has).
+func (n *Node) Broker() broker.Broker { return nodeBroker{n.local} }
+
+type nodeBroker struct{ local *broker.Memory }
+
+func (nodeBroker) Publish(context.Context, shared.Message) error { return nil }
+
+func (b nodeBroker) Subscribe(fn func(shared.Message)) func() { return b.local.Subscribe(fn) }
 
 // Close stops following and closes the connection and the projection.
 func (n *Node) Close() error {
@@ -249,7 +258,13 @@ func (n *Node) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Res
 			return recs, nil
 		}, func() error {
 			var err error
-			res, err = n.Store.Append(ctx, batch)
+			if res, err = n.Store.Append(ctx, batch); err == nil {
+				for _, r := range res {
+					if r.Err == nil && !r.Duplicate {
+						n.local.Publish(ctx, r.Message)
+					}
+				}
+			}
 			return err
 		})
 		if err != nil {
@@ -444,6 +459,9 @@ func (n *Node) apply(msg jetstream.Msg) {
 		}
 		published, err = n.applyRecord(room, rec)
 		if err == nil {
+			for _, m := range published {
+				n.local.Publish(context.Background(), m)
+			}
 			n.appliedLocked(room, seq)
 			n.advanceLocked(seq)
 			n.mu.Unlock()
@@ -454,9 +472,6 @@ func (n *Node) apply(msg jetstream.Msg) {
 		// the record; try again until it can.
 		n.cfg.Log.Error("cluster: applying a log record", "room", room, "seq", seq, "attempt", attempt, "err", err)
 		time.Sleep(min(time.Duration(attempt+1)*100*time.Millisecond, 5*time.Second))
-	}
-	for _, m := range published {
-		n.local.Publish(context.Background(), m)
 	}
 }
 
