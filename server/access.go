@@ -244,30 +244,33 @@ func (s *session) manage(ctx context.Context, action Action, roomName, user stri
 }
 
 func (s *session) invite(ctx context.Context, id string, inv *shared.Invite) {
-	if _, err := s.manage(ctx, ActionInvite, inv.Room, inv.User); err != nil {
-		s.fail(id, err)
-		return
+	if s.changeAccess(ctx, id, ActionInvite, inv.Room, inv.User, s.srv.opts.Store.Grant) {
+		s.srv.roomsChanged()
+		s.reply(shared.TypeAck, id, &shared.Invite{Room: inv.Room, User: inv.User})
 	}
-	if err := s.srv.opts.Store.Grant(ctx, inv.Room, inv.User); err != nil {
-		s.fail(id, err)
-		return
-	}
-	s.srv.roomsChanged()
-	s.reply(shared.TypeAck, id, &shared.Invite{Room: inv.Room, User: inv.User})
 }
 
 func (s *session) remove(ctx context.Context, id string, rm *shared.Remove) {
-	if _, err := s.manage(ctx, ActionRemove, rm.Room, rm.User); err != nil {
-		s.fail(id, err)
-		return
+	if s.changeAccess(ctx, id, ActionRemove, rm.Room, rm.User, s.srv.opts.Store.Revoke) {
+		s.srv.evict(rm.Room, rm.User)
+		s.srv.roomsChanged()
+		s.reply(shared.TypeAck, id, &shared.Invite{Room: rm.Room, User: rm.User})
 	}
-	if err := s.srv.opts.Store.Revoke(ctx, rm.Room, rm.User); err != nil {
+}
+
+// changeAccess checks that the session may take action on user's access
+// to room, then makes the change in the store (its Grant or Revoke). On
+// an error it fails request id and reports false.
+func (s *session) changeAccess(ctx context.Context, id string, action Action, room, user string, change func(ctx context.Context, room, user string) error) bool {
+	if _, err := s.manage(ctx, action, room, user); err != nil {
 		s.fail(id, err)
-		return
+		return false
 	}
-	s.srv.evict(rm.Room, rm.User)
-	s.srv.roomsChanged()
-	s.reply(shared.TypeAck, id, &shared.Invite{Room: rm.Room, User: rm.User})
+	if err := change(ctx, room, user); err != nil {
+		s.fail(id, err)
+		return false
+	}
+	return true
 }
 
 // evict ends every subscription of user's sessions on this node to room

@@ -373,33 +373,12 @@ func (s *session) refuse(id string, wait time.Duration, format string, args ...a
 // reader.
 const refusalPause = 10 * time.Millisecond
 
-// limitedKind says which limit a request counts against.
-func limitedKind(p any) (requestKind, bool) {
-	switch p.(type) {
-	case *shared.Send:
-		return kindSend, true
-	case *shared.Join, *shared.Create, *shared.DM:
-		return kindJoin, true
-	case *shared.History:
-		return kindHistory, true
-	case *shared.Rooms:
-		return kindRooms, true
-	case *shared.Read:
-		return kindRead, true
-	case *shared.Search:
-		return kindSearch, true
-	case *shared.Invite:
-		return kindInvite, true
-	case *shared.Remove:
-		return kindRemove, true
-	case *shared.Nick:
-		return kindNick, true
-	case *shared.Auth:
-		return kindAuth, true
-	case *shared.Members:
-		return kindMembers, true
-	}
-	return 0, false
+// limitedKinds says which limit a request of each type counts against.
+var limitedKinds = map[shared.Type]requestKind{
+	shared.TypeSend: kindSend, shared.TypeJoin: kindJoin, shared.TypeCreate: kindJoin, shared.TypeDM: kindJoin,
+	shared.TypeHistory: kindHistory, shared.TypeRooms: kindRooms, shared.TypeRead: kindRead, shared.TypeSearch: kindSearch,
+	shared.TypeInvite: kindInvite, shared.TypeRemove: kindRemove, shared.TypeNick: kindNick, shared.TypeAuth: kindAuth,
+	shared.TypeMembers: kindMembers,
 }
 
 // isNewRoom reports whether joining name would create it. (A store error

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"log/slog"
 	"net/http"
 	"time"
@@ -231,6 +232,16 @@ type Options struct {
 	HTTPWriteTimeout time.Duration
 }
 
+// positiveOr returns v, or d when v is zero or negative: the default of
+// an option whose zero and negative values both mean "unset". (Options
+// whose negative value means "none" default with cmp.Or.)
+func positiveOr[T ~int | ~int64 | ~float64](v, d T) T {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
 func (o *Options) withDefaults() Options {
 	var c Options
 	if o != nil {
@@ -242,61 +253,35 @@ func (o *Options) withDefaults() Options {
 	if c.Broker == nil {
 		c.Broker = broker.NewMemory()
 	}
-	if c.QueueBytes <= 0 {
-		c.QueueBytes = 4 << 20
-	}
-	if c.QueueSize <= 0 {
-		c.QueueSize = 8192
-	}
-	if c.PresenceInterval <= 0 {
-		c.PresenceInterval = 250 * time.Millisecond
-	}
-	if c.PresenceThreshold <= 0 {
-		c.PresenceThreshold = 200
-	}
-	if c.PingInterval <= 0 {
-		c.PingInterval = 20 * time.Second
-	}
-	if c.Heartbeat == 0 {
-		c.Heartbeat = 25 * time.Second
-	}
-	if c.HelloTimeout <= 0 {
-		c.HelloTimeout = 10 * time.Second
-	}
-	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = 10 * time.Second
-	}
-	if c.CoalesceDelay == 0 {
-		c.CoalesceDelay = 10 * time.Millisecond
-	}
+	c.QueueBytes = positiveOr(c.QueueBytes, 4<<20)
+	c.QueueSize = positiveOr(c.QueueSize, 8192)
+	c.PresenceInterval = positiveOr(c.PresenceInterval, 250*time.Millisecond)
+	c.PresenceThreshold = positiveOr(c.PresenceThreshold, 200)
+	c.PingInterval = positiveOr(c.PingInterval, 20*time.Second)
+	c.Heartbeat = cmp.Or(c.Heartbeat, 25*time.Second)
+	c.HelloTimeout = positiveOr(c.HelloTimeout, 10*time.Second)
+	c.WriteTimeout = positiveOr(c.WriteTimeout, 10*time.Second)
+	c.CoalesceDelay = cmp.Or(c.CoalesceDelay, 10*time.Millisecond)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 	if len(c.SessionKey) == 0 {
 		c.SessionKey = NewSessionKey()
 	}
-	if c.SessionTTL <= 0 {
-		c.SessionTTL = 30 * 24 * time.Hour
-	}
+	c.SessionTTL = positiveOr(c.SessionTTL, 30*24*time.Hour)
 	if c.Authorize == nil {
 		c.Authorize = DefaultAuthorize
 	}
 	if c.MaxConns == 0 {
 		c.MaxConns = defaultMaxConns()
 	}
-	if c.FrameTimeout == 0 {
-		c.FrameTimeout = 10 * time.Second
-	}
+	c.FrameTimeout = cmp.Or(c.FrameTimeout, 10*time.Second)
 	if c.Metrics == nil {
 		c.Metrics = prometheus.NewRegistry()
 	}
 	c.Limits = c.Limits.withDefaults()
-	if c.PruneInterval <= 0 {
-		c.PruneInterval = time.Minute
-	}
-	if c.MaxUploads <= 0 {
-		c.MaxUploads = 8
-	}
+	c.PruneInterval = positiveOr(c.PruneInterval, time.Minute)
+	c.MaxUploads = positiveOr(c.MaxUploads, 8)
 	c.searchDefaults() // search.go
 	c.uploadDefaults() // upload.go
 	if c.ConnReserve == 0 {
@@ -304,8 +289,6 @@ func (o *Options) withDefaults() Options {
 	} else if c.ConnReserve < 0 {
 		c.ConnReserve = 0
 	}
-	if c.HTTPWriteTimeout == 0 {
-		c.HTTPWriteTimeout = defaultHTTPWriteTimeout
-	}
+	c.HTTPWriteTimeout = cmp.Or(c.HTTPWriteTimeout, defaultHTTPWriteTimeout)
 	return c
 }

@@ -147,22 +147,18 @@ func (r *room) removeLocked(sess *session) (userLeft, empty bool) {
 }
 
 func (r *room) has(sess *session) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	_, ok := r.members[sess]
-	return ok
+	return locked(&r.mu, func() bool { _, ok := r.members[sess]; return ok })
 }
 
-func (r *room) headSeq() int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.head
-}
+func (r *room) headSeq() int64 { return locked(&r.mu, func() int64 { return r.head }) }
 
-func (r *room) memberCount() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.users)
+func (r *room) memberCount() int { return locked(&r.mu, func() int { return len(r.users) }) }
+
+// locked returns what get reads under mu.
+func locked[T any](mu *sync.Mutex, get func() T) T {
+	mu.Lock()
+	defer mu.Unlock()
+	return get()
 }
 
 // setMeta records the room's kind and owner as the store has them.

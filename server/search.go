@@ -13,18 +13,10 @@ import (
 
 // searchDefaults fills in the search budget (Options).
 func (o *Options) searchDefaults() {
-	if o.SearchTimeout <= 0 {
-		o.SearchTimeout = 2 * time.Second
-	}
-	if o.MaxSearches <= 0 {
-		o.MaxSearches = 2
-	}
-	if o.SearchMaxTerms <= 0 {
-		o.SearchMaxTerms = 8
-	}
-	if o.SearchMinPrefix <= 0 {
-		o.SearchMinPrefix = 2
-	}
+	o.SearchTimeout = positiveOr(o.SearchTimeout, 2*time.Second)
+	o.MaxSearches = positiveOr(o.MaxSearches, 2)
+	o.SearchMaxTerms = positiveOr(o.SearchMaxTerms, 8)
+	o.SearchMinPrefix = positiveOr(o.SearchMinPrefix, 2)
 }
 
 // searchTerms checks a query against the budget and returns the query the

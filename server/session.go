@@ -149,7 +149,7 @@ func (s *session) handle(ctx context.Context, data []byte) {
 		if !s.admitSend(f.ID, sp) { // order.go: in order, then the limit
 			return
 		}
-	} else if kind, limited := limitedKind(f.Payload); limited && !s.allow(f.ID, kind) {
+	} else if kind, limited := limitedKinds[f.Type]; limited && !s.allow(f.ID, kind) {
 		return
 	}
 	switch p := f.Payload.(type) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -57,38 +58,18 @@ const collectAfterDecode = 32 << 20
 
 // uploadDefaults fills in the upload options; see Options.
 func (o *Options) uploadDefaults() {
-	if o.UploadMemory <= 0 {
-		o.UploadMemory = 64 << 20
-	}
+	o.UploadMemory = positiveOr(o.UploadMemory, 64<<20)
 	o.UploadMemory = max(o.UploadMemory, 2*(maxUploadMessage+1)) // room for two of the largest uploads
-	if o.UploadTimeout <= 0 {
-		o.UploadTimeout = time.Minute
-	}
-	if o.UploadMinRate == 0 {
-		o.UploadMinRate = 16 << 10
-	}
-	if o.DecodeMemory <= 0 {
-		o.DecodeMemory = 256 << 20
-	}
-	if o.MaxDecodeBytes <= 0 {
-		o.MaxDecodeBytes = 192 << 20
-	}
+	o.UploadTimeout = positiveOr(o.UploadTimeout, time.Minute)
+	o.UploadMinRate = cmp.Or(o.UploadMinRate, 16<<10)
+	o.DecodeMemory = positiveOr(o.DecodeMemory, 256<<20)
+	o.MaxDecodeBytes = positiveOr(o.MaxDecodeBytes, 192<<20)
 	o.MaxDecodeBytes = min(o.MaxDecodeBytes, o.DecodeMemory)
-	if o.DecodeWait <= 0 {
-		o.DecodeWait = 10 * time.Second
-	}
-	if o.UploadQuota == 0 {
-		o.UploadQuota = 50 << 20
-	}
-	if o.UploadQuotaPerAddr == 0 {
-		o.UploadQuotaPerAddr = 50 << 20
-	}
-	if o.UploadQuotaWindow <= 0 {
-		o.UploadQuotaWindow = time.Hour
-	}
-	if o.UnusedUploadTTL == 0 {
-		o.UnusedUploadTTL = 10 * time.Minute
-	}
+	o.DecodeWait = positiveOr(o.DecodeWait, 10*time.Second)
+	o.UploadQuota = cmp.Or(o.UploadQuota, 50<<20)
+	o.UploadQuotaPerAddr = cmp.Or(o.UploadQuotaPerAddr, 50<<20)
+	o.UploadQuotaWindow = positiveOr(o.UploadQuotaWindow, time.Hour)
+	o.UnusedUploadTTL = cmp.Or(o.UnusedUploadTTL, 10*time.Minute)
 }
 
 // uploadState is the server's share of the upload machinery.

@@ -2,6 +2,7 @@ package shared
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"io"
@@ -497,10 +498,7 @@ func (r *Rooms) validate() error {
 	if r.Limit < 0 || r.Limit > MaxRooms {
 		return Errorf(CodeInvalid, "limit must be between 0 and %d, got %d", MaxRooms, r.Limit)
 	}
-	if r.Before < 0 {
-		return Errorf(CodeInvalid, "before must be 0 or more, got %d", r.Before)
-	}
-	return nil
+	return notNegative("before", r.Before)
 }
 
 // validToken checks a credential's shape: printable ASCII, at most
@@ -542,40 +540,29 @@ func (s *Send) validate() error {
 	if err := ValidID("msg_id", s.MsgID); err != nil {
 		return err
 	}
-	if s.After != "" {
-		if err := ValidID("after", s.After); err != nil {
-			return err
-		}
+	if err := validAfter(s.After); err != nil {
+		return err
 	}
 	return s.validateKind()
 }
 
+// validAfter checks an optional after: empty, or an id.
+func validAfter(after string) error {
+	if after == "" {
+		return nil
+	}
+	return ValidID("after", after)
+}
+
+// The validations below have no side effects: cmp.Or runs them all and
+// returns the first error, in the order the fields are checked.
+
 func (h *History) validate() error {
-	if err := ValidRoom(h.Room); err != nil {
-		return err
-	}
-	if h.Before < 0 {
-		return Errorf(CodeInvalid, "before must be 0 or more, got %d", h.Before)
-	}
-	if h.Limit < 1 || h.Limit > MaxHistory {
-		return Errorf(CodeInvalid, "limit must be between 1 and %d, got %d", MaxHistory, h.Limit)
-	}
-	return nil
+	return cmp.Or(ValidRoom(h.Room), validPage(h.Before, h.Limit, MaxHistory))
 }
 
 func (m *Members) validate() error {
-	if err := ValidRoom(m.Room); err != nil {
-		return err
-	}
-	if m.After != "" {
-		if err := ValidID("after", m.After); err != nil {
-			return err
-		}
-	}
-	if m.Limit < 1 || m.Limit > MaxMembersPage {
-		return Errorf(CodeInvalid, "limit must be between 1 and %d, got %d", MaxMembersPage, m.Limit)
-	}
-	return nil
+	return cmp.Or(ValidRoom(m.Room), validAfter(m.After), validLimit(m.Limit, MaxMembersPage))
 }
 
 func (p *PresenceDiff) validate() error { return ValidRoom(p.Room) }

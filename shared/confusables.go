@@ -11,16 +11,7 @@ func skeleton(r rune) (string, bool) {
 		return "", false
 	}
 	// A run: the last range starting at or before r.
-	lo, hi := 0, len(skeletonRanges)/8
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if rune3(skeletonRanges, 8*m) <= r {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	if lo > 0 {
+	if lo := upTo(skeletonRanges, 8, r); lo > 0 {
 		at := 8 * (lo - 1)
 		if d := r - rune3(skeletonRanges, at); d < rune(skeletonRanges[at+3]) {
 			return string(rune3(skeletonRanges, at+4) + d*rune(skeletonRanges[at+7])), true
@@ -28,15 +19,7 @@ func skeleton(r rune) (string, bool) {
 	}
 	// A single rune: the last block starting at or before r, then its
 	// runes one after another.
-	lo, hi = 0, len(skeletonIndex)/7
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if rune3(skeletonIndex, 7*m) <= r {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
+	lo := upTo(skeletonIndex, 7, r)
 	if lo == 0 {
 		return "", false
 	}
@@ -58,6 +41,22 @@ func skeleton(r rune) (string, bool) {
 		off += size
 	}
 	return "", false
+}
+
+// upTo returns how many records of table, size bytes each and sorted by
+// the rune of their first three bytes, start at or before r: a binary
+// search.
+func upTo(table string, size int, r rune) int {
+	lo, hi := 0, len(table)/size
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if rune3(table, size*m) <= r {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
 }
 
 // uvarint decodes the unsigned varint at s[i:] and its length.

@@ -1,8 +1,8 @@
 package shared
 
 import (
+	"cmp"
 	"encoding/binary"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -166,14 +166,8 @@ const (
 // MaxFileNameRunes runes, no control or bidirectional control character,
 // no slash or backslash.
 func ValidFileName(name string) error {
-	if !utf8.ValidString(name) {
-		return Errorf(CodeInvalid, "file name is not valid UTF-8")
-	}
-	if strings.TrimSpace(name) == "" {
-		return Errorf(CodeInvalid, "file name is empty")
-	}
-	if n := utf8.RuneCountInString(name); n > MaxFileNameRunes {
-		return Errorf(CodeTooLarge, "file name has %d characters, the limit is %d", n, MaxFileNameRunes)
+	if err := validText("file name", name, MaxFileNameRunes, false); err != nil {
+		return err
 	}
 	for _, r := range name {
 		if unicode.IsControl(r) || isBidiControl(r) || r == '/' || r == '\\' {
@@ -242,37 +236,19 @@ func DecodeUpload(b []byte) (Frame, []byte, error) {
 func (t *Typing) validate() error { return ValidRoom(t.Room) }
 
 func (r *Read) validate() error {
-	if err := ValidRoom(r.Room); err != nil {
-		return err
-	}
-	if r.Seq < 0 {
-		return Errorf(CodeInvalid, "seq must be 0 or more, got %d", r.Seq)
-	}
-	return nil
+	return cmp.Or(ValidRoom(r.Room), notNegative("seq", r.Seq))
 }
 
 func (s *Search) validate() error {
-	if !utf8.ValidString(s.Query) {
-		return Errorf(CodeInvalid, "query is not valid UTF-8")
-	}
-	if strings.TrimSpace(s.Query) == "" {
-		return Errorf(CodeInvalid, "query is empty")
-	}
-	if n := utf8.RuneCountInString(s.Query); n > MaxQueryRunes {
-		return Errorf(CodeTooLarge, "query has %d characters, the limit is %d", n, MaxQueryRunes)
+	if err := validText("query", s.Query, MaxQueryRunes, false); err != nil {
+		return err
 	}
 	if s.Room != "" {
 		if err := ValidRoom(s.Room); err != nil {
 			return err
 		}
 	}
-	if s.Before < 0 {
-		return Errorf(CodeInvalid, "before must be 0 or more, got %d", s.Before)
-	}
-	if s.Limit < 1 || s.Limit > MaxSearch {
-		return Errorf(CodeInvalid, "limit must be between 1 and %d, got %d", MaxSearch, s.Limit)
-	}
-	return nil
+	return validPage(s.Before, s.Limit, MaxSearch)
 }
 
 func (u *Upload) validate() error {

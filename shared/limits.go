@@ -1,6 +1,7 @@
 package shared
 
 import (
+	"cmp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -43,17 +44,8 @@ func ValidRoom(name string) error {
 // ValidNick reports whether nick is a valid nickname: valid UTF-8, 1 to
 // MaxNickRunes runes, no control characters, not blank, no surrounding space.
 func ValidNick(nick string) error {
-	if !utf8.ValidString(nick) {
-		return Errorf(CodeInvalid, "nickname is not valid UTF-8")
-	}
-	if strings.TrimSpace(nick) == "" {
-		return Errorf(CodeInvalid, "nickname is empty")
-	}
-	if strings.TrimSpace(nick) != nick {
-		return Errorf(CodeInvalid, "nickname has leading or trailing space")
-	}
-	if n := utf8.RuneCountInString(nick); n > MaxNickRunes {
-		return Errorf(CodeTooLarge, "nickname has %d characters, the limit is %d", n, MaxNickRunes)
+	if err := validText("nickname", nick, MaxNickRunes, true); err != nil {
+		return err
 	}
 	for _, r := range nick {
 		if unicode.IsControl(r) {
@@ -72,14 +64,45 @@ func ValidNick(nick string) error {
 // ValidBody reports whether body is a valid message body: valid UTF-8, not
 // blank, at most MaxBodyRunes runes.
 func ValidBody(body string) error {
-	if !utf8.ValidString(body) {
-		return Errorf(CodeInvalid, "body is not valid UTF-8")
+	return validText("body", body, MaxBodyRunes, false)
+}
+
+// validText checks a text a person typed, which what names in the
+// errors: valid UTF-8, not blank, with no surrounding space when trimmed
+// is set, and at most max runes.
+func validText(what, s string, max int, trimmed bool) error {
+	if !utf8.ValidString(s) {
+		return Errorf(CodeInvalid, "%s is not valid UTF-8", what)
 	}
-	if strings.TrimSpace(body) == "" {
-		return Errorf(CodeInvalid, "body is empty")
+	if strings.TrimSpace(s) == "" {
+		return Errorf(CodeInvalid, "%s is empty", what)
 	}
-	if n := utf8.RuneCountInString(body); n > MaxBodyRunes {
-		return Errorf(CodeTooLarge, "body has %d characters, the limit is %d", n, MaxBodyRunes)
+	if trimmed && strings.TrimSpace(s) != s {
+		return Errorf(CodeInvalid, "%s has leading or trailing space", what)
+	}
+	if n := utf8.RuneCountInString(s); n > max {
+		return Errorf(CodeTooLarge, "%s has %d characters, the limit is %d", what, n, max)
+	}
+	return nil
+}
+
+// validPage checks the cursor (0 or more) and the limit (1 to max) of a
+// request for a page.
+func validPage(before int64, limit, max int) error {
+	return cmp.Or(notNegative("before", before), validLimit(limit, max))
+}
+
+// notNegative checks a seq or cursor, which what names in the error.
+func notNegative(what string, v int64) error {
+	if v < 0 {
+		return Errorf(CodeInvalid, "%s must be 0 or more, got %d", what, v)
+	}
+	return nil
+}
+
+func validLimit(limit, max int) error {
+	if limit < 1 || limit > max {
+		return Errorf(CodeInvalid, "limit must be between 1 and %d, got %d", max, limit)
 	}
 	return nil
 }

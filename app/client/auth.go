@@ -88,11 +88,7 @@ func (c *Client) scheduleRefreshLocked(expires int64) {
 // Refresh presents a fresh credential for the same user on the open
 // session (a renewed JWT) and returns when it expires.
 func (c *Client) Refresh(ctx context.Context, token string) (time.Time, error) {
-	f, err := c.request(ctx, shared.TypeAuth, &shared.Auth{Token: token})
-	if err != nil {
-		return time.Time{}, err
-	}
-	ack, err := decodeAnswer[shared.AuthAck](f)
+	ack, err := ask[shared.AuthAck](ctx, c, shared.TypeAuth, &shared.Auth{Token: token})
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -108,18 +104,10 @@ func (c *Client) Refresh(ctx context.Context, token string) (time.Time, error) {
 // Token returns the credential the server issued to this client (empty
 // when the identity comes from the application): a browser also keeps it
 // in a cookie so prerendered private pages know who asks.
-func (c *Client) Token() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.token
-}
+func (c *Client) Token() string { return locked(&c.mu, func() string { return c.token }) }
 
 // Nick returns the nickname the server accepted.
-func (c *Client) Nick() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.nick
-}
+func (c *Client) Nick() string { return locked(&c.mu, func() string { return c.nick }) }
 
 // SetNick changes the nickname; the members of every joined room see the
 // new one. A nickname another online user holds fails with nick_taken.
@@ -127,11 +115,7 @@ func (c *Client) SetNick(ctx context.Context, nick string) error {
 	if err := shared.ValidNick(nick); err != nil {
 		return err
 	}
-	f, err := c.request(ctx, shared.TypeNick, &shared.Nick{Nick: nick})
-	if err != nil {
-		return err
-	}
-	ack, err := decodeAnswer[shared.Nick](f)
+	ack, err := ask[shared.Nick](ctx, c, shared.TypeNick, &shared.Nick{Nick: nick})
 	if err != nil {
 		return err
 	}
@@ -144,40 +128,24 @@ func (c *Client) SetNick(ctx context.Context, nick string) error {
 // CreateRoom creates a public or private room (kind shared.RoomPublic or
 // shared.RoomPrivate). Join it afterwards.
 func (c *Client) CreateRoom(ctx context.Context, room string, kind shared.RoomKind) (shared.RoomInfo, error) {
-	f, err := c.request(ctx, shared.TypeCreate, &shared.Create{Room: room, Kind: kind})
-	if err != nil {
-		return shared.RoomInfo{}, err
-	}
-	return decodeAnswer[shared.RoomInfo](f)
+	return ask[shared.RoomInfo](ctx, c, shared.TypeCreate, &shared.Create{Room: room, Kind: kind})
 }
 
 // DirectMessage opens the direct conversation with user and returns its
 // room (kind shared.RoomDM). Join it afterwards.
 func (c *Client) DirectMessage(ctx context.Context, user string) (shared.RoomInfo, error) {
-	f, err := c.request(ctx, shared.TypeDM, &shared.DM{User: user})
-	if err != nil {
-		return shared.RoomInfo{}, err
-	}
-	return decodeAnswer[shared.RoomInfo](f)
+	return ask[shared.RoomInfo](ctx, c, shared.TypeDM, &shared.DM{User: user})
 }
 
 // Invite gives user access to a private room.
 func (c *Client) Invite(ctx context.Context, room, user string) error {
-	f, err := c.request(ctx, shared.TypeInvite, &shared.Invite{Room: room, User: user})
-	if err != nil {
-		return err
-	}
-	_, err = decodeAnswer[shared.Invite](f)
+	_, err := ask[shared.Invite](ctx, c, shared.TypeInvite, &shared.Invite{Room: room, User: user})
 	return err
 }
 
 // Remove takes user's access to a private room away (owner only).
 func (c *Client) Remove(ctx context.Context, room, user string) error {
-	f, err := c.request(ctx, shared.TypeRemove, &shared.Remove{Room: room, User: user})
-	if err != nil {
-		return err
-	}
-	_, err = decodeAnswer[shared.Invite](f)
+	_, err := ask[shared.Invite](ctx, c, shared.TypeRemove, &shared.Remove{Room: room, User: user})
 	return err
 }
 

@@ -204,24 +204,23 @@ func Dial(ctx context.Context, url string, opts *Options) (*Client, error) {
 	}
 }
 
+// locked returns what get reads under mu.
+func locked[T any](mu *sync.Mutex, get func() T) T {
+	mu.Lock()
+	defer mu.Unlock()
+	return get()
+}
+
 // Events delivers every event in order, unless Options.OnEvent is set. It
 // is closed after Close.
 func (c *Client) Events() <-chan Event { return c.events }
 
 // User returns the user id the server assigned (empty before the first
 // welcome). It is kept in Storage, so a reload keeps the same identity.
-func (c *Client) User() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.user
-}
+func (c *Client) User() string { return locked(&c.mu, func() string { return c.user }) }
 
 // State returns the connection state.
-func (c *Client) State() State {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.state
-}
+func (c *Client) State() State { return locked(&c.mu, func() State { return c.state }) }
 
 // Close ends the connection and stops reconnecting. Unacknowledged sends
 // stay in Storage for the next Client.
@@ -281,11 +280,7 @@ func (c *Client) memberCountLocked(room string) int {
 // whose user id sorts after after ("" for the first page), in user id
 // order, and whether more follow: the member list of a large room.
 func (c *Client) MembersPage(ctx context.Context, room, after string, limit int) ([]shared.Member, bool, error) {
-	f, err := c.request(ctx, shared.TypeMembers, &shared.Members{Room: room, After: after, Limit: limit})
-	if err != nil {
-		return nil, false, err
-	}
-	ack, err := decodeAnswer[shared.MembersAck](f)
+	ack, err := ask[shared.MembersAck](ctx, c, shared.TypeMembers, &shared.Members{Room: room, After: after, Limit: limit})
 	return ack.Members, ack.More, err
 }
 

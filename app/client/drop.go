@@ -6,10 +6,7 @@ package client
 // request went unanswered). A socket on a network that silently stopped
 // delivering would otherwise look online until the heartbeat gives up.
 func (c *Client) Reconnect() {
-	c.mu.Lock()
-	drop := c.drop
-	c.mu.Unlock()
-	if drop != nil {
+	if drop := locked(&c.mu, func() func() { return c.drop }); drop != nil {
 		drop()
 		return
 	}

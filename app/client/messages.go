@@ -67,11 +67,7 @@ func (c *Client) Seed(room string, msgs []shared.Message) {
 // (0: the newest), oldest first, and whether older ones exist. A page that
 // reaches the messages the client holds is merged into them (Messages).
 func (c *Client) History(ctx context.Context, room string, before int64, limit int) (shared.HistoryAck, error) {
-	f, err := c.request(ctx, shared.TypeHistory, &shared.History{Room: room, Before: before, Limit: limit})
-	if err != nil {
-		return shared.HistoryAck{}, err
-	}
-	page, err := decodeAnswer[shared.HistoryAck](f)
+	page, err := ask[shared.HistoryAck](ctx, c, shared.TypeHistory, &shared.History{Room: room, Before: before, Limit: limit})
 	if err != nil || len(page.Messages) == 0 || c.opts.CacheSize < 0 {
 		return page, err
 	}

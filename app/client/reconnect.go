@@ -70,11 +70,7 @@ type retryWait struct {
 
 // NextRetry returns when the client will next try to connect, or the zero
 // time when it is not waiting (connecting, online or closed).
-func (c *Client) NextRetry() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.retry.at
-}
+func (c *Client) NextRetry() time.Time { return locked(&c.mu, func() time.Time { return c.retry.at }) }
 
 // RetryNow ends the wait before the next connection attempt, for a
 // "retry now" button or the browser's online event. It does nothing

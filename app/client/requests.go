@@ -233,6 +233,16 @@ func (c *Client) failWaitersLocked() {
 	}
 }
 
+// ask sends the request payload of type t and decodes its answer as a T.
+func ask[T any](ctx context.Context, c *Client, t shared.Type, payload any) (T, error) {
+	f, err := c.request(ctx, t, payload)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return decodeAnswer[T](f)
+}
+
 // decodeAnswer turns an ack into T, or an error frame into *shared.Error.
 func decodeAnswer[T any](f shared.Frame) (T, error) {
 	var v T

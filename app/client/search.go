@@ -12,9 +12,5 @@ import (
 // shared.MaxSearch). before is 0 for the newest results, or the Next of
 // the previous answer for the page after it.
 func (c *Client) Search(ctx context.Context, query, room string, before int64, limit int) (shared.SearchAck, error) {
-	f, err := c.request(ctx, shared.TypeSearch, &shared.Search{Query: query, Room: room, Before: before, Limit: limit})
-	if err != nil {
-		return shared.SearchAck{}, err
-	}
-	return decodeAnswer[shared.SearchAck](f)
+	return ask[shared.SearchAck](ctx, c, shared.TypeSearch, &shared.Search{Query: query, Room: room, Before: before, Limit: limit})
 }

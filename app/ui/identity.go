@@ -289,10 +289,7 @@ func (c *Chat) adoptNick() {
 }
 
 func (c *Chat) onEditNick(ctx app.Context, e app.Event) {
-	c.editNick = !c.editNick
-	if c.editNick {
-		ctx.Defer(func(app.Context) { focus("nick-input") })
-	}
+	toggleFocus(ctx, &c.editNick, func() { focus("nick-input") })
 }
 
 func (c *Chat) onNickKey(ctx app.Context, e app.Event) {

@@ -239,6 +239,15 @@ func restoreEarlyDraft() {
 	}
 }
 
+// toggleFocus flips *open and, when that opens something, calls
+// focusIt once the page shows it.
+func toggleFocus(ctx app.Context, open *bool, focusIt func()) {
+	*open = !*open
+	if *open {
+		ctx.Defer(func(app.Context) { focusIt() })
+	}
+}
+
 func focus(id string) {
 	if el := app.Window().GetElementByID(id); el.Truthy() {
 		el.Call("focus")

@@ -134,10 +134,7 @@ type SearchBox struct {
 }
 
 func (b *SearchBox) onOpen(ctx app.Context, e app.Event) {
-	b.open = !b.open
-	if b.open {
-		ctx.Defer(func(app.Context) { focusFirst("[data-test=search]") })
-	}
+	toggleFocus(ctx, &b.open, func() { focusFirst("[data-test=search]") })
 }
 
 func (b *SearchBox) onKey(ctx app.Context, e app.Event) {

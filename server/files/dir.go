@@ -177,6 +177,17 @@ func exists(path string) bool {
 	return err == nil
 }
 
+// removeFiles removes the files (or empty directories) at paths in
+// order and stops at the first error; one that is not there is no error.
+func removeFiles(paths ...string) error {
+	for _, p := range paths {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
 // writeFile writes b to path through a synced temporary file in the same
 // directory and a rename, with mode 0600.
 func writeFile(path string, b []byte) (err error) {

@@ -48,11 +48,8 @@ func (d *Dir) Remove(ctx context.Context, id string) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := os.Remove(d.metaPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("files: remove %s: %w", id, err)
-	}
 	sum := info.SHA256
-	if err := os.Remove(d.refPath(sum, id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := removeFiles(d.metaPath(id), d.refPath(sum, id)); err != nil {
 		return fmt.Errorf("files: remove %s: %w", id, err)
 	}
 	refs, err := os.ReadDir(filepath.Dir(d.refPath(sum, id)))
@@ -68,10 +65,8 @@ func (d *Dir) Remove(ctx context.Context, id string) error {
 	case len(refs) > 0:
 		return nil // another upload has the same bytes
 	}
-	for _, p := range []string{d.blobPath(sum, false), d.blobPath(sum, true), filepath.Dir(d.refPath(sum, id))} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("files: remove %s: %w", id, err)
-		}
+	if err := removeFiles(d.blobPath(sum, false), d.blobPath(sum, true), filepath.Dir(d.refPath(sum, id))); err != nil {
+		return fmt.Errorf("files: remove %s: %w", id, err)
 	}
 	return nil
 }

@@ -3,9 +3,7 @@ package files
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,10 +75,7 @@ func (d *Dir) RemoveUnused(ctx context.Context, cutoff time.Time) (removed int, 
 			kept[info.SHA256] = true
 			continue
 		}
-		if err := os.Remove(d.metaPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return removed, freed, fmt.Errorf("files: %w", err)
-		}
-		if err := os.Remove(d.refPath(info.SHA256, id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := removeFiles(d.metaPath(id), d.refPath(info.SHA256, id)); err != nil {
 			return removed, freed, fmt.Errorf("files: %w", err)
 		}
 		removed++
@@ -96,7 +91,7 @@ func (d *Dir) RemoveUnused(ctx context.Context, cutoff time.Time) (removed int, 
 			if fi, err := os.Stat(p); err == nil {
 				freed += fi.Size()
 			}
-			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := removeFiles(p); err != nil {
 				return removed, freed, fmt.Errorf("files: %w", err)
 			}
 		}

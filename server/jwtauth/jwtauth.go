@@ -122,21 +122,25 @@ func parseKey(key []byte) (any, []string, error) {
 	return nil, nil, errors.New("jwt key: a PEM block that is not an RSA, ECDSA or Ed25519 public key")
 }
 
-// reason words a jwt error without echoing the token.
+// reason words a jwt error without echoing the token: the first of
+// reasons it is, or "invalid".
 func reason(err error) string {
-	switch {
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return "expired"
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return "a required claim (exp) is missing"
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return "the signature does not match this server's key"
-	case errors.Is(err, jwt.ErrTokenUnverifiable):
-		return "signed with an algorithm this server does not accept"
-	case errors.Is(err, jwt.ErrTokenNotValidYet):
-		return "not valid yet"
-	case errors.Is(err, jwt.ErrTokenMalformed):
-		return "malformed"
+	for _, r := range reasons {
+		if errors.Is(err, r.err) {
+			return r.text
+		}
 	}
 	return "invalid"
+}
+
+var reasons = []struct {
+	err  error
+	text string
+}{
+	{jwt.ErrTokenExpired, "expired"},
+	{jwt.ErrTokenRequiredClaimMissing, "a required claim (exp) is missing"},
+	{jwt.ErrTokenSignatureInvalid, "the signature does not match this server's key"},
+	{jwt.ErrTokenUnverifiable, "signed with an algorithm this server does not accept"},
+	{jwt.ErrTokenNotValidYet, "not valid yet"},
+	{jwt.ErrTokenMalformed, "malformed"},
 }

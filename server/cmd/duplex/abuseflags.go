@@ -22,14 +22,21 @@ func (f *abuseFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxSearches, "max-searches", 0, "searches running at once over the server; more wait for a turn (0: 2)")
 	fs.IntVar(&f.searchMaxTerms, "search-max-terms", 0, "most words a search may look up; more is search_too_broad (0: 8)")
 	fs.IntVar(&f.searchMinPrefix, "search-min-prefix", 0, "fewest characters a search word needs; shorter ones are ignored, a search of only such words is search_too_broad (0: 2)")
-	fs.Float64Var(&f.read, "rate-read", 0, "read-marker requests per second per connection (0: default 5/s burst 20; negative: unlimited)")
-	fs.Float64Var(&f.search, "rate-search", 0, "searches per second per connection (0: default 2/s burst 10; negative: unlimited)")
-	fs.Float64Var(&f.typing, "rate-typing", 0, "typing frames per second per connection; more are dropped, a flood is closed with 1008 (0: default 2/s burst 10; negative: unlimited)")
-	fs.Float64Var(&f.invite, "rate-invite", 0, "invites per second per connection (0: default 5/s burst 20; negative: unlimited)")
-	fs.Float64Var(&f.remove, "rate-remove", 0, "removals per second per connection (0: default 5/s burst 20; negative: unlimited)")
-	fs.Float64Var(&f.nick, "rate-nick", 0, "nickname changes per second per connection (0: default 1/s burst 5; negative: unlimited)")
-	fs.Float64Var(&f.auth, "rate-auth", 0, "auth (credential refresh) requests per second per connection (0: default 1/s burst 5; negative: unlimited)")
-	fs.Float64Var(&f.members, "rate-members", 0, "member-list pages per second per connection (0: default 5/s burst 20; negative: unlimited)")
+	for _, r := range []struct {
+		v                     *float64
+		name, what, note, def string
+	}{
+		{&f.read, "read", "read-marker requests", "", "5/s burst 20"},
+		{&f.search, "search", "searches", "", "2/s burst 10"},
+		{&f.typing, "typing", "typing frames", "; more are dropped, a flood is closed with 1008", "2/s burst 10"},
+		{&f.invite, "invite", "invites", "", "5/s burst 20"},
+		{&f.remove, "remove", "removals", "", "5/s burst 20"},
+		{&f.nick, "nick", "nickname changes", "", "1/s burst 5"},
+		{&f.auth, "auth", "auth (credential refresh) requests", "", "1/s burst 5"},
+		{&f.members, "members", "member-list pages", "", "5/s burst 20"},
+	} {
+		fs.Float64Var(r.v, "rate-"+r.name, 0, r.what+" per second per connection"+r.note+" (0: default "+r.def+"; negative: unlimited)")
+	}
 }
 
 // apply sets the search budget in o, and the rates unless every limit is

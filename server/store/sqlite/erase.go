@@ -41,11 +41,7 @@ const eraseSchema = `DROP TRIGGER messages_search_insert;
 	INSERT INTO search (search, rank) VALUES ('secure-delete', 1);
 	UPDATE messages SET body = '' WHERE kind = 'edit' AND EXISTS (SELECT 1 FROM messages n
 		WHERE n.room = messages.room AND n.target = messages.target AND n.kind = 'edit' AND n.seq > messages.seq);
-	INSERT INTO search (rowid, body) SELECT r.id, m.body FROM search_rows r JOIN messages m ON m.room = r.room AND m.seq = r.seq;
-	CREATE TRIGGER messages_search_insert AFTER INSERT ON messages WHEN new.kind IN ('', 'message') BEGIN
-		INSERT INTO search_rows (room, seq) VALUES (new.room, new.seq);
-		INSERT INTO search (rowid, body) VALUES (last_insert_rowid(), new.body);
-	END;
+	` + searchIndexing + `
 	CREATE TRIGGER messages_search_update AFTER UPDATE OF body ON messages WHEN new.kind IN ('', 'message') BEGIN
 		INSERT INTO search (search, rowid, body) SELECT 'delete', id, old.body FROM search_rows WHERE room = old.room AND seq = old.seq;
 		INSERT INTO search (rowid, body) SELECT id, new.body FROM search_rows WHERE room = new.room AND seq = new.seq;

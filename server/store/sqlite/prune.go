@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/duplex-chat/duplex/server/store"
@@ -138,15 +137,9 @@ func (s *Store) oldestTS(ctx context.Context, tx *sql.Tx, room string, pruned in
 
 // Pruned implements store.Store.
 func (s *Store) Pruned(ctx context.Context, room string) (int64, error) {
-	s.mu.Lock()
-	p, ok := s.pruned[room]
-	s.mu.Unlock()
-	if ok {
-		return p, nil
-	}
-	err := s.db.QueryRowContext(ctx, `SELECT pruned FROM rooms WHERE name = ?`, room).Scan(&p)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("sqlite store: read pruned: %w", err)
+	p, cached, err := s.cachedOrRead(ctx, s.pruned, "pruned", room)
+	if cached || err != nil {
+		return p, err
 	}
 	s.mu.Lock()
 	s.pruned[room] = max(s.pruned[room], p)

@@ -12,6 +12,15 @@ import (
 	"github.com/duplex-chat/duplex/shared"
 )
 
+// searchIndexing fills the search index from search_rows and creates the
+// trigger that indexes each new message: statements of both readSchema
+// and eraseSchema (which rebuilds the index for secure-delete).
+const searchIndexing = `INSERT INTO search (rowid, body) SELECT r.id, m.body FROM search_rows r JOIN messages m ON m.room = r.room AND m.seq = r.seq;
+	CREATE TRIGGER messages_search_insert AFTER INSERT ON messages WHEN new.kind IN ('', 'message') BEGIN
+		INSERT INTO search_rows (room, seq) VALUES (new.room, new.seq);
+		INSERT INTO search (rowid, body) VALUES (last_insert_rowid(), new.body);
+	END;`
+
 // readSchema is the migration of mentions, read markers and search.
 //
 // Mentions are a table of their own, indexed both ways: by message (to
@@ -44,11 +53,7 @@ const readSchema = `CREATE TABLE mentions (
 	);
 	CREATE VIRTUAL TABLE search USING fts5 (body, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
 	INSERT INTO search_rows (room, seq) SELECT room, seq FROM messages WHERE kind IN ('', 'message') ORDER BY ts, room, seq;
-	INSERT INTO search (rowid, body) SELECT r.id, m.body FROM search_rows r JOIN messages m ON m.room = r.room AND m.seq = r.seq;
-	CREATE TRIGGER messages_search_insert AFTER INSERT ON messages WHEN new.kind IN ('', 'message') BEGIN
-		INSERT INTO search_rows (room, seq) VALUES (new.room, new.seq);
-		INSERT INTO search (rowid, body) VALUES (last_insert_rowid(), new.body);
-	END;
+	` + searchIndexing + `
 	CREATE TRIGGER messages_search_update AFTER UPDATE OF body ON messages WHEN new.kind IN ('', 'message') BEGIN
 		DELETE FROM search WHERE rowid = (SELECT id FROM search_rows WHERE room = old.room AND seq = old.seq);
 		INSERT INTO search (rowid, body) SELECT id, new.body FROM search_rows WHERE room = new.room AND seq = new.seq;

@@ -405,17 +405,25 @@ func (s *Store) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 
 // Head implements store.Store.
 func (s *Store) Head(ctx context.Context, room string) (int64, error) {
+	head, _, err := s.cachedOrRead(ctx, s.heads, "head", room)
+	return head, err
+}
+
+// cachedOrRead returns room's value in cache (one of s.mu's maps), or
+// else column of room's row in rooms, 0 when it has none; cached says
+// which it was.
+func (s *Store) cachedOrRead(ctx context.Context, cache map[string]int64, column, room string) (v int64, cached bool, err error) {
 	s.mu.Lock()
-	head, ok := s.heads[room]
+	v, ok := cache[room]
 	s.mu.Unlock()
 	if ok {
-		return head, nil
+		return v, true, nil
 	}
-	err := s.db.QueryRowContext(ctx, `SELECT head FROM rooms WHERE name = ?`, room).Scan(&head)
+	err = s.db.QueryRowContext(ctx, `SELECT `+column+` FROM rooms WHERE name = ?`, room).Scan(&v)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("sqlite store: read head: %w", err)
+		return 0, false, fmt.Errorf("sqlite store: read %s: %w", column, err)
 	}
-	return head, nil
+	return v, false, nil
 }
 
 // AddMember implements store.Store. A new room's row is written before it

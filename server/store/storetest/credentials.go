@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"testing"
 
 	"github.com/duplex-chat/duplex/server/store"
@@ -10,10 +9,9 @@ import (
 // Credentials checks a store.Credentials (sign-out records and reserved
 // nicknames, issue #15). open must return a store that implements it.
 func Credentials(t *testing.T, open func(t testing.TB) store.Store) {
-	ctx := context.Background()
+	fresh := freshStores(open)
 	creds := func(t *testing.T) store.Credentials {
-		s := open(t)
-		t.Cleanup(func() { s.Close() })
+		s := fresh(t)
 		c, ok := s.(store.Credentials)
 		if !ok {
 			t.Fatalf("%T does not implement store.Credentials", s)

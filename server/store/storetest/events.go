@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -18,15 +17,7 @@ import (
 // only the store can judge: a target that does not exist, is an event or
 // is in another room; someone else's message; a deleted message; a
 // reused msg_id; a reply to a missing seq.
-func runEvents(t *testing.T, open func(t testing.TB) store.Store) {
-	ctx := context.Background()
-	ann := shared.Member{User: "u-ann", Nick: "Ann"}
-	bob := shared.Member{User: "u-bob", Nick: "Bob"}
-	fresh := func(t *testing.T) store.Store {
-		s := open(t)
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
+func runEvents(t *testing.T, fresh func(t *testing.T) store.Store) {
 	ts := int64(1000)
 	nm := func(who shared.Member, id string, kind shared.Kind, target int64, body, emoji string) store.NewMessage {
 		ts++

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"fmt"
 	"reflect"
 	"testing"
@@ -12,9 +11,6 @@ import (
 
 // runReads tests mentions, read markers and unread counts.
 func runReads(t *testing.T, fresh func(t *testing.T) store.Store) {
-	ctx := context.Background()
-	ann := shared.Member{User: "u-ann", Nick: "Ann"}
-	bob := shared.Member{User: "u-bob", Nick: "Bob"}
 	by := func(m shared.Member, room, id, body string, mentions ...string) store.NewMessage {
 		return store.NewMessage{Room: room, MsgID: id, Author: m, Body: body, TS: 1, Mentions: mentions}
 	}
@@ -146,9 +142,6 @@ func runReads(t *testing.T, fresh func(t *testing.T) store.Store) {
 // deletions and reactions are not unread themselves, a deleted message
 // is no longer unread or found, an edited one is found by its new words.
 func runReadsEvents(t *testing.T, fresh func(t *testing.T) store.Store) {
-	ctx := context.Background()
-	ann := shared.Member{User: "u-ann", Nick: "Ann"}
-	bob := shared.Member{User: "u-bob", Nick: "Bob"}
 	add := func(t *testing.T, s store.Store, nm store.NewMessage) shared.Message {
 		t.Helper()
 		nm.TS = 5
@@ -210,8 +203,6 @@ func runReadsEvents(t *testing.T, fresh func(t *testing.T) store.Store) {
 
 // runSearch tests full-text search.
 func runSearch(t *testing.T, fresh func(t *testing.T) store.Store) {
-	ctx := context.Background()
-	ann := shared.Member{User: "u-ann", Nick: "Ann"}
 	post := func(t *testing.T, s store.Store, room, id, body string) {
 		t.Helper()
 		if _, err := s.Append(ctx, []store.NewMessage{{Room: room, MsgID: id, Author: ann, Body: body, TS: 1}}); err != nil {

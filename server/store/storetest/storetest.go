@@ -15,12 +15,40 @@ import (
 	"github.com/duplex-chat/duplex/shared"
 )
 
+// ctx is the context of every store call of the suite; ann and bob
+// write its messages.
+var (
+	ctx = context.Background()
+	ann = shared.Member{User: "u-ann", Nick: "Ann"}
+	bob = shared.Member{User: "u-bob", Nick: "Bob"}
+)
+
+// freshStores returns what opens a store for one subtest: a new one from
+// open, closed when the subtest ends.
+func freshStores(open func(t testing.TB) store.Store) func(t *testing.T) store.Store {
+	return func(t *testing.T) store.Store {
+		s := open(t)
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+}
+
+// must returns v when err is nil and otherwise fails t with call, a
+// format of args that names what was called, and err:
+// must(s.Head(ctx, room))(t, "Head(%s)", room).
+func must[T any](v T, err error) func(t testing.TB, call string, args ...any) T {
+	return func(t testing.TB, call string, args ...any) T {
+		t.Helper()
+		if err != nil {
+			t.Fatalf(call+": %v", append(args, err)...)
+		}
+		return v
+	}
+}
+
 // Run runs the store.Store contract against stores made by open,
 // each subtest on a fresh store.
 func Run(t *testing.T, open func(t testing.TB) store.Store) {
-	ctx := context.Background()
-	ann := shared.Member{User: "u-ann", Nick: "Ann"}
-	bob := shared.Member{User: "u-bob", Nick: "Bob"}
 	msg := func(room, id, body string, ts int64) store.NewMessage {
 		return store.NewMessage{Room: room, MsgID: id, Author: ann, Body: body, TS: ts}
 	}
@@ -59,17 +87,9 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 	}
 	head := func(t *testing.T, s store.Store, room string) int64 {
 		t.Helper()
-		h, err := s.Head(ctx, room)
-		if err != nil {
-			t.Fatalf("Head(%s): %v", room, err)
-		}
-		return h
+		return must(s.Head(ctx, room))(t, "Head(%s)", room)
 	}
-	fresh := func(t *testing.T) store.Store {
-		s := open(t)
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
+	fresh := freshStores(open)
 
 	t.Run("Append assigns per-room seqs from 1", func(t *testing.T) {
 		s := fresh(t)
@@ -175,14 +195,33 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		}
 	})
 
+	type pageCase struct {
+		from  int64 // after or before
+		limit int
+		want  []int64
+	}
+	// pagingEdges checks page (s.After or s.Before, called name) in room
+	// "a" for each case, and that a room never written to is empty.
+	pagingEdges := func(t *testing.T, name string, page func(context.Context, string, int64, int) ([]shared.Message, error), cases []pageCase) {
+		t.Helper()
+		for _, c := range cases {
+			got, err := page(ctx, "a", c.from, c.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(seqs(got), c.want) {
+				t.Errorf("%s(%d, %d) = %v, want %v", name, c.from, c.limit, seqs(got), c.want)
+			}
+		}
+		if got, err := page(ctx, "nowhere", 0, 10); err != nil || len(got) != 0 {
+			t.Errorf("%s on an unknown room: %v, %v", name, got, err)
+		}
+	}
+
 	t.Run("After paging edges", func(t *testing.T) {
 		s := fresh(t)
 		fill(t, s, "a", 10)
-		cases := []struct {
-			after int64
-			limit int
-			want  []int64
-		}{
+		pagingEdges(t, "After", s.After, []pageCase{
 			{0, 3, span(1, 3)},
 			{0, 100, span(1, 10)}, // limit larger than the count
 			{3, 3, span(4, 6)},
@@ -191,29 +230,13 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 			{10, 5, span(1, 0)},  // after = head
 			{50, 5, span(1, 0)},  // beyond head
 			{0, 10, span(1, 10)}, // exactly the count
-		}
-		for _, c := range cases {
-			got, err := s.After(ctx, "a", c.after, c.limit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(seqs(got), c.want) {
-				t.Errorf("After(%d, %d) = %v, want %v", c.after, c.limit, seqs(got), c.want)
-			}
-		}
-		if got, err := s.After(ctx, "nowhere", 0, 10); err != nil || len(got) != 0 {
-			t.Errorf("After on an unknown room: %v, %v", got, err)
-		}
+		})
 	})
 
 	t.Run("Before paging edges", func(t *testing.T) {
 		s := fresh(t)
 		fill(t, s, "a", 10)
-		cases := []struct {
-			before int64
-			limit  int
-			want   []int64
-		}{
+		pagingEdges(t, "Before", s.Before, []pageCase{
 			{0, 3, span(8, 10)}, // 0 means the newest
 			{0, 100, span(1, 10)},
 			{1, 10, span(1, 0)}, // nothing before the first
@@ -222,16 +245,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 			{5, 100, span(1, 4)},
 			{11, 3, span(8, 10)}, // head+1 is the same as 0
 			{500, 3, span(8, 10)},
-		}
-		for _, c := range cases {
-			got, err := s.Before(ctx, "a", c.before, c.limit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(seqs(got), c.want) {
-				t.Errorf("Before(%d, %d) = %v, want %v", c.before, c.limit, seqs(got), c.want)
-			}
-		}
+		})
 		// Paging back with before = the oldest seq received reaches 1
 		// with neither gap nor overlap.
 		var all []int64
@@ -249,9 +263,6 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		}
 		if !reflect.DeepEqual(all, span(1, 10)) {
 			t.Errorf("paging back: %v", all)
-		}
-		if got, err := s.Before(ctx, "nowhere", 0, 10); err != nil || len(got) != 0 {
-			t.Errorf("Before on an unknown room: %v, %v", got, err)
 		}
 	})
 
@@ -494,35 +505,19 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 
 	prune := func(t *testing.T, s store.Store, r store.Retention, limit int) int {
 		t.Helper()
-		n, err := s.Prune(ctx, r, limit)
-		if err != nil {
-			t.Fatalf("Prune(%+v, %d): %v", r, limit, err)
-		}
-		return n
+		return must(s.Prune(ctx, r, limit))(t, "Prune(%+v, %d)", r, limit)
 	}
 	pruned := func(t *testing.T, s store.Store, room string) int64 {
 		t.Helper()
-		p, err := s.Pruned(ctx, room)
-		if err != nil {
-			t.Fatalf("Pruned(%s): %v", room, err)
-		}
-		return p
+		return must(s.Pruned(ctx, room))(t, "Pruned(%s)", room)
 	}
 	after := func(t *testing.T, s store.Store, room string, seq int64) []int64 {
 		t.Helper()
-		msgs, err := s.After(ctx, room, seq, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return seqs(msgs)
+		return seqs(must(s.After(ctx, room, seq, 1000))(t, "After(%s, %d)", room, seq))
 	}
 	before := func(t *testing.T, s store.Store, room string, seq int64, limit int) []int64 {
 		t.Helper()
-		msgs, err := s.Before(ctx, room, seq, limit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return seqs(msgs)
+		return seqs(must(s.Before(ctx, room, seq, limit))(t, "Before(%s, %d, %d)", room, seq, limit))
 	}
 
 	t.Run("Prune by count keeps the newest per room", func(t *testing.T) {
@@ -628,7 +623,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		}
 	})
 
-	runEvents(t, open)
+	runEvents(t, fresh)
 	runReads(t, fresh)  // read.go
 	runSearch(t, fresh) // read.go
 	runReadsEvents(t, fresh)
