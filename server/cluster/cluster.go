@@ -23,6 +23,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,7 +35,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
+	"github.com/duplex-chat/duplex/server"
 	"github.com/duplex-chat/duplex/server/broker"
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/server/store/sqlite"
@@ -92,6 +95,7 @@ type Node struct {
 	*sqlite.Store // the projection
 
 	cfg    Config
+	id     string // this node: Name and a unique suffix
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	stream jetstream.Stream
@@ -111,6 +115,7 @@ type Node struct {
 var (
 	_ store.Store  = (*Node)(nil)
 	_ store.Pinger = (*Node)(nil)
+	_ server.Peers = (*Node)(nil)
 )
 
 // ErrUnavailable wraps every failure to reach the log: the change was not
@@ -122,7 +127,7 @@ var ErrUnavailable = errors.New("cluster: the room log is unavailable")
 // projection has caught up with the log as it stood at Open.
 func Open(ctx context.Context, cfg Config, proj *sqlite.Store) (*Node, error) {
 	cfg.defaults()
-	n := &Node{Store: proj, cfg: cfg, local: broker.NewMemory(), applied: map[string]uint64{},
+	n := &Node{Store: proj, cfg: cfg, id: cfg.Name + "-" + nuid.Next(), local: broker.NewMemory(), applied: map[string]uint64{},
 		moved: make(chan struct{}), dirty: map[string]uint64{}}
 	cursors, err := proj.LogCursors(ctx)
 	if err != nil {
@@ -570,4 +575,31 @@ func (n *Node) saveCursors() {
 	if err := n.Store.SetLogCursors(context.Background(), dirty); err != nil {
 		n.cfg.Log.Warn("cluster: saving log cursors", "err", err)
 	}
+}
+
+// Node implements server.Peers on core NATS: subject s of the server is
+// Subject + ".bus." + s, each token of s that NATS would read as a
+// wildcard or separator hex-encoded.
+func (n *Node) Node() string { return n.id }
+
+// Publish implements server.Peers.
+func (n *Node) Publish(subject string, data []byte) error {
+	return n.nc.Publish(n.busSubject(subject), data)
+}
+
+// Subscribe implements server.Peers.
+func (n *Node) Subscribe(subject string, fn func([]byte)) (func(), error) {
+	sub, err := n.nc.Subscribe(n.busSubject(subject), func(m *nats.Msg) { fn(m.Data) })
+	if err != nil {
+		return nil, err
+	}
+	return func() { sub.Unsubscribe() }, nil
+}
+
+func (n *Node) busSubject(s string) string {
+	kind, name, _ := strings.Cut(s, ".")
+	if strings.ContainsAny(name, ".*> \t\r\n") || name == "" {
+		name = "x" + hex.EncodeToString([]byte(name))
+	}
+	return n.cfg.Subject + ".bus." + kind + "." + name
 }

@@ -43,6 +43,7 @@ type duplexApp struct {
 func newApp(cfg config) (*duplexApp, error) {
 	var st store.Store = store.NewMemory()
 	var bro broker.Broker // nil: in-process
+	var peers server.Peers
 	if !cfg.memory {
 		s, err := sqlite.Open(cfg.dataDir)
 		if err != nil {
@@ -55,7 +56,7 @@ func newApp(cfg config) (*duplexApp, error) {
 				s.Close()
 				return nil, err
 			}
-			st, bro = node, node.Broker()
+			st, bro, peers = node, node.Broker(), node
 		}
 	}
 	ids, err := newIdentities(cfg)
@@ -71,7 +72,7 @@ func newApp(cfg config) (*duplexApp, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts := &server.Options{
-		Store: st, Broker: bro, OriginPatterns: cfg.origins, QueueSize: cfg.queueSize, CoalesceDelay: cfg.coalesce,
+		Store: st, Broker: bro, Peers: peers, OriginPatterns: cfg.origins, QueueSize: cfg.queueSize, CoalesceDelay: cfg.coalesce,
 		SessionKey: ids.key, VerifyToken: ids.verifyJWT, NoAnonymous: cfg.noAnonymous, Authorize: authorize,
 		MaxConns: cfg.maxConns, MaxConnsPerAddr: cfg.maxConnsPerAddr, FrameTimeout: cfg.frameTimeout,
 		Metrics: reg, Files: fstore,

@@ -5,6 +5,7 @@ package main
 // clients spread over the nodes. Every wait is bounded (testpoll).
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -13,11 +14,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/duplex-chat/duplex/app/client"
 	"github.com/duplex-chat/duplex/server"
 	"github.com/duplex-chat/duplex/server/cluster/natsrun"
 	"github.com/duplex-chat/duplex/shared"
@@ -397,4 +400,96 @@ func TestClusterNodeKill9(t *testing.T) {
 	}
 	t.Logf("node kill -9, one NATS server lost, every NATS server restarted: sent %d, acked %d, received %d (3 clients), lost %d, doubled %d",
 		total, acks, received, lost, doubled)
+}
+
+// TestClusterPresenceTypingPushes: alice on node A, bob on node B, carol
+// on node C (a child process). Each sees the three as members; bob's
+// typing reaches alice; bob's second session, on A, hears bob's new
+// nickname, his read marker and his removal from a private room, all
+// made on B; when C is killed with SIGKILL, carol leaves alice's list
+// within 10 s (no ghost); bob signing out everywhere on A closes his
+// session on B.
+func TestClusterPresenceTypingPushes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and kills a node")
+	}
+	bin := buildDuplex(t)
+	nats := startNATS(t)
+	key := clusterKey()
+	a, b := startNode(t, nats, key, "a"), startNode(t, nats, key, "b")
+	cAddr := "127.0.0.1:" + rcFreePort(t)
+	c := startProc(t, bin, cAddr, t.TempDir(), nats.URL(), key, io.Discard)
+	const room = "pres"
+	alice, bob, carol := rcNew(t, a.WS, "alice", nil), rcNew(t, b.WS, "bob", nil), rcNew(t, "ws://"+cAddr+"/ws", "carol", nil)
+	for _, p := range []*rcPeer{alice, bob, carol} {
+		p.join(t, room)
+	}
+	for _, p := range []*rcPeer{alice, bob, carol} {
+		testpoll.Until(t, p.name+" to see the three members", func() bool { return nicks(p.c.Members(room)) == "alice,bob,carol" },
+			func() string { return nicks(p.c.Members(room)) })
+	}
+
+	bob.c.Typing(room)
+	testpoll.Until(t, "alice to see bob typing", func() bool {
+		ts := alice.c.Typists(room)
+		return len(ts) == 1 && ts[0].Nick == "bob"
+	})
+
+	bob2 := rcNewAs(t, a.WS, "bob", bob)
+	bob2.join(t, room)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := bob.c.SetNick(ctx, "bobby"); err != nil {
+		t.Fatal(err)
+	}
+	testpoll.Until(t, "bob's session on A to take the nickname set on B", func() bool { return bob2.c.Nick() == "bobby" })
+
+	ack, err := alice.c.SendWait(ctx, room, "read me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testpoll.Until(t, "bob's two sessions to have alice's message", func() bool {
+		return bob.count(room) > 0 && bob2.count(room) > 0
+	})
+	bob.c.MarkRead(room, ack.Seq)
+	testpoll.Until(t, "bob's session on A to hear the marker moved on B", func() bool { return bob2.c.ReadState(room).Seq == ack.Seq },
+		func() string { return fmt.Sprintf("%+v", bob2.c.ReadState(room)) })
+
+	if _, err := alice.c.CreateRoom(ctx, "hideout", shared.RoomPrivate); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.c.Invite(ctx, "hideout", bob.c.User()); err != nil {
+		t.Fatal(err)
+	}
+	bob.join(t, "hideout")
+	bob2.join(t, "hideout")
+	if err := carol.c.Remove(ctx, "hideout", bob.c.User()); err == nil {
+		t.Fatal("carol (not the owner) removed bob")
+	}
+	if err := alice.c.Remove(ctx, "hideout", bob.c.User()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*rcPeer{bob, bob2} {
+		testpoll.Until(t, p.name+" on "+p.c.Token()[:4]+"… to be told of the removal", func() bool {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return slices.Contains(p.removed, "hideout")
+		})
+	}
+
+	if err := c.cmd.Process.Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	if err := testpoll.Wait(10*time.Second, "carol to leave alice's member list after her node died",
+		func() bool { return nicks(alice.c.Members(room)) == "alice,bobby" }, func() string { return nicks(alice.c.Members(room)) }); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("a dead node's member left the other nodes' lists %v after the kill", time.Since(killed).Round(100*time.Millisecond))
+
+	if err := bob2.c.SignOutEverywhere(); err != nil {
+		t.Fatal(err)
+	}
+	testpoll.Until(t, "bob's session on B to be signed out", func() bool { return bob.c.State() == client.StateOffline },
+		func() string { return string(bob.c.State()) })
 }
