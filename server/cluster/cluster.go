@@ -101,6 +101,7 @@ type Node struct {
 	stream jetstream.Stream
 	local  *broker.Memory
 	follow jetstream.ConsumeContext
+	state  *state // the users' state outside the room logs: state.go
 
 	// mu serializes changes to the projection: appends and the follower.
 	mu      sync.Mutex
@@ -116,6 +117,8 @@ var (
 	_ store.Store  = (*Node)(nil)
 	_ store.Pinger = (*Node)(nil)
 	_ server.Peers = (*Node)(nil)
+
+	_ store.Credentials = (*Node)(nil)
 )
 
 // ErrUnavailable wraps every failure to reach the log: the change was not
@@ -161,6 +164,10 @@ func Open(ctx context.Context, cfg Config, proj *sqlite.Store) (*Node, error) {
 		n.nc.Close()
 		return nil, fmt.Errorf("cluster: stream %s: %w", cfg.Stream, err)
 	}
+	if err := n.openState(ctx); err != nil {
+		n.nc.Close()
+		return nil, err
+	}
 	info, err := n.stream.Info(ctx)
 	if err != nil {
 		n.nc.Close()
@@ -198,6 +205,7 @@ func (n *Node) Close() error {
 	if n.follow != nil {
 		n.follow.Stop()
 	}
+	n.closeState()
 	n.saveCursors()
 	n.nc.Close()
 	return n.Store.Close()
@@ -249,6 +257,7 @@ func (n *Node) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Res
 			batch[k] = msgs[i]
 		}
 		var res []store.Result
+		checked := false
 		err := n.change(ctx, room, func() ([]record, error) {
 			plan, err := n.Store.Plan(ctx, batch)
 			if err != nil {
@@ -256,6 +265,13 @@ func (n *Node) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Res
 			}
 			var recs []record
 			for k, r := range plan {
+				if r.Err != nil && !checked {
+					// A refusal (an edit of a message not found) is
+					// made on this node's projection: first make sure
+					// it is not behind the room's log.
+					checked = true
+					return nil, errCheckFresh
+				}
 				if r.Err == nil && !r.Duplicate {
 					recs = append(recs, record{Op: opMessage, Msg: &batch[k], Seq: r.Message.Seq})
 				}
@@ -336,6 +352,13 @@ func (n *Node) change(ctx context.Context, room string, plan func() ([]record, e
 	for {
 		n.mu.Lock()
 		recs, err := plan()
+		if errors.Is(err, errCheckFresh) {
+			n.mu.Unlock()
+			if err := n.catchUp(ctx, room); err != nil {
+				return fmt.Errorf("%w: %v", ErrUnavailable, err)
+			}
+			continue
+		}
 		if err != nil {
 			n.mu.Unlock()
 			return err
@@ -376,6 +399,22 @@ func (n *Node) change(ctx context.Context, room string, plan func() ([]record, e
 		}
 		n.mu.Unlock()
 	}
+}
+
+// errCheckFresh is what a plan returns to have the room caught up with
+// its log before it plans again.
+var errCheckFresh = errors.New("cluster: check the projection is fresh")
+
+// catchUp returns once this node has applied room's log as it stands now.
+func (n *Node) catchUp(ctx context.Context, room string) error {
+	last, err := n.stream.GetLastMsgForSubject(ctx, n.subject(room))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil // an empty log
+	}
+	if err != nil {
+		return err
+	}
+	return n.waitApplied(ctx, last.Sequence)
 }
 
 // wrongLast is JetStream's refusal of an append because the room's log
