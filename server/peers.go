@@ -171,10 +171,14 @@ func (r *room) setRemoteLocked(node string, members []shared.Member, expires tim
 		}
 	}
 	for user, m := range next {
-		if old == nil {
+		was, ok := old.membersOf()[user]
+		switch {
+		case !ok:
 			r.remoteJoinedLocked(m)
-		} else if _, ok := old.members[user]; !ok {
-			r.remoteJoinedLocked(m)
+		case was != m: // a new nickname
+			delete(r.remoteKeys, shared.NickKey(was.Nick))
+			r.remoteKeys[shared.NickKey(m.Nick)] = user
+			r.renameLocked(m)
 		}
 	}
 	if len(next) == 0 {
@@ -188,6 +192,10 @@ func (r *room) setRemoteLocked(node string, members []shared.Member, expires tim
 }
 
 func (r *room) remoteJoinedLocked(m shared.Member) {
+	if r.remoteKeys == nil {
+		r.remoteKeys = make(map[string]string)
+	}
+	r.remoteKeys[shared.NickKey(m.Nick)] = m.User
 	p := r.users[m.User]
 	if p == nil {
 		p = &presence{member: m}
@@ -202,11 +210,21 @@ func (r *room) remoteLeftLocked(user string) {
 	if p == nil {
 		return
 	}
-	if p.remote--; p.remote <= 0 && p.sessions == 0 {
+	if p.remote--; p.remote <= 0 {
+		delete(r.remoteKeys, shared.NickKey(p.member.Nick))
+	}
+	if p.remote <= 0 && p.sessions == 0 {
 		delete(r.users, user)
 		r.presenceChangedLocked(p.member, true)
 		r.typingStopLocked(user)
 	}
+}
+
+func (rn *remoteNode) membersOf() map[string]shared.Member {
+	if rn == nil {
+		return nil
+	}
+	return rn.members
 }
 
 // expireRemoteLocked forgets the nodes not heard from for remoteTTL.

@@ -27,6 +27,7 @@ type room struct {
 	// In a cluster (Options.Peers): the other nodes' members of the room,
 	// by node, and the subscription to their reports (peers.go).
 	remote     map[string]*remoteNode
+	remoteKeys map[string]string // shared.NickKey -> user, of the remote members
 	peerCancel func()
 }
 
@@ -200,6 +201,10 @@ func (r *room) access() RoomAccess {
 func (r *room) rename(m shared.Member) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.renameLocked(m)
+}
+
+func (r *room) renameLocked(m shared.Member) {
 	p := r.users[m.User]
 	if p == nil || p.member == m {
 		return

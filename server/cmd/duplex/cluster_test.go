@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -492,4 +493,69 @@ func TestClusterPresenceTypingPushes(t *testing.T) {
 	}
 	testpoll.Until(t, "bob's session on B to be signed out", func() bool { return bob.c.State() == client.StateOffline },
 		func() string { return string(bob.c.State()) })
+}
+
+// TestClusterUsersAnywhere: what belongs to a user rather than a room is
+// the same on every node. Alice is on node A, bob on node B: alice opens
+// a DM with bob (whom A has never seen); bob's mention of alice is unread
+// and a mention for alice on A and on B; once alice reads it on A, a
+// session of hers on C finds nothing unread, and finds the message by
+// search; after she signs out everywhere on B, her credential opens no
+// session on C.
+func TestClusterUsersAnywhere(t *testing.T) {
+	nats := startNATS(t)
+	key := clusterKey()
+	a, b, c := startNode(t, nats, key, "a"), startNode(t, nats, key, "b"), startNode(t, nats, key, "c")
+	const room = "users"
+	alice, bob := rcNew(t, a.WS, "alice", nil), rcNew(t, b.WS, "bob", nil)
+	alice.join(t, room)
+	bob.join(t, room)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dm, err := alice.c.DirectMessage(ctx, bob.c.User())
+	if err != nil {
+		t.Fatalf("alice on A opens a DM with bob, seen only on B: %v", err)
+	}
+	if dm.Peer == nil || dm.Peer.Nick != "bob" {
+		t.Errorf("the DM's peer: %+v, want bob", dm.Peer)
+	}
+	ack, err := bob.c.SendWait(ctx, room, "@alice hello from B")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := client.ReadChanged{Room: room, Seq: 0, Unread: 1, Mentioned: 1}
+	for _, p := range []*rcPeer{alice, rcNewAs(t, b.WS, "alice", alice)} {
+		p.join(t, room)
+		testpoll.Until(t, p.name+" to count bob's mention as unread", func() bool {
+			st := p.c.ReadState(room)
+			return st.Unread == want.Unread && st.Mentioned == want.Mentioned
+		}, func() string { return fmt.Sprintf("%+v", p.c.ReadState(room)) })
+	}
+	alice.c.MarkRead(room, ack.Seq)
+	testpoll.Until(t, "alice's marker to be acked on A", func() bool { return alice.c.ReadState(room).Seq == ack.Seq })
+	alice3 := rcNewAs(t, c.WS, "alice", alice)
+	alice3.join(t, room)
+	testpoll.Until(t, "alice on C to find nothing unread", func() bool {
+		st := alice3.c.ReadState(room)
+		return st.Seq == ack.Seq && st.Unread == 0 && st.Mentioned == 0
+	}, func() string { return fmt.Sprintf("%+v", alice3.c.ReadState(room)) })
+	found, err := alice3.c.Search(ctx, "hello", room, 0, 10)
+	if err != nil || len(found.Results) != 1 || found.Results[0].Seq != ack.Seq {
+		t.Fatalf("alice on C searches bob's message: %+v, %v", found, err)
+	}
+
+	token, user := alice.c.Token(), alice.c.User()
+	alice2 := rcNewAs(t, b.WS, "alice", alice)
+	testpoll.Until(t, "alice's session on B to be online", func() bool { return alice2.c.State() == client.StateOnline })
+	if err := alice2.c.SignOutEverywhere(); err != nil {
+		t.Fatal(err)
+	}
+	testpoll.Until(t, "alice's session on C to be closed", func() bool { return alice3.c.State() == client.StateOffline })
+	late := rcNewWith(t, c.WS, "late", &client.Options{Token: token}, nil)
+	testpoll.Until(t, "the signed-out credential to be refused on C", func() bool {
+		return strings.Contains(late.problems(), string(shared.CodeSignedOut))
+	}, func() string { return string(late.c.State()) + "\n" + late.problems() })
+	if late.c.State() == client.StateOnline && late.c.User() == user {
+		t.Fatalf("alice's signed-out credential opened a session on C as %s", user)
+	}
 }
