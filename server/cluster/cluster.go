@@ -102,6 +102,8 @@ type Node struct {
 	local  *broker.Memory
 	follow jetstream.ConsumeContext
 	state  *state // the users' state outside the room logs: state.go
+	// keys holds the keys that seal the texts in the log (seal.go).
+	keys jetstream.Stream
 
 	// mu serializes changes to the projection: appends and the follower.
 	mu      sync.Mutex
@@ -168,6 +170,10 @@ func Open(ctx context.Context, cfg Config, proj *sqlite.Store) (*Node, error) {
 		n.nc.Close()
 		return nil, err
 	}
+	if err := n.openKeys(ctx); err != nil {
+		n.nc.Close()
+		return nil, err
+	}
 	info, err := n.stream.Info(ctx)
 	if err != nil {
 		n.nc.Close()
@@ -222,11 +228,13 @@ func (n *Node) Ping(ctx context.Context) error {
 
 // record is one change in a room's log.
 type record struct {
-	Op   string            `json:"op"` // opMessage, opCreate, opGrant, opRevoke
-	Msg  *store.NewMessage `json:"msg,omitempty"`
-	Seq  int64             `json:"seq,omitempty"` // the room seq the appender's plan gave Msg
-	Meta *store.RoomMeta   `json:"meta,omitempty"`
-	User string            `json:"user,omitempty"`
+	Op  string            `json:"op"`            // opMessage, opCreate, opGrant, opRevoke
+	Msg *store.NewMessage `json:"msg,omitempty"` // without its Body: see Sealed
+	// Sealed is Msg's text, sealed with a key of its own (seal.go).
+	Sealed []byte          `json:"sealed,omitempty"`
+	Seq    int64           `json:"seq,omitempty"` // the room seq the appender's plan gave Msg
+	Meta   *store.RoomMeta `json:"meta,omitempty"`
+	User   string          `json:"user,omitempty"`
 }
 
 const (
@@ -256,6 +264,13 @@ func (n *Node) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Res
 		for k, i := range idx {
 			batch[k] = msgs[i]
 		}
+		sealed := make([][]byte, len(batch))
+		for k := range batch {
+			var err error
+			if sealed[k], err = n.seal(ctx, batch[k]); err != nil {
+				return nil, err
+			}
+		}
 		var res []store.Result
 		checked := false
 		err := n.change(ctx, room, func() ([]record, error) {
@@ -273,15 +288,18 @@ func (n *Node) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Res
 					return nil, errCheckFresh
 				}
 				if r.Err == nil && !r.Duplicate {
-					recs = append(recs, record{Op: opMessage, Msg: &batch[k], Seq: r.Message.Seq})
+					m := batch[k]
+					m.Body = ""
+					recs = append(recs, record{Op: opMessage, Msg: &m, Sealed: sealed[k], Seq: r.Message.Seq})
 				}
 			}
 			return recs, nil
 		}, func() error {
 			var err error
 			if res, err = n.Store.Append(ctx, batch); err == nil {
-				for _, r := range res {
+				for k, r := range res {
 					if r.Err == nil && !r.Duplicate {
+						n.shredAfter(ctx, batch[k]) // seal.go
 						n.local.Publish(ctx, r.Message)
 					}
 				}
@@ -529,7 +547,12 @@ func (n *Node) applyRecord(room string, rec record) ([]shared.Message, error) {
 		if rec.Msg == nil || rec.Msg.Room != room {
 			return nil, nil
 		}
-		res, err := n.Store.Append(ctx, []store.NewMessage{*rec.Msg})
+		m := *rec.Msg
+		var err error
+		if m.Body, err = n.unseal(ctx, m, rec.Sealed); err != nil { // seal.go
+			return nil, err
+		}
+		res, err := n.Store.Append(ctx, []store.NewMessage{m})
 		if err != nil {
 			return nil, err
 		}
@@ -540,6 +563,7 @@ func (n *Node) applyRecord(room string, rec record) ([]shared.Message, error) {
 		if r.Err != nil || r.Duplicate {
 			return nil, nil
 		}
+		n.shredAfter(ctx, m) // if the node that appended it could not
 		return []shared.Message{r.Message}, nil
 	case opCreate:
 		if rec.Meta != nil && rec.Meta.Name == room {

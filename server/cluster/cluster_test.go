@@ -1,13 +1,22 @@
 package cluster_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/duplex-chat/duplex/server/cluster"
 	"github.com/duplex-chat/duplex/server/cluster/natsrun"
@@ -277,4 +286,133 @@ func TestRebuildFromEmptyDirectory(t *testing.T) {
 	sameHistory(t, "rb", 60, a, fresh)
 	appendOne(t, fresh, msg("rb", "from-fresh", "hi"))
 	sameHistory(t, "rb", 61, a, fresh)
+}
+
+// filesHolding lists the files under dirs whose bytes contain secret.
+func filesHolding(t *testing.T, secret []byte, dirs ...string) []string {
+	t.Helper()
+	var found []string
+	for _, dir := range dirs {
+		filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			if b, err := os.ReadFile(path); err == nil && bytes.Contains(b, secret) {
+				rel, _ := filepath.Rel(dir, path)
+				found = append(found, rel)
+			}
+			return nil
+		})
+	}
+	return found
+}
+
+// TestErasureInTheLog: a message is sent, edited twice and deleted, on
+// different nodes. No text of it is on the NATS servers' disks in the
+// clear at any time (the log holds sealed texts), the keys of all three
+// texts are erased from the key bucket, every node's projection holds
+// the deletion, and a node rebuilt from an empty directory holds the
+// same. A message edited once keeps only its last text, also after a
+// rebuild.
+func TestErasureInTheLog(t *testing.T) {
+	nc := natsCluster(t)
+	a, b := openNode(t, nc, "", cluster.Config{}), openNode(t, nc, "", cluster.Config{})
+	defer a.Close()
+	defer b.Close()
+	conn, err := nats.Connect(nc.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	js, _ := jetstream.New(conn)
+	var keys jetstream.Stream
+	var secretKeys [][]byte // the keys of the texts the deletion and the edits must erase
+	keyOf := func(id string) {
+		t.Helper()
+		if keys == nil {
+			if keys, err = js.Stream(context.Background(), "DUPLEX_ROOMS_KEYS"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sum := sha256.Sum256([]byte(id))
+		m, err := keys.GetLastMsgForSubject(context.Background(), "duplex.room-keys.erase."+hex.EncodeToString(sum[:16]))
+		if err != nil {
+			t.Fatalf("the key of %s: %v", id, err)
+		}
+		secretKeys = append(secretKeys, m.Data)
+	}
+	m := msg("erase", "secret-1", "deletedsecret zebraquokka my password is hunter2xyz")
+	target := appendOne(t, a, m).Message.Seq
+	keyOf("secret-1")
+	kept := appendOne(t, a, msg("erase", "kept-1", "original wombatfirst"))
+	ev := func(id string, kind shared.Kind, tgt int64, body string) store.NewMessage {
+		e := m
+		e.MsgID, e.Kind, e.Target, e.Body = id, kind, tgt, body
+		return e
+	}
+	// Capture each key before the next edit, on the node that did not
+	// append it, so that it cannot erase it first.
+	appendOne(t, b, ev("edit-1", shared.KindEdit, target, "first edit platypusone"))
+	keyOf("edit-1")
+	appendOne(t, a, ev("edit-2", shared.KindEdit, target, "second edit echidnatwo"))
+	keyOf("edit-2")
+	e := ev("edit-k", shared.KindEdit, kept.Message.Seq, "replaced numbatlast")
+	e.Author = kept.Message.Author
+	appendOne(t, b, e)
+	secrets := []string{"zebraquokka", "hunter2xyz", "platypusone", "echidnatwo", "wombatfirst", "numbatlast"}
+	for _, s := range secrets {
+		if f := filesHolding(t, []byte(s), nc.StoreDirs()...); len(f) > 0 {
+			t.Errorf("%q is on a NATS server's disk in the clear: %v", s, f)
+		}
+	}
+	appendOne(t, b, ev("delete-1", shared.KindDelete, target, ""))
+
+	// The keys of the deleted message's three texts, and of the edited
+	// message's first text, are gone from the bucket.
+	info, err := keys.Info(context.Background(), jetstream.WithSubjectFilter(">"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.State.Subjects) != 1 {
+		t.Errorf("keys left: %v; want one, the edited message's last text's", info.State.Subjects)
+	}
+
+	// JetStream's secure delete overwrites a key in the stream's files
+	// (on every replica, once each has applied it); the stream's raft
+	// log keeps the append that stored it until the group compacts it.
+	for i, k := range secretKeys {
+		var inStream, inRaft []string
+		testpoll.Until(t, fmt.Sprintf("erased key %d to leave the key stream's files", i+1), func() bool {
+			inStream, inRaft = nil, nil
+			for _, f := range filesHolding(t, k, nc.StoreDirs()...) {
+				if strings.Contains(f, "_js_") {
+					inRaft = append(inRaft, f)
+				} else {
+					inStream = append(inStream, f)
+				}
+			}
+			return len(inStream) == 0
+		}, func() string { return strings.Join(inStream, " ") })
+		t.Logf("erased key %d: left in raft logs %v", i+1, inRaft)
+	}
+	check := func(n *cluster.Node, who string) {
+		testpoll.Until(t, who+" to hold the deletion and the edit", func() bool {
+			var dead, live shared.Message
+			for _, h := range history(t, n, "erase") {
+				switch h.Seq {
+				case target:
+					dead = h
+				case kept.Message.Seq:
+					live = h
+				}
+			}
+			return dead.Deleted && dead.Body == "" && live.Body == "replaced numbatlast"
+		})
+	}
+	check(a, "node a")
+	check(b, "node b")
+	fresh := openNode(t, nc, "", cluster.Config{})
+	defer fresh.Close()
+	check(fresh, "a node rebuilt from an empty directory")
+	sameHistory(t, "erase", len(history(t, a, "erase")), a, b, fresh)
 }

@@ -155,3 +155,13 @@ func freePorts(n int) ([]int, error) {
 	}
 	return ports, nil
 }
+
+// StoreDirs are the JetStream directories of the servers, for tests that
+// look at what is on disk.
+func (c *Cluster) StoreDirs() []string {
+	var dirs []string
+	for _, o := range c.opts {
+		dirs = append(dirs, o.StoreDir)
+	}
+	return dirs
+}

@@ -48,3 +48,23 @@ func (s *Store) SetLogCursors(ctx context.Context, cursors map[string]uint64) er
 	}
 	return nil
 }
+
+// TextIDs returns the msg_ids whose text message seq of room carries or
+// carried: its own and its edits'. A cluster node erases their keys when
+// the message is deleted or edited (server/cluster).
+func (s *Store) TextIDs(ctx context.Context, room string, seq int64) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT msg_id FROM messages WHERE room = ? AND (seq = ? OR (kind = 'edit' AND target = ?))`, room, seq, seq)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: text ids: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sqlite store: text ids: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
