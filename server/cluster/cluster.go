@@ -94,14 +94,15 @@ func (c *Config) defaults() {
 type Node struct {
 	*sqlite.Store // the projection
 
-	cfg    Config
-	id     string // this node: Name and a unique suffix
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	stream jetstream.Stream
-	local  *broker.Memory
-	follow jetstream.ConsumeContext
-	state  *state // the users' state outside the room logs: state.go
+	cfg     Config
+	id      string // this node: Name and a unique suffix
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	stream  jetstream.Stream
+	local   *broker.Memory
+	follow  jetstream.ConsumeContext
+	state   *state // the users' state outside the room logs: state.go
+	metrics *metrics
 	// keys holds the keys that seal the texts in the log (seal.go).
 	keys jetstream.Stream
 
@@ -132,7 +133,7 @@ var ErrUnavailable = errors.New("cluster: the room log is unavailable")
 // projection has caught up with the log as it stood at Open.
 func Open(ctx context.Context, cfg Config, proj *sqlite.Store) (*Node, error) {
 	cfg.defaults()
-	n := &Node{Store: proj, cfg: cfg, id: cfg.Name + "-" + nuid.Next(), local: broker.NewMemory(), applied: map[string]uint64{},
+	n := &Node{Store: proj, cfg: cfg, id: cfg.Name + "-" + nuid.Next(), local: broker.NewMemory(), metrics: newMetrics(), applied: map[string]uint64{},
 		moved: make(chan struct{}), dirty: map[string]uint64{}}
 	cursors, err := proj.LogCursors(ctx)
 	if err != nil {
@@ -145,8 +146,10 @@ func Open(ctx context.Context, cfg Config, proj *sqlite.Store) (*Node, error) {
 			n.applied[name] = seq
 		}
 	}
+	// No reconnect buffer: an append while NATS is away fails at once
+	// (the client keeps it and retries) instead of waiting unacked.
 	n.nc, err = nats.Connect(cfg.URL, nats.Name("duplex "+cfg.Name), nats.MaxReconnects(-1),
-		nats.ReconnectWait(250*time.Millisecond), nats.RetryOnFailedConnect(true))
+		nats.ReconnectWait(250*time.Millisecond), nats.RetryOnFailedConnect(true), nats.ReconnectBufSize(-1))
 	if err != nil {
 		return nil, fmt.Errorf("cluster: connect %s: %w", cfg.URL, err)
 	}
@@ -435,6 +438,10 @@ func (n *Node) catchUp(ctx context.Context, room string) error {
 	return n.waitApplied(ctx, last.Sequence)
 }
 
+// appendTimeout bounds one append: a few milliseconds normally, seconds
+// while a stream elects a new leader.
+const appendTimeout = 5 * time.Second
+
 // wrongLast is JetStream's refusal of an append because the room's log
 // has moved on: its value is the log's last sequence for the room.
 type wrongLast uint64
@@ -447,7 +454,11 @@ func (n *Node) publish(ctx context.Context, room string, rec record, last uint64
 	if err != nil {
 		return 0, err
 	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, appendTimeout)
+	defer cancel()
 	ack, err := n.js.Publish(ctx, n.subject(room), data, jetstream.WithExpectLastSequencePerSubject(last))
+	n.metrics.observeAppend(start)
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
 		// "wrong last sequence: N"
@@ -456,6 +467,7 @@ func (n *Node) publish(ctx context.Context, room string, rec record, last uint64
 		if perr != nil || seq <= last {
 			seq = last + 1 // unknown: wait for at least the next one
 		}
+		n.metrics.conflicts.Inc()
 		return 0, wrongLast(seq)
 	}
 	if err != nil {
@@ -500,6 +512,7 @@ func (n *Node) apply(msg jetstream.Msg) {
 		return
 	}
 	seq := meta.Sequence.Stream
+	n.metrics.lag.Store(meta.NumPending)
 	room := strings.TrimPrefix(msg.Subject(), n.cfg.Subject+".")
 	var rec record
 	if err := json.Unmarshal(msg.Data(), &rec); err != nil {
@@ -665,4 +678,19 @@ func (n *Node) busSubject(s string) string {
 		name = "x" + hex.EncodeToString([]byte(name))
 	}
 	return n.cfg.Subject + ".bus." + kind + "." + name
+}
+
+// Room implements store.Store: a room this node does not know may exist
+// in the log already (created on another node a moment ago): the node
+// catches up with its log before it says no, so that a private room is
+// never taken for a new public one.
+func (n *Node) Room(ctx context.Context, name string) (store.RoomMeta, bool, error) {
+	meta, ok, err := n.Store.Room(ctx, name)
+	if err != nil || ok {
+		return meta, ok, err
+	}
+	if err := n.catchUp(ctx, name); err != nil {
+		return meta, false, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return n.Store.Room(ctx, name)
 }

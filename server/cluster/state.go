@@ -45,7 +45,7 @@ type nickHold struct {
 // state is the bucket and what the node keeps of it.
 type state struct {
 	kv     jetstream.KeyValue
-	watch  jetstream.KeyWatcher
+	watch  jetstream.ConsumeContext
 	mu     sync.Mutex
 	users  map[string]shared.Member // last user record written by this node
 	closed chan struct{}
@@ -62,13 +62,24 @@ func (n *Node) openState(ctx context.Context) error {
 		return fmt.Errorf("cluster: state bucket: %w", err)
 	}
 	n.state = &state{kv: kv, users: map[string]shared.Member{}, closed: make(chan struct{})}
-	// Read markers are mirrored into the projection: the watcher gives
-	// every current one, then each change.
-	n.state.watch, err = kv.Watch(context.Background(), "read.>")
-	if err != nil {
-		return fmt.Errorf("cluster: watch read markers: %w", err)
+	// Read markers are mirrored into the projection: an ordered consumer
+	// of the bucket's stream (it survives NATS restarts, as the room
+	// follower does) gives every current one, then each change.
+	bucket := "KV_" + n.cfg.Stream + "_STATE"
+	str, err := n.js.Stream(ctx, bucket)
+	if err == nil {
+		var cons jetstream.Consumer
+		cons, err = str.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+			FilterSubjects: []string{"$KV." + n.cfg.Stream + "_STATE.read.>"},
+			DeliverPolicy:  jetstream.DeliverLastPerSubjectPolicy,
+		})
+		if err == nil {
+			n.state.watch, err = cons.Consume(n.mirrorRead)
+		}
 	}
-	go n.mirrorReads()
+	if err != nil {
+		return fmt.Errorf("cluster: follow read markers: %w", err)
+	}
 	return nil
 }
 
@@ -78,23 +89,21 @@ func (n *Node) closeState() {
 	}
 }
 
-// mirrorReads applies every read marker of the bucket to the projection.
-func (n *Node) mirrorReads() {
-	for e := range n.state.watch.Updates() {
-		if e == nil || e.Operation() != jetstream.KeyValuePut {
-			continue // nil: the current values are all in
-		}
-		rest := strings.TrimPrefix(e.Key(), "read.")
-		room, user, ok := strings.Cut(rest, ".")
-		seq, err := strconv.ParseInt(string(e.Value()), 10, 64)
-		if !ok || err != nil {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if _, err := n.Store.MarkRead(ctx, room, user, seq); err != nil {
-			n.cfg.Log.Warn("cluster: mirroring a read marker", "room", room, "err", err)
-		}
-		cancel()
+// mirrorRead applies a read marker of the bucket to the projection.
+func (n *Node) mirrorRead(msg jetstream.Msg) {
+	if op := msg.Headers().Get("KV-Operation"); op != "" {
+		return // a deletion or a purge: markers only move forward
+	}
+	_, key, _ := strings.Cut(msg.Subject(), ".read.")
+	room, user, ok := strings.Cut(key, ".")
+	seq, err := strconv.ParseInt(string(msg.Data()), 10, 64)
+	if !ok || err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := n.Store.MarkRead(ctx, room, user, seq); err != nil {
+		n.cfg.Log.Warn("cluster: mirroring a read marker", "room", room, "err", err)
 	}
 }
 

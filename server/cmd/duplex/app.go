@@ -18,6 +18,7 @@ import (
 	"github.com/duplex-chat/duplex/app/ui"
 	"github.com/duplex-chat/duplex/server"
 	"github.com/duplex-chat/duplex/server/broker"
+	"github.com/duplex-chat/duplex/server/cluster"
 	"github.com/duplex-chat/duplex/server/files"
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/server/store/sqlite"
@@ -71,6 +72,9 @@ func newApp(cfg config) (*duplexApp, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if node, ok := st.(*cluster.Node); ok {
+		reg.MustRegister(node.Collectors()...)
+	}
 	opts := &server.Options{
 		Store: st, Broker: bro, Peers: peers, OriginPatterns: cfg.origins, QueueSize: cfg.queueSize, CoalesceDelay: cfg.coalesce,
 		SessionKey: ids.key, VerifyToken: ids.verifyJWT, NoAnonymous: cfg.noAnonymous, Authorize: authorize,

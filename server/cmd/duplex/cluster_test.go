@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -557,5 +558,84 @@ func TestClusterUsersAnywhere(t *testing.T) {
 	}, func() string { return string(late.c.State()) + "\n" + late.problems() })
 	if late.c.State() == client.StateOnline && late.c.User() == user {
 		t.Fatalf("alice's signed-out credential opened a session on C as %s", user)
+	}
+}
+
+// TestClusterNATSDown: with every NATS server down, a node's /readyz
+// fails and its metrics say NATS is gone; a client's sends are not acked
+// (they stay in its outbox, nothing is refused for good); when NATS comes
+// back the node recovers by itself and every send is acked and delivered
+// once.
+func TestClusterNATSDown(t *testing.T) {
+	nats := startNATS(t)
+	key := clusterKey()
+	a, b := startNode(t, nats, key, "a"), startNode(t, nats, key, "b")
+	const room = "down"
+	alice, bob := rcNew(t, a.WS, "alice", nil), rcNew(t, b.WS, "bob", nil)
+	alice.join(t, room)
+	bob.join(t, room)
+	hc := &http.Client{Timeout: 5 * time.Second}
+	status := func(url string) int {
+		resp, err := hc.Get(url)
+		if err != nil {
+			return 0
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode
+	}
+	metric := func(name string) string {
+		resp, err := hc.Get(a.URL + "/metrics")
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		for _, line := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(line, name+" ") {
+				return strings.TrimPrefix(line, name+" ")
+			}
+		}
+		return "absent"
+	}
+	if got := metric("duplex_cluster_nats_connected"); got != "1" {
+		t.Fatalf("duplex_cluster_nats_connected = %s with NATS up", got)
+	}
+	for i := range 3 {
+		nats.Stop(i)
+	}
+	testpoll.Until(t, "/readyz to fail with NATS down", func() bool { return status(a.URL+"/readyz") == http.StatusServiceUnavailable })
+	if got := metric("duplex_cluster_nats_connected"); got != "0" {
+		t.Errorf("duplex_cluster_nats_connected = %s with NATS down", got)
+	}
+	const n = 20
+	for k := range n {
+		if _, err := alice.c.Send(room, fmt.Sprintf("while NATS is down %d", k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The node tries and fails (its store errors count them): nothing
+	// may be acked meanwhile.
+	testpoll.Until(t, "the node to refuse appends while NATS is down", func() bool {
+		v, err := strconv.Atoi(metric("duplex_store_errors_total"))
+		return err == nil && v >= 1
+	}, func() string { return metric("duplex_store_errors_total") })
+	if acked := alice.ackedCount(); acked != 0 {
+		t.Fatalf("%d sends acked while NATS was down", acked)
+	}
+	if s := alice.problems(); s != "" {
+		t.Fatalf("sends refused for good while NATS was down:\n%s", s)
+	}
+	for i := range 3 {
+		if err := nats.Restart(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testpoll.Until(t, "/readyz to answer again", func() bool { return status(a.URL+"/readyz") == http.StatusOK })
+	diag := func() string {
+		return fmt.Sprintf("alice acked %d outbox %d, bob received %d%s", alice.ackedCount(), len(alice.c.Outbox()), bob.count(room), rcSeqSummary(bob.received(room)))
+	}
+	rcWaitAllDelivered(t, []*rcPeer{alice, bob}, []string{room}, map[string]int{room: n}, diag)
+	if err := rcCheckStream(bob.received(room), 1, n); err != nil {
+		t.Fatal(err)
 	}
 }
