@@ -59,6 +59,9 @@ type Config struct {
 	// Duplicates is JetStream's duplicate window. Duplex does not depend
 	// on it (see the package comment); default 2 minutes.
 	Duplicates time.Duration
+	// Files names the object store and the key-value bucket of uploaded
+	// images (Node.Files; default DUPLEX_FILES).
+	Files string
 	// Name names this node in logs and in NATS.
 	Name string
 	// CatchUp is how long an append waits for the follower to apply what
@@ -73,6 +76,9 @@ func (c *Config) defaults() {
 	}
 	if c.Subject == "" {
 		c.Subject = "duplex.room"
+	}
+	if c.Files == "" {
+		c.Files = "DUPLEX_FILES"
 	}
 	if c.Replicas <= 0 {
 		c.Replicas = 1

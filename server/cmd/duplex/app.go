@@ -65,7 +65,7 @@ func newApp(cfg config) (*duplexApp, error) {
 		st.Close()
 		return nil, err
 	}
-	fstore, filesDir, err := openFiles(cfg)
+	fstore, filesDir, err := openFiles(cfg, st)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -149,8 +149,16 @@ func newApp(cfg config) (*duplexApp, error) {
 
 // openFiles opens the store of uploaded images: DATA_DIR/files, or with
 // -memory a temporary directory removed on close (nothing of a memory
-// server survives it). tempDir is that directory, or "".
-func openFiles(cfg config) (st *files.Dir, tempDir string, err error) {
+// server survives it), or on a cluster node (-nats-url) JetStream, where
+// every node finds what any node stored (cluster.Files). tempDir is the
+// temporary directory, or "".
+func openFiles(cfg config, st store.Store) (_ files.Store, tempDir string, err error) {
+	if node, ok := st.(*cluster.Node); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		f, err := node.Files(ctx)
+		return f, "", err
+	}
 	dir := filepath.Join(cfg.dataDir, "files")
 	if cfg.memory {
 		if dir, err = os.MkdirTemp("", "duplex-files-*"); err != nil {
@@ -158,8 +166,8 @@ func openFiles(cfg config) (st *files.Dir, tempDir string, err error) {
 		}
 		tempDir = dir
 	}
-	st, err = files.OpenDir(dir)
-	return st, tempDir, err
+	d, err := files.OpenDir(dir)
+	return d, tempDir, err
 }
 
 // readyz answers 200 while the server takes clients and its store can
