@@ -164,12 +164,15 @@ func Open(ctx context.Context, cfg Config, proj *sqlite.Store) (*Node, error) {
 		return nil, err
 	}
 	n.stream, err = n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        cfg.Stream,
-		Subjects:    []string{cfg.Subject + ".>"},
-		Storage:     jetstream.FileStorage,
-		Replicas:    cfg.Replicas,
-		Duplicates:  cfg.Duplicates,
-		AllowDirect: true,
+		Name:       cfg.Stream,
+		Subjects:   []string{cfg.Subject + ".>"},
+		Storage:    jetstream.FileStorage,
+		Replicas:   cfg.Replicas,
+		Duplicates: cfg.Duplicates,
+		// No direct gets: a direct get may be answered by a replica
+		// that has not applied the newest record yet; catchUp reads the
+		// last record of a room from the leader.
+		AllowDirect: false,
 	})
 	if err != nil {
 		n.nc.Close()

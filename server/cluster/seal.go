@@ -40,7 +40,9 @@ func (n *Node) openKeys(ctx context.Context) error {
 		Storage:           jetstream.FileStorage,
 		Replicas:          n.cfg.Replicas,
 		MaxMsgsPerSubject: 1,
-		AllowDirect:       true,
+		// Reads from the leader only: a replica answering a direct get
+		// may not have a key yet, and a missing key means erased text.
+		AllowDirect: false,
 	})
 	if err != nil {
 		return fmt.Errorf("cluster: key stream: %w", err)

@@ -5,6 +5,7 @@ package main
 // clients spread over the nodes. Every wait is bounded (testpoll).
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -256,10 +257,18 @@ func TestClusterNodeKill9(t *testing.T) {
 	defer func() {
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
-			if len(b) > 8000 {
-				b = b[len(b)-8000:]
+			var firsts []string // the first lines of each kind of trouble, then the tail
+			seen := map[string]bool{}
+			for _, line := range strings.Split(string(b), "\n") {
+				if k := strings.SplitN(line, " err=", 2)[0]; len(line) > 20 && !seen[k[20:]] && (strings.Contains(line, "ERROR") || strings.Contains(line, "WARN")) {
+					seen[k[20:]] = true
+					firsts = append(firsts, line)
+				}
 			}
-			t.Logf("node logs (tail):\n%s", b)
+			if len(b) > 4000 {
+				b = b[len(b)-4000:]
+			}
+			t.Logf("node logs, first of each kind:\n%s\ntail:\n%s", strings.Join(firsts[:min(len(firsts), 40)], "\n"), b)
 		}
 	}()
 	var procs []*clusterProc
@@ -399,6 +408,9 @@ func TestClusterNodeKill9(t *testing.T) {
 	}
 	if doubled > 0 || acks != total {
 		t.Errorf("doubled %d, acked %d of %d sent", doubled, acks, total)
+	}
+	if b, _ := os.ReadFile(logPath); bytes.Contains(b, []byte("diverged")) {
+		t.Errorf("a node's projection diverged from the log (see the node logs)")
 	}
 	t.Logf("node kill -9, one NATS server lost, every NATS server restarted: sent %d, acked %d, received %d (3 clients), lost %d, doubled %d",
 		total, acks, received, lost, doubled)
