@@ -144,14 +144,7 @@ func Open(ctx context.Context, cfg Config, proj *sqlite.Store) (*Node, error) {
 		n.nc.Close()
 		return nil, err
 	}
-	n.stream, err = n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        cfg.Stream,
-		Subjects:    []string{cfg.Subject + ".>"},
-		Storage:     jetstream.FileStorage,
-		Replicas:    cfg.Replicas,
-		Duplicates:  cfg.Duplicates,
-		AllowDirect: true,
-	})
+	n.stream, err = n.ensureStream(ctx)
 	if err != nil {
 		n.nc.Close()
 		return nil, fmt.Errorf("cluster: stream %s: %w", cfg.Stream, err)
@@ -170,6 +163,43 @@ func Open(ctx context.Context, cfg Config, proj *sqlite.Store) (*Node, error) {
 		return nil, fmt.Errorf("cluster: catching up with the log: %w", err)
 	}
 	return n, nil
+}
+
+// ensureStream creates the stream, or updates it to this node's
+// settings. Nodes that start together on a fresh NATS cluster race to
+// create it, and the loser's request may go unanswered while the
+// stream's replicas are being placed (seen with three nodes at once: two
+// waited until their deadline), so each try has a deadline of its own and
+// an unanswered or lost race is tried again while ctx lasts. Any other
+// refusal (e.g. more replicas than NATS servers) is returned at once.
+func (n *Node) ensureStream(ctx context.Context) (jetstream.Stream, error) {
+	cfg := jetstream.StreamConfig{
+		Name:        n.cfg.Stream,
+		Subjects:    []string{n.cfg.Subject + ".>"},
+		Storage:     jetstream.FileStorage,
+		Replicas:    n.cfg.Replicas,
+		Duplicates:  n.cfg.Duplicates,
+		AllowDirect: true,
+	}
+	for attempt := 1; ; attempt++ {
+		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		s, err := n.js.CreateOrUpdateStream(tctx, cfg)
+		cancel()
+		if err == nil {
+			return s, nil
+		}
+		retry := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+			errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse)
+		if !retry || ctx.Err() != nil {
+			return nil, err
+		}
+		n.cfg.Log.Warn("cluster: stream not ready, trying again", "stream", cfg.Name, "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(min(time.Duration(attempt)*250*time.Millisecond, 2*time.Second)):
+		}
+	}
 }
 
 // Broker is the node's local fan-out: what this node appended (the server
