@@ -190,6 +190,12 @@ func TestRacingEventsConverge(t *testing.T) {
 		stored.Add(1)
 		m := msg("ev", fmt.Sprintf("m%d", round), "text")
 		target := appendOne(t, a, m).Message.Seq
+		// The events race each other, not the message they act on: a
+		// node refuses an event for a message it has not applied yet
+		// (not_found), as its clients have not seen that message either.
+		testpoll.Until(t, "nodes b and c to have the message", func() bool {
+			return len(history(t, b, "ev")) >= int(stored.Load()) && len(history(t, c, "ev")) >= int(stored.Load())
+		})
 		edit := m
 		edit.MsgID, edit.Kind, edit.Target, edit.Body = fmt.Sprintf("e%d", round), shared.KindEdit, target, "edited"
 		del := m
