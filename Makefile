@@ -11,11 +11,20 @@ WASMEXEC = $(shell $(GO) env GOROOT)/lib/wasm
 PIN_TOOL   := $(if $(shell command -v taskset),taskset -c 1,)
 PIN_SERVER := $(if $(shell command -v taskset),0,)
 
-.PHONY: serve wasm test test-wasm test-race vet fmt bench bench-firstpaint fuzz clean
+.PHONY: serve serve-cluster bench-cluster wasm test test-wasm test-race vet fmt bench bench-firstpaint fuzz clean
 
 ## serve: build the wasm bundle and run the server on :$(PORT) with ./data
 serve: wasm
 	$(GO) run ./server/cmd/duplex
+
+## serve-cluster: the same, as a cluster on this machine: three NATS
+## servers with JetStream (R3) and three duplex nodes on 127.0.0.1:8081,
+## 8082 and 8083 sharing one log and one session key, data in
+## ./data/cluster (server/cmd/duplex-cluster); Ctrl-C stops them all
+serve-cluster: wasm
+	$(GO) build -o bin/duplex ./server/cmd/duplex
+	$(GO) build -o bin/duplex-cluster ./server/cmd/duplex-cluster
+	bin/duplex-cluster -duplex bin/duplex
 
 ## wasm: build web/app.wasm and its brotli and gzip twins (only when stale)
 wasm: $(WASM) $(WASM).br $(WASM).gz
