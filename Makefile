@@ -85,6 +85,15 @@ bench: wasm
 	bin/duplex-load bench -duplex bin/duplex -duration 5s -rates 50,200,400,800 -idle 10000
 	$(PIN_TOOL) bin/duplex-load abuse -duplex bin/duplex -server-cpus "$(PIN_SERVER)" -duration 5s -clients 1000
 
+## bench-cluster: one node and a three-node cluster (three NATS servers,
+## R3) in the same run, the same fan-out on both: publishers on node 1,
+## subscribers on the other nodes; latency, deliveries/s, server CPU per
+## delivery (about 4 minutes)
+bench-cluster:
+	$(GO) build -o bin/duplex ./server/cmd/duplex
+	$(GO) build -o bin/duplex-load ./app/cmd/duplex-load
+	$(PIN_TOOL) bin/duplex-load cluster -duplex bin/duplex -server-cpus "$(PIN_SERVER)" -duration 20s -rates 100,200,400
+
 ## bench-firstpaint: first paint of a room with 50 messages in headless
 ## Chromium, cold and warm, median of 3 browsers (metrics in ms)
 bench-firstpaint: wasm
