@@ -88,7 +88,7 @@ bench: wasm
 ## bench-cluster: one node and a three-node cluster (three NATS servers,
 ## R3) in the same run, the same fan-out on both: publishers on node 1,
 ## subscribers on the other nodes; latency, deliveries/s, server CPU per
-## delivery (about 4 minutes)
+## delivery (about 2.5 minutes)
 bench-cluster:
 	$(GO) build -o bin/duplex ./server/cmd/duplex
 	$(GO) build -o bin/duplex-load ./app/cmd/duplex-load
