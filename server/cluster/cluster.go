@@ -163,17 +163,7 @@ func Open(ctx context.Context, cfg Config, proj *sqlite.Store) (*Node, error) {
 		n.nc.Close()
 		return nil, err
 	}
-	n.stream, err = n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:       cfg.Stream,
-		Subjects:   []string{cfg.Subject + ".>"},
-		Storage:    jetstream.FileStorage,
-		Replicas:   cfg.Replicas,
-		Duplicates: cfg.Duplicates,
-		// No direct gets: a direct get may be answered by a replica
-		// that has not applied the newest record yet; catchUp reads the
-		// last record of a room from the leader.
-		AllowDirect: false,
-	})
+	n.stream, err = n.ensureStream(ctx)
 	if err != nil {
 		n.nc.Close()
 		return nil, fmt.Errorf("cluster: stream %s: %w", cfg.Stream, err)
@@ -214,6 +204,54 @@ type nodeBroker struct{ local *broker.Memory }
 func (nodeBroker) Publish(context.Context, shared.Message) error { return nil }
 
 func (b nodeBroker) Subscribe(fn func(shared.Message)) func() { return b.local.Subscribe(fn) }
+
+// ensureStream creates the stream, or updates it to this node's
+// settings. Nodes that start together on a fresh NATS cluster race to
+// create it, and the loser's request may go unanswered while the
+// stream's replicas are being placed (seen with three nodes at once: two
+// waited until their deadline), so each try has a deadline of its own and
+// an unanswered or lost race is tried again while ctx lasts. Any other
+// refusal (e.g. more replicas than NATS servers) is returned at once.
+func (n *Node) ensureStream(ctx context.Context) (jetstream.Stream, error) {
+	return ensure(ctx, n, n.cfg.Stream, func(ctx context.Context) (jetstream.Stream, error) {
+		return n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name:       n.cfg.Stream,
+			Subjects:   []string{n.cfg.Subject + ".>"},
+			Storage:    jetstream.FileStorage,
+			Replicas:   n.cfg.Replicas,
+			Duplicates: n.cfg.Duplicates,
+			// No direct gets: a direct get may be answered by a replica
+			// that has not applied the newest record yet; catchUp reads
+			// the last record of a room from the leader.
+			AllowDirect: false,
+		})
+	})
+}
+
+// ensure runs create (of a stream or a bucket called name) until it
+// succeeds, is refused for a reason a retry cannot change, or ctx ends
+// (see ensureStream).
+func ensure[T any](ctx context.Context, n *Node, name string, create func(context.Context) (T, error)) (T, error) {
+	for attempt := 1; ; attempt++ {
+		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		v, err := create(tctx)
+		cancel()
+		if err == nil {
+			return v, nil
+		}
+		retry := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+			errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse)
+		if !retry || ctx.Err() != nil {
+			return v, err
+		}
+		n.cfg.Log.Warn("cluster: stream not ready, trying again", "stream", name, "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return v, err
+		case <-time.After(min(time.Duration(attempt)*250*time.Millisecond, 2*time.Second)):
+		}
+	}
+}
 
 // Close stops following and closes the connection and the projection.
 func (n *Node) Close() error {

@@ -199,6 +199,9 @@ func TestRacingEventsConverge(t *testing.T) {
 		stored.Add(1)
 		m := msg("ev", fmt.Sprintf("m%d", round), "text")
 		target := appendOne(t, a, m).Message.Seq
+		// No wait for b and c to have the message: a node that has not
+		// applied it yet catches up with the room's log before it
+		// refuses an event (cluster.go: errCheckFresh).
 		edit := m
 		edit.MsgID, edit.Kind, edit.Target, edit.Body = fmt.Sprintf("e%d", round), shared.KindEdit, target, "edited"
 		del := m
@@ -415,4 +418,45 @@ func TestErasureInTheLog(t *testing.T) {
 	defer fresh.Close()
 	check(fresh, "a node rebuilt from an empty directory")
 	sameHistory(t, "erase", len(history(t, a, "erase")), a, b, fresh)
+}
+
+// TestNodesOpenTogether: three nodes start at once on a fresh NATS
+// cluster, as `make serve-cluster` starts them, and all three create or
+// find the stream.
+func TestNodesOpenTogether(t *testing.T) {
+	nats := natsCluster(t)
+	nodes := make([]*cluster.Node, 3)
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	for i := range nodes {
+		proj, err := sqlite.Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			nodes[i], errs[i] = cluster.Open(ctx, cluster.Config{URL: nats.URL(), Replicas: 3, Name: fmt.Sprintf("node-%d", i+1)}, proj)
+			if errs[i] != nil {
+				proj.Close()
+			}
+		}()
+	}
+	start := time.Now()
+	wg.Wait()
+	for i, n := range nodes {
+		if errs[i] != nil {
+			t.Errorf("node %d: %v", i+1, errs[i])
+		} else {
+			defer n.Close()
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	t.Logf("three nodes open in %v", time.Since(start).Round(time.Millisecond))
+	appendOne(t, nodes[0], msg("r", "m1", "hello"))
+	testpoll.Until(t, "node 3 has the message", func() bool { return len(history(t, nodes[2], "r")) == 1 })
 }

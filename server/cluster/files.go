@@ -72,13 +72,17 @@ const thumbSuffix = ".thumb"
 // buckets (Config.Files) with the log's replication.
 func (n *Node) Files(ctx context.Context) (*Files, error) {
 	name, disk, r := n.cfg.Files, jetstream.FileStorage, n.cfg.Replicas
-	objs, err := n.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: name, Storage: disk, Replicas: r,
-		Description: "Duplex: the bytes and thumbnails of uploaded images"})
+	objs, err := ensure(ctx, n, name, func(ctx context.Context) (jetstream.ObjectStore, error) {
+		return n.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: name, Storage: disk, Replicas: r,
+			Description: "Duplex: the bytes and thumbnails of uploaded images"})
+	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: object store %s: %w", name, err)
 	}
-	recs, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: name, Storage: disk, Replicas: r,
-		Description: "Duplex: one record per uploaded image"})
+	recs, err := ensure(ctx, n, name, func(ctx context.Context) (jetstream.KeyValue, error) {
+		return n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: name, Storage: disk, Replicas: r,
+			Description: "Duplex: one record per uploaded image"})
+	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster: key-value bucket %s: %w", name, err)
 	}

@@ -34,15 +34,18 @@ import (
 // refuses deletes of single messages in one).
 func (n *Node) openKeys(ctx context.Context) error {
 	var err error
-	n.keys, err = n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:              n.cfg.Stream + "_KEYS",
-		Subjects:          []string{n.cfg.Subject + "-keys.>"},
-		Storage:           jetstream.FileStorage,
-		Replicas:          n.cfg.Replicas,
-		MaxMsgsPerSubject: 1,
-		// Reads from the leader only: a replica answering a direct get
-		// may not have a key yet, and a missing key means erased text.
-		AllowDirect: false,
+	n.keys, err = ensure(ctx, n, n.cfg.Stream+"_KEYS", func(ctx context.Context) (jetstream.Stream, error) {
+		return n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name:              n.cfg.Stream + "_KEYS",
+			Subjects:          []string{n.cfg.Subject + "-keys.>"},
+			Storage:           jetstream.FileStorage,
+			Replicas:          n.cfg.Replicas,
+			MaxMsgsPerSubject: 1,
+			// Reads from the leader only: a replica answering a direct
+			// get may not have a key yet, and a missing key means erased
+			// text.
+			AllowDirect: false,
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("cluster: key stream: %w", err)

@@ -52,11 +52,13 @@ type state struct {
 }
 
 func (n *Node) openState(ctx context.Context) error {
-	kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:   n.cfg.Stream + "_STATE",
-		Replicas: n.cfg.Replicas,
-		History:  1,
-		Storage:  jetstream.FileStorage,
+	kv, err := ensure(ctx, n, n.cfg.Stream+"_STATE", func(ctx context.Context) (jetstream.KeyValue, error) {
+		return n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:   n.cfg.Stream + "_STATE",
+			Replicas: n.cfg.Replicas,
+			History:  1,
+			Storage:  jetstream.FileStorage,
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("cluster: state bucket: %w", err)

@@ -13,6 +13,7 @@
 //	duplex-load churn  -url ... -members 300 -cyclers 4 -duration 10s   # presence amplification
 //	duplex-load naive-server -addr 127.0.0.1:9100   # the reference broadcast loop
 //	duplex-load bench  -duplex ./bin/duplex          # both, same workloads, ratios
+//	duplex-load cluster -duplex ./bin/duplex -server-cpus 0   # one node vs a 3-node cluster on NATS (cluster.go)
 //	duplex-load flood       -url ... -flooders 8 -duration 10s -pid ...
 //	duplex-load joinstorm   -url ... -clients 2000 -pid ...
 //	duplex-load history-hog -url ... -hogs 10 -pid ...
@@ -189,6 +190,10 @@ func main() {
 		fs.BoolVar(&cfg.deflate, "deflate", true, "also run fan-out with permessage-deflate")
 		fs.Parse(args)
 		err = runBench(cfg)
+	case "cluster": // cluster.go
+		err = runClusterBench(args)
+	case "nats-server": // the NATS child of cluster
+		err = runNATSChild(args)
 	default:
 		usage()
 	}
