@@ -116,10 +116,12 @@ type Node struct {
 	mu      sync.Mutex
 	applied map[string]uint64 // room -> stream seq of its last record applied
 	pos     uint64            // every record up to pos is applied
-	moved   chan struct{}     // closed and replaced when pos moves
-	dirty   map[string]uint64 // cursors not yet saved
-	saving  bool
-	closed  bool
+	moved   chan struct{}     // closed and replaced when pos or applied moves
+	// followMu makes the follower apply one record at a time.
+	followMu sync.Mutex
+	dirty    map[string]uint64 // cursors not yet saved
+	saving   bool
+	closed   bool
 }
 
 var (
@@ -128,6 +130,7 @@ var (
 	_ server.Peers = (*Node)(nil)
 
 	_ store.Credentials = (*Node)(nil)
+	_ store.Follower    = (*Node)(nil)
 )
 
 // ErrUnavailable wraps every failure to reach the log: the change was not
@@ -456,22 +459,22 @@ func (n *Node) change(ctx context.Context, room string, plan func() ([]record, e
 			return err
 		}
 		n.mu.Unlock()
-		if err := n.waitApplied(ctx, conflict); err != nil {
+		if err := n.waitRoom(ctx, room, conflict); err != nil {
 			return fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
-		n.mu.Lock()
-		if n.applied[room] < conflict {
-			// Every record up to conflict is applied, the room's
-			// included (its last record is conflict itself).
-			n.applied[room] = conflict
-		}
-		n.mu.Unlock()
 	}
 }
 
 // errCheckFresh is what a plan returns to have the room caught up with
 // its log before it plans again.
 var errCheckFresh = errors.New("cluster: check the projection is fresh")
+
+// CatchUp implements store.Follower.
+func (n *Node) CatchUp(ctx context.Context, room string) error {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.CatchUp)
+	defer cancel()
+	return n.catchUp(ctx, room)
+}
 
 // catchUp returns once this node has applied room's log as it stands now.
 func (n *Node) catchUp(ctx context.Context, room string) error {
@@ -482,7 +485,7 @@ func (n *Node) catchUp(ctx context.Context, room string) error {
 	if err != nil {
 		return err
 	}
-	return n.waitApplied(ctx, last.Sequence)
+	return n.waitRoom(ctx, room, last.Sequence)
 }
 
 // appendTimeout bounds one append: a few milliseconds normally, seconds
@@ -528,7 +531,32 @@ func (n *Node) appliedLocked(room string, seq uint64) {
 	if seq > n.applied[room] {
 		n.applied[room] = seq
 		n.dirty[room] = seq
+		n.movedLocked()
 		n.saveSoonLocked()
+	}
+}
+
+// movedLocked wakes whoever waits for pos or applied to move.
+func (n *Node) movedLocked() {
+	close(n.moved)
+	n.moved = make(chan struct{})
+}
+
+// waitRoom returns once room's log is applied up to seq (a record of the
+// room: the last JetStream said it had).
+func (n *Node) waitRoom(ctx context.Context, room string, seq uint64) error {
+	for {
+		n.mu.Lock()
+		applied, moved := n.applied[room], n.moved
+		n.mu.Unlock()
+		if applied >= seq {
+			return nil
+		}
+		select {
+		case <-moved:
+		case <-ctx.Done():
+			return fmt.Errorf("room %s's log is applied up to %d, waiting for %d: %w", room, applied, seq, ctx.Err())
+		}
 	}
 }
 
@@ -553,6 +581,12 @@ func (n *Node) startFollowing(ctx context.Context) error {
 // apply is the follower: it applies one record of the log, unless this
 // node applied it when appending it.
 func (n *Node) apply(msg jetstream.Msg) {
+	// One record at a time, in the log's order, even when the ordered
+	// consumer restarts (after NATS trouble) while a record is still
+	// being retried here: it may then deliver the next one on another
+	// goroutine.
+	n.followMu.Lock()
+	defer n.followMu.Unlock()
 	meta, err := msg.Metadata()
 	if err != nil {
 		n.cfg.Log.Error("cluster: a log record without metadata", "err", err)
@@ -648,10 +682,12 @@ func (n *Node) advanceLocked(seq uint64) {
 	if seq <= n.pos {
 		return
 	}
+	if seq > n.pos+1 && n.pos > 0 {
+		n.cfg.Log.Warn("cluster: the log skipped records", "from", n.pos+1, "to", seq-1)
+	}
 	n.pos = seq
 	n.dirty[""] = seq
-	close(n.moved)
-	n.moved = make(chan struct{})
+	n.movedLocked()
 	n.saveSoonLocked()
 }
 
