@@ -46,7 +46,11 @@ func newApp(cfg config) (*duplexApp, error) {
 	var bro broker.Broker // nil: in-process
 	var peers server.Peers
 	if !cfg.memory {
-		s, err := sqlite.Open(cfg.dataDir)
+		open := sqlite.Open
+		if cfg.cluster.natsURL != "" {
+			open = sqlite.OpenProjection // the log is the durable copy
+		}
+		s, err := open(cfg.dataDir)
 		if err != nil {
 			return nil, err
 		}

@@ -144,8 +144,22 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens (creating when needed) the database in dir and migrates it.
 func Open(dir string) (*Store, error) {
+	return openSynced(dir, "FULL")
+}
+
+// OpenProjection opens the store of a cluster node (server/cluster),
+// whose rooms are a projection of a log that NATS JetStream keeps
+// durably: its commits are not synced one by one (synchronous NORMAL, in
+// WAL mode), so a crash may lose the last of them, and with them the log
+// cursors saved after them; the node applies those records again from
+// the log at its restart.
+func OpenProjection(dir string) (*Store, error) {
+	return openSynced(dir, "NORMAL")
+}
+
+func openSynced(dir, synchronous string) (*Store, error) {
 	path := filepath.Join(dir, FileName)
-	s, err := open(dir, path)
+	s, err := open(dir, path, synchronous)
 	if err != nil {
 		// Name the file and the cause: "disk I/O error" alone does not
 		// tell an operator which disk, or that it is full or read-only.
@@ -154,7 +168,7 @@ func Open(dir string) (*Store, error) {
 	return s, nil
 }
 
-func open(dir, path string) (*Store, error) {
+func open(dir, path, synchronous string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -165,7 +179,7 @@ func open(dir, path string) (*Store, error) {
 	// instead of shrinking (run VACUUM offline to shrink it).
 	// secure_delete zeroes freed content, so the text of a deleted
 	// message does not linger in free space of the file (events.go).
-	for _, p := range []string{"auto_vacuum(INCREMENTAL)", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)", "secure_delete(ON)"} {
+	for _, p := range []string{"auto_vacuum(INCREMENTAL)", "journal_mode(WAL)", "synchronous(" + synchronous + ")", "busy_timeout(10000)", "foreign_keys(ON)", "secure_delete(ON)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
