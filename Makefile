@@ -60,7 +60,7 @@ test-wasm: $(WASM)
 
 ## test-race: the race detector over the library packages (CI runs it
 ## after make test; the server's tests take several minutes under it)
-RACE_PKGS := ./shared/... ./app/client/... ./app/ui/... ./server/ ./server/store/... ./server/files/...
+RACE_PKGS := ./shared/... ./app/client/... ./app/ui/... ./server/ ./server/store/... ./server/files/... ./server/cluster/...
 test-race:
 	$(GO) test -race -count=1 -timeout 30m $(RACE_PKGS)
 

@@ -69,20 +69,14 @@ func (n *Node) getKey(ctx context.Context, subj string) ([]byte, uint64, error) 
 }
 
 // textKey returns the key of msgID's text, creating it on first use: a
-// retried send seals with the same key.
+// retried send seals with the same key. The first try creates it (one
+// append, refused if the key exists); only a retry reads it.
 func (n *Node) textKey(ctx context.Context, room, msgID string) ([]byte, error) {
 	subj := n.keySubject(room, msgID)
 	for range 3 {
-		key, _, err := n.getKey(ctx, subj)
-		if err == nil {
-			return key, nil
-		}
-		if !errors.Is(err, jetstream.ErrMsgNotFound) {
-			return nil, err
-		}
-		key = make([]byte, 32)
+		key := make([]byte, 32)
 		rand.Read(key)
-		_, err = n.js.Publish(ctx, subj, key, jetstream.WithExpectLastSequencePerSubject(0))
+		_, err := n.js.Publish(ctx, subj, key, jetstream.WithExpectLastSequencePerSubject(0))
 		if err == nil {
 			return key, nil
 		}
@@ -90,6 +84,14 @@ func (n *Node) textKey(ctx context.Context, room, msgID string) ([]byte, error) 
 		if !errors.As(err, &apiErr) || apiErr.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequence && apiErr.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequenceConstant {
 			return nil, err
 		}
+		key, _, err = n.getKey(ctx, subj) // the key exists: a retry
+		if err == nil {
+			return key, nil
+		}
+		if !errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil, err
+		}
+		// Erased meanwhile (its message was deleted): make another.
 	}
 	return nil, errors.New("cluster: the text key raced too long")
 }
