@@ -178,9 +178,10 @@ func (n *Node) shred(ctx context.Context, room, msgID string) {
 	if err == nil {
 		err = n.keys.SecureDeleteMsg(ctx, seq)
 	}
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) && (apiErr.ErrorCode == 10043 || apiErr.ErrorCode == 10057 && strings.Contains(apiErr.Description, "no message found")) {
-		return // another node erased it first (sequence not found, or delete failed: no message; no constants in nats.go)
+	// nats.go wraps the API error into a message of its own: "sequence N
+	// not found" or "no message found" means another node erased it first.
+	if err != nil && (strings.Contains(err.Error(), "not found") || strings.Contains(err.Error(), "no message found")) {
+		return
 	}
 	if err != nil {
 		n.cfg.Log.Error("cluster: erasing a text key", "room", room, "msg_id", msgID, "err", err)
