@@ -11,11 +11,20 @@ WASMEXEC = $(shell $(GO) env GOROOT)/lib/wasm
 PIN_TOOL   := $(if $(shell command -v taskset),taskset -c 1,)
 PIN_SERVER := $(if $(shell command -v taskset),0,)
 
-.PHONY: serve wasm test test-wasm test-race vet fmt bench bench-firstpaint fuzz clean
+.PHONY: serve serve-cluster bench-cluster wasm test test-wasm test-race vet fmt bench bench-firstpaint fuzz clean
 
 ## serve: build the wasm bundle and run the server on :$(PORT) with ./data
 serve: wasm
 	$(GO) run ./server/cmd/duplex
+
+## serve-cluster: the same, as a cluster on this machine: three NATS
+## servers with JetStream (R3) and three duplex nodes on 127.0.0.1:8081,
+## 8082 and 8083 sharing one log and one session key, data in
+## ./data/cluster (server/cmd/duplex-cluster); Ctrl-C stops them all
+serve-cluster: wasm
+	$(GO) build -o bin/duplex ./server/cmd/duplex
+	$(GO) build -o bin/duplex-cluster ./server/cmd/duplex-cluster
+	bin/duplex-cluster -duplex bin/duplex
 
 ## wasm: build web/app.wasm and its brotli and gzip twins (only when stale)
 wasm: $(WASM) $(WASM).br $(WASM).gz
@@ -51,7 +60,7 @@ test-wasm: $(WASM)
 
 ## test-race: the race detector over the library packages (CI runs it
 ## after make test; the server's tests take several minutes under it)
-RACE_PKGS := ./shared/... ./app/client/... ./app/ui/... ./server/ ./server/store/... ./server/files/...
+RACE_PKGS := ./shared/... ./app/client/... ./app/ui/... ./server/ ./server/store/... ./server/files/... ./server/cluster/...
 test-race:
 	$(GO) test -race -count=1 -timeout 30m $(RACE_PKGS)
 
@@ -75,6 +84,15 @@ bench: wasm
 	$(MAKE) bench-firstpaint
 	bin/duplex-load bench -duplex bin/duplex -duration 5s -rates 50,200,400,800 -idle 10000
 	$(PIN_TOOL) bin/duplex-load abuse -duplex bin/duplex -server-cpus "$(PIN_SERVER)" -duration 5s -clients 1000
+
+## bench-cluster: one node and a three-node cluster (three NATS servers,
+## R3) in the same run, the same fan-out on both: publishers on node 1,
+## subscribers on the other nodes; latency, deliveries/s, server CPU per
+## delivery (about 2.5 minutes)
+bench-cluster:
+	$(GO) build -o bin/duplex ./server/cmd/duplex
+	$(GO) build -o bin/duplex-load ./app/cmd/duplex-load
+	$(PIN_TOOL) bin/duplex-load cluster -duplex bin/duplex -server-cpus "$(PIN_SERVER)" -duration 20s -rates 100,200,400
 
 ## bench-firstpaint: first paint of a room with 50 messages in headless
 ## Chromium, cold and warm, median of 3 browsers (metrics in ms)

@@ -273,9 +273,15 @@ func (s *session) changeAccess(ctx context.Context, id string, action Action, ro
 	return true
 }
 
-// evict ends every subscription of user's sessions on this node to room
-// and tells them with a removed frame.
+// evict ends every subscription of user's sessions to room, on every
+// node, and tells them with a removed frame.
 func (srv *Server) evict(room, user string) {
+	srv.evictHere(room, user)
+	srv.pushToPeers(user, peerMsg{Kind: peerEvict, Room: room}) // peers.go
+}
+
+// evictHere is evict on this node.
+func (srv *Server) evictHere(room, user string) {
 	var victims []*session
 	srv.mu.Lock()
 	for sess := range srv.sessions {

@@ -34,6 +34,7 @@ func (s *session) send(id string, p *shared.Send) {
 	}
 	if p.Kind == shared.KindMessage {
 		r.typingStop(s.member.User) // a typist who sends has stopped typing
+		s.srv.typingToPeers(r.name, s.member, true)
 	}
 	// Edits, deletions, reactions and replies are sends too: the store
 	// checks their target inside its transaction (store/events.go).

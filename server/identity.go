@@ -237,6 +237,7 @@ func (srv *Server) authenticateRequest(r *http.Request) (*Identity, error) {
 type online struct {
 	member   shared.Member
 	sessions int
+	pushes   func() // ends the subscription to pushes from other nodes (peers.go)
 }
 
 // nickHold is a nickname key held by one user's sessions.
@@ -280,12 +281,13 @@ func (srv *Server) setOnline(m shared.Member, delta int) {
 	defer srv.mu.Unlock()
 	o := srv.users[m.User]
 	if o == nil {
-		o = &online{}
+		o = &online{pushes: srv.userPeerStart(m.User)}
 		srv.users[m.User] = o
 	}
 	o.member = m
 	if o.sessions += delta; o.sessions <= 0 {
 		delete(srv.users, m.User)
+		o.pushes()
 	}
 }
 

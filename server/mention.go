@@ -62,8 +62,9 @@ func (srv *Server) mentions(ctx context.Context, r *room, body string) []string 
 	return out
 }
 
-// presentByKey returns the user online on this node whose nickname has
-// key, if they are present in r.
+// presentByKey returns the user whose nickname has key, if they are
+// present in r: online on this node, or reported in r by another node of
+// a cluster (peers.go).
 func (srv *Server) presentByKey(r *room, key string) string {
 	srv.mu.Lock()
 	h := srv.nicks[key]
@@ -72,11 +73,11 @@ func (srv *Server) presentByKey(r *room, key string) string {
 		user = h.user
 	}
 	srv.mu.Unlock()
-	if user == "" {
-		return ""
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if user == "" {
+		user = r.remoteKeys[key]
+	}
 	if r.users[user] == nil {
 		return ""
 	}

@@ -21,6 +21,11 @@ type Options struct {
 	Store store.Store
 	// Broker fans committed messages out. Nil means in-process.
 	Broker broker.Broker
+	// Peers connects this node to the other nodes of a cluster for what
+	// is in no room's log: presence, typing and pushes to a user's
+	// sessions (peers.go; server/cluster implements it on NATS). Nil: the
+	// node is alone.
+	Peers Peers
 	// OriginPatterns lists extra host patterns (path.Match syntax, e.g.
 	// "*.example.com" or "localhost:*") allowed to open a socket besides the
 	// page's own origin. Nil allows the same origin only.

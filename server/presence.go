@@ -34,6 +34,9 @@ type presenceState struct {
 	// seen is what each live member was last told. It lives here, not in
 	// the cursor, to keep the cursors the fan-out walks small.
 	seen map[*session]*seenPresence
+	// localChanged: this node's members changed since it last reported
+	// them to the other nodes of a cluster (peers.go).
+	localChanged bool
 }
 
 // presenceChange is one user arriving in or leaving a room.
@@ -75,8 +78,15 @@ func (r *room) flushDelayLocked() time.Duration {
 // member: a diff, a count in a large room, or a full snapshot to a member
 // whose view a diff cannot bring up to date.
 func (r *room) flushPresence() {
+	report := false
+	defer func() {
+		if report { // after the unlock below
+			r.reportMembers()
+		}
+	}()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	report = r.pres.localChanged && r.srv.opts.Peers != nil
 	p := &r.pres
 	p.timer = nil
 	if len(r.members) == 0 {

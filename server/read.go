@@ -42,15 +42,18 @@ func (s *session) read(ctx context.Context, id string, p *shared.Read) {
 	if id != "" {
 		s.reply(shared.TypeAck, id, &shared.ReadAck{Room: p.Room, Seq: st.Read, Unread: st.Unread, Mentioned: st.Mentioned})
 	}
-	r.pushRead(s, &shared.Read{Room: p.Room, Seq: st.Read, Unread: st.Unread, Mentioned: st.Mentioned})
+	push := &shared.Read{Room: p.Room, Seq: st.Read, Unread: st.Unread, Mentioned: st.Mentioned}
+	r.pushReadHere(s, s.member.User, push)
+	s.srv.pushToPeers(s.member.User, peerMsg{Kind: peerRead, Read: push}) // peers.go
 }
 
-// pushRead tells the other sessions of from's user in r where the marker
-// is now. Most users have one session in a room: that costs one lookup.
-func (r *room) pushRead(from *session, p *shared.Read) {
+// pushReadHere tells the sessions of user in r on this node, other than
+// from (nil: a push from another node), where the marker is now. Most
+// users have one session in a room: that costs one lookup.
+func (r *room) pushReadHere(from *session, user string, p *shared.Read) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if u := r.users[from.member.User]; u == nil || u.sessions < 2 {
+	if u := r.users[user]; u == nil || u.sessions == 0 || from != nil && u.sessions < 2 {
 		return
 	}
 	frame, err := shared.Encode(shared.TypeRead, "", p)
@@ -58,7 +61,7 @@ func (r *room) pushRead(from *session, p *shared.Read) {
 		return
 	}
 	for sess, c := range r.members {
-		if sess != from && c.live && sess.member.User == from.member.User {
+		if sess != from && c.live && sess.member.User == user {
 			sess.q.enqueue(frame)
 			sess.q.hurryWriter()
 		}

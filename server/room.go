@@ -24,6 +24,11 @@ type room struct {
 	users   map[string]*presence // by user id: a user may have several tabs
 	pres    presenceState        // coalesced presence; see presence.go
 	typing  typingState          // who is typing; see typing.go
+	// In a cluster (Options.Peers): the other nodes' members of the room,
+	// by node, and the subscription to their reports (peers.go).
+	remote     map[string]*remoteNode
+	remoteKeys map[string]string // shared.NickKey -> user, of the remote members
+	peerCancel func()
 }
 
 // cursor tracks one session's delivery in a room. Until live is set the
@@ -36,7 +41,8 @@ type cursor struct {
 
 type presence struct {
 	member   shared.Member
-	sessions int
+	sessions int // on this node
+	remote   int // other nodes that report the user in the room (peers.go)
 }
 
 func newRoom(srv *Server, name string, head int64) *room {
@@ -81,6 +87,9 @@ func (r *room) addLocked(sess *session, since int64) (newUser bool) {
 		r.users[sess.member.User] = p
 		r.presenceChangedLocked(sess.member, false)
 		newUser = true
+	}
+	if p.sessions == 0 {
+		r.pres.localChanged = true
 	}
 	p.sessions++
 	return newUser
@@ -138,9 +147,13 @@ func (r *room) removeLocked(sess *session) (userLeft, empty bool) {
 		return false, empty
 	}
 	if p.sessions--; p.sessions == 0 {
+		r.pres.localChanged = true
+		r.typingStopLocked(sess.member.User)
+		if p.remote > 0 {
+			return false, empty // still in the room on another node
+		}
 		delete(r.users, sess.member.User)
 		r.presenceChangedLocked(p.member, true)
-		r.typingStopLocked(sess.member.User)
 		return true, empty
 	}
 	return false, empty
@@ -188,6 +201,10 @@ func (r *room) access() RoomAccess {
 func (r *room) rename(m shared.Member) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.renameLocked(m)
+}
+
+func (r *room) renameLocked(m shared.Member) {
 	p := r.users[m.User]
 	if p == nil || p.member == m {
 		return

@@ -93,6 +93,9 @@ func New(opts *Options) (*Server, error) {
 	go srv.commitLoop()
 	go srv.pingLoop()
 	go srv.userJanitor()
+	if o.Peers != nil {
+		go srv.peerBeat() // peers.go
+	}
 	go srv.pruneLoop()
 	go srv.sweepUploads() // upload.go
 	return srv, nil
@@ -188,6 +191,7 @@ func (srv *Server) room(ctx context.Context, name string) (r *room, created bool
 		r.setMeta(meta)
 	}
 	srv.rooms[name] = r
+	r.peerStart() // peers.go
 	return r, true, nil
 }
 
@@ -220,6 +224,8 @@ func (srv *Server) release(r *room, held bool) {
 		r.stopPresenceLocked()
 		r.stopTypingLocked()
 		delete(srv.rooms, r.name)
+		r.peerStop()
+		srv.publishPeer("room."+r.name, peerMsg{Kind: peerMembers}) // none left here
 	}
 }
 

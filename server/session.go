@@ -358,6 +358,18 @@ func (s *session) join(ctx context.Context, id string, j *shared.Join) {
 		return
 	}
 	head = max(head, r.headSeq())
+	if f, ok := st.(store.Follower); ok && j.Since != nil && *j.Since > head {
+		// The client saw newer messages through another node of the
+		// cluster: catch up with the room's log before answering.
+		if err := f.CatchUp(ctx, j.Room); err != nil {
+			s.fail(id, shared.Errorf(shared.CodeUnavailable, "the room's log is not reachable; retry"))
+			return
+		}
+		if head, err = st.Head(ctx, j.Room); err != nil {
+			s.fail(id, err)
+			return
+		}
+	}
 	since := max(head-shared.DefaultRecent, 0)
 	if j.Since != nil {
 		if *j.Since > head {

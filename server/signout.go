@@ -9,7 +9,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -155,6 +157,7 @@ func (s *session) signOut(ctx context.Context, id string, p *shared.SignOut) {
 	}
 	local.PruneRevoked(ctx, now.UnixMilli())
 	n := s.srv.closeSignedOut(s, user, revoked, p.All)
+	s.srv.pushToPeers(user, peerMsg{Kind: peerSignOut, Revoked: slices.Collect(maps.Keys(revoked)), All: p.All}) // peers.go
 	s.reply(shared.TypeAck, id, &shared.SignOutAck{All: p.All, Sessions: n})
 	s.close(shared.CloseSignedOut, "", drainQueue)
 }
@@ -204,15 +207,20 @@ func (srv *Server) closeSignedOut(except *session, user string, revoked map[stri
 	return n
 }
 
-// pushNick tells the other sessions of from's user on this node that the
-// nickname is now nick; each client adopts it (and says nick itself, so
-// the server shows it in that session's rooms too).
+// pushNick tells the other sessions of from's user, on every node, that
+// the nickname is now nick; each client adopts it (and says nick itself,
+// so the server shows it in that session's rooms too).
 func (srv *Server) pushNick(from *session, nick string) {
+	srv.pushNickHere(from, from.member.User, nick)
+	srv.pushToPeers(from.member.User, peerMsg{Kind: peerNick, Nick: nick}) // peers.go
+}
+
+// pushNickHere is pushNick on this node (from nil: a push from another).
+func (srv *Server) pushNickHere(from *session, user, nick string) {
 	frame, err := shared.Encode(shared.TypeNickChanged, "", &shared.NickChanged{Nick: nick})
 	if err != nil {
 		return
 	}
-	user := from.member.User
 	srv.mu.Lock()
 	var to []*session
 	for sess := range srv.sessions {

@@ -56,9 +56,10 @@ func (s *session) typing(t *shared.Typing) {
 	}
 	if t.Stop {
 		r.typingStop(s.member.User)
-		return
+	} else {
+		r.typingStart(s.member)
 	}
-	r.typingStart(s.member)
+	s.srv.typingToPeers(t.Room, s.member, t.Stop) // peers.go
 }
 
 // typingStart marks m as typing for the next TypingTTL.

@@ -2,8 +2,6 @@ package files
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,8 +11,6 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
-
-	"github.com/duplex-chat/duplex/shared"
 )
 
 // Dir is a Store in a directory:
@@ -27,12 +23,8 @@ import (
 // place, with mode 0600: a crash leaves either the old state or the new,
 // and nothing half-written is ever served.
 type Dir struct {
-	root string
-	// decoding bounds the uploads being decoded at once, across all
-	// connections (CPU). Memory is the caller's to bound: a decode costs
-	// DecodeCost, up to 24 bytes a pixel (the server takes it from its
-	// DecodeMemory budget first).
-	decoding chan struct{}
+	root     string
+	decoding Decoders
 	// mu orders writes against RemoveUnused and Remove: Put and MarkUsed
 	// hold it for reading while they write files (never while decoding),
 	// a sweep and Remove (remove.go) for writing, so neither removes a
@@ -52,7 +44,7 @@ func OpenDir(root string) (*Dir, error) {
 			return nil, fmt.Errorf("files: create %s: %w", root, err)
 		}
 	}
-	return &Dir{root: root, decoding: make(chan struct{}, DefaultDecoders)}, nil
+	return &Dir{root: root, decoding: NewDecoders(DefaultDecoders)}, nil
 }
 
 // Root returns the directory d keeps its files in.
@@ -70,32 +62,23 @@ func (d *Dir) metaPath(id string) string { return filepath.Join(d.root, "meta", 
 
 // Put implements Store.
 func (d *Dir) Put(ctx context.Context, u Upload) (Info, error) {
-	typ, w, h, err := Inspect(u.Data)
+	info, err := Check(u)
 	if err != nil {
 		return Info{}, err
 	}
-	digest := sha256.Sum256(u.Data)
-	sum := hex.EncodeToString(digest[:])
-	id := ImageID(u.User, u.Room, u.Name, sum)
+	sum, id, typ := info.SHA256, info.ID, info.Type
 	d.mu.RLock()
-	info, ok, err := d.Info(ctx, id)
+	old, ok, err := d.Info(ctx, id)
 	stored := exists(d.blobPath(sum, true)) && exists(d.blobPath(sum, false))
 	d.mu.RUnlock()
 	if err != nil || ok {
-		return info, err // a retry: stored already
+		return old, err // a retry: stored already
 	}
 	var thumb []byte
 	if !stored {
 		// New content: decode it (the proof that it is an image), with
 		// no lock held: a sweep need not wait for a decode.
-		select {
-		case d.decoding <- struct{}{}:
-		case <-ctx.Done():
-			return Info{}, ctx.Err()
-		}
-		thumb, err = Thumbnail(u.Data, typ)
-		<-d.decoding
-		if err != nil {
+		if thumb, err = d.decoding.Thumbnail(ctx, u.Data, typ); err != nil {
 			return Info{}, err
 		}
 	}
@@ -116,14 +99,7 @@ func (d *Dir) Put(ctx context.Context, u Upload) (Info, error) {
 			return Info{}, err
 		}
 	}
-	info = Info{
-		Image:   shared.Image{ID: id, Name: u.Name, Type: typ, Size: int64(len(u.Data)), Width: w, Height: h},
-		User:    u.User,
-		Room:    u.Room,
-		SHA256:  sum,
-		Created: time.Now().UnixMilli(),
-		Thumb:   thumbType(typ),
-	}
+	info.Created = time.Now().UnixMilli()
 	b, err := json.Marshal(info)
 	if err != nil {
 		return Info{}, err

@@ -156,6 +156,16 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// Follower is implemented by a store that follows a log other processes
+// append to (a cluster node: server/cluster), and so may be a moment
+// behind it. CatchUp returns once room is applied as far as its log
+// reached when CatchUp was called. The server calls it when a client
+// knows of a seq this store does not have yet (it saw it through
+// another node).
+type Follower interface {
+	CatchUp(ctx context.Context, room string) error
+}
+
 // Retention says which messages Prune removes. A zero field keeps
 // everything it would govern.
 type Retention struct {

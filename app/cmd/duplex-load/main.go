@@ -13,6 +13,7 @@
 //	duplex-load churn  -url ... -members 300 -cyclers 4 -duration 10s   # presence amplification
 //	duplex-load naive-server -addr 127.0.0.1:9100   # the reference broadcast loop
 //	duplex-load bench  -duplex ./bin/duplex          # both, same workloads, ratios
+//	duplex-load cluster -duplex ./bin/duplex -server-cpus 0   # one node vs a 3-node cluster on NATS (cluster.go)
 //	duplex-load flood       -url ... -flooders 8 -duration 10s -pid ...
 //	duplex-load joinstorm   -url ... -clients 2000 -pid ...
 //	duplex-load history-hog -url ... -hogs 10 -pid ...
@@ -22,18 +23,20 @@
 //	duplex-load bomb        -url ... -conns 4 -per 3 -pid ...   # decompression bombs
 //	duplex-load trickle     -url ... -tricklers 8 -duration 20s -pid ...   # slow uploads beside a victim
 //	duplex-load orphans     -url ... -conns 4 -duration 30s   # unused uploads (measure the data directory)
-//	duplex-load abuse -duplex ./bin/duplex -server-cpus 0   # every workload but orphans, one spawned server
 //	duplex-load slowdl      -url ... -stalled 1000 -window 60s -pid ...
-//	duplex-load abuse -duplex ./bin/duplex -server-cpus 0   # all of them, one spawned server
+//	duplex-load abuse -duplex ./bin/duplex -server-cpus 0   # every workload but orphans, one spawned server
 package main
 
 import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -56,7 +59,8 @@ func commands() map[string]command {
 		"bomb": new(bombConfig), "trickle": new(trickleConfig), "slowdl": new(slowdlConfig), "orphans": new(orphansConfig),
 		// servers, and the runs that spawn them
 		"naive-server": new(naiveConfig), "bench": new(benchConfig), "abuse": new(abuseBenchConfig),
-		"bystander": new(bystanderConfig), // the child process of the abuse workloads
+		"bystander": new(bystanderConfig),                                         // the child process of the abuse workloads
+		"cluster":   new(clusterBenchConfig), "nats-server": new(natsChildConfig), // one node vs a cluster (cluster.go), and its NATS child
 	}
 }
 
@@ -98,10 +102,8 @@ func report[C any](w io.Writer, run func(C) (*result, error), cfg C) error {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|churn|flood|joinstorm|history-hog|reactions|naive-server|bench|abuse [flags]  (-h for flags)")
-	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|churn|flood|joinstorm|history-hog|search|typing|naive-server|bench|abuse [flags]  (-h for flags)")
-	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|churn|flood|joinstorm|history-hog|bomb|trickle|orphans|naive-server|bench|abuse [flags]  (-h for flags)")
-	fmt.Fprintln(os.Stderr, "usage: duplex-load fanout|rooms|idle|churn|flood|joinstorm|history-hog|slowdl|naive-server|bench|abuse [flags]  (-h for flags)")
+	names := slices.Sorted(maps.Keys(commands()))
+	fmt.Fprintf(os.Stderr, "usage: duplex-load %s [flags]  (-h for flags)\n", strings.Join(names, "|"))
 	os.Exit(2)
 }
 

@@ -17,6 +17,8 @@ import (
 	"github.com/coder/websocket"
 	"github.com/duplex-chat/duplex/app/ui"
 	"github.com/duplex-chat/duplex/server"
+	"github.com/duplex-chat/duplex/server/broker"
+	"github.com/duplex-chat/duplex/server/cluster"
 	"github.com/duplex-chat/duplex/server/files"
 	"github.com/duplex-chat/duplex/server/store"
 	"github.com/duplex-chat/duplex/server/store/sqlite"
@@ -41,27 +43,44 @@ type duplexApp struct {
 
 func newApp(cfg config) (*duplexApp, error) {
 	var st store.Store = store.NewMemory()
+	var bro broker.Broker // nil: in-process
+	var peers server.Peers
 	if !cfg.memory {
-		s, err := sqlite.Open(cfg.dataDir)
+		open := sqlite.Open
+		if cfg.cluster.natsURL != "" {
+			open = sqlite.OpenProjection // the log is the durable copy
+		}
+		s, err := open(cfg.dataDir)
 		if err != nil {
 			return nil, err
 		}
 		st = s
+		if cfg.cluster.natsURL != "" {
+			node, err := cfg.cluster.open(s)
+			if err != nil {
+				s.Close()
+				return nil, err
+			}
+			st, bro, peers = node, node.Broker(), node
+		}
 	}
 	ids, err := newIdentities(cfg)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	fstore, filesDir, err := openFiles(cfg)
+	fstore, filesDir, err := openFiles(cfg, st)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if node, ok := st.(*cluster.Node); ok {
+		reg.MustRegister(node.Collectors()...)
+	}
 	opts := &server.Options{
-		Store: st, OriginPatterns: cfg.origins, QueueSize: cfg.queueSize, CoalesceDelay: cfg.coalesce,
+		Store: st, Broker: bro, Peers: peers, OriginPatterns: cfg.origins, QueueSize: cfg.queueSize, CoalesceDelay: cfg.coalesce,
 		SessionKey: ids.key, VerifyToken: ids.verifyJWT, NoAnonymous: cfg.noAnonymous, Authorize: authorize,
 		MaxConns: cfg.maxConns, MaxConnsPerAddr: cfg.maxConnsPerAddr, FrameTimeout: cfg.frameTimeout,
 		Metrics: reg, Files: fstore,
@@ -134,8 +153,16 @@ func newApp(cfg config) (*duplexApp, error) {
 
 // openFiles opens the store of uploaded images: DATA_DIR/files, or with
 // -memory a temporary directory removed on close (nothing of a memory
-// server survives it). tempDir is that directory, or "".
-func openFiles(cfg config) (st *files.Dir, tempDir string, err error) {
+// server survives it), or on a cluster node (-nats-url) JetStream, where
+// every node finds what any node stored (cluster.Files). tempDir is the
+// temporary directory, or "".
+func openFiles(cfg config, st store.Store) (_ files.Store, tempDir string, err error) {
+	if node, ok := st.(*cluster.Node); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		f, err := node.Files(ctx)
+		return f, "", err
+	}
 	dir := filepath.Join(cfg.dataDir, "files")
 	if cfg.memory {
 		if dir, err = os.MkdirTemp("", "duplex-files-*"); err != nil {
@@ -143,8 +170,8 @@ func openFiles(cfg config) (st *files.Dir, tempDir string, err error) {
 		}
 		tempDir = dir
 	}
-	st, err = files.OpenDir(dir)
-	return st, tempDir, err
+	d, err := files.OpenDir(dir)
+	return d, tempDir, err
 }
 
 // readyz answers 200 while the server takes clients and its store can

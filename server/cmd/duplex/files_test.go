@@ -69,6 +69,20 @@ func imageClient(t *testing.T, ctx context.Context, ws, nick string) (*client.Cl
 	return c, log
 }
 
+// privateRoomMember dials a client called nick that creates the private
+// room and joins it.
+func privateRoomMember(t *testing.T, ctx context.Context, ws, nick, room string) *client.Client {
+	t.Helper()
+	c, _ := imageClient(t, ctx, ws, nick)
+	if _, err := c.CreateRoom(ctx, room, shared.RoomPrivate); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Join(ctx, room); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func receivedImage(log *eventLog, id string) bool {
 	return log.has(func(ev client.Event) bool {
 		m, ok := ev.(client.MessageReceived)
@@ -192,14 +206,8 @@ func TestPrivateImages(t *testing.T) {
 	ta := startApp(t, "", "")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	ann, _ := imageClient(t, ctx, ta.WS, "Ann")
+	ann := privateRoomMember(t, ctx, ta.WS, "Ann", "secret")
 	bob, _ := imageClient(t, ctx, ta.WS, "Bob")
-	if _, err := ann.CreateRoom(ctx, "secret", shared.RoomPrivate); err != nil {
-		t.Fatal(err)
-	}
-	if err := ann.Join(ctx, "secret"); err != nil {
-		t.Fatal(err)
-	}
 	img, err := ann.Upload(ctx, "secret", "plan.png", testPNG(t, 50, 40))
 	if err != nil {
 		t.Fatal(err)

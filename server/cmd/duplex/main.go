@@ -64,10 +64,11 @@ type config struct {
 	heartbeat         time.Duration // 0: server default 25s
 	limits            limitFlags
 	// reactions and prerendered pages (issue #14)
-	maxReactionEmoji int         // 0: server default 20
-	prerenderBytes   int         // 0: ui default 64 KiB; negative: none
-	abuse            abuseFlags  // issue #14: search budget, more rate limits (abuseflags.go)
-	uploads          uploadFlags // images and uploads (issue #14): uploadflags.go
+	maxReactionEmoji int          // 0: server default 20
+	prerenderBytes   int          // 0: ui default 64 KiB; negative: none
+	abuse            abuseFlags   // issue #14: search budget, more rate limits (abuseflags.go)
+	uploads          uploadFlags  // images and uploads (issue #14): uploadflags.go
+	cluster          clusterFlags // issue #16: clusterflags.go
 	// HTTP connections and downloads (issue #14)
 	connReserve      int
 	httpWriteTimeout time.Duration
@@ -146,6 +147,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.IntVar(&c.prerenderBytes, "prerender-bytes", 0, "most bytes of messages (as JSON) a room's page prerenders, newest first; older ones load over the socket (0: default 64 KiB; negative: none)")
 	c.abuse.register(fs)
 	c.uploads.register(fs)
+	c.cluster.register(fs, env)
 	fs.IntVar(&c.connReserve, "conn-reserve", 0, "connections accepted beyond -max-conns for health checks only (/healthz, /readyz, /metrics; others get 503), each kept at most 5s; past it connections are closed on accept (0: 32; negative: none)")
 	fs.DurationVar(&c.httpWriteTimeout, "http-write-timeout", 0, "longest a page or file download may wait for the client to take its next 32 KiB; a reader stalled longer is cut (0: 20s, a floor of 1.6 KiB/s; negative: none; WebSockets have their own timeouts)")
 	if err := fs.Parse(args); err != nil {
@@ -165,6 +167,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return c, errors.New("-tls-cert and -tls-key go together")
+	}
+	if c.memory && c.cluster.natsURL != "" {
+		return c, errors.New("-memory and -nats-url: a cluster node keeps its projection of the log in -data")
 	}
 	return c, nil
 }

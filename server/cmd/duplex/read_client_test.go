@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/duplex-chat/duplex/app/client"
-	"github.com/duplex-chat/duplex/shared"
 	"github.com/duplex-chat/duplex/shared/testpoll"
 )
 
@@ -15,14 +14,7 @@ import (
 // device): it presents the first client's credential.
 func rcNewAs(t testing.TB, url, name string, of *rcPeer) *rcPeer {
 	t.Helper()
-	c, err := client.New(url, &client.Options{Nick: name, Token: of.c.Token(), MinBackoff: 20 * time.Millisecond, MaxBackoff: 250 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &rcPeer{name: name, c: c, recv: map[string][]shared.Message{}, acks: map[string]shared.SendAck{}, done: make(chan struct{})}
-	go p.drain()
-	t.Cleanup(p.close)
-	return p
+	return rcNewWith(t, url, name, &client.Options{Token: of.c.Token()}, nil)
 }
 
 // waitRead polls a client's unread bookkeeping until it says want.

@@ -42,7 +42,8 @@ type rcPeer struct {
 	ackCount int                         // MessageAcked events, duplicates included
 	failed   []client.MessageFailed
 	errs     []error
-	online   int // StateChanged to online
+	online   int      // StateChanged to online
+	removed  []string // RoomRemoved
 	done     chan struct{}
 }
 
@@ -57,13 +58,13 @@ func rcNew(t testing.TB, url, name string, st client.Storage) *rcPeer {
 // (nil: at once), to play an app that does not keep up.
 func rcNewGated(t testing.TB, url, name string, st client.Storage, gate chan struct{}) *rcPeer {
 	t.Helper()
-	c, err := client.New(url, &client.Options{
-		Nick:        name,
-		Storage:     st,
-		MinBackoff:  20 * time.Millisecond,
-		MaxBackoff:  250 * time.Millisecond,
-		DialTimeout: 5 * time.Second,
-	})
+	return rcNewWith(t, url, name, &client.Options{Storage: st}, gate)
+}
+
+func rcNewWith(t testing.TB, url, name string, o *client.Options, gate chan struct{}) *rcPeer {
+	t.Helper()
+	o.Nick, o.MinBackoff, o.MaxBackoff, o.DialTimeout = name, 20*time.Millisecond, 250*time.Millisecond, 5*time.Second
+	c, err := client.New(url, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +106,8 @@ func (p *rcPeer) drain() {
 			if e.State == client.StateOnline {
 				p.online++
 			}
+		case client.RoomRemoved:
+			p.removed = append(p.removed, e.Room)
 		}
 		p.mu.Unlock()
 	}

@@ -98,6 +98,9 @@ var migrations = []string{
 	// 9 (who reacted): the first reactors of a message's emoji, read by
 	// index in time order, a few rows each (reactions.go: reactionLists).
 	`CREATE INDEX reactions_by_emoji ON reactions (room, seq, emoji, at);`,
+	// 10: how far a cluster node's projection has applied the log
+	// (logcursor.go).
+	`CREATE TABLE log_cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;`,
 }
 
 // Store is a store.Store on one SQLite file.
@@ -141,8 +144,22 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens (creating when needed) the database in dir and migrates it.
 func Open(dir string) (*Store, error) {
+	return openSynced(dir, "FULL")
+}
+
+// OpenProjection opens the store of a cluster node (server/cluster),
+// whose rooms are a projection of a log that NATS JetStream keeps
+// durably: its commits are not synced one by one (synchronous NORMAL, in
+// WAL mode), so a crash may lose the last of them, and with them the log
+// cursors saved after them; the node applies those records again from
+// the log at its restart.
+func OpenProjection(dir string) (*Store, error) {
+	return openSynced(dir, "NORMAL")
+}
+
+func openSynced(dir, synchronous string) (*Store, error) {
 	path := filepath.Join(dir, FileName)
-	s, err := open(dir, path)
+	s, err := open(dir, path, synchronous)
 	if err != nil {
 		// Name the file and the cause: "disk I/O error" alone does not
 		// tell an operator which disk, or that it is full or read-only.
@@ -151,7 +168,7 @@ func Open(dir string) (*Store, error) {
 	return s, nil
 }
 
-func open(dir, path string) (*Store, error) {
+func open(dir, path, synchronous string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -162,7 +179,7 @@ func open(dir, path string) (*Store, error) {
 	// instead of shrinking (run VACUUM offline to shrink it).
 	// secure_delete zeroes freed content, so the text of a deleted
 	// message does not linger in free space of the file (events.go).
-	for _, p := range []string{"auto_vacuum(INCREMENTAL)", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)", "secure_delete(ON)"} {
+	for _, p := range []string{"auto_vacuum(INCREMENTAL)", "journal_mode(WAL)", "synchronous(" + synchronous + ")", "busy_timeout(10000)", "foreign_keys(ON)", "secure_delete(ON)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -251,6 +268,18 @@ func (s *Store) migrate() (migrated bool, err error) {
 // batch, so concurrent sends share one fsync (group commit). Events and
 // replies are checked and applied inside it (events.go).
 func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Result, error) {
+	return s.append(ctx, msgs, true)
+}
+
+// Plan returns what Append(msgs) would return now, writing nothing: the
+// same rules in a transaction that is rolled back. A cluster node plans a
+// batch against its projection, appends the planned changes to the room's
+// log, and then applies them (server/cluster).
+func (s *Store) Plan(ctx context.Context, msgs []store.NewMessage) ([]store.Result, error) {
+	return s.append(ctx, msgs, false)
+}
+
+func (s *Store) append(ctx context.Context, msgs []store.NewMessage, commit bool) ([]store.Result, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: begin: %w", err)
@@ -313,6 +342,9 @@ func (s *Store) Append(ctx context.Context, msgs []store.NewMessage) ([]store.Re
 		} else if res[i].Message, err = s.view(ctx, tx, m.Room, head); err != nil {
 			return nil, err
 		}
+	}
+	if !commit {
+		return res, nil // the deferred Rollback undoes it
 	}
 	s.mu.Lock()
 	clock := s.clock
