@@ -201,16 +201,8 @@ func startChildBystander(ctx context.Context, cfg abuseConfig) (*childBystander,
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, self, "bystander", "-url", cfg.url, "-bystander-rate", strconv.FormatFloat(cfg.byRate, 'f', -1, 64))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	stdin, stdout, err := startChild(cmd)
 	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	c := &childBystander{cmd: cmd, stdin: stdin, out: bufio.NewScanner(stdout)}

@@ -67,14 +67,32 @@ func startTarget(name string, argv []string, env []string, port, dport int) (*ta
 
 func (t *target) stop() {
 	t.cmd.Process.Signal(os.Interrupt)
+	waitOrKill(t.cmd, 20*time.Second)
+}
+
+// waitOrKill waits for cmd to exit, and kills it after d.
+func waitOrKill(cmd *exec.Cmd, d time.Duration) {
 	done := make(chan struct{})
-	go func() { t.cmd.Wait(); close(done) }()
+	go func() { cmd.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(20 * time.Second):
-		t.cmd.Process.Kill()
+	case <-time.After(d):
+		cmd.Process.Kill()
 		<-done
 	}
+}
+
+// startChild starts cmd, a child process the tool talks to through its
+// stdin and stdout (its stderr is the tool's).
+func startChild(cmd *exec.Cmd) (stdin io.WriteCloser, stdout io.ReadCloser, err error) {
+	cmd.Stderr = os.Stderr
+	if stdin, err = cmd.StdinPipe(); err != nil {
+		return nil, nil, err
+	}
+	if stdout, err = cmd.StdoutPipe(); err != nil {
+		return nil, nil, err
+	}
+	return stdin, stdout, cmd.Start()
 }
 
 func (t *target) common(d time.Duration) common {

@@ -230,22 +230,14 @@ func runClusterShape(cfg clusterBenchConfig, shape clusterShape, done func(*clus
 	recv := make([]*receiver, cfg.subs)
 	subs, dur, err := dialMany(ctx, cfg.subs, func(i int) (peer, error) {
 		recv[i] = &receiver{seen: make(map[int64]struct{})}
-		p, err := dialDuplex(ctx, subNodes[i%len(subNodes)].ws, room, i, false, recv[i].onBody)
-		if err != nil {
-			return nil, err
-		}
-		return p, nil
+		return asPeer(dialDuplex(ctx, subNodes[i%len(subNodes)].ws, room, i, false, recv[i].onBody))
 	})
 	if err != nil {
 		return nil, err
 	}
 	defer closeAll(subs)
 	pubs, _, err := dialMany(ctx, cfg.pubs, func(i int) (peer, error) {
-		p, err := dialDuplex(ctx, nodes[0].ws, room, cfg.subs+i, false, nil)
-		if err != nil {
-			return nil, err
-		}
-		return p, nil
+		return asPeer(dialDuplex(ctx, nodes[0].ws, room, cfg.subs+i, false, nil))
 	})
 	if err != nil {
 		return nil, err
@@ -355,16 +347,8 @@ func startNATSChild(dir string, n int, cpus string) (*natsChild, error) {
 		argv = append([]string{"taskset", "-c", cpus}, argv...)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	stdin, stdout, err := startChild(cmd)
 	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	c := &natsChild{cmd: cmd, stdin: stdin}
@@ -392,14 +376,7 @@ func startNATSChild(dir string, n int, cpus string) (*natsChild, error) {
 // stop closes the child's stdin, which stops it; killed after 20 s.
 func (c *natsChild) stop() {
 	c.stdin.Close()
-	done := make(chan struct{})
-	go func() { c.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		c.cmd.Process.Kill()
-		<-done
-	}
+	waitOrKill(c.cmd, 20*time.Second)
 }
 
 // natsChildConfig is the child: it runs n NATS servers with JetStream under

@@ -93,15 +93,16 @@ func randomRoom(prefix string) string {
 
 func (c *common) dial(ctx context.Context, room string, i int, onBody func(string)) (peer, error) {
 	if c.naive {
-		p, err := dialNaive(ctx, c.url, i, onBody)
-		if err != nil {
-			return nil, err
-		}
-		return p, nil
+		return asPeer(dialNaive(ctx, c.url, i, onBody))
 	}
-	p, err := dialDuplex(ctx, c.url, room, i, c.deflate, onBody)
+	return asPeer(dialDuplex(ctx, c.url, room, i, c.deflate, onBody))
+}
+
+// asPeer returns what a dial returned as a peer: nil, not a typed nil in
+// the interface, when it failed.
+func asPeer[P peer](p P, err error) (peer, error) {
 	if err != nil {
-		return nil, err // not a typed nil in the interface
+		return nil, err
 	}
 	return p, nil
 }
