@@ -107,7 +107,8 @@ type Node struct {
 	stream  jetstream.Stream
 	local   *broker.Memory
 	follow  jetstream.ConsumeContext
-	state   *state // the users' state outside the room logs: state.go
+	atOpen  *jetstream.StreamInfo // the log as Open found it
+	state   *state                // the users' state outside the room logs: state.go
 	metrics *metrics
 	// keys holds the keys that seal the texts in the log (seal.go).
 	keys jetstream.Stream
@@ -162,37 +163,36 @@ func Open(ctx context.Context, cfg Config, proj *sqlite.Store) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: connect %s: %w", cfg.URL, err)
 	}
-	if n.js, err = jetstream.New(n.nc); err != nil {
+	if err := n.setUp(ctx); err != nil {
 		n.nc.Close()
 		return nil, err
 	}
-	n.stream, err = n.ensureStream(ctx)
-	if err != nil {
-		n.nc.Close()
-		return nil, fmt.Errorf("cluster: stream %s: %w", cfg.Stream, err)
-	}
-	if err := n.openState(ctx); err != nil {
-		n.nc.Close()
-		return nil, err
-	}
-	if err := n.openKeys(ctx); err != nil {
-		n.nc.Close()
-		return nil, err
-	}
-	info, err := n.stream.Info(ctx)
-	if err != nil {
-		n.nc.Close()
-		return nil, fmt.Errorf("cluster: stream %s: %w", cfg.Stream, err)
-	}
-	if err := n.startFollowing(ctx); err != nil {
-		n.nc.Close()
-		return nil, err
-	}
-	if err := n.waitApplied(ctx, info.State.LastSeq); err != nil {
+	if err := n.waitApplied(ctx, n.atOpen.State.LastSeq); err != nil {
 		n.Close()
 		return nil, fmt.Errorf("cluster: catching up with the log: %w", err)
 	}
 	return n, nil
+}
+
+// setUp creates or opens the streams and buckets, and starts following
+// the log.
+func (n *Node) setUp(ctx context.Context) (err error) {
+	if n.js, err = jetstream.New(n.nc); err != nil {
+		return err
+	}
+	if n.stream, err = n.ensureStream(ctx); err != nil {
+		return fmt.Errorf("cluster: stream %s: %w", n.cfg.Stream, err)
+	}
+	if err := n.openState(ctx); err != nil {
+		return err
+	}
+	if err := n.openKeys(ctx); err != nil {
+		return err
+	}
+	if n.atOpen, err = n.stream.Info(ctx); err != nil {
+		return fmt.Errorf("cluster: stream %s: %w", n.cfg.Stream, err)
+	}
+	return n.startFollowing(ctx)
 }
 
 // Broker is the node's local fan-out of every new message of the log,

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 )
 
@@ -54,17 +55,22 @@ func (s *Store) SetLogCursors(ctx context.Context, cursors map[string]uint64) er
 // the message is deleted or edited (server/cluster).
 func (s *Store) TextIDs(ctx context.Context, room string, seq int64) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT msg_id FROM messages WHERE room = ? AND (seq = ? OR (kind = 'edit' AND target = ?))`, room, seq, seq)
+	return column[string](rows, err, "text ids")
+}
+
+// column reads the one column of rows (err: the query's) into a slice.
+func column[T any](rows *sql.Rows, err error, what string) ([]T, error) {
 	if err != nil {
-		return nil, fmt.Errorf("sqlite store: text ids: %w", err)
+		return nil, fmt.Errorf("sqlite store: %s: %w", what, err)
 	}
 	defer rows.Close()
-	var ids []string
+	var out []T
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("sqlite store: text ids: %w", err)
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("sqlite store: %s: %w", what, err)
 		}
-		ids = append(ids, id)
+		out = append(out, v)
 	}
-	return ids, rows.Err()
+	return out, rows.Err()
 }

@@ -120,19 +120,7 @@ func (s *Store) Prune(ctx context.Context, r store.Retention, limit int) (int, e
 // pruned, in seq order.
 func (s *Store) oldestTS(ctx context.Context, tx *sql.Tx, room string, pruned int64, n int) ([]int64, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT ts FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?`, room, pruned, n)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite store: prune: read timestamps: %w", err)
-	}
-	defer rows.Close()
-	var ts []int64
-	for rows.Next() {
-		var t int64
-		if err := rows.Scan(&t); err != nil {
-			return nil, fmt.Errorf("sqlite store: prune: %w", err)
-		}
-		ts = append(ts, t)
-	}
-	return ts, rows.Err()
+	return column[int64](rows, err, "prune: read timestamps")
 }
 
 // Pruned implements store.Store.
