@@ -545,21 +545,8 @@ func (n *Node) movedLocked() {
 // waitRoom returns once room's log is applied up to seq (a record of the
 // room: the last JetStream said it had).
 func (n *Node) waitRoom(ctx context.Context, room string, seq uint64) error {
-	for {
-		n.mu.Lock()
-		applied, moved := n.applied[room], n.moved
-		n.mu.Unlock()
-		if applied >= seq {
-			return nil
-		}
-		select {
-		case <-moved:
-		case <-ctx.Done():
-			return fmt.Errorf("room %s's log is applied up to %d, waiting for %d: %w", room, applied, seq, ctx.Err())
-		}
-	}
+	return n.waitFor(ctx, seq, func() uint64 { return n.applied[room] }, "room "+room+"'s log")
 }
-
 // startFollowing consumes every room's log after pos.
 func (n *Node) startFollowing(ctx context.Context) error {
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{n.cfg.Subject + ".>"}}
@@ -693,21 +680,25 @@ func (n *Node) advanceLocked(seq uint64) {
 
 // waitApplied returns once every record up to seq is applied.
 func (n *Node) waitApplied(ctx context.Context, seq uint64) error {
+	return n.waitFor(ctx, seq, func() uint64 { return n.pos }, "the log")
+}
+
+// waitFor returns once at (read under n.mu) reaches seq.
+func (n *Node) waitFor(ctx context.Context, seq uint64, at func() uint64, what string) error {
 	for {
 		n.mu.Lock()
-		pos, moved := n.pos, n.moved
+		now, moved := at(), n.moved
 		n.mu.Unlock()
-		if pos >= seq {
+		if now >= seq {
 			return nil
 		}
 		select {
 		case <-moved:
 		case <-ctx.Done():
-			return fmt.Errorf("the log is applied up to %d, waiting for %d: %w", pos, seq, ctx.Err())
+			return fmt.Errorf("%s is applied up to %d, waiting for %d: %w", what, now, seq, ctx.Err())
 		}
 	}
 }
-
 // saveSoonLocked writes the cursors within a second: they only save work
 // at a restart (a record applied twice is a duplicate by its msg_id).
 func (n *Node) saveSoonLocked() {
