@@ -547,6 +547,7 @@ func (n *Node) movedLocked() {
 func (n *Node) waitRoom(ctx context.Context, room string, seq uint64) error {
 	return n.waitFor(ctx, seq, func() uint64 { return n.applied[room] }, "room "+room+"'s log")
 }
+
 // startFollowing consumes every room's log after pos.
 func (n *Node) startFollowing(ctx context.Context) error {
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{n.cfg.Subject + ".>"}}
@@ -699,6 +700,7 @@ func (n *Node) waitFor(ctx context.Context, seq uint64, at func() uint64, what s
 		}
 	}
 }
+
 // saveSoonLocked writes the cursors within a second: they only save work
 // at a restart (a record applied twice is a duplicate by its msg_id).
 func (n *Node) saveSoonLocked() {
