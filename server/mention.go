@@ -73,6 +73,9 @@ func (srv *Server) presentByKey(r *room, key string) string {
 		user = h.user
 	}
 	srv.mu.Unlock()
+	if user == "" && srv.opts.Peers == nil {
+		return "" // alone: nobody else can be present
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if user == "" {
